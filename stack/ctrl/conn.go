@@ -1,0 +1,187 @@
+package ctrl
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Conn carries Msgs, each optionally with one file descriptor, over a Unix
+// SOCK_SEQPACKET connection. Send and Recv may be called concurrently with
+// each other; concurrent Sends are serialised.
+type Conn struct {
+	uc  *net.UnixConn
+	wmu sync.Mutex
+	buf []byte // Recv's buffer; Recv is not called concurrently
+	oob []byte
+}
+
+// NewConn wraps an established connection.
+func NewConn(uc *net.UnixConn) *Conn {
+	return &Conn{uc: uc, buf: make([]byte, MaxMsg), oob: make([]byte, unix.CmsgSpace(4))}
+}
+
+// Dial connects to the irmd whose control socket is in runDir ("" = RunDir()).
+// The error says how to start irmd when nothing listens.
+func Dial(runDir string) (*Conn, error) {
+	path := SocketPath(runDir)
+	uc, err := net.DialUnix("unixpacket", nil, &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		return nil, &DialError{Path: path, Err: err}
+	}
+	return NewConn(uc), nil
+}
+
+// DialError reports that irmd could not be reached.
+type DialError struct {
+	Path string
+	Err  error
+}
+
+func (e *DialError) Error() string {
+	hint := "is irmd running? start it with 'systemctl start irmd' or 'irmd --stdout'"
+	if errors.Is(e.Err, os.ErrPermission) {
+		hint = "permission denied: run as root or as a member of the socket's group"
+	}
+	return fmt.Sprintf("cannot reach irmd at %s: %v (%s; set %s to use another run directory)",
+		e.Path, errors.Unwrap(e.Err), hint, EnvRunDir)
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// PeerPID returns the pid of the process at the other end.
+func (c *Conn) PeerPID() (int, error) {
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	if err := rc.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if cerr != nil {
+		return 0, cerr
+	}
+	return int(cred.Pid), nil
+}
+
+// Send writes m, passing f's descriptor along if f is not nil. The caller
+// keeps ownership of f.
+func (c *Conn) Send(m *Msg, f *os.File) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("ctrl: encode %s: %w", m.Op, err)
+	}
+	if len(b) > MaxMsg {
+		return fmt.Errorf("ctrl: %s message of %d bytes exceeds %d", m.Op, len(b), MaxMsg)
+	}
+	var oob []byte
+	if f != nil {
+		oob = unix.UnixRights(int(f.Fd()))
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, _, err = c.uc.WriteMsgUnix(b, oob, nil)
+	if f != nil {
+		// f.Fd() switched f to blocking mode; the copy the peer receives is
+		// its own descriptor and is set up by the receiver.
+		_ = syscall.SetNonblock(int(f.Fd()), true)
+	}
+	return err
+}
+
+// Recv reads the next message and the descriptor it carries, if any. It
+// returns io.EOF when the other end has closed.
+func (c *Conn) Recv() (*Msg, int, error) {
+	n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.buf, c.oob)
+	if err != nil {
+		return nil, -1, err
+	}
+	fd := -1
+	if oobn > 0 {
+		fd, err = parseRights(c.oob[:oobn])
+		if err != nil {
+			return nil, -1, err
+		}
+	}
+	if n == 0 && fd < 0 {
+		return nil, -1, io.EOF
+	}
+	if flags&unix.MSG_TRUNC != 0 {
+		closeFD(fd)
+		return nil, -1, fmt.Errorf("ctrl: message larger than %d bytes", MaxMsg)
+	}
+	m := new(Msg)
+	if err := json.Unmarshal(c.buf[:n], m); err != nil {
+		closeFD(fd)
+		return nil, -1, fmt.Errorf("ctrl: bad message: %w", err)
+	}
+	return m, fd, nil
+}
+
+func parseRights(oob []byte) (int, error) {
+	cmsgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return -1, fmt.Errorf("ctrl: bad control message: %w", err)
+	}
+	fd := -1
+	for _, cm := range cmsgs {
+		fds, err := unix.ParseUnixRights(&cm)
+		if err != nil {
+			continue
+		}
+		for _, x := range fds {
+			if fd < 0 {
+				fd = x
+			} else {
+				unix.Close(x) // only one descriptor per message is expected
+			}
+		}
+	}
+	if fd >= 0 {
+		unix.CloseOnExec(fd)
+	}
+	return fd, nil
+}
+
+func closeFD(fd int) {
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.uc.Close() }
+
+// Reply builds the reply to req carrying body.
+func Reply(req *Msg, body any) (*Msg, error) {
+	m := &Msg{ID: req.ID, Op: req.Op}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		m.Body = b
+	}
+	return m, nil
+}
+
+// ErrorReply builds the error reply to req.
+func ErrorReply(req *Msg, err error) *Msg {
+	m := &Msg{ID: req.ID, Op: req.Op, Code: CodeInternal, Err: err.Error()}
+	var ce *Error
+	if errors.As(err, &ce) {
+		m.Code = ce.Code
+	}
+	return m
+}

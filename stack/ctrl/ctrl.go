@@ -1,0 +1,335 @@
+// Package ctrl is the control protocol between irmd and the programs that
+// talk to it: applications (through stack/flow), the irm tool and the other
+// tools. It runs over a Unix SOCK_SEQPACKET socket in the run directory; each
+// message is one JSON-encoded Msg, and a message may carry one file
+// descriptor (the application's end of a new flow).
+//
+// The protocol is request/response with caller-chosen IDs, so one connection
+// carries many concurrent calls. Messages with ID 0 are notifications from
+// irmd (for example FlowDown).
+//
+// A process keeps its connection open for as long as it lives: irmd learns
+// the process's pid from the socket's credentials, and the end of the
+// connection is how it learns that the process is gone.
+package ctrl
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// EnvRunDir names the environment variable that overrides DefaultRunDir.
+const EnvRunDir = "OUROBOROS_RUNDIR"
+
+// DefaultRunDir is where irmd keeps its socket when EnvRunDir is unset.
+const DefaultRunDir = "/run/ouroboros"
+
+// SocketName is the control socket's file name in the run directory.
+const SocketName = "irmd.sock"
+
+// MaxMsg is the largest control message, in bytes.
+const MaxMsg = 1 << 20
+
+// RunDir returns the run directory: $OUROBOROS_RUNDIR, else DefaultRunDir.
+func RunDir() string {
+	if d := os.Getenv(EnvRunDir); d != "" {
+		return d
+	}
+	return DefaultRunDir
+}
+
+// SocketPath returns the control socket's path in runDir ("" = RunDir()).
+func SocketPath(runDir string) string {
+	if runDir == "" {
+		runDir = RunDir()
+	}
+	return filepath.Join(runDir, SocketName)
+}
+
+// Op names a request or notification.
+type Op string
+
+// Requests and notifications.
+const (
+	OpHello Op = "hello" // Hello → HelloReply
+
+	OpFlowAlloc  Op = "flow.alloc"  // FlowAlloc → FlowInfo + fd
+	OpFlowAccept Op = "flow.accept" // FlowAccept → FlowInfo + fd
+	OpFlowList   Op = "flow.list"   // (none) → FlowList
+	OpFlowDown   Op = "flow.down"   // notification: FlowDown
+
+	OpIPCPCreate     Op = "ipcp.create"     // IPCPCreate
+	OpIPCPDestroy    Op = "ipcp.destroy"    // IPCPRef
+	OpIPCPBootstrap  Op = "ipcp.bootstrap"  // IPCPBootstrap
+	OpIPCPEnroll     Op = "ipcp.enroll"     // IPCPEnroll
+	OpIPCPConnect    Op = "ipcp.connect"    // IPCPConnect
+	OpIPCPDisconnect Op = "ipcp.disconnect" // IPCPConnect
+	OpIPCPList       Op = "ipcp.list"       // IPCPFilter → IPCPList
+
+	OpNameCreate     Op = "name.create"     // NameCreate
+	OpNameDestroy    Op = "name.destroy"    // NameRef
+	OpNameRegister   Op = "name.register"   // NameRegister
+	OpNameUnregister Op = "name.unregister" // NameRegister
+	OpNameList       Op = "name.list"       // NameFilter → NameList
+
+	OpBindProgram   Op = "bind.program"   // BindProgram
+	OpUnbindProgram Op = "unbind.program" // BindProgram (Name "" = all names)
+	OpBindProcess   Op = "bind.process"   // BindProcess
+	OpUnbindProcess Op = "unbind.process" // BindProcess
+	OpBindIPCP      Op = "bind.ipcp"      // BindIPCP
+	OpUnbindIPCP    Op = "unbind.ipcp"    // BindIPCP
+)
+
+// Msg is one control message.
+type Msg struct {
+	ID   uint64          `json:"id,omitempty"`
+	Op   Op              `json:"op"`
+	Code Code            `json:"code,omitempty"` // set on error replies
+	Err  string          `json:"err,omitempty"`  // human-readable reason
+	Body json.RawMessage `json:"body,omitempty"`
+}
+
+// Code classifies an error reply so that clients can map it to typed errors.
+type Code string
+
+// Error codes.
+const (
+	CodeInvalid      Code = "invalid"       // malformed or bad arguments
+	CodeNotFound     Code = "not-found"     // no such name, IPCP, layer, binding or process
+	CodeExists       Code = "exists"        // already there
+	CodeNotSupported Code = "not-supported" // valid, but not built yet
+	CodeNotAllowed   Code = "not-allowed"   // refused by policy or permissions
+	CodeTimeout      Code = "timeout"       // the deadline passed
+	CodeUnreachable  Code = "unreachable"   // no layer reaches the name, or nobody accepts
+	CodeMsgSize      Code = "msg-size"      // too large
+	CodeDown         Code = "down"          // irmd or the layer is going down
+	CodeInternal     Code = "internal"      // a bug or a system error in irmd
+)
+
+// Error is an error reply from irmd.
+type Error struct {
+	Op   Op
+	Code Code
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Errorf builds an Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Role says what a connecting program is.
+type Role string
+
+// Roles.
+const (
+	RoleApp  Role = "app"  // an application: may own flows and bindings
+	RoleMgmt Role = "mgmt" // a management client such as irm
+)
+
+// Hello is the first message of every connection.
+type Hello struct {
+	Role Role   `json:"role"`
+	Prog string `json:"prog"` // absolute path of the executable
+	Name string `json:"name"` // argv[0]'s base name
+}
+
+// HelloReply answers Hello.
+type HelloReply struct {
+	PID     int    `json:"pid"` // the pid irmd sees for this connection
+	Version string `json:"version"`
+}
+
+// FlowAlloc asks for a flow to a name.
+type FlowAlloc struct {
+	Name      string   `json:"name"`
+	QoS       qos.Spec `json:"qos"`
+	TimeoutMS int64    `json:"timeout_ms,omitempty"` // 0: irmd's default
+}
+
+// FlowAccept waits for a flow to one of the names bound to the process.
+type FlowAccept struct {
+	TimeoutMS int64 `json:"timeout_ms,omitempty"` // 0: no limit
+}
+
+// FlowInfo describes a newly allocated flow; the reply carries its fd.
+type FlowInfo struct {
+	ID     uint64   `json:"id"`
+	Name   string   `json:"name"`  // the name the flow was allocated to
+	QoS    qos.Spec `json:"qos"`   // the spec the flow runs with
+	Layer  string   `json:"layer"` // the layer that carries it
+	MaxSDU int      `json:"max_sdu"`
+}
+
+// FlowDown tells a process that one of its flows has ended.
+type FlowDown struct {
+	ID     uint64 `json:"id"`
+	Reason Reason `json:"reason"`
+}
+
+// Reason says why a flow ended.
+type Reason string
+
+// Reasons.
+const (
+	ReasonPeer Reason = "peer" // the peer deallocated or exited
+	ReasonDown Reason = "down" // irmd or the layer went down
+)
+
+// FlowStat is one row of the flow list.
+type FlowStat struct {
+	ID        uint64   `json:"id"`
+	Name      string   `json:"name"`
+	QoS       qos.Spec `json:"qos"`
+	Layer     string   `json:"layer"`
+	IPCP      string   `json:"ipcp"`
+	AllocPID  int      `json:"alloc_pid"`  // the process that asked
+	AcceptPID int      `json:"accept_pid"` // the process that accepted
+	AgeMS     int64    `json:"age_ms"`
+	// Counters as seen by irmd: from the allocator to the acceptor and back.
+	FwdPkts  uint64 `json:"fwd_pkts"`
+	FwdBytes uint64 `json:"fwd_bytes"`
+	RevPkts  uint64 `json:"rev_pkts"`
+	RevBytes uint64 `json:"rev_bytes"`
+}
+
+// FlowList answers OpFlowList.
+type FlowList struct {
+	Flows []FlowStat `json:"flows"`
+}
+
+// IPCPCreate creates an IPCP.
+type IPCPCreate struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// IPCPRef names an IPCP.
+type IPCPRef struct {
+	Name string `json:"name"`
+}
+
+// IPCPBootstrap bootstraps an IPCP into a new layer, creating it if needed.
+// Options holds the type-specific keys of the irm grammar (for example
+// "hash", "ip", "port"), validated by irmd.
+type IPCPBootstrap struct {
+	Name     string            `json:"name"`
+	Layer    string            `json:"layer"`
+	Type     string            `json:"type,omitempty"`
+	Autobind bool              `json:"autobind,omitempty"`
+	Options  map[string]string `json:"options,omitempty"`
+}
+
+// IPCPEnroll enrolls an IPCP in an existing layer through a member.
+type IPCPEnroll struct {
+	Name     string `json:"name"`
+	Layer    string `json:"layer,omitempty"`
+	Dst      string `json:"dst,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Autobind bool   `json:"autobind,omitempty"`
+}
+
+// IPCPConnect connects (or disconnects) an IPCP's component to a neighbour.
+type IPCPConnect struct {
+	Name      string `json:"name"`
+	Dst       string `json:"dst"`
+	Component string `json:"component,omitempty"` // "dt", "mgmt" or "" for both
+	QoS       string `json:"qos,omitempty"`
+}
+
+// IPCPFilter selects IPCPs in a list; empty fields match everything.
+type IPCPFilter struct {
+	Name  string `json:"name,omitempty"`
+	Layer string `json:"layer,omitempty"`
+	Type  string `json:"type,omitempty"`
+}
+
+// IPCPInfo is one row of the IPCP list.
+type IPCPInfo struct {
+	Name  string   `json:"name"`
+	Type  string   `json:"type"`
+	Layer string   `json:"layer,omitempty"`
+	State string   `json:"state"`           // "created", "bootstrapped", "enrolled"
+	Hash  string   `json:"hash,omitempty"`  // the layer's directory hash
+	Names []string `json:"names,omitempty"` // names registered in it
+	Flows int      `json:"flows"`           // flows it carries
+}
+
+// IPCPList answers OpIPCPList.
+type IPCPList struct {
+	IPCPs []IPCPInfo `json:"ipcps"`
+}
+
+// NameCreate creates a name with a load-balancing policy.
+type NameCreate struct {
+	Name string `json:"name"`
+	LB   string `json:"lb,omitempty"` // "round-robin" or "spillover"
+}
+
+// NameRef names a name.
+type NameRef struct {
+	Name string `json:"name"`
+}
+
+// NameRegister registers (or unregisters) a name in IPCPs and layers. Names
+// may hold shell-style wildcards to act on several IPCPs or layers.
+type NameRegister struct {
+	Name   string   `json:"name"`
+	IPCPs  []string `json:"ipcps,omitempty"`
+	Layers []string `json:"layers,omitempty"`
+}
+
+// NameFilter selects names by prefix.
+type NameFilter struct {
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// NameInfo is one row of the name list.
+type NameInfo struct {
+	Name       string       `json:"name"`
+	LB         string       `json:"lb"`
+	IPCPs      []string     `json:"ipcps,omitempty"` // IPCPs the name is registered in
+	Programs   []ProgramRef `json:"programs,omitempty"`
+	Processes  []int        `json:"processes,omitempty"`
+	BoundIPCPs []string     `json:"bound_ipcps,omitempty"`
+	Accepting  int          `json:"accepting"` // processes waiting in accept
+}
+
+// ProgramRef is a program binding as listed.
+type ProgramRef struct {
+	Prog string   `json:"prog"`
+	Auto bool     `json:"auto,omitempty"`
+	Args []string `json:"args,omitempty"`
+}
+
+// NameList answers OpNameList.
+type NameList struct {
+	Names []NameInfo `json:"names"`
+}
+
+// BindProgram binds (or unbinds) a program to a name. With Auto, a flow
+// request for the name that no process accepts starts the program with Args.
+type BindProgram struct {
+	Prog string   `json:"prog"`
+	Name string   `json:"name,omitempty"`
+	Auto bool     `json:"auto,omitempty"`
+	Args []string `json:"args,omitempty"`
+}
+
+// BindProcess binds (or unbinds) a running process to a name.
+type BindProcess struct {
+	PID  int    `json:"pid"`
+	Name string `json:"name"`
+}
+
+// BindIPCP binds (or unbinds) an IPCP to a name.
+type BindIPCP struct {
+	IPCP string `json:"ipcp"`
+	Name string `json:"name"`
+}

@@ -1,0 +1,290 @@
+// Package seqpkt moves SDUs over a Unix SOCK_SEQPACKET socket: one message per
+// SDU, batched with recvmmsg/sendmmsg, through Go's network poller so that
+// deadlines work and no thread blocks.
+//
+// Every flow between an application and irmd is one such socket pair: the
+// application holds one end, irmd the other.
+//
+//	app: Flow.Write ──► Conn.Write ─► sendmsg ──► [kernel queue] ──► recvmmsg ─► Conn.ReadBatch :irmd
+//	app: Flow.Read  ◄── Conn.Read  ◄─ recvmsg ◄── [kernel queue] ◄── sendmmsg ◄─ Conn.WriteBatch :irmd
+//
+// A zero-length read means the other end closed, so zero-length SDUs are
+// refused on write. The kernel queue gives back-pressure: a writer blocks (or
+// times out) while the reader does not keep up, and nothing is dropped.
+package seqpkt
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrEmpty is returned when writing a zero-length SDU, which would be
+// indistinguishable from the end of the stream.
+var ErrEmpty = errors.New("seqpkt: empty SDU")
+
+// ErrTruncated is returned by reads when the SDU was larger than the buffer.
+// The SDU is consumed.
+var ErrTruncated = errors.New("seqpkt: SDU larger than the read buffer")
+
+// MaxBatch is the largest batch ReadBatch and WriteBatch move in one system call.
+const MaxBatch = 64
+
+// SocketBuffer is the kernel buffer asked for on each end, in bytes. It bounds
+// how much a flow holds in flight between an application and irmd.
+const SocketBuffer = 4 << 20
+
+// Conn is one end of a SOCK_SEQPACKET socket. Reads may run concurrently with
+// writes; concurrent reads (or writes) are serialised.
+type Conn struct {
+	f  *os.File
+	rc syscall.RawConn
+
+	rmu   sync.Mutex
+	rbufs [][]byte
+	rlens []int
+	rn    int
+	rerr  error
+	rhdr  [MaxBatch]unix.Mmsghdr
+	riov  [MaxBatch]unix.Iovec
+	rfn   func(uintptr) bool
+
+	wmu   sync.Mutex
+	wbufs [][]byte
+	wn    int
+	werr  error
+	whdr  [MaxBatch]unix.Mmsghdr
+	wiov  [MaxBatch]unix.Iovec
+	wfn   func(uintptr) bool
+}
+
+// Pair returns the two ends of a new socket pair.
+func Pair() (*Conn, *Conn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seqpkt: socketpair: %w", err)
+	}
+	for _, fd := range fds {
+		growBuffers(fd)
+	}
+	a, err := New(fds[0], "flow")
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, nil, err
+	}
+	b, err := New(fds[1], "flow")
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// growBuffers asks for SocketBuffer bytes each way; SO_*BUFFORCE works for
+// root beyond the sysctl limits, the plain options otherwise.
+func growBuffers(fd int) {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, SocketBuffer) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, SocketBuffer)
+	}
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, SocketBuffer) != nil {
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, SocketBuffer)
+	}
+}
+
+// New takes ownership of fd, a SOCK_SEQPACKET socket, and makes it non-blocking.
+func New(fd int, name string) (*Conn, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("seqpkt: set non-blocking: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seqpkt: %w", err)
+	}
+	c := &Conn{f: f, rc: rc}
+	c.rfn = c.recvBatch
+	c.wfn = c.sendBatch
+	return c, nil
+}
+
+// File returns the underlying file, to pass the socket to another process.
+// The Conn keeps ownership.
+func (c *Conn) File() *os.File { return c.f }
+
+// Close closes the socket; the other end reads io.EOF.
+func (c *Conn) Close() error { return c.f.Close() }
+
+// SetReadDeadline sets the deadline for reads; a zero value means none.
+// Reads past it fail with an error matching os.ErrDeadlineExceeded.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline for writes; a zero value means none.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+
+// Read reads one SDU into p. It returns io.EOF once the other end has closed
+// and its queue is drained, and ErrTruncated if the SDU did not fit.
+func (c *Conn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	var one [1][]byte
+	var n [1]int
+	one[0] = p
+	_, err := c.readBatchLocked(one[:], n[:])
+	return n[0], err
+}
+
+// ReadBatch reads up to len(bufs) SDUs (at most MaxBatch) into bufs, storing
+// their lengths in lens, and returns how many it read. It blocks until at
+// least one SDU is available. It returns io.EOF when the other end has closed
+// and nothing is left. An SDU that did not fit its buffer ends the batch with
+// ErrTruncated, counting that SDU as read.
+func (c *Conn) ReadBatch(bufs [][]byte, lens []int) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.readBatchLocked(bufs, lens)
+}
+
+func (c *Conn) readBatchLocked(bufs [][]byte, lens []int) (int, error) {
+	if len(bufs) > MaxBatch {
+		bufs = bufs[:MaxBatch]
+	}
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	for i, b := range bufs {
+		c.riov[i] = unix.Iovec{Base: bufPtr(b)}
+		c.riov[i].SetLen(len(b))
+		c.rhdr[i] = unix.Mmsghdr{}
+		c.rhdr[i].Hdr.Iov = &c.riov[i]
+		c.rhdr[i].Hdr.SetIovlen(1)
+	}
+	c.rbufs, c.rlens, c.rn, c.rerr = bufs, lens, 0, nil
+	err := c.rc.Read(c.rfn)
+	c.rbufs, c.rlens = nil, nil
+	if err != nil {
+		return 0, wrapErr("read", err)
+	}
+	if c.rerr != nil {
+		return 0, wrapErr("read", c.rerr)
+	}
+	n := c.rn
+	for i := 0; i < n; i++ {
+		lens[i] = int(c.rhdr[i].Len)
+		if c.rhdr[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+			return i + 1, ErrTruncated
+		}
+		if lens[i] == 0 {
+			if i == 0 {
+				return 0, io.EOF
+			}
+			return i, nil
+		}
+	}
+	return n, nil
+}
+
+// recvBatch is the poller callback: it returns false to wait for readability.
+func (c *Conn) recvBatch(fd uintptr) bool {
+	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptrOf(&c.rhdr[0]), uintptr(len(c.rbufs)), unix.MSG_DONTWAIT, 0, 0)
+	if errno == unix.EAGAIN || errno == unix.EINTR {
+		return false
+	}
+	if errno != 0 {
+		c.rerr = errno
+		return true
+	}
+	c.rn = int(n)
+	return true
+}
+
+// Write writes p as one SDU.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var one [1][]byte
+	one[0] = p
+	if _, err := c.writeBatchLocked(one[:]); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteBatch writes each of bufs as one SDU and returns how many it wrote. It
+// blocks until all are written, the deadline passes or the socket fails.
+func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	done := 0
+	for done < len(bufs) {
+		n, err := c.writeBatchLocked(bufs[done:])
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+func (c *Conn) writeBatchLocked(bufs [][]byte) (int, error) {
+	if len(bufs) > MaxBatch {
+		bufs = bufs[:MaxBatch]
+	}
+	for i, b := range bufs {
+		if len(b) == 0 {
+			if i == 0 {
+				return 0, ErrEmpty
+			}
+			bufs = bufs[:i]
+			break
+		}
+		c.wiov[i] = unix.Iovec{Base: &b[0]}
+		c.wiov[i].SetLen(len(b))
+		c.whdr[i] = unix.Mmsghdr{}
+		c.whdr[i].Hdr.Iov = &c.wiov[i]
+		c.whdr[i].Hdr.SetIovlen(1)
+	}
+	c.wbufs, c.wn, c.werr = bufs, 0, nil
+	err := c.rc.Write(c.wfn)
+	c.wbufs = nil
+	if err != nil {
+		return 0, wrapErr("write", err)
+	}
+	if c.werr != nil {
+		return c.wn, wrapErr("write", c.werr)
+	}
+	return c.wn, nil
+}
+
+func (c *Conn) sendBatch(fd uintptr) bool {
+	n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptrOf(&c.whdr[0]), uintptr(len(c.wbufs)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+	if errno == unix.EAGAIN || errno == unix.EINTR {
+		return false
+	}
+	if errno != 0 {
+		c.werr = errno
+		return true
+	}
+	c.wn = int(n)
+	return true
+}
+
+// wrapErr maps socket errors onto the io and os errors callers check for.
+func wrapErr(op string, err error) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, os.ErrClosed):
+		return err
+	case errors.Is(err, unix.EPIPE), errors.Is(err, unix.ECONNRESET):
+		return io.ErrClosedPipe
+	case errors.Is(err, unix.EMSGSIZE):
+		return fmt.Errorf("seqpkt: %s: %w", op, syscall.EMSGSIZE)
+	}
+	return fmt.Errorf("seqpkt: %s: %w", op, err)
+}
