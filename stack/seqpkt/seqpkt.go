@@ -288,3 +288,7 @@ func wrapErr(op string, err error) error {
 	}
 	return fmt.Errorf("seqpkt: %s: %w", op, err)
 }
+
+// SyscallConn gives access to the descriptor without changing its mode
+// (unlike File().Fd(), which makes it blocking).
+func (c *Conn) SyscallConn() syscall.RawConn { return c.rc }

@@ -1,0 +1,27 @@
+// Package flow is the application's interface to Ouroboros: ask for a flow to
+// a name with a QoS spec and get a bidirectional channel of SDUs, or accept
+// the flows that others ask for names this process is bound to.
+//
+// A process first attaches to the irmd of its host:
+//
+//	p, err := flow.Attach(ctx, flow.Config{})
+//	defer p.Close()
+//
+// A client allocates a flow to a name; a server accepts:
+//
+//	f, err := p.Alloc(ctx, "echo", qos.Data)
+//	f, err := p.Accept(ctx)
+//
+// Each Write sends one SDU and each Read returns one SDU. Reads and writes
+// honour deadlines (SetReadDeadline, SetWriteDeadline); a deadline in the
+// past makes them non-blocking. Close deallocates the flow, and the peer's
+// next Read fails with ErrPeerGone at once.
+//
+// To wait on many flows from one goroutine, put them in an EventSet and call
+// Wait; it reports the flows that have an SDU to read or have gone down.
+//
+// Each flow is a file descriptor shared with irmd (a SOCK_SEQPACKET socket),
+// so ReadBatch and WriteBatch move many SDUs per system call. The end-to-end
+// protocol (FRCT) runs in this library, between the application and that
+// socket; flows with the raw QoS carry the application's SDUs untouched.
+package flow

@@ -1,0 +1,235 @@
+package flow
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/qos"
+	"o7s.dev/ouroboros/stack/seqpkt"
+)
+
+// Write and read path of one flow:
+//
+//	Write ─► [FRCT, for non-raw QoS: later] ─► seqpkt.Conn ─► socket to irmd
+//	Read  ◄─ [FRCT, for non-raw QoS: later] ◄─ seqpkt.Conn ◄─ socket from irmd
+//
+// A closed socket (EOF on read, EPIPE on write) ends the flow; the reason
+// (peer deallocated, or irmd/layer down) arrives on the control connection
+// before irmd closes the socket, so it is known by the time EOF is seen.
+
+// reasonWait bounds how long a reader that saw the socket close waits for
+// the reason notice, which irmd sends before closing. Only a crashing irmd
+// leaves it unset.
+const reasonWait = time.Second
+
+// sduConn is the path SDUs take below the application. Raw flows use the
+// socket directly; FRCT stacks on it for the other QoS specs.
+type sduConn interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	ReadBatch(bufs [][]byte, lens []int) (int, error)
+	WriteBatch(bufs [][]byte) (int, error)
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+	Close() error
+}
+
+// Flow is one end of an allocated flow. Read and Write may be called
+// concurrently with each other and with Close.
+type Flow struct {
+	p    *Process
+	info ctrl.FlowInfo
+	sock *seqpkt.Conn
+	conn sduConn
+
+	downOnce sync.Once
+	down     chan struct{} // closed once reason is set
+	reason   ctrl.Reason
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func newFlow(p *Process, info ctrl.FlowInfo, sock *seqpkt.Conn) *Flow {
+	return &Flow{p: p, info: info, sock: sock, conn: sock,
+		down: make(chan struct{}), closed: make(chan struct{})}
+}
+
+// ID returns the flow's id, unique on this host while the flow exists.
+func (f *Flow) ID() uint64 { return f.info.ID }
+
+// Name returns the name the flow was allocated to.
+func (f *Flow) Name() string { return f.info.Name }
+
+// QoS returns the QoS spec the flow runs with.
+func (f *Flow) QoS() qos.Spec { return f.info.QoS }
+
+// Layer returns the name of the layer that carries the flow.
+func (f *Flow) Layer() string { return f.info.Layer }
+
+// MaxSDU returns the largest SDU the flow carries, in bytes.
+func (f *Flow) MaxSDU() int { return f.info.MaxSDU }
+
+// Read reads one SDU into p. If the SDU is larger than p, the first len(p)
+// bytes are returned with an error matching ErrMsgSize and the rest is lost,
+// so size p by MaxSDU. When the flow has ended and every SDU sent before
+// has been read, Read fails with ErrPeerGone or ErrFlowDown.
+func (f *Flow) Read(p []byte) (int, error) {
+	n, err := f.conn.Read(p)
+	if err != nil {
+		return n, f.opError("read", err)
+	}
+	return n, nil
+}
+
+// ReadBatch reads up to len(bufs) SDUs, storing their sizes in lens, and
+// returns how many it read; it blocks until at least one is available.
+func (f *Flow) ReadBatch(bufs [][]byte, lens []int) (int, error) {
+	n, err := f.conn.ReadBatch(bufs, lens)
+	if err != nil {
+		return n, f.opError("read", err)
+	}
+	return n, nil
+}
+
+// Write sends p as one SDU. It blocks while the flow's queue towards the
+// peer is full (the peer reads slower than this process writes), until the
+// write deadline.
+func (f *Flow) Write(p []byte) (int, error) {
+	if err := f.checkSize(p); err != nil {
+		return 0, f.opError("write", err)
+	}
+	n, err := f.conn.Write(p)
+	if err != nil {
+		return n, f.opError("write", err)
+	}
+	return n, nil
+}
+
+// WriteBatch sends each of bufs as one SDU and returns how many were sent.
+func (f *Flow) WriteBatch(bufs [][]byte) (int, error) {
+	for _, b := range bufs {
+		if err := f.checkSize(b); err != nil {
+			return 0, f.opError("write", err)
+		}
+	}
+	n, err := f.conn.WriteBatch(bufs)
+	if err != nil {
+		return n, f.opError("write", err)
+	}
+	return n, nil
+}
+
+func (f *Flow) checkSize(p []byte) error {
+	if len(p) == 0 {
+		return ErrEmpty
+	}
+	if f.info.MaxSDU > 0 && len(p) > f.info.MaxSDU {
+		return &detailError{kind: ErrMsgSize, msg: sizeMsg(len(p), f.info.MaxSDU)}
+	}
+	return nil
+}
+
+// SetDeadline sets both the read and the write deadline.
+func (f *Flow) SetDeadline(t time.Time) error {
+	if err := f.conn.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return f.conn.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the deadline for Read and ReadBatch; a time in the past
+// makes them non-blocking, the zero time removes the deadline.
+func (f *Flow) SetReadDeadline(t time.Time) error { return f.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the deadline for Write and WriteBatch.
+func (f *Flow) SetWriteDeadline(t time.Time) error { return f.conn.SetWriteDeadline(t) }
+
+// TxQueued returns how many bytes this process has written that irmd has not
+// taken yet (kernel accounting, including per-SDU overhead).
+func (f *Flow) TxQueued() (int, error) { return f.ioctl(unix.SIOCOUTQ) }
+
+// RxReady returns the size of the next SDU waiting to be read, 0 if none.
+func (f *Flow) RxReady() (int, error) { return f.ioctl(unix.SIOCINQ) }
+
+func (f *Flow) ioctl(req uint) (int, error) {
+	var v int
+	var ierr error
+	err := f.sock.SyscallConn().Control(func(fd uintptr) {
+		v, ierr = unix.IoctlGetInt(int(fd), req)
+	})
+	if err != nil {
+		return 0, f.opError("ioctl", err)
+	}
+	if ierr != nil {
+		return 0, f.opError("ioctl", ierr)
+	}
+	return v, nil
+}
+
+// Close deallocates the flow. The peer's reads fail with ErrPeerGone once
+// it has read what was sent before.
+func (f *Flow) Close() error {
+	err := ErrClosed
+	f.closeOnce.Do(func() {
+		close(f.closed)
+		err = f.conn.Close()
+		f.p.forget(f.info.ID)
+	})
+	if errors.Is(err, ErrClosed) {
+		return &OpError{Op: "close", Name: f.info.Name, ID: f.info.ID, Err: err}
+	}
+	return err
+}
+
+// markDown records why the flow ended; the first reason wins.
+func (f *Flow) markDown(r ctrl.Reason) {
+	f.downOnce.Do(func() {
+		f.reason = r
+		close(f.down)
+	})
+}
+
+// Down is closed when irmd has said that the flow ended.
+func (f *Flow) Down() <-chan struct{} { return f.down }
+
+// endReason waits briefly for the reason the socket closed.
+func (f *Flow) endReason() error {
+	select {
+	case <-f.down:
+	case <-time.After(reasonWait):
+		return ErrFlowDown
+	}
+	if f.reason == ctrl.ReasonPeer {
+		return ErrPeerGone
+	}
+	return ErrFlowDown
+}
+
+// opError maps a socket error onto the package errors, with context.
+func (f *Flow) opError(op string, err error) error {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe):
+		select {
+		case <-f.closed:
+			err = ErrClosed
+		default:
+			err = f.endReason()
+		}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = ErrTimeout
+	case errors.Is(err, os.ErrClosed):
+		err = ErrClosed
+	case errors.Is(err, seqpkt.ErrTruncated):
+		err = ErrMsgSize
+	case errors.Is(err, seqpkt.ErrEmpty):
+		err = ErrEmpty
+	}
+	return &OpError{Op: op, Name: f.info.Name, ID: f.info.ID, Err: err}
+}
