@@ -182,21 +182,22 @@ const (
 	ReasonDown Reason = "down" // irmd or the layer went down
 )
 
-// FlowStat is one row of the flow list.
+// FlowStat is one row of the flow list: one end of a flow, held by a
+// process of this host. A flow between two processes of the host has two rows.
 type FlowStat struct {
-	ID        uint64   `json:"id"`
-	Name      string   `json:"name"`
-	QoS       qos.Spec `json:"qos"`
-	Layer     string   `json:"layer"`
-	IPCP      string   `json:"ipcp"`
-	AllocPID  int      `json:"alloc_pid"`  // the process that asked
-	AcceptPID int      `json:"accept_pid"` // the process that accepted
-	AgeMS     int64    `json:"age_ms"`
-	// Counters as seen by irmd: from the allocator to the acceptor and back.
-	FwdPkts  uint64 `json:"fwd_pkts"`
-	FwdBytes uint64 `json:"fwd_bytes"`
-	RevPkts  uint64 `json:"rev_pkts"`
-	RevBytes uint64 `json:"rev_bytes"`
+	ID    uint64   `json:"id"`
+	Name  string   `json:"name"`
+	QoS   qos.Spec `json:"qos"`
+	Layer string   `json:"layer"`
+	IPCP  string   `json:"ipcp"`
+	PID   int      `json:"pid"`  // the process holding this end
+	Side  string   `json:"side"` // "alloc" (it asked) or "accept"
+	AgeMS int64    `json:"age_ms"`
+	// Counters as seen by irmd: SDUs the process sent and SDUs delivered to it.
+	SentPkts  uint64 `json:"sent_pkts"`
+	SentBytes uint64 `json:"sent_bytes"`
+	RecvPkts  uint64 `json:"recv_pkts"`
+	RecvBytes uint64 `json:"recv_bytes"`
 }
 
 // FlowList answers OpFlowList.
