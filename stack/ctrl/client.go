@@ -87,7 +87,7 @@ func (c *Client) Call(ctx context.Context, op Op, req any, resp any) (int, error
 	c.pending[id] = ch
 	c.mu.Unlock()
 
-	if err := c.conn.Send(&Msg{ID: id, Op: op, Body: body}, nil); err != nil {
+	if err := c.conn.Send(&Msg{ID: id, Op: op, Body: body}, -1); err != nil {
 		c.forget(id)
 		return -1, fmt.Errorf("%w: %v", ErrClosed, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,28 +55,28 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-// PeerPID returns the pid of the process at the other end.
-func (c *Conn) PeerPID() (int, error) {
+// PeerCred returns the pid and uid of the process at the other end.
+func (c *Conn) PeerCred() (pid, uid int, err error) {
 	rc, err := c.uc.SyscallConn()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	var cred *unix.Ucred
 	var cerr error
 	if err := rc.Control(func(fd uintptr) {
 		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if cerr != nil {
-		return 0, cerr
+		return 0, 0, cerr
 	}
-	return int(cred.Pid), nil
+	return int(cred.Pid), int(cred.Uid), nil
 }
 
-// Send writes m, passing f's descriptor along if f is not nil. The caller
-// keeps ownership of f.
-func (c *Conn) Send(m *Msg, f *os.File) error {
+// Send writes m, passing the descriptor fd along if it is not negative. The
+// caller keeps ownership of fd.
+func (c *Conn) Send(m *Msg, fd int) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("ctrl: encode %s: %w", m.Op, err)
@@ -86,17 +85,12 @@ func (c *Conn) Send(m *Msg, f *os.File) error {
 		return fmt.Errorf("ctrl: %s message of %d bytes exceeds %d", m.Op, len(b), MaxMsg)
 	}
 	var oob []byte
-	if f != nil {
-		oob = unix.UnixRights(int(f.Fd()))
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_, _, err = c.uc.WriteMsgUnix(b, oob, nil)
-	if f != nil {
-		// f.Fd() switched f to blocking mode; the copy the peer receives is
-		// its own descriptor and is set up by the receiver.
-		_ = syscall.SetNonblock(int(f.Fd()), true)
-	}
 	return err
 }
 

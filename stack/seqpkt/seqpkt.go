@@ -86,6 +86,24 @@ func Pair() (*Conn, *Conn, error) {
 	return a, b, nil
 }
 
+// PairFD returns a new socket pair as a Conn and a raw descriptor, for
+// passing the second end to another process; the caller closes fd.
+func PairFD() (*Conn, int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, -1, fmt.Errorf("seqpkt: socketpair: %w", err)
+	}
+	for _, fd := range fds {
+		growBuffers(fd)
+	}
+	c, err := New(fds[0], "flow")
+	if err != nil {
+		unix.Close(fds[1])
+		return nil, -1, err
+	}
+	return c, fds[1], nil
+}
+
 // growBuffers asks for SocketBuffer bytes each way; SO_*BUFFORCE works for
 // root beyond the sysctl limits, the plain options otherwise.
 func growBuffers(fd int) {

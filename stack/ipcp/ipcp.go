@@ -1,0 +1,168 @@
+// Package ipcp defines what the IRM asks of an IPC process (IPCP) and what an
+// IPCP asks of the IRM. Each IPCP type lives in its own sub-package (local,
+// and later udp, eth, unicast, broadcast); all of them run inside irmd.
+//
+// A flow between an application and a layer enters the IPCP as a Port: the
+// IRM's end of the application's flow socket. The IPCP moves SDUs between the
+// port and its network (for the local layer, straight to another port).
+package ipcp
+
+import (
+	"context"
+	"crypto/sha3"
+	"fmt"
+	"hash"
+	"strings"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// Type is an IPCP type, spelled as in the irm grammar.
+type Type string
+
+// IPCP types, in the order the IRM asks them to reach a name.
+const (
+	Local     Type = "local"
+	EthLLC    Type = "eth-llc"
+	EthDIX    Type = "eth-dix"
+	UDP4      Type = "udp4"
+	UDP6      Type = "udp6"
+	Broadcast Type = "broadcast"
+	Unicast   Type = "unicast"
+)
+
+// Types lists every type in query order.
+func Types() []Type { return []Type{Local, EthLLC, EthDIX, UDP4, UDP6, Broadcast, Unicast} }
+
+// ParseType checks that s names an IPCP type.
+func ParseType(s string) (Type, error) {
+	for _, t := range Types() {
+		if string(t) == s {
+			return t, nil
+		}
+	}
+	names := make([]string, 0, 7)
+	for _, t := range Types() {
+		names = append(names, string(t))
+	}
+	return "", fmt.Errorf("unknown IPCP type %q: use one of %s", s, strings.Join(names, ", "))
+}
+
+// Rank orders types for name queries: lower first.
+func (t Type) Rank() int {
+	for i, x := range Types() {
+		if x == t {
+			return i
+		}
+	}
+	return len(Types())
+}
+
+// HashAlgo is a layer's directory hash: names are known to a layer by their hash.
+type HashAlgo string
+
+// Hash algorithms.
+const (
+	SHA3_224 HashAlgo = "SHA3_224"
+	SHA3_256 HashAlgo = "SHA3_256"
+	SHA3_384 HashAlgo = "SHA3_384"
+	SHA3_512 HashAlgo = "SHA3_512"
+)
+
+// DefaultHash is the hash of a layer bootstrapped without one.
+const DefaultHash = SHA3_256
+
+// ParseHash checks that s names a hash algorithm.
+func ParseHash(s string) (HashAlgo, error) {
+	switch h := HashAlgo(strings.ToUpper(s)); h {
+	case SHA3_224, SHA3_256, SHA3_384, SHA3_512:
+		return h, nil
+	}
+	return "", fmt.Errorf("unknown hash %q: use SHA3_224, SHA3_256, SHA3_384 or SHA3_512", s)
+}
+
+// Sum hashes a name.
+func (h HashAlgo) Sum(name string) []byte {
+	var d hash.Hash
+	switch h {
+	case SHA3_224:
+		d = sha3.New224()
+	case SHA3_384:
+		d = sha3.New384()
+	case SHA3_512:
+		d = sha3.New512()
+	default:
+		d = sha3.New256()
+	}
+	d.Write([]byte(name))
+	return d.Sum(nil)
+}
+
+// State is an IPCP's life-cycle state.
+type State string
+
+// States.
+const (
+	StateCreated      State = "created"
+	StateBootstrapped State = "bootstrapped"
+	StateEnrolled     State = "enrolled"
+)
+
+// Info describes an IPCP for listings.
+type Info struct {
+	Name  string
+	Type  Type
+	Layer string
+	State State
+	Hash  HashAlgo
+	Flows int
+}
+
+// IPCP is an IPC process hosted by irmd. Methods may be called concurrently.
+type IPCP interface {
+	// Info returns the IPCP's current description.
+	Info() Info
+	// Bootstrap makes the IPCP the first member of a new layer, with the
+	// type-specific options of the irm grammar. It fails with a *ctrl.Error
+	// naming the bad option, or CodeNotSupported for options not built yet.
+	Bootstrap(ctx context.Context, layer string, opts map[string]string) error
+	// Register makes the name with this hash reachable through the IPCP.
+	Register(hash []byte) error
+	// Unregister withdraws a registered hash; unknown hashes are ignored.
+	Unregister(hash []byte) error
+	// Reachable reports whether the IPCP can allocate a flow to the hash.
+	Reachable(ctx context.Context, hash []byte) bool
+	// Alloc allocates a flow to the hash for the application behind port,
+	// returning once the other end has accepted it. From then on the IPCP
+	// owns the port: it moves SDUs both ways, and when either end goes away
+	// it tells the other (Port.Down) and releases the port.
+	Alloc(ctx context.Context, hash []byte, q qos.Spec, port Port) error
+	// MaxSDU returns the largest SDU the IPCP carries for its users.
+	MaxSDU() int
+	// Close ends every flow of the IPCP (reported down to their users) and
+	// releases its resources.
+	Close() error
+}
+
+// Host is what an IPCP needs from the IRM that hosts it.
+type Host interface {
+	// Arrived is called when a peer asks the IPCP for a flow to a hash it
+	// registered. It finds a process accepting flows for that name and
+	// returns its port, or an error (a *ctrl.Error) to refuse the flow.
+	Arrived(ctx context.Context, from IPCP, hash []byte, q qos.Spec) (Port, error)
+}
+
+// Port is the IRM's end of one application flow. ReadBatch returns the SDUs
+// the application wrote, and io.EOF once it has deallocated the flow and
+// everything it sent has been read; WriteBatch delivers SDUs to it, blocking
+// while it does not keep up. One goroutine may read while another writes.
+type Port interface {
+	ID() uint64
+	ReadBatch(bufs [][]byte, lens []int) (int, error)
+	WriteBatch(bufs [][]byte) (int, error)
+	// Down tells the application the flow ended, and why, unless it ended
+	// the flow itself; then releases the port. Safe to call more than once
+	// and concurrently with reads and writes, which then fail.
+	Down(reason ctrl.Reason)
+}

@@ -1,0 +1,209 @@
+// Package local is the local IPCP: a layer that connects processes of one
+// host. A name registered in it is reachable by every process of the host,
+// and a flow through it is two application ports spliced together inside
+// irmd:
+//
+//	app A ═socket═► Port A ─► routineSplice ─► Port B ═socket═► app B
+//	app A ◄═socket═ Port A ◄─ routineSplice ◄─ Port B ◄═socket═ app B
+//
+// Each direction is one goroutine moving batches of SDUs with one system call
+// per batch each way. It is lossless: a slow reader fills its socket, the
+// splice blocks, and the writer's socket fills in turn (back-pressure).
+package local
+
+import (
+	"context"
+	"sync"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// MaxSDU is the largest SDU the local layer carries.
+const MaxSDU = 65535
+
+// batch is how many SDUs a splice moves per system call.
+const batch = 16
+
+// IPCP is a local IPCP.
+type IPCP struct {
+	name string
+	host ipcp.Host
+
+	mu     sync.Mutex
+	layer  string
+	hash   ipcp.HashAlgo
+	state  ipcp.State
+	names  map[string]struct{} // registered hashes, as strings
+	splice map[*splice]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+var _ ipcp.IPCP = (*IPCP)(nil)
+
+// New returns a local IPCP in the created state.
+func New(name string, host ipcp.Host) *IPCP {
+	return &IPCP{name: name, host: host, state: ipcp.StateCreated, hash: ipcp.DefaultHash,
+		names: make(map[string]struct{}), splice: make(map[*splice]struct{})}
+}
+
+// Info implements ipcp.IPCP.
+func (p *IPCP) Info() ipcp.Info {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return ipcp.Info{Name: p.name, Type: ipcp.Local, Layer: p.layer, State: p.state, Hash: p.hash, Flows: len(p.splice)}
+}
+
+// MaxSDU implements ipcp.IPCP.
+func (p *IPCP) MaxSDU() int { return MaxSDU }
+
+// Bootstrap implements ipcp.IPCP. The only option is "hash".
+func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string) error {
+	h := ipcp.DefaultHash
+	for k, v := range opts {
+		switch k {
+		case "hash":
+			var err error
+			if h, err = ipcp.ParseHash(v); err != nil {
+				return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", p.name, err)
+			}
+		default:
+			return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: option %q does not apply to a local IPCP (only hash does)", p.name, k)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != ipcp.StateCreated {
+		return ctrl.Errorf(ctrl.CodeExists, "ipcp %s is already in layer %s", p.name, p.layer)
+	}
+	p.layer, p.hash, p.state = layer, h, ipcp.StateBootstrapped
+	return nil
+}
+
+// Register implements ipcp.IPCP.
+func (p *IPCP) Register(hash []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state == ipcp.StateCreated {
+		return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s is not in a layer yet: bootstrap it first", p.name)
+	}
+	p.names[string(hash)] = struct{}{}
+	return nil
+}
+
+// Unregister implements ipcp.IPCP.
+func (p *IPCP) Unregister(hash []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.names, string(hash))
+	return nil
+}
+
+// Reachable implements ipcp.IPCP.
+func (p *IPCP) Reachable(_ context.Context, hash []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.names[string(hash)]
+	return ok && !p.closed
+}
+
+// Alloc implements ipcp.IPCP: it asks the host for the accepting process's
+// port and splices the two.
+func (p *IPCP) Alloc(ctx context.Context, hash []byte, q qos.Spec, a ipcp.Port) error {
+	if !p.Reachable(ctx, hash) {
+		return ctrl.Errorf(ctrl.CodeUnreachable, "name is not registered in layer %s", p.layerName())
+	}
+	b, err := p.host.Arrived(ctx, p, hash, q)
+	if err != nil {
+		return err
+	}
+	s := &splice{a: a, b: b}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		b.Down(ctrl.ReasonDown)
+		return ctrl.Errorf(ctrl.CodeDown, "ipcp %s is shutting down", p.name)
+	}
+	p.splice[s] = struct{}{}
+	p.wg.Add(2)
+	p.mu.Unlock()
+	go p.routineSplice(s, a, b)
+	go p.routineSplice(s, b, a)
+	return nil
+}
+
+func (p *IPCP) layerName() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.layer
+}
+
+// Close implements ipcp.IPCP.
+func (p *IPCP) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	ss := make([]*splice, 0, len(p.splice))
+	for s := range p.splice {
+		ss = append(ss, s)
+	}
+	p.mu.Unlock()
+	for _, s := range ss {
+		s.end(ctrl.ReasonDown, ctrl.ReasonDown)
+	}
+	p.wg.Wait()
+	return nil
+}
+
+// splice is one flow through the layer.
+type splice struct {
+	a, b ipcp.Port
+	once sync.Once
+}
+
+// end tells both applications the flow is over.
+func (s *splice) end(ra, rb ctrl.Reason) {
+	s.once.Do(func() {
+		s.a.Down(ra)
+		s.b.Down(rb)
+	})
+}
+
+// routineSplice copies SDUs from src to dst until either fails. When src's
+// application deallocates (EOF after its last SDU), dst's application is told
+// its peer is gone.
+func (p *IPCP) routineSplice(s *splice, src, dst ipcp.Port) {
+	defer p.wg.Done()
+	bufs := make([][]byte, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, MaxSDU)
+	}
+	lens := make([]int, batch)
+	out := make([][]byte, batch)
+	for {
+		n, err := src.ReadBatch(bufs, lens)
+		for i := 0; i < n; i++ {
+			out[i] = bufs[i][:lens[i]]
+		}
+		if n > 0 {
+			if _, werr := dst.WriteBatch(out[:n]); werr != nil {
+				// dst's application is gone: src's peer is gone.
+				s.peerLeft()
+				break
+			}
+		}
+		if err != nil {
+			s.peerLeft()
+			break
+		}
+	}
+	p.mu.Lock()
+	delete(p.splice, s)
+	p.mu.Unlock()
+}
+
+// peerLeft ends the flow because one application left (or its socket
+// failed): the other learns that its peer deallocated. The port of the one
+// that left sends nothing to it, since it ended the flow itself.
+func (s *splice) peerLeft() { s.end(ctrl.ReasonPeer, ctrl.ReasonPeer) }

@@ -1,0 +1,269 @@
+package irm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+)
+
+// BindProgram binds a program (an absolute path) to a name. Processes of
+// the program that attach later are bound to the name; with auto, a flow
+// request nobody accepts starts the program with args.
+func (m *IRM) BindProgram(req ctrl.BindProgram) error {
+	if !filepath.IsAbs(req.Prog) {
+		return ctrl.Errorf(ctrl.CodeInvalid, "program %q: give an absolute path", req.Prog)
+	}
+	if req.Auto {
+		if st, err := os.Stat(req.Prog); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return ctrl.Errorf(ctrl.CodeInvalid, "program %s is not an executable file; auto-start needs one", req.Prog)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nm, err := m.nameLocked(req.Name, true)
+	if err != nil {
+		return err
+	}
+	pb := progBinding{prog: filepath.Clean(req.Prog), auto: req.Auto, args: req.Args}
+	replaced := false
+	for i := range nm.progs {
+		if nm.progs[i].prog == pb.prog {
+			nm.progs[i], replaced = pb, true
+		}
+	}
+	if !replaced {
+		nm.progs = append(nm.progs, pb)
+	}
+	// Running processes of the program inherit the binding now.
+	for pr := range m.procs {
+		if pr.role == ctrl.RoleApp && sameProgram(pr.prog, pb.prog) && !nm.hasPID(pr.pid) {
+			nm.pids = append(nm.pids, pr.pid)
+		}
+	}
+	m.signalLocked()
+	return nil
+}
+
+// UnbindProgram removes a program's binding to a name, or to every name
+// when name is "".
+func (m *IRM) UnbindProgram(req ctrl.BindProgram) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prog := filepath.Clean(req.Prog)
+	found := false
+	for _, nm := range m.names {
+		if req.Name != "" && nm.name != req.Name {
+			continue
+		}
+		kept := nm.progs[:0]
+		for _, pb := range nm.progs {
+			if pb.prog == prog {
+				found = true
+				continue
+			}
+			kept = append(kept, pb)
+		}
+		nm.progs = kept
+	}
+	if !found {
+		return ctrl.Errorf(ctrl.CodeNotFound, "program %s is not bound to %s", req.Prog, orAll(req.Name))
+	}
+	return nil
+}
+
+func orAll(n string) string {
+	if n == "" {
+		return "any name"
+	}
+	return strconv.Quote(n)
+}
+
+// BindProcess binds a running process to a name. The binding ends when the
+// process exits.
+func (m *IRM) BindProcess(req ctrl.BindProcess) error {
+	if req.PID <= 0 || !processAlive(req.PID) {
+		return ctrl.Errorf(ctrl.CodeNotFound, "no process %d", req.PID)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nm, err := m.nameLocked(req.Name, true)
+	if err != nil {
+		return err
+	}
+	if !nm.hasPID(req.PID) {
+		nm.pids = append(nm.pids, req.PID)
+	}
+	m.signalLocked()
+	return nil
+}
+
+// UnbindProcess removes a process's binding to a name.
+func (m *IRM) UnbindProcess(req ctrl.BindProcess) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nm, err := m.nameLocked(req.Name, false)
+	if err != nil {
+		return err
+	}
+	if !nm.hasPID(req.PID) {
+		return ctrl.Errorf(ctrl.CodeNotFound, "process %d is not bound to %q", req.PID, req.Name)
+	}
+	nm.pids = removeInt(nm.pids, req.PID)
+	return nil
+}
+
+// BindIPCP binds an IPCP to a name, so that flows to the name may reach the
+// IPCP itself (used by the unicast layer's enrollment).
+func (m *IRM) BindIPCP(req ctrl.BindIPCP) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.ipcps[req.IPCP]; !ok {
+		return ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: see 'irm ipcp list'", req.IPCP)
+	}
+	nm, err := m.nameLocked(req.Name, true)
+	if err != nil {
+		return err
+	}
+	nm.bound = append(removeString(nm.bound, req.IPCP), req.IPCP)
+	return nil
+}
+
+// UnbindIPCP removes an IPCP's binding to a name.
+func (m *IRM) UnbindIPCP(req ctrl.BindIPCP) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nm, err := m.nameLocked(req.Name, false)
+	if err != nil {
+		return err
+	}
+	before := len(nm.bound)
+	nm.bound = removeString(nm.bound, req.IPCP)
+	if len(nm.bound) == before {
+		return ctrl.Errorf(ctrl.CodeNotFound, "IPCP %q is not bound to %q", req.IPCP, req.Name)
+	}
+	return nil
+}
+
+// addProc records a new connection; an application inherits the bindings of
+// its program.
+func (m *IRM) addProc(pr *proc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextSeq++
+	pr.seq = m.nextSeq
+	m.procs[pr] = struct{}{}
+	if pr.role != ctrl.RoleApp {
+		return
+	}
+	for _, nm := range m.names {
+		for _, pb := range nm.progs {
+			if sameProgram(pr.prog, pb.prog) && !nm.hasPID(pr.pid) {
+				nm.pids = append(nm.pids, pr.pid)
+			}
+		}
+	}
+	m.signalLocked()
+}
+
+// procGone forgets a connection. When it was the last of its process, the
+// process's bindings end. Its flows end by themselves: the kernel closed
+// the process's sockets, and the IPCPs see that.
+func (m *IRM) procGone(pr *proc) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.procs, pr)
+	pr.accepts = nil
+	for other := range m.procs {
+		if other.pid == pr.pid {
+			return
+		}
+	}
+	if pr.role == ctrl.RoleApp {
+		for _, nm := range m.names {
+			nm.pids = removeInt(nm.pids, pr.pid)
+		}
+	}
+	m.signalLocked()
+}
+
+// sameProgram compares executables by path, then by what symlinks resolve to.
+func sameProgram(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	return errA == nil && errB == nil && ra == rb
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func removeInt(s []int, v int) []int {
+	out := s[:0]
+	for _, x := range s {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (m *IRM) handleBindProgram(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.BindProgram
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.BindProgram(req)
+}
+
+func (m *IRM) handleUnbindProgram(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.BindProgram
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.UnbindProgram(req)
+}
+
+func (m *IRM) handleBindProcess(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.BindProcess
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.BindProcess(req)
+}
+
+func (m *IRM) handleUnbindProcess(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.BindProcess
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.UnbindProcess(req)
+}
+
+func (m *IRM) handleBindIPCP(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.BindIPCP
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.BindIPCP(req)
+}
+
+func (m *IRM) handleUnbindIPCP(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.BindIPCP
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.UnbindIPCP(req)
+}

@@ -1,0 +1,329 @@
+package irm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"sort"
+	"syscall"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// acceptReq is a process waiting in accept. Arrived takes it (under IRM.mu)
+// and then sends the flow on ch; the waiting handler, seeing it taken, waits
+// for that result even if it is giving up, so no flow is lost.
+type acceptReq struct {
+	pr    *proc
+	ch    chan acceptResult
+	taken bool
+}
+
+type acceptResult struct {
+	info ctrl.FlowInfo
+	fd   int
+}
+
+func (m *IRM) handleAccept(ctx context.Context, pr *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.FlowAccept
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	if pr.role != ctrl.RoleApp {
+		return nil, -1, ctrl.Errorf(ctrl.CodeNotAllowed, "only applications accept flows")
+	}
+	if req.TimeoutMS > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutMS)*time.Millisecond)
+		defer cancel()
+	}
+	a := &acceptReq{pr: pr, ch: make(chan acceptResult, 1)}
+	m.mu.Lock()
+	pr.accepts = append(pr.accepts, a)
+	m.signalLocked()
+	m.mu.Unlock()
+
+	select {
+	case r := <-a.ch:
+		return r.info, r.fd, nil
+	case <-ctx.Done():
+	}
+	m.mu.Lock()
+	if a.taken {
+		m.mu.Unlock()
+		r := <-a.ch
+		return r.info, r.fd, nil
+	}
+	pr.accepts = removeAccept(pr.accepts, a)
+	m.mu.Unlock()
+	return nil, -1, ctrl.Errorf(ctrl.CodeTimeout, "no flow arrived in time")
+}
+
+func removeAccept(s []*acceptReq, a *acceptReq) []*acceptReq {
+	out := s[:0]
+	for _, x := range s {
+		if x != a {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (m *IRM) handleAlloc(ctx context.Context, pr *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.FlowAlloc
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	if pr.role != ctrl.RoleApp {
+		return nil, -1, ctrl.Errorf(ctrl.CodeNotAllowed, "only applications allocate flows")
+	}
+	if err := checkName("the destination", req.Name); err != nil {
+		return nil, -1, err
+	}
+	timeout := m.cfg.AllocTimeout
+	if req.TimeoutMS > 0 {
+		timeout = time.Duration(req.TimeoutMS) * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return m.alloc(ctx, pr, req.Name, req.QoS)
+}
+
+// alloc allocates a flow for pr to name through the first IPCP that reaches it.
+func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, int, error) {
+	ip, hash, err := m.findIPCP(ctx, n)
+	if err != nil {
+		return nil, -1, err
+	}
+	p, fd, err := m.newPort(pr, n, q, ip, sideAlloc)
+	if err != nil {
+		return nil, -1, err
+	}
+	if err := ip.Alloc(ctx, hash, q, p); err != nil {
+		p.discard()
+		closeFD(fd)
+		return nil, -1, err
+	}
+	m.log.Debug("flow allocated", "id", p.id, "name", n, "qos", q.String(), "pid", pr.pid)
+	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: ip.MaxSDU()}, fd, nil
+}
+
+// findIPCP asks the IPCPs, in query order, which reaches the name.
+func (m *IRM) findIPCP(ctx context.Context, n string) (ipcp.IPCP, []byte, error) {
+	m.mu.Lock()
+	entries := m.orderedIPCPsLocked()
+	m.mu.Unlock()
+	for _, e := range entries {
+		info := e.ipcp.Info()
+		if info.State == ipcp.StateCreated {
+			continue
+		}
+		h := info.Hash.Sum(n)
+		if e.ipcp.Reachable(ctx, h) {
+			return e.ipcp, h, nil
+		}
+	}
+	return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable,
+		"no layer reaches %q: register it in one with 'irm name register %s layer LAYER'", n, n)
+}
+
+// Arrived implements ipcp.Host: it hands the flow to a process accepting
+// for the name, starting a bound program when none is.
+func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec) (ipcp.Port, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.cfg.AllocTimeout)
+		defer cancel()
+	}
+	n, err := m.nameForHash(from, hash)
+	if err != nil {
+		return nil, err
+	}
+	grace := time.NewTimer(m.cfg.BindGrace)
+	defer grace.Stop()
+	graceOver := false
+	var exited <-chan error // the auto-started program's end
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ctrl.Errorf(ctrl.CodeDown, "irmd is shutting down")
+		}
+		nm, ok := m.names[n]
+		if !ok {
+			m.mu.Unlock()
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "name %q was destroyed", n)
+		}
+		if a := m.pickLocked(nm); a != nil {
+			m.mu.Unlock()
+			return m.hand(a, n, q, from)
+		}
+		bound := m.boundAliveLocked(nm)
+		auto := nm.autoProgram()
+		changed := m.changed
+		m.mu.Unlock()
+
+		if exited == nil && auto != nil {
+			if exited, err = m.autoStart(*auto, n); err != nil {
+				return nil, err
+			}
+		}
+		if exited == nil && !bound && graceOver {
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable,
+				"no process accepts flows for %q: bind one with 'irm bind process PID name %s' or 'irm bind program PROG name %s auto'", n, n, n)
+		}
+		select {
+		case <-changed:
+		case <-grace.C:
+			graceOver = true
+		case err := <-exited:
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%s, started for %q, exited before accepting: %v", auto.prog, n, err)
+		case <-ctx.Done():
+			return nil, ctrl.Errorf(ctrl.CodeTimeout, "no process accepted the flow for %q in time", n)
+		}
+	}
+}
+
+func (m *IRM) nameForHash(from ipcp.IPCP, hash []byte) (string, error) {
+	info := from.Info()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.ipcps[info.Name]
+	if ok {
+		for n := range e.names {
+			if bytes.Equal(info.Hash.Sum(n), hash) {
+				return n, nil
+			}
+		}
+	}
+	return "", ctrl.Errorf(ctrl.CodeUnreachable, "no name with this hash is registered in IPCP %s", info.Name)
+}
+
+// pickLocked chooses an accepting process for the name by its policy and
+// takes its oldest accept request. m.mu held.
+func (m *IRM) pickLocked(nm *name) *acceptReq {
+	if len(nm.pids) == 0 {
+		return nil
+	}
+	start := 0
+	if nm.lb == RoundRobin {
+		start = nm.rr % len(nm.pids)
+	}
+	for i := range nm.pids {
+		idx := (start + i) % len(nm.pids)
+		for _, pr := range m.procsOfLocked(nm.pids[idx]) {
+			if pr.role != ctrl.RoleApp || len(pr.accepts) == 0 {
+				continue
+			}
+			a := pr.accepts[0]
+			pr.accepts = pr.accepts[1:]
+			a.taken = true
+			nm.rr = idx + 1
+			return a
+		}
+	}
+	return nil
+}
+
+// procsOfLocked returns the connections of a pid in a stable order.
+func (m *IRM) procsOfLocked(pid int) []*proc {
+	var out []*proc
+	for pr := range m.procs {
+		if pr.pid == pid {
+			out = append(out, pr)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+// boundAliveLocked reports whether a live process is bound to the name; it
+// forgets bound pids that have exited without ever attaching.
+func (m *IRM) boundAliveLocked(nm *name) bool {
+	alive := false
+	for _, pid := range nm.pids {
+		if len(m.procsOfLocked(pid)) > 0 || processAlive(pid) {
+			alive = true
+		} else {
+			nm.pids = removeInt(nm.pids, pid)
+		}
+	}
+	return alive
+}
+
+func (nm *name) autoProgram() *progBinding {
+	for i := range nm.progs {
+		if nm.progs[i].auto {
+			return &nm.progs[i]
+		}
+	}
+	return nil
+}
+
+// hand gives the flow to the process behind a taken accept request.
+func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP) (ipcp.Port, error) {
+	p, fd, err := m.newPort(a.pr, n, q, from, sideAccept)
+	if err != nil {
+		a.ch <- acceptResult{fd: -1}
+		return nil, err
+	}
+	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: from.MaxSDU()}, fd: fd}
+	return p, nil
+}
+
+// autoStart starts a bound program for a flow to name. The returned channel
+// yields the program's exit status when it ends.
+func (m *IRM) autoStart(pb progBinding, n string) (<-chan error, error) {
+	cmd := exec.Command(pb.prog, pb.args...)
+	cmd.Env = append(os.Environ(), ctrl.EnvRunDir+"="+m.cfg.RunDir)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "cannot start %s for %q: %v", pb.prog, n, err)
+	}
+	m.log.Info("auto-started program", "prog", pb.prog, "args", pb.args, "name", n, "pid", cmd.Process.Pid)
+	exited := make(chan error, 1)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		err := cmd.Wait()
+		if err == nil {
+			err = errors.New("exit status 0")
+		}
+		m.log.Info("auto-started program ended", "prog", pb.prog, "pid", cmd.Process.Pid, "status", err)
+		exited <- err
+	}()
+	return exited, nil
+}
+
+// discard releases a port whose flow never reached its application.
+func (p *port) discard() {
+	p.appGone.Store(true)
+	p.Down(reasonDown)
+}
+
+// ListFlows lists the flow ends of the host, by id.
+func (m *IRM) ListFlows() []ctrl.FlowStat {
+	m.mu.Lock()
+	ports := make([]*port, 0, len(m.ports))
+	for _, p := range m.ports {
+		ports = append(ports, p)
+	}
+	m.mu.Unlock()
+	out := make([]ctrl.FlowStat, 0, len(ports))
+	for _, p := range ports {
+		out = append(out, p.stat())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (m *IRM) handleFlowList(context.Context, *proc, json.RawMessage) (any, int, error) {
+	return ctrl.FlowList{Flows: m.ListFlows()}, -1, nil
+}

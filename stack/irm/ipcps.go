@@ -1,0 +1,216 @@
+package irm
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/ipcp/local"
+)
+
+// newIPCP builds an IPCP of a type this release implements.
+func (m *IRM) newIPCP(n string, t ipcp.Type) (ipcp.IPCP, error) {
+	switch t {
+	case ipcp.Local:
+		return local.New(n, m), nil
+	}
+	return nil, ctrl.Errorf(ctrl.CodeNotSupported, "IPCP type %s is not supported yet (this release has: local)", t)
+}
+
+// CreateIPCP creates an IPCP of type t.
+func (m *IRM) CreateIPCP(n, t string) error {
+	if err := checkName("the IPCP", n); err != nil {
+		return err
+	}
+	typ, err := ipcp.ParseType(t)
+	if err != nil {
+		return ctrl.Errorf(ctrl.CodeInvalid, "%v", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ctrl.Errorf(ctrl.CodeDown, "irmd is shutting down")
+	}
+	if e, ok := m.ipcps[n]; ok {
+		return ctrl.Errorf(ctrl.CodeExists, "IPCP %q exists (type %s)", n, e.typ)
+	}
+	ip, err := m.newIPCP(n, typ)
+	if err != nil {
+		return err
+	}
+	m.ipcps[n] = &ipcpEntry{name: n, typ: typ, ipcp: ip, names: make(map[string]struct{})}
+	m.log.Info("IPCP created", "ipcp", n, "type", typ)
+	return nil
+}
+
+// DestroyIPCP ends the IPCP's flows (their users see them go down) and
+// removes it.
+func (m *IRM) DestroyIPCP(n string) error {
+	m.mu.Lock()
+	e, ok := m.ipcps[n]
+	if !ok {
+		m.mu.Unlock()
+		return ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: see 'irm ipcp list'", n)
+	}
+	delete(m.ipcps, n)
+	for nn := range e.names {
+		if nm, ok := m.names[nn]; ok {
+			delete(nm.ipcps, n)
+		}
+	}
+	for _, nm := range m.names {
+		nm.bound = removeString(nm.bound, n)
+	}
+	m.mu.Unlock()
+	m.log.Info("IPCP destroyed", "ipcp", n)
+	return e.ipcp.Close()
+}
+
+// Bootstrap makes an IPCP the first member of a layer, creating it first
+// when it does not exist and the type is given.
+func (m *IRM) Bootstrap(ctx context.Context, req ctrl.IPCPBootstrap) error {
+	if err := checkName("the layer", req.Layer); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	e, ok := m.ipcps[req.Name]
+	m.mu.Unlock()
+	if !ok {
+		if req.Type == "" {
+			return ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: give its type to create it (type local)", req.Name)
+		}
+		if err := m.CreateIPCP(req.Name, req.Type); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		e = m.ipcps[req.Name]
+		m.mu.Unlock()
+	} else if req.Type != "" && req.Type != string(e.typ) {
+		return ctrl.Errorf(ctrl.CodeInvalid, "IPCP %q is of type %s, not %s", req.Name, e.typ, req.Type)
+	}
+	if req.Autobind {
+		return ctrl.Errorf(ctrl.CodeInvalid, "autobind applies to unicast and broadcast IPCPs, not %s", e.typ)
+	}
+	if err := e.ipcp.Bootstrap(ctx, req.Layer, req.Options); err != nil {
+		return err
+	}
+	m.log.Info("IPCP bootstrapped", "ipcp", req.Name, "layer", req.Layer, "type", e.typ)
+	return nil
+}
+
+// ListIPCPs lists the IPCPs that match the filter, sorted by layer and name.
+func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []ctrl.IPCPInfo{}
+	for _, e := range m.ipcps {
+		info := e.ipcp.Info()
+		if (f.Name != "" && f.Name != e.name) || (f.Layer != "" && f.Layer != info.Layer) ||
+			(f.Type != "" && f.Type != string(e.typ)) {
+			continue
+		}
+		row := ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
+			Hash: string(info.Hash), Flows: info.Flows}
+		for n := range e.names {
+			row.Names = append(row.Names, n)
+		}
+		sort.Strings(row.Names)
+		out = append(out, row)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Layer != out[j].Layer {
+			return out[i].Layer < out[j].Layer
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// orderedIPCPsLocked returns the IPCPs in query order: by type rank, then name.
+func (m *IRM) orderedIPCPsLocked() []*ipcpEntry {
+	out := make([]*ipcpEntry, 0, len(m.ipcps))
+	for _, e := range m.ipcps {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if ri, rj := out[i].typ.Rank(), out[j].typ.Rank(); ri != rj {
+			return ri < rj
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}
+
+func removeString(s []string, v string) []string {
+	out := s[:0]
+	for _, x := range s {
+		if x != v {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (m *IRM) handleIPCPCreate(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.IPCPCreate
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.CreateIPCP(req.Name, req.Type)
+}
+
+func (m *IRM) handleIPCPDestroy(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.IPCPRef
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.DestroyIPCP(req.Name)
+}
+
+func (m *IRM) handleBootstrap(ctx context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.IPCPBootstrap
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.Bootstrap(ctx, req)
+}
+
+// handleEnroll and handleConnect answer for the unicast and broadcast
+// layers, which this release does not have.
+func (m *IRM) handleEnroll(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.IPCPEnroll
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.notSupportedForType(req.Name, "enroll")
+}
+
+func (m *IRM) handleConnect(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.IPCPConnect
+	if err := decode(body, &req); err != nil {
+		return nil, -1, err
+	}
+	return nil, -1, m.notSupportedForType(req.Name, "connect")
+}
+
+func (m *IRM) notSupportedForType(n, op string) error {
+	m.mu.Lock()
+	e, ok := m.ipcps[n]
+	m.mu.Unlock()
+	if ok {
+		return ctrl.Errorf(ctrl.CodeInvalid, "%s applies to unicast and broadcast IPCPs; %q is a %s IPCP", op, n, e.typ)
+	}
+	return ctrl.Errorf(ctrl.CodeNotSupported, "%s is not supported yet: it needs unicast or broadcast layers, which this release does not have", op)
+}
+
+func (m *IRM) handleIPCPList(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+	var req ctrl.IPCPFilter
+	if len(body) > 0 {
+		if err := decode(body, &req); err != nil {
+			return nil, -1, err
+		}
+	}
+	return ctrl.IPCPList{IPCPs: m.ListIPCPs(req)}, -1, nil
+}

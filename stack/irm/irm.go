@@ -1,0 +1,135 @@
+// Package irm is the IPC resource manager: the heart of irmd. It keeps the
+// host's registry of IPCPs, names, bindings and processes, and brokers flows:
+// an allocation goes to the layer where the name is reachable, and a flow
+// arriving for a name goes to a process accepting for it, by the name's
+// load-balancing policy, starting a bound program when nobody accepts.
+//
+// Programs talk to the IRM over the control socket (package ctrl); Serve
+// answers them. The daemon's configuration is applied through the same
+// methods that serve the irm tool, so both behave alike.
+package irm
+
+import (
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ipcp"
+)
+
+// Config configures an IRM.
+type Config struct {
+	// Log receives the IRM's log; nil discards it.
+	Log *slog.Logger
+	// Version is reported to clients.
+	Version string
+	// BindGrace is how long a flow request for a name nobody is bound to
+	// waits for a binding to appear (a server that is still starting).
+	// Default 1 s.
+	BindGrace time.Duration
+	// AllocTimeout bounds an allocation whose caller set no deadline.
+	// Default 20 s.
+	AllocTimeout time.Duration
+	// RunDir is passed to auto-started programs as OUROBOROS_RUNDIR.
+	RunDir string
+}
+
+// IRM is the IPC resource manager. Its methods are safe for concurrent use.
+type IRM struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	ipcps   map[string]*ipcpEntry
+	names   map[string]*name
+	procs   map[*proc]struct{}
+	ports   map[uint64]*port
+	changed chan struct{} // closed and replaced when accepters or bindings change
+	closed  bool
+
+	nextID  atomic.Uint64
+	nextSeq uint64         // orders connections; m.mu held
+	wg      sync.WaitGroup // connection and auto-start goroutines
+}
+
+// New returns an IRM with no IPCPs and no names.
+func New(cfg Config) *IRM {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BindGrace == 0 {
+		cfg.BindGrace = time.Second
+	}
+	if cfg.AllocTimeout == 0 {
+		cfg.AllocTimeout = 20 * time.Second
+	}
+	return &IRM{
+		cfg:     cfg,
+		log:     cfg.Log,
+		ipcps:   make(map[string]*ipcpEntry),
+		names:   make(map[string]*name),
+		procs:   make(map[*proc]struct{}),
+		ports:   make(map[uint64]*port),
+		changed: make(chan struct{}),
+	}
+}
+
+// signalLocked wakes everyone waiting for accepters or bindings. m.mu held.
+func (m *IRM) signalLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// Close tells every flow's users that it is down, destroys the IPCPs and
+// ends the control connections.
+func (m *IRM) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	entries := make([]*ipcpEntry, 0, len(m.ipcps))
+	for _, e := range m.ipcps {
+		entries = append(entries, e)
+	}
+	m.signalLocked()
+	m.mu.Unlock()
+
+	for _, e := range entries {
+		if err := e.ipcp.Close(); err != nil {
+			m.log.Warn("closing IPCP", "ipcp", e.name, "err", err)
+		}
+	}
+	m.mu.Lock()
+	ports := make([]*port, 0, len(m.ports))
+	for _, p := range m.ports {
+		ports = append(ports, p)
+	}
+	procs := make([]*proc, 0, len(m.procs))
+	for p := range m.procs {
+		procs = append(procs, p)
+	}
+	m.mu.Unlock()
+	for _, p := range ports {
+		p.Down(reasonDown)
+	}
+	for _, p := range procs {
+		p.conn.Close()
+	}
+	m.wg.Wait()
+	return nil
+}
+
+// selfUID is the uid irmd runs as; it and root may manage the IRM.
+func selfUID() int { return os.Getuid() }
+
+// ipcpEntry is an IPCP hosted by the IRM.
+type ipcpEntry struct {
+	name  string
+	typ   ipcp.Type
+	ipcp  ipcp.IPCP
+	names map[string]struct{} // names registered in it
+}

@@ -1,0 +1,117 @@
+package irm
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+	"o7s.dev/ouroboros/stack/seqpkt"
+)
+
+const (
+	reasonDown = ctrl.ReasonDown
+	sideAlloc  = "alloc"
+	sideAccept = "accept"
+)
+
+// port is the IRM's end of one application flow (ipcp.Port). It counts what
+// passes and remembers whether the application ended the flow, so that it
+// is not told about its own deallocation.
+type port struct {
+	m       *IRM
+	id      uint64
+	proc    *proc
+	name    string
+	qos     qos.Spec
+	ipcp    ipcp.IPCP
+	side    string
+	created time.Time
+	conn    *seqpkt.Conn
+
+	sentPkts, sentBytes atomic.Uint64 // from the application
+	recvPkts, recvBytes atomic.Uint64 // to the application
+	appGone             atomic.Bool
+	downOnce            sync.Once
+}
+
+var _ ipcp.Port = (*port)(nil)
+
+// newPort makes a socket pair for a flow of proc and registers the IRM's
+// end. It returns the port and the application's end, a descriptor which
+// the caller passes to the application and then closes.
+func (m *IRM) newPort(pr *proc, name string, q qos.Spec, ip ipcp.IPCP, side string) (*port, int, error) {
+	irmEnd, appEnd, err := seqpkt.PairFD()
+	if err != nil {
+		return nil, -1, ctrl.Errorf(ctrl.CodeInternal, "flow socket: %v", err)
+	}
+	p := &port{m: m, id: m.nextID.Add(1), proc: pr, name: name, qos: q, ipcp: ip,
+		side: side, created: time.Now(), conn: irmEnd}
+	m.mu.Lock()
+	m.ports[p.id] = p
+	m.mu.Unlock()
+	return p, appEnd, nil
+}
+
+// ID implements ipcp.Port.
+func (p *port) ID() uint64 { return p.id }
+
+// ReadBatch implements ipcp.Port.
+func (p *port) ReadBatch(bufs [][]byte, lens []int) (int, error) {
+	n, err := p.conn.ReadBatch(bufs, lens)
+	var bytes uint64
+	for _, l := range lens[:n] {
+		bytes += uint64(l)
+	}
+	p.sentPkts.Add(uint64(n))
+	p.sentBytes.Add(bytes)
+	if errors.Is(err, io.EOF) {
+		p.appGone.Store(true)
+	}
+	return n, err
+}
+
+// WriteBatch implements ipcp.Port.
+func (p *port) WriteBatch(bufs [][]byte) (int, error) {
+	n, err := p.conn.WriteBatch(bufs)
+	var bytes uint64
+	for _, b := range bufs[:n] {
+		bytes += uint64(len(b))
+	}
+	p.recvPkts.Add(uint64(n))
+	p.recvBytes.Add(bytes)
+	if errors.Is(err, io.ErrClosedPipe) {
+		p.appGone.Store(true)
+	}
+	return n, err
+}
+
+// Down implements ipcp.Port: the notice goes out on the control connection
+// before the socket closes, so the application knows the reason by the time
+// it reads the end of the flow.
+func (p *port) Down(reason ctrl.Reason) {
+	p.downOnce.Do(func() {
+		if !p.appGone.Load() {
+			p.proc.notify(ctrl.OpFlowDown, ctrl.FlowDown{ID: p.id, Reason: reason})
+		}
+		p.conn.Close()
+		p.m.mu.Lock()
+		delete(p.m.ports, p.id)
+		p.m.mu.Unlock()
+	})
+}
+
+// stat describes the port for the flow list.
+func (p *port) stat() ctrl.FlowStat {
+	info := p.ipcp.Info()
+	return ctrl.FlowStat{
+		ID: p.id, Name: p.name, QoS: p.qos, Layer: info.Layer, IPCP: info.Name,
+		PID: p.proc.pid, Side: p.side, AgeMS: time.Since(p.created).Milliseconds(),
+		SentPkts: p.sentPkts.Load(), SentBytes: p.sentBytes.Load(),
+		RecvPkts: p.recvPkts.Load(), RecvBytes: p.recvBytes.Load(),
+	}
+}

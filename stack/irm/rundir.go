@@ -1,0 +1,89 @@
+package irm
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+)
+
+// lockName is the file in the run directory that one irmd holds locked
+// while it runs; it holds the pid.
+const lockName = "irmd.pid"
+
+// Listener is the control socket of a running irmd, with the run
+// directory's lock.
+type Listener struct {
+	*net.UnixListener
+	dir  string
+	lock *os.File
+}
+
+// Listen claims runDir for this irmd and listens on its control socket. It
+// refuses when another irmd holds the directory, and replaces a socket left
+// behind by one that crashed.
+func Listen(runDir string) (*Listener, error) {
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory %s: %w", runDir, err)
+	}
+	lock, err := lockRunDir(runDir)
+	if err != nil {
+		return nil, err
+	}
+	path := ctrl.SocketPath(runDir)
+	// We hold the lock, so any socket here is stale.
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		lock.Close()
+		return nil, fmt.Errorf("removing stale socket %s: %w", path, err)
+	}
+	ul, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("listening on %s: %w", path, err)
+	}
+	ul.SetUnlinkOnClose(true)
+	// Applications of any user may attach; management is checked per request.
+	if err := os.Chmod(path, 0o666); err != nil {
+		ul.Close()
+		lock.Close()
+		return nil, fmt.Errorf("socket %s: %w", path, err)
+	}
+	return &Listener{UnixListener: ul, dir: runDir, lock: lock}, nil
+}
+
+func lockRunDir(runDir string) (*os.File, error) {
+	path := filepath.Join(runDir, lockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock file %s: %w", path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		b, _ := os.ReadFile(path)
+		f.Close()
+		holder := strings.TrimSpace(string(b))
+		if holder == "" {
+			holder = "unknown"
+		}
+		return nil, fmt.Errorf("another irmd (pid %s) is running on %s: stop it first, or set %s to use another run directory",
+			holder, runDir, ctrl.EnvRunDir)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return f, nil
+}
+
+// Close stops listening, removes the socket and releases the run directory.
+func (l *Listener) Close() error {
+	err := l.UnixListener.Close()
+	os.Remove(filepath.Join(l.dir, lockName))
+	l.lock.Close()
+	return err
+}
