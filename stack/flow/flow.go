@@ -214,14 +214,14 @@ func (f *Flow) endReason() error {
 
 // opError maps a socket error onto the package errors, with context.
 func (f *Flow) opError(op string, err error) error {
+	select {
+	case <-f.closed:
+		return &OpError{Op: op, Name: f.info.Name, ID: f.info.ID, Err: ErrClosed}
+	default:
+	}
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe):
-		select {
-		case <-f.closed:
-			err = ErrClosed
-		default:
-			err = f.endReason()
-		}
+		err = f.endReason()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = ErrTimeout
 	case errors.Is(err, os.ErrClosed):

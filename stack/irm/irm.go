@@ -117,7 +117,9 @@ func (m *IRM) Close() error {
 		p.Down(reasonDown)
 	}
 	for _, p := range procs {
-		p.conn.Close()
+		if p.conn != nil { // nil only for registry tests' stand-ins
+			p.conn.Close()
+		}
 	}
 	m.wg.Wait()
 	return nil

@@ -1,0 +1,397 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The top-level tables besides the IPCP types.
+const (
+	groupIrmd = "irmd"
+	groupName = "name"
+)
+
+// config checks a decoded file and builds its Config. Problems are reported
+// in a fixed order: the top level, [irmd], the IPCPs in Config order, the
+// names in Config order, then the rules that span several tables. Within a
+// table, keys come in sorted order, then the rules between its keys.
+func (c *checker) config(doc map[string]any) *Config {
+	cfg := &Config{File: c.file}
+	types := ipcpTypes()
+	for _, k := range sortedKeys(doc) {
+		if k != groupIrmd && k != groupName && findType(types, k) == nil {
+			c.unknownTop(k, doc[k], types)
+		}
+	}
+	if v, ok := doc[groupIrmd]; ok {
+		cfg.LogLevel = c.irmd(v)
+	}
+	for i := range types {
+		for _, m := range c.members(types[i].name, doc) {
+			cfg.IPCPs = append(cfg.IPCPs, c.ipcp(types, &types[i], m.name, m.vals))
+		}
+	}
+	for _, m := range c.members(groupName, doc) {
+		cfg.Names = append(cfg.Names, c.name(m.name, m.vals))
+	}
+	c.acrossIPCPs(cfg.IPCPs)
+	return cfg
+}
+
+func findType(types []ipcpType, name string) *ipcpType {
+	for i := range types {
+		if types[i].name == name {
+			return &types[i]
+		}
+	}
+	return nil
+}
+
+// option returns typ's option spelt k in the file, or nil.
+func (typ *ipcpType) option(k string) *option {
+	for i := range typ.options {
+		if o := &typ.options[i]; o.key == k || o.alias != "" && o.alias == k {
+			return o
+		}
+	}
+	return nil
+}
+
+// keys lists the keys an IPCP table of type typ may hold.
+func (typ *ipcpType) keys() []string {
+	ks := []string{keyBootstrap}
+	if typ.layered {
+		ks = append(ks, keyEnrol, keyAutobind)
+	}
+	ks = append(ks, keyReg)
+	if typ.connect {
+		ks = append(ks, keyConn)
+	}
+	for _, o := range typ.options {
+		ks = append(ks, o.key)
+	}
+	return ks
+}
+
+// unknownTop reports a top-level key that is not one of the tables.
+func (c *checker) unknownTop(k string, v any, types []ipcpType) {
+	groups := []string{groupIrmd, groupName}
+	for _, typ := range types {
+		groups = append(groups, typ.name)
+	}
+	if _, ok := v.(map[string]any); ok {
+		msg := "unknown table"
+		if near := nearest(k, groups); len(near) > 0 {
+			msg += "; did you mean [" + strings.Join(near, "] or [") + "]?"
+		} else {
+			msg += "; the tables are [irmd], [name.NAME] and [TYPE.NAME] for the IPCP types " + strings.Join(groups[2:], ", ")
+		}
+		c.report("["+tomlKey(k)+"]", "", "%s", msg)
+		return
+	}
+	switch {
+	case k == keyLogLevel:
+		c.report("", tomlKey(k), "is an [irmd] key; put it below an [irmd] line")
+	case slices.Contains(commonKeys, k):
+		c.report("", tomlKey(k), "is an IPCP key; put it below the IPCP's [TYPE.NAME] line")
+	default:
+		c.report("", tomlKey(k), "unknown key; the top level of the file holds only tables")
+	}
+}
+
+// member is one [group.NAME] table.
+type member struct {
+	name string
+	vals map[string]any
+}
+
+// members returns the [group.NAME] tables of the file, sorted by name.
+func (c *checker) members(group string, doc map[string]any) []member {
+	v, ok := doc[group]
+	if !ok {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.report("", group, "%s is not a table; declare each as [%s.NAME], with its keys below it", show(v), group)
+		return nil
+	}
+	var out []member
+	for _, n := range sortedKeys(m) {
+		vals, ok := m[n].(map[string]any)
+		switch {
+		case isTableArray(m[n]):
+			c.report("["+group+"]", tomlKey(n), "is an array of tables, [%s]; write %s, with single brackets", header(group, n), header(group, n))
+			continue
+		case !ok:
+			c.report("["+group+"]", tomlKey(n), "%s is not a table; declare each as [%s.NAME], with its keys below it", show(m[n]), group)
+			continue
+		}
+		out = append(out, member{n, vals})
+	}
+	return out
+}
+
+// isTableArray reports whether v came from [[double.brackets]].
+func isTableArray(v any) bool {
+	vs, ok := v.([]any)
+	if !ok || len(vs) == 0 {
+		return false
+	}
+	_, ok = vs[0].(map[string]any)
+	return ok
+}
+
+// irmd checks the [irmd] table and returns its log level.
+func (c *checker) irmd(v any) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.report("", groupIrmd, "%s is not a table; write an [irmd] line with log_level = ... below it", show(v))
+		return ""
+	}
+	t := &table{c: c, head: "[" + groupIrmd + "]"}
+	level := ""
+	for _, k := range sortedKeys(m) {
+		if k == keyLogLevel {
+			level, _ = logLevels.check(t, k, m[k])
+			continue
+		}
+		t.unknownKey(k, m[k], []string{keyLogLevel}, "the [irmd] table has only "+keyLogLevel)
+	}
+	return level
+}
+
+// ipcp checks one [TYPE.NAME] table.
+func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[string]any) IPCP {
+	t := c.member(typ.name, n)
+	if p := nameProblem(n); p != "" {
+		t.errorf("", "the IPCP name %s", p)
+	}
+	p := IPCP{Name: n, Type: typ.name}
+	set := map[string]string{} // canonical key -> the key as written, for the keys present
+	opts := map[string]string{}
+	for _, k := range sortedKeys(vals) {
+		v := vals[k]
+		switch k {
+		case keyBootstrap:
+			p.Bootstrap, _ = name(t, k, v)
+		case keyEnrol:
+			p.Enrol, _ = name(t, k, v)
+		case keyAutobind:
+			p.Autobind, _ = boolean(t, k, v)
+		case keyReg:
+			p.Reg, _ = list(t, k, v, true, name)
+		case keyConn:
+			p.Conn, _ = list(t, k, v, true, name)
+		default:
+			o := typ.option(k)
+			if o == nil {
+				c.unknownIPCPKey(t, types, typ, k, v)
+				continue
+			}
+			if prev, dup := set[o.key]; dup {
+				t.errorf(k, "%s is set too; they are the same key, keep one", prev)
+				continue
+			}
+			set[o.key] = k
+			o.apply(t, k, v, opts)
+			continue
+		}
+		set[k] = k
+	}
+	c.ipcpRules(t, typ, set)
+	p.Options = map[string]string{}
+	if _, boot := set[keyBootstrap]; boot {
+		p.Options = withDefaults(typ, set, opts)
+		if typ.name == TypeUnicast {
+			linkStateTimers(t, set, p.Options)
+		}
+	}
+	if !c.supported(typ.name) {
+		t.errorf("", "IPCP type %s is not supported yet", typ.name)
+	}
+	return p
+}
+
+// apply checks v as the value of o and stores it in opts.
+func (o *option) apply(t *table, k string, v any, opts map[string]string) {
+	if o.checkMap != nil {
+		m, _ := o.checkMap(t, k, v)
+		for n, s := range m {
+			opts[o.opt+"."+n] = s
+		}
+		return
+	}
+	if s, ok := o.check(t, k, v); ok {
+		opts[o.opt] = s
+	}
+}
+
+// withDefaults fills in the default of every option not set.
+func withDefaults(typ *ipcpType, set, opts map[string]string) map[string]string {
+	for _, o := range typ.options {
+		if _, ok := set[o.key]; !ok && o.def != "" {
+			opts[o.opt] = o.def
+		}
+	}
+	return opts
+}
+
+// unknownIPCPKey reports a key that typ does not have, naming the types
+// that do have it, since putting a key in the wrong table is a likely slip.
+func (c *checker) unknownIPCPKey(t *table, types []ipcpType, typ *ipcpType, k string, v any) {
+	var owners []string
+	for i := range types {
+		if types[i].option(k) != nil {
+			owners = append(owners, types[i].name)
+		}
+	}
+	if len(owners) > 0 {
+		t.errorf(k, "is not a key of %s IPCPs, only of %s", typ.name, strings.Join(owners, ", "))
+		return
+	}
+	t.unknownKey(k, v, typ.keys(), "the keys of "+typ.name+" IPCPs are "+strings.Join(typ.keys(), ", "))
+}
+
+// ipcpRules checks the rules between the keys of an IPCP table, set being
+// the keys present.
+func (c *checker) ipcpRules(t *table, typ *ipcpType, set map[string]string) {
+	_, boot := set[keyBootstrap]
+	_, enrol := set[keyEnrol]
+	switch {
+	case boot && enrol:
+		t.errorf(keyEnrol, "bootstrap is set too: an IPCP either bootstraps a new layer or enrols in an existing one")
+	case enrol && !typ.layered:
+		t.errorf(keyEnrol, "%s IPCPs do not enrol; use bootstrap = \"LAYER\"", typ.name)
+	case enrol && !c.enrol:
+		t.errorf(keyEnrol, "enrolment is not supported yet")
+	}
+	if _, ok := set[keyAutobind]; ok {
+		switch {
+		case !typ.layered:
+			t.errorf(keyAutobind, "only unicast and broadcast IPCPs autobind")
+		case !boot && !enrol:
+			t.errorf(keyAutobind, "needs bootstrap or enrol: the IPCP binds to its layer's name")
+		}
+	}
+	if _, ok := set[keyReg]; ok && !boot && !enrol {
+		t.errorf(keyReg, "needs bootstrap or enrol: names are registered in the IPCP's layer")
+	}
+	if _, ok := set[keyConn]; ok {
+		switch {
+		case !typ.connect:
+			t.errorf(keyConn, "only unicast IPCPs connect to neighbours")
+		case !enrol:
+			t.errorf(keyConn, "needs enrol: an IPCP connects to its neighbours once it has enrolled")
+		case !c.enrol:
+			t.errorf(keyConn, "connecting to neighbours is not supported yet")
+		}
+	}
+	for _, o := range typ.options {
+		k, ok := set[o.key]
+		switch {
+		case ok && enrol && !boot:
+			t.errorf(k, "is a bootstrap option; an enrolling IPCP takes it from its layer")
+		case ok && !boot:
+			t.errorf(k, "is a bootstrap option, but bootstrap is not set")
+		case !ok && boot && o.required:
+			t.errorf(o.key, "is missing; %s IPCPs need it to bootstrap", typ.name)
+		}
+	}
+}
+
+// linkStateTimers checks that a link outlives the interval between its
+// updates: otherwise routing would declare links down between updates.
+func linkStateTimers(t *table, set, opts map[string]string) {
+	update, timeo := opts["ls_t_update"], opts["ls_t_timeo"]
+	u, err1 := strconv.Atoi(update)
+	o, err2 := strconv.Atoi(timeo)
+	if err1 != nil || err2 != nil || o > u {
+		return
+	}
+	k, dflt := set["ls_t_timeo"], ""
+	if k == "" {
+		k, dflt = set["ls_t_update"], ", the default"
+	}
+	t.errorf(k, "ls_t_timeo (%s seconds%s) must be longer than ls_t_update (%s seconds), or links time out between updates", timeo, dflt, update)
+}
+
+// acrossIPCPs checks the rules between IPCP tables: an IPCP name names one
+// IPCP, and a host bootstraps a layer once.
+func (c *checker) acrossIPCPs(ipcps []IPCP) {
+	owner := map[string]string{}
+	layer := map[string]string{}
+	for _, p := range ipcps {
+		head := header(p.Type, p.Name)
+		if prev, ok := owner[p.Name]; ok {
+			c.report(head, "", "%s has the same name; IPCP names are unique on a host", prev)
+		} else {
+			owner[p.Name] = head
+		}
+		if p.Bootstrap == "" {
+			continue
+		}
+		if prev, ok := layer[p.Bootstrap]; ok {
+			c.report(head, keyBootstrap, "%s bootstraps layer %s too; a host bootstraps a layer once, other IPCPs enrol in it", prev, tomlString(p.Bootstrap))
+		} else {
+			layer[p.Bootstrap] = head
+		}
+	}
+}
+
+// name checks one [name.NAME] table.
+func (c *checker) name(n string, vals map[string]any) Name {
+	t := c.member(groupName, n)
+	if p := nameProblem(n); p != "" {
+		t.errorf("", "the name %s", p)
+	}
+	nm := Name{Name: n, LB: LBSpillover}
+	progsOK := true
+	for _, k := range sortedKeys(vals) {
+		v := vals[k]
+		switch {
+		case k == keyProg:
+			nm.Progs, progsOK = list(t, k, v, true, program)
+		case k == keyArgs:
+			nm.Args, _ = list(t, k, v, false, anyString)
+			nm.Auto = true
+		case k == keyLB:
+			if s, ok := lbPolicies.check(t, k, v); ok {
+				nm.LB = s
+			}
+		case slices.Contains(laterNameKeys, k):
+			t.errorf(k, "is not supported yet")
+		default:
+			t.unknownKey(k, v, nameKeys, "the keys of a name are "+strings.Join(nameKeys, ", "))
+		}
+	}
+	if nm.Auto && progsOK && len(nm.Progs) == 0 {
+		t.errorf(keyArgs, "is set, but there is no prog to start with it")
+	}
+	return nm
+}
+
+// unknownKey reports k as unknown: with the nearest known key if one is
+// close enough to be a typo, else with the list of keys (say).
+func (t *table) unknownKey(k string, v any, known []string, say string) {
+	msg := "unknown key"
+	if near := nearest(k, known); len(near) > 0 {
+		msg += "; did you mean " + strings.Join(near, " or ") + "?"
+	} else {
+		msg += "; " + say
+	}
+	if _, ok := v.(map[string]any); ok && t.name != "" {
+		// [name.a.b] is the name "a" with a table "b": a name with a
+		// dot in it needs quotes.
+		dotted := t.name + "." + k
+		msg += fmt.Sprintf(" (if %s is one name, quote it: %s)", tomlString(dotted), header(t.group, dotted))
+	}
+	t.errorf(tomlKey(k), "%s", msg)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
