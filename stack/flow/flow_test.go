@@ -154,7 +154,9 @@ func TestBulkTransferIsLossless(t *testing.T) {
 	const total = 20 << 20
 	src := rand.New(rand.NewPCG(1, 2))
 	sent := sha256.New()
+	wrote := make(chan struct{})
 	go func() {
+		defer close(wrote)
 		buf := make([]byte, 60000)
 		for left := total; left > 0; {
 			n := min(left, 1+src.IntN(len(buf)))
@@ -187,6 +189,7 @@ func TestBulkTransferIsLossless(t *testing.T) {
 			time.Sleep(time.Millisecond) // a slow reader
 		}
 	}
+	<-wrote
 	if received != total || !bytes.Equal(got.Sum(nil), sent.Sum(nil)) {
 		t.Fatalf("received %d bytes (want %d), digests equal: %t", received, total, bytes.Equal(got.Sum(nil), sent.Sum(nil)))
 	}
