@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -134,7 +135,11 @@ func show(v any) string {
 	switch v := v.(type) {
 	case string:
 		if len(v) > maxShown {
-			return tomlString(v[:maxShown]) + "..."
+			cut := maxShown
+			for cut > 0 && !utf8.RuneStart(v[cut]) {
+				cut--
+			}
+			return tomlString(v[:cut]) + "..."
 		}
 		return tomlString(v)
 	case map[string]any:

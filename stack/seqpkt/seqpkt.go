@@ -54,6 +54,8 @@ type Conn struct {
 	rhdr  [MaxBatch]unix.Mmsghdr
 	riov  [MaxBatch]unix.Iovec
 	rfn   func(uintptr) bool
+	rone  [1][]byte // Read's batch of one, kept here so it does not escape
+	rlen1 [1]int
 
 	wmu   sync.Mutex
 	wbufs [][]byte
@@ -62,6 +64,7 @@ type Conn struct {
 	whdr  [MaxBatch]unix.Mmsghdr
 	wiov  [MaxBatch]unix.Iovec
 	wfn   func(uintptr) bool
+	wone  [1][]byte
 }
 
 // Pair returns the two ends of a new socket pair.
@@ -152,11 +155,10 @@ func (c *Conn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline
 func (c *Conn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	var one [1][]byte
-	var n [1]int
-	one[0] = p
-	_, err := c.readBatchLocked(one[:], n[:])
-	return n[0], err
+	c.rone[0] = p
+	_, err := c.readBatchLocked(c.rone[:], c.rlen1[:])
+	c.rone[0] = nil
+	return c.rlen1[0], err
 }
 
 // ReadBatch reads up to len(bufs) SDUs (at most MaxBatch) into bufs, storing
@@ -227,9 +229,10 @@ func (c *Conn) recvBatch(fd uintptr) bool {
 func (c *Conn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	var one [1][]byte
-	one[0] = p
-	if _, err := c.writeBatchLocked(one[:]); err != nil {
+	c.wone[0] = p
+	_, err := c.writeBatchLocked(c.wone[:])
+	c.wone[0] = nil
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -39,6 +39,25 @@ type IPCP struct {
 	splice map[*splice]struct{}
 	closed bool
 	wg     sync.WaitGroup
+
+	// bufs recycles the splices' batch buffers (1 MiB each): allocating and
+	// zeroing them for every flow made allocation several times slower.
+	bufs sync.Pool
+}
+
+// spliceBufs is one splice direction's batch of SDU buffers.
+type spliceBufs struct {
+	bufs [][]byte
+	lens []int
+	out  [][]byte
+}
+
+func newSpliceBufs() any {
+	b := &spliceBufs{bufs: make([][]byte, batch), lens: make([]int, batch), out: make([][]byte, batch)}
+	for i := range b.bufs {
+		b.bufs[i] = make([]byte, MaxSDU)
+	}
+	return b
 }
 
 var _ ipcp.IPCP = (*IPCP)(nil)
@@ -46,7 +65,8 @@ var _ ipcp.IPCP = (*IPCP)(nil)
 // New returns a local IPCP in the created state.
 func New(name string, host ipcp.Host) *IPCP {
 	return &IPCP{name: name, host: host, state: ipcp.StateCreated, hash: ipcp.DefaultHash,
-		names: make(map[string]struct{}), splice: make(map[*splice]struct{})}
+		names: make(map[string]struct{}), splice: make(map[*splice]struct{}),
+		bufs: sync.Pool{New: newSpliceBufs}}
 }
 
 // Info implements ipcp.IPCP.
@@ -175,12 +195,9 @@ func (s *splice) end(ra, rb ctrl.Reason) {
 // its peer is gone.
 func (p *IPCP) routineSplice(s *splice, src, dst ipcp.Port) {
 	defer p.wg.Done()
-	bufs := make([][]byte, batch)
-	for i := range bufs {
-		bufs[i] = make([]byte, MaxSDU)
-	}
-	lens := make([]int, batch)
-	out := make([][]byte, batch)
+	sb := p.bufs.Get().(*spliceBufs)
+	defer p.bufs.Put(sb)
+	bufs, lens, out := sb.bufs, sb.lens, sb.out
 	for {
 		n, err := src.ReadBatch(bufs, lens)
 		for i := 0; i < n; i++ {

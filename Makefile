@@ -1,0 +1,53 @@
+SHELL := /bin/bash
+# Ouroboros in Go. `make demo` shows it working; `make test` is what CI runs.
+
+GO          ?= go
+BIN         := $(CURDIR)/bin
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+CMDS        := $(notdir $(wildcard cmd/*))
+FUZZTIME    ?= 10s
+
+.PHONY: all build test unit e2e fuzz lint bench demo clean
+
+all: build
+
+## build: every binary into bin/
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+
+## test: lint, unit and end-to-end tests (end-to-end ones need root), short fuzz runs
+test: lint unit e2e fuzz
+
+## unit: all Go tests, with the race detector; end-to-end ones skip unless root
+unit:
+	$(GO) test -race -count=1 ./...
+
+## e2e: the end-to-end tests with real irmd processes, against bin/
+e2e: build
+	OUROBOROS_BIN=$(BIN) $(GO) test -count=1 -v -run 'E2E' ./internal/e2e/ 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok)' ; test $${PIPESTATUS[0]} -eq 0
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for t in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null; \
+		done; done
+
+## lint: gofmt, go vet, staticcheck (pinned)
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: RTT and allocation time over the local layer
+bench: build
+	OUROBOROS_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
+
+## demo: start irmd in a temporary run directory and show flows on one host
+demo: build
+	BIN=$(BIN) ./internal/demo/demo.sh
+
+clean:
+	rm -rf $(BIN) e2e.out

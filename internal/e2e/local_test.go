@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestE2EPingOverLocalLayer(t *testing.T) {
+	h := localHost(t)
+	serve(t, h, "pinger", "oping", "-l")
+	out := h.MustRun("oping", "-n", "pinger", "-c", "20", "-i", "5ms")
+	mustContain(t, out, "--- pinger ping statistics ---", "20 packets transmitted, 20 received, 0% packet loss", "rtt min/avg/max/mdev = ")
+}
+
+func TestE2ECatTwentyMegabytesIdentical(t *testing.T) {
+	h := localHost(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "f")
+	data := make([]byte, 20<<20)
+	rand.Read(data)
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	h.MustRun("irm", "name", "register", "sink", "layer", "local")
+	srvCmd := h.Command("ocat", "-l")
+	srvCmd.Stdout = &got
+	srv := h.StartCmd(srvCmd)
+	h.MustRun("irm", "bind", "process", itoa(srv.PID()), "name", "sink")
+
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cli := h.Command("ocat", "-n", "sink", "-q", "data")
+	cli.Stdin = in
+	if out, err := cli.CombinedOutput(); err != nil {
+		t.Fatalf("ocat -n: %v\n%s", err, out)
+	}
+	// The server exits by itself once the client's close reaches it.
+	if err := srv.Wait(10 * time.Second); err != nil {
+		t.Fatalf("ocat -l: %v\n%s", err, srv.Output())
+	}
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("received %d bytes, sent %d: not identical", got.Len(), len(data))
+	}
+}
+
+func TestE2EDeallocIsSeenByPeer(t *testing.T) {
+	h := localHost(t)
+	srv := serve(t, h, "sink", "ocat", "-l")
+	cli := h.Command("ocat", "-n", "sink")
+	stdin, err := cli.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.StartCmd(cli)
+	io.WriteString(stdin, "bye\n")
+	waitFor(t, 5*time.Second, "the server to receive the data", func() bool { return strings.Contains(srv.Output(), "bye") })
+	stdin.Close() // EOF: the client deallocates
+	if err := c.Wait(5 * time.Second); err != nil {
+		t.Fatalf("client: %v\n%s", err, c.Output())
+	}
+	start := time.Now()
+	if err := srv.Wait(2 * time.Second); err != nil {
+		t.Fatalf("server did not end cleanly within 2 s of the client's close: %v\n%s", err, srv.Output())
+	}
+	t.Logf("server saw the deallocation after %v", time.Since(start))
+}
+
+func TestE2EAutoStartsBoundProgram(t *testing.T) {
+	h := localHost(t)
+	h.MustRun("irm", "name", "register", "echo", "layer", "local")
+	h.MustRun("irm", "bind", "program", filepath.Join(bin, "oecho"), "name", "echo", "auto", "--", "-l")
+	out := h.MustRun("oecho", "-n", "echo", "-m", "hello auto-start")
+	mustContain(t, out, "hello auto-start")
+	names := h.MustRun("irm", "name", "list")
+	mustContain(t, names, "echo", "oecho")
+}
+
+func TestE2ERestartWhileClientConnected(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			h := localHost(t)
+			srv := serve(t, h, "sink", "ocat", "-l")
+			cli := h.Command("ocat", "-n", "sink", "-q", "raw")
+			stdin, err := cli.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			c := h.StartCmd(cli)
+			io.WriteString(stdin, "hello\n")
+			waitFor(t, 5*time.Second, "data to flow", func() bool { return strings.Contains(srv.Output(), "hello") })
+
+			h.IRMd().Signal(sig)
+			if err := h.IRMd().Wait(5 * time.Second); sig == syscall.SIGTERM && err != nil {
+				t.Fatalf("irmd on SIGTERM: %v (want exit 0)\n%s", err, h.IRMd().Output())
+			}
+			// Both ends learn at once: the server's read fails, the client's
+			// next write (or its watch on irmd) fails; neither hangs.
+			if err := srv.Wait(5 * time.Second); err == nil || err == hostlabStillRunning() {
+				t.Fatalf("server after irmd stopped: %v, want a non-zero exit\n%s", err, srv.Output())
+			}
+			mustContain(t, srv.Output(), "flow down")
+			io.WriteString(stdin, "more\n")
+			if err := c.Wait(5 * time.Second); err == nil || err == hostlabStillRunning() {
+				t.Fatalf("client after irmd stopped: %v, want a non-zero exit\n%s", err, c.Output())
+			}
+
+			// A new irmd takes over the run directory, stale socket or not.
+			h.StartIRMd()
+			h.MustRun("irm", "ipcp", "bootstrap", "name", "lo", "layer", "local", "type", "local")
+			serve(t, h, "pinger", "oping", "-l")
+			mustContain(t, h.MustRun("oping", "-n", "pinger", "-c", "3", "-i", "10ms"), "3 received, 0% packet loss")
+		})
+	}
+}
+
+func TestE2ESecondIRMdRefused(t *testing.T) {
+	h := localHost(t)
+	out, err := h.Run("irmd", "--stdout")
+	if err == nil {
+		t.Fatalf("a second irmd on the same run directory started:\n%s", out)
+	}
+	mustContain(t, out, "another irmd", "is running on "+h.RunDir)
+}
+
+func TestE2EToolsWithoutIRMdSayHowToStartIt(t *testing.T) {
+	h := localHost(t)
+	h.IRMd().Signal(syscall.SIGTERM)
+	h.IRMd().Wait(5 * time.Second)
+	for _, tool := range [][]string{{"irm", "ipcp", "list"}, {"oping", "-n", "x", "-c", "1"}, {"ocat", "-n", "x"}} {
+		out, err := h.Run(tool[0], tool[1:]...)
+		if err == nil {
+			t.Fatalf("%v without irmd succeeded:\n%s", tool, out)
+		}
+		mustContain(t, out, "irmd")
+	}
+}
