@@ -1,0 +1,260 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// ipcpTypes lists the IPCP types, in the order the help shows them.
+var ipcpTypes = []string{"local", "unicast", "broadcast", "udp4", "udp6", "eth-llc", "eth-dix"}
+
+// enrollTypes are the types that join an existing layer; the shims and the
+// local layer are only ever bootstrapped.
+var enrollTypes = []string{"unicast", "broadcast"}
+
+// components are the parts of a unicast IPCP that connect to a neighbour.
+var components = []string{"dt", "mgmt"}
+
+func ipcpNode() *node {
+	return &node{
+		name:    "ipcp",
+		usage:   []string{"irm ipcp COMMAND [ARGS]..."},
+		summary: "Manage IPC processes (IPCPs) and the layers they form.",
+		text: `An IPCP is a member of one layer. Create it, then bootstrap it (start a
+new layer) or enroll it (join an existing layer through a member); a
+unicast IPCP then connects to its neighbours.`,
+		example: []string{"irm ipcp list"},
+		subs: []*node{
+			{
+				name:    "create",
+				usage:   []string{"irm ipcp create name N type TYPE"},
+				summary: "Create an IPCP.",
+				text: `Creates IPCP N of type TYPE, one of:
+  ` + strings.Join(ipcpTypes, ", ") + `
+The IPCP belongs to no layer until it is bootstrapped or enrolled.`,
+				example: []string{"irm ipcp create name local.ipcp type local"},
+				parse:   parseIPCPCreate,
+			},
+			{
+				name:    "destroy",
+				usage:   []string{"irm ipcp destroy name N"},
+				summary: "Destroy an IPCP and the flows it carries.",
+				text:    `Destroys IPCP N. The flows it carries end, and its registrations go with it.`,
+				example: []string{"irm ipcp destroy name local.ipcp"},
+				parse:   parseIPCPDestroy,
+			},
+			{
+				name:    "bootstrap",
+				usage:   []string{"irm ipcp bootstrap name N layer L [type TYPE] [autobind] [OPTION VALUE]..."},
+				summary: "Start a new layer with an IPCP, creating the IPCP if needed.",
+				text:    bootstrapText,
+				example: []string{
+					"irm ipcp bootstrap name local.ipcp layer local type local",
+					"irm ipcp bootstrap name udp.ipcp layer udp type udp4 ip 192.0.2.1 port 3435",
+					"irm ipcp bootstrap name net.ipcp layer net type unicast autobind routing lfa",
+				},
+				parse: parseIPCPBootstrap,
+			},
+			{
+				name:    "enroll",
+				usage:   []string{"irm ipcp enroll name N [layer L] [dst D] [type unicast|broadcast] [autobind]"},
+				summary: "Join an existing layer through one of its members.",
+				text: `Enrolls IPCP N in a layer by contacting member D, which must be reachable
+by name through a lower layer. D defaults to the layer name L, which every
+member registers; give at least one of them. With type, the IPCP is
+created if it does not exist. autobind binds the IPCP to its own name and
+to the layer name, so that other members can reach it. irm waits up to
+30 seconds.`,
+				example: []string{"irm ipcp enroll name net.b layer net autobind"},
+				parse:   parseIPCPEnroll,
+			},
+			{
+				name:    "connect",
+				usage:   []string{"irm ipcp connect name N dst D [component dt|mgmt] [qos raw|best|video|voice|data]"},
+				summary: "Connect a unicast IPCP to a neighbour.",
+				text: `Connects a component of IPCP N to the neighbour IPCP D in the same layer:
+dt (data transfer, which carries the layer's traffic) or mgmt (management:
+routing and directory). Without component both are connected. qos is the
+QoS of the flow underneath; irmd chooses when it is not given. irm waits
+up to 30 seconds.`,
+				example: []string{"irm ipcp connect name net.b dst net.a component dt qos raw"},
+				parse:   parseIPCPConnect,
+			},
+			{
+				name:    "disconnect",
+				usage:   []string{"irm ipcp disconnect name N dst D [component dt|mgmt]"},
+				summary: "Disconnect a unicast IPCP from a neighbour.",
+				text:    `Undoes "irm ipcp connect": without component, both components disconnect.`,
+				example: []string{"irm ipcp disconnect name net.b dst net.a"},
+				parse:   parseIPCPDisconnect,
+			},
+			{
+				name:    "list",
+				usage:   []string{"irm ipcp list [name N] [layer L] [type TYPE]"},
+				summary: "List IPCPs.",
+				text: `Lists the IPCPs of this host with their type, layer, state, the layer's
+directory hash, the flows they carry and the names registered in them.
+Each filter given must match; names and layers may use shell wildcards.`,
+				example: []string{"irm ipcp list type unicast"},
+				parse:   parseIPCPList,
+			},
+		},
+	}
+}
+
+const bootstrapText = `Bootstraps IPCP N as the first member of a new layer L. If N does not
+exist, it is created with the given type; if it does, type may be left
+out. autobind (unicast and broadcast only) binds the IPCP to its own name
+and to the layer name, so that others can enroll through it.
+
+Options, by type (defaults in brackets):
+  local      hash H                      [SHA3_256]
+  udp4/udp6  ip A                        address to bind, required
+             port P                      1-65535 [3435]
+             dns D                       DNS server that maps names to addresses
+  eth-llc    dev IF                      Ethernet interface, required
+             hash H
+  eth-dix    dev IF                      Ethernet interface, required
+             ethertype E                 0x0600-0xFFFE [0xA000]
+             hash H
+  unicast    addr_auth flat              address authority
+             directory DHT               directory policy
+             hash H                      directory hash
+             routing link_state|lfa|ecmp
+             congestion none|mb-ecn
+             addr BYTES                  address size, 1-8 [4]
+             eid BYTES                   endpoint id size, 1-8 [8]
+             ttl T                       maximum time to live, 1-255 [60]
+             dht_alpha, dht_k            DHT parallelism and bucket size
+             dht_t_expire, dht_t_refresh, dht_t_replicate
+                                         DHT timers, in seconds
+             ls_t_recalc, ls_t_update, ls_t_timeo
+                                         link-state timers, in seconds
+  broadcast  no options
+H is one of SHA3_224, SHA3_256, SHA3_384, SHA3_512.
+
+irm checks that each option belongs to the type and that its value has the
+right form; irmd checks the rest. This release implements local layers
+only: irmd answers "not supported yet" for the other types.`
+
+func parseIPCPCreate(args []string) (*command, error) {
+	m, err := scanArgs(args, grammar{values: []string{"name", "type"}})
+	if err != nil {
+		return nil, err
+	}
+	var req ctrl.IPCPCreate
+	if req.Name, err = m.need("name", "N"); err != nil {
+		return nil, err
+	}
+	if req.Type, err = m.need("type", "TYPE"); err != nil {
+		return nil, err
+	}
+	if err := oneOf("type", req.Type, ipcpTypes); err != nil {
+		return nil, err
+	}
+	return &command{op: ctrl.OpIPCPCreate, req: req}, nil
+}
+
+func parseIPCPDestroy(args []string) (*command, error) {
+	m, err := scanArgs(args, grammar{values: []string{"name"}})
+	if err != nil {
+		return nil, err
+	}
+	var req ctrl.IPCPRef
+	if req.Name, err = m.need("name", "N"); err != nil {
+		return nil, err
+	}
+	return &command{op: ctrl.OpIPCPDestroy, req: req}, nil
+}
+
+func parseIPCPEnroll(args []string) (*command, error) {
+	m, err := scanArgs(args, grammar{values: []string{"name", "layer", "dst", "type"}, flags: []string{"autobind"}})
+	if err != nil {
+		return nil, err
+	}
+	req := ctrl.IPCPEnroll{Layer: m.get("layer"), Dst: m.get("dst"), Autobind: m.has("autobind")}
+	if req.Name, err = m.need("name", "N"); err != nil {
+		return nil, err
+	}
+	if req.Dst == "" {
+		req.Dst = req.Layer
+	}
+	if req.Dst == "" {
+		return nil, errors.New("missing layer L or dst D: name the layer to join or the member to enroll through")
+	}
+	if m.has("type") {
+		req.Type = m.get("type")
+		if err := oneOf("type", req.Type, enrollTypes); err != nil {
+			return nil, fmt.Errorf("%v (only these types enroll; the others are bootstrapped)", err)
+		}
+	}
+	return &command{op: ctrl.OpIPCPEnroll, req: req, timeout: remoteTimeout}, nil
+}
+
+func parseIPCPConnect(args []string) (*command, error) {
+	m, err := scanArgs(args, grammar{values: []string{"name", "dst", "component", "qos"}})
+	if err != nil {
+		return nil, err
+	}
+	req, err := connectRequest(m)
+	if err != nil {
+		return nil, err
+	}
+	if m.has("qos") {
+		spec, err := qos.Parse(m.get("qos"))
+		if err != nil {
+			return nil, fmt.Errorf("bad qos %q: want one of %s", m.get("qos"), strings.Join(qos.Names, ", "))
+		}
+		req.QoS = spec.String() // the canonical name, so that "be" reaches irmd as "best"
+	}
+	return &command{op: ctrl.OpIPCPConnect, req: req, timeout: remoteTimeout}, nil
+}
+
+func parseIPCPDisconnect(args []string) (*command, error) {
+	m, err := scanArgs(args, grammar{values: []string{"name", "dst", "component"}})
+	if err != nil {
+		return nil, err
+	}
+	req, err := connectRequest(m)
+	if err != nil {
+		return nil, err
+	}
+	return &command{op: ctrl.OpIPCPDisconnect, req: req}, nil
+}
+
+// connectRequest reads the arguments connect and disconnect share.
+func connectRequest(m argMap) (ctrl.IPCPConnect, error) {
+	var req ctrl.IPCPConnect
+	var err error
+	if req.Name, err = m.need("name", "N"); err != nil {
+		return req, err
+	}
+	if req.Dst, err = m.need("dst", "D"); err != nil {
+		return req, err
+	}
+	if m.has("component") {
+		req.Component = m.get("component")
+		if err := oneOf("component", req.Component, components); err != nil {
+			return req, err
+		}
+	}
+	return req, nil
+}
+
+func parseIPCPList(args []string) (*command, error) {
+	m, err := scanArgs(args, grammar{values: []string{"name", "layer", "type"}})
+	if err != nil {
+		return nil, err
+	}
+	req := ctrl.IPCPFilter{Name: m.get("name"), Layer: m.get("layer"), Type: m.get("type")}
+	if m.has("type") {
+		if err := oneOf("type", req.Type, ipcpTypes); err != nil {
+			return nil, err
+		}
+	}
+	return &command{op: ctrl.OpIPCPList, req: req, reply: new(ipcpList)}, nil
+}

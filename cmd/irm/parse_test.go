@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestMatch(t *testing.T) {
+	words := []string{"create", "connect", "destroy", "disconnect", "list", "addr", "addr_auth"}
+	cases := []struct {
+		word  string
+		want  string
+		cands []string // for an error: the candidates reported
+		err   bool
+	}{
+		{word: "create", want: "create"},
+		{word: "cr", want: "create"},
+		{word: "l", want: "list"},
+		{word: "disc", want: "disconnect"},
+		{word: "addr", want: "addr"}, // exact beats a longer keyword
+		{word: "addr_", want: "addr_auth"},
+		{word: "c", cands: []string{"create", "connect"}, err: true},
+		{word: "d", cands: []string{"destroy", "disconnect"}, err: true},
+		{word: "ad", cands: []string{"addr", "addr_auth"}, err: true},
+		{word: "x", err: true},
+		{word: "listing", err: true}, // longer than the keyword
+		{word: "", err: true},
+		{word: "LIST", err: true}, // keywords are lower case
+	}
+	for _, c := range cases {
+		got, err := match("command", c.word, words)
+		if c.err {
+			var me *matchError
+			if !errors.As(err, &me) {
+				t.Errorf("match(%q) = %q, %v; want a matchError", c.word, got, err)
+				continue
+			}
+			if !reflect.DeepEqual(me.candidates, c.cands) {
+				t.Errorf("match(%q) candidates = %q, want %q", c.word, me.candidates, c.cands)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("match(%q) = %q, %v; want %q", c.word, got, err, c.want)
+		}
+	}
+}
+
+func TestMatchErrorText(t *testing.T) {
+	_, err := match("command", "d", []string{"destroy", "disconnect", "list"})
+	if got, want := err.Error(), `ambiguous command "d": could be destroy, disconnect`; got != want {
+		t.Errorf("ambiguous: %q, want %q", got, want)
+	}
+	_, err = match("keyword", "x", []string{"name", "type"})
+	if got, want := err.Error(), `unknown keyword "x": want one of name, type`; got != want {
+		t.Errorf("unknown: %q, want %q", got, want)
+	}
+}
+
+func TestMatchTiered(t *testing.T) {
+	first := []string{"name", "layer", "type", "autobind"}
+	second := []string{"ls_t_recalc", "ls_t_update", "ttl", "addr", "addr_auth"}
+	cases := []struct {
+		word, want string
+		err        string
+	}{
+		{word: "l", want: "layer"}, // not ambiguous with ls_t_*
+		{word: "t", want: "type"},  // not ambiguous with ttl
+		{word: "a", want: "autobind"},
+		{word: "tt", want: "ttl"},
+		{word: "ls_t_r", want: "ls_t_recalc"},
+		{word: "ad", err: `ambiguous keyword "ad": could be addr, addr_auth`},
+		{word: "ls", err: `ambiguous keyword "ls"`},
+		{word: "q", err: `unknown keyword "q": want one of name, layer, type, autobind, ls_t_recalc`},
+	}
+	for _, c := range cases {
+		got, err := matchTiered("keyword", c.word, first, second)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("matchTiered(%q) = %q, %v; want error %q", c.word, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("matchTiered(%q) = %q, %v; want %q", c.word, got, err, c.want)
+		}
+	}
+}
+
+func TestScanArgs(t *testing.T) {
+	g := grammar{values: []string{"name", "ipcp", "layer"}, flags: []string{"auto"}, repeat: []string{"ipcp"}}
+	cases := []struct {
+		args string
+		want argMap
+		err  string
+	}{
+		{args: "", want: argMap{}},
+		{args: "name x", want: argMap{"name": {"x"}}},
+		{args: "n x au", want: argMap{"name": {"x"}, "auto": {""}}},
+		{args: "auto name auto", want: argMap{"name": {"auto"}, "auto": {""}}}, // a value is never a keyword
+		{args: "i a i b l c", want: argMap{"ipcp": {"a", "b"}, "layer": {"c"}}},
+		{args: "name", err: "missing value after name"},
+		{args: "name x name y", err: "name is given more than once"},
+		{args: "auto auto", err: "auto is given more than once"},
+		{args: "a x", err: `unknown keyword "x"`}, // "a" is auto, which takes no value
+		{args: "zz x", err: `unknown keyword "zz"`},
+		{args: "-- x", err: "'--' is only accepted by 'irm bind program'"},
+	}
+	for _, c := range cases {
+		m, err := scanArgs(strings.Fields(c.args), g)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("scanArgs(%q) = %v, %v; want error %q", c.args, m, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(m, c.want) {
+			t.Errorf("scanArgs(%q) = %v, %v; want %v", c.args, m, err, c.want)
+		}
+	}
+}
+
+func TestBootstrapType(t *testing.T) {
+	cases := []struct{ args, want string }{
+		{"name a layer l type udp4", "udp4"},
+		{"n a l l t eth-dix d e", "eth-dix"},
+		{"ty local name a", "local"},
+		{"name a layer l", ""},
+		{"name a layer l type tcp", ""},    // not a type: scanning reports it
+		{"name type layer local", ""},      // "type" is a value here, "layer" follows it
+		{"name a layer l type", ""},        // no value
+		{"name a layer l typed local", ""}, // not an abbreviation of type
+	}
+	for _, c := range cases {
+		if got := bootstrapType(strings.Fields(c.args)); got != c.want {
+			t.Errorf("bootstrapType(%q) = %q, want %q", c.args, got, c.want)
+		}
+	}
+}
+
+// TestOptionTables keeps the option table, the required options and the
+// types consistent with each other.
+func TestOptionTables(t *testing.T) {
+	seen := map[string]bool{}
+	for _, o := range bootstrapOptions {
+		if seen[o.key] {
+			t.Errorf("option %s listed twice", o.key)
+		}
+		seen[o.key] = true
+		if len(o.types) == 0 {
+			t.Errorf("option %s belongs to no type", o.key)
+		}
+		for _, typ := range o.types {
+			if !strings.Contains(" "+strings.Join(ipcpTypes, " ")+" ", " "+typ+" ") {
+				t.Errorf("option %s names unknown type %s", o.key, typ)
+			}
+		}
+	}
+	for typ, keys := range requiredOptions {
+		for _, k := range keys {
+			if !strings.Contains(" "+strings.Join(optionKeys(typ), " ")+" ", " "+k+" ") {
+				t.Errorf("%s requires %s, which it does not take", typ, k)
+			}
+		}
+	}
+	if got := optionKeys("broadcast"); len(got) != 0 {
+		t.Errorf("broadcast takes %q, want no options", got)
+	}
+	if got := optionKeys(""); len(got) != len(bootstrapOptions) {
+		t.Errorf("optionKeys(\"\") = %d keys, want all %d", len(got), len(bootstrapOptions))
+	}
+}

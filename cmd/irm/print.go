@@ -1,0 +1,172 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// The replies irm lists. Each is the ctrl type, which it decodes as, with
+// a method to show it.
+type (
+	ipcpList ctrl.IPCPList
+	nameList ctrl.NameList
+	flowList ctrl.FlowList
+)
+
+// table writes rows as aligned columns under a header.
+type table struct {
+	tw *tabwriter.Writer
+}
+
+func newTable(w io.Writer, header ...string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	t.row(header...)
+	return t
+}
+
+// row writes one row. Empty cells show as "-" so that columns stay readable.
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		if c == "" {
+			c = "-"
+		}
+		if i > 0 {
+			io.WriteString(t.tw, "\t")
+		}
+		io.WriteString(t.tw, c)
+	}
+	io.WriteString(t.tw, "\n")
+}
+
+// flush writes the table out; errors writing rows surface here.
+func (t *table) flush() error { return t.tw.Flush() }
+
+func (l *ipcpList) print(w io.Writer) error {
+	if len(l.IPCPs) == 0 {
+		_, err := fmt.Fprintln(w, "no IPCPs")
+		return err
+	}
+	slices.SortFunc(l.IPCPs, func(a, b ctrl.IPCPInfo) int { return strings.Compare(a.Name, b.Name) })
+	t := newTable(w, "NAME", "TYPE", "LAYER", "STATE", "HASH", "FLOWS", "NAMES")
+	for _, p := range l.IPCPs {
+		t.row(p.Name, p.Type, p.Layer, p.State, p.Hash, strconv.Itoa(p.Flows), strings.Join(p.Names, ","))
+	}
+	return t.flush()
+}
+
+func (l *nameList) print(w io.Writer) error {
+	if len(l.Names) == 0 {
+		_, err := fmt.Fprintln(w, "no names")
+		return err
+	}
+	slices.SortFunc(l.Names, func(a, b ctrl.NameInfo) int { return strings.Compare(a.Name, b.Name) })
+	t := newTable(w, "NAME", "LB", "REGISTERED IN", "PROGRAMS", "PROCESSES", "IPCPS", "ACCEPTING")
+	for _, n := range l.Names {
+		progs := make([]string, len(n.Programs))
+		for i, p := range n.Programs {
+			progs[i] = programCell(p)
+		}
+		pids := make([]string, len(n.Processes))
+		for i, p := range n.Processes {
+			pids[i] = strconv.Itoa(p)
+		}
+		t.row(n.Name, n.LB, strings.Join(n.IPCPs, ","), strings.Join(progs, ", "),
+			strings.Join(pids, ","), strings.Join(n.BoundIPCPs, ","), strconv.Itoa(n.Accepting))
+	}
+	return t.flush()
+}
+
+// programCell shows a program binding the way it was made:
+// "/usr/bin/oecho auto -- --listen".
+func programCell(p ctrl.ProgramRef) string {
+	s := p.Prog
+	if p.Auto {
+		s += " auto"
+	}
+	if len(p.Args) > 0 {
+		s += " -- " + strings.Join(p.Args, " ")
+	}
+	return s
+}
+
+func (l *flowList) print(w io.Writer) error {
+	if len(l.Flows) == 0 {
+		_, err := fmt.Fprintln(w, "no flows")
+		return err
+	}
+	// By id; should both ends of a flow share one, the allocating end first.
+	slices.SortFunc(l.Flows, func(a, b ctrl.FlowStat) int {
+		if c := cmp.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return cmp.Compare(sideRank(a.Side), sideRank(b.Side))
+	})
+	t := newTable(w, "ID", "SIDE", "NAME", "QOS", "LAYER", "IPCP", "PID", "AGE",
+		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES")
+	for _, f := range l.Flows {
+		t.row(strconv.FormatUint(f.ID, 10), f.Side, f.Name, qosCell(f.QoS), f.Layer, f.IPCP,
+			pidCell(f.PID), ageCell(f.AgeMS),
+			strconv.FormatUint(f.SentPkts, 10), bytesCell(f.SentBytes),
+			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes))
+	}
+	return t.flush()
+}
+
+// sideRank orders the allocating end of a flow before the accepting end.
+func sideRank(side string) int {
+	if side == "alloc" {
+		return 0
+	}
+	return 1
+}
+
+// qosCell names a named spec; any other is shown by the cube it maps to,
+// because its full field list would not fit a column.
+func qosCell(s qos.Spec) string {
+	for _, n := range qos.Names {
+		if p, _ := qos.Parse(n); p == s {
+			return n
+		}
+	}
+	return "custom/" + s.Cube().String()
+}
+
+func pidCell(pid int) string {
+	if pid <= 0 {
+		return "-"
+	}
+	return strconv.Itoa(pid)
+}
+
+// ageCell shows an age to the second, with days for long-lived flows.
+func ageCell(ms int64) string {
+	d := (time.Duration(ms) * time.Millisecond).Truncate(time.Second)
+	if d < 24*time.Hour {
+		return d.String()
+	}
+	days := d / (24 * time.Hour)
+	return fmt.Sprintf("%dd%s", days, d-days*24*time.Hour)
+}
+
+// bytesCell shows a byte count in binary units, one decimal.
+func bytesCell(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

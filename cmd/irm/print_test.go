@@ -1,0 +1,121 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+func render(t *testing.T, p printer) string {
+	t.Helper()
+	var b strings.Builder
+	if err := p.print(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestPrintEmpty(t *testing.T) {
+	cases := []struct {
+		p    printer
+		want string
+	}{
+		{&ipcpList{}, "no IPCPs\n"},
+		{&nameList{}, "no names\n"},
+		{&flowList{}, "no flows\n"},
+	}
+	for _, c := range cases {
+		if got := render(t, c.p); got != c.want {
+			t.Errorf("%T: %q, want %q", c.p, got, c.want)
+		}
+	}
+}
+
+func TestPrintIPCPs(t *testing.T) {
+	l := &ipcpList{IPCPs: []ctrl.IPCPInfo{
+		{Name: "udp.a", Type: "udp4", State: "created"},
+		{Name: "local.a", Type: "local", Layer: "local", State: "bootstrapped", Hash: "SHA3_256",
+			Names: []string{"oping", "oecho"}, Flows: 2},
+	}}
+	want := `NAME     TYPE   LAYER  STATE         HASH      FLOWS  NAMES
+local.a  local  local  bootstrapped  SHA3_256  2      oping,oecho
+udp.a    udp4   -      created       -         0      -
+`
+	if got := render(t, l); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestPrintNames(t *testing.T) {
+	l := &nameList{Names: []ctrl.NameInfo{
+		{Name: "oping", LB: "spillover", IPCPs: []string{"local.a"}, Processes: []int{42, 43}, Accepting: 1},
+		{Name: "oecho", LB: "round-robin", IPCPs: []string{"local.a", "local.b"},
+			Programs:   []ctrl.ProgramRef{{Prog: "/usr/bin/oecho", Auto: true, Args: []string{"-l"}}, {Prog: "/bin/x"}},
+			BoundIPCPs: []string{"net.a"}},
+	}}
+	want := `NAME   LB           REGISTERED IN    PROGRAMS                           PROCESSES  IPCPS  ACCEPTING
+oecho  round-robin  local.a,local.b  /usr/bin/oecho auto -- -l, /bin/x  -          net.a  0
+oping  spillover    local.a          -                                  42,43      -      1
+`
+	if got := render(t, l); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestPrintFlows(t *testing.T) {
+	custom := qos.Best
+	custom.Delay = 10
+	l := &flowList{Flows: []ctrl.FlowStat{
+		{ID: 7, Side: "alloc", Name: "oecho", QoS: custom, Layer: "local", IPCP: "local.a", PID: 100,
+			AgeMS: 90061_000, SentPkts: 3, SentBytes: 3 << 20, RecvPkts: 1, RecvBytes: 512},
+		{ID: 3, Side: "accept", Name: "oping", QoS: qos.Raw, Layer: "local", IPCP: "local.a", PID: 201,
+			AgeMS: 1500, SentPkts: 1, SentBytes: 1536},
+		{ID: 3, Side: "alloc", Name: "oping", QoS: qos.Raw, Layer: "local", IPCP: "local.a", PID: 200,
+			AgeMS: 1500, RecvPkts: 1, RecvBytes: 1536},
+	}}
+	want := `ID  SIDE    NAME   QOS                 LAYER  IPCP     PID  AGE       SENT PKTS  SENT BYTES  RECV PKTS  RECV BYTES
+3   alloc   oping  raw                 local  local.a  200  1s        0          0 B         1          1.5 KiB
+3   accept  oping  raw                 local  local.a  201  1s        1          1.5 KiB     0          0 B
+7   alloc   oecho  custom/best-effort  local  local.a  100  1d1h1m1s  3          3.0 MiB     1          512 B
+`
+	if got := render(t, l); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestCells(t *testing.T) {
+	bytes := []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {1536, "1.5 KiB"},
+		{5 << 30, "5.0 GiB"}, {1 << 60, "1.0 EiB"}, {^uint64(0), "16.0 EiB"},
+	}
+	for _, c := range bytes {
+		if got := bytesCell(c.n); got != c.want {
+			t.Errorf("bytesCell(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+	ages := []struct {
+		ms   int64
+		want string
+	}{
+		{0, "0s"}, {999, "0s"}, {61_000, "1m1s"}, {86_400_000, "1d0s"}, {3*86_400_000 + 7_200_000, "3d2h0m0s"},
+	}
+	for _, c := range ages {
+		if got := ageCell(c.ms); got != c.want {
+			t.Errorf("ageCell(%d) = %q, want %q", c.ms, got, c.want)
+		}
+	}
+	if got := pidCell(0); got != "-" {
+		t.Errorf("pidCell(0) = %q", got)
+	}
+	for _, n := range qos.Names {
+		s, _ := qos.Parse(n)
+		if got := qosCell(s); got != n {
+			t.Errorf("qosCell(%s) = %q", n, got)
+		}
+	}
+}
