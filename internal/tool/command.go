@@ -192,9 +192,11 @@ func (c *Command) WriteHelp(w io.Writer) {
 	for i, o := range opts {
 		text := o.usage
 		if def := c.defaultOf(o); def != "" {
-			text += " (default " + def + ")"
+			// A NUL instead of the space keeps "(default X)" on one line.
+			text += " (default\x00" + def + ")"
 		}
-		fmt.Fprintf(&b, "  %-*s  %s\n", width, lefts[i], wrap(text, 78-len(indent), indent))
+		text = strings.ReplaceAll(wrap(text, 78-len(indent), indent), "\x00", " ")
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, lefts[i], text)
 		if o.example != "" {
 			fmt.Fprintf(&b, "%se.g. %s\n", indent, o.example)
 		}

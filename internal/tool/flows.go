@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -57,6 +58,9 @@ func Alloc(ctx context.Context, p *flow.Process, name string, q qos.Spec) (*flow
 }
 
 func allocHint(err error, name string) error {
+	if strings.Contains(err.Error(), "irm ") {
+		return err // irmd already said which irm command to run
+	}
 	switch {
 	case errors.Is(err, flow.ErrUnreachable):
 		return fmt.Errorf("%w\n  is a server bound to %s? try: irm bind process PID name %s\n"+

@@ -206,8 +206,8 @@ func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[strin
 	p.Options = map[string]string{}
 	if _, boot := set[keyBootstrap]; boot {
 		p.Options = withDefaults(typ, set, opts)
-		if typ.name == TypeUnicast {
-			linkStateTimers(t, set, p.Options)
+		if typ.finish != nil {
+			typ.finish(t, set, p.Options)
 		}
 	}
 	if !c.supported(typ.name) {

@@ -47,12 +47,12 @@ var defaults = map[string]map[string]string{
 	TypeLocal:     {"hash": "SHA3_256"},
 	TypeEthLLC:    {"hash": "SHA3_256", "dev": "eth0"},
 	TypeEthDIX:    {"hash": "SHA3_256", "dev": "eth0", "ethertype": "0xA000"},
-	TypeUDP4:      {"hash": "SHA3_256", "ip": "0.0.0.0", "port": "3435", "keepalive": "25"},
-	TypeUDP6:      {"hash": "SHA3_256", "ip": "::", "port": "3435", "keepalive": "25"},
+	TypeUDP4:      {"ip": "0.0.0.0", "port": "3435", "keepalive": "25"},
+	TypeUDP6:      {"ip": "::", "port": "3435", "keepalive": "25"},
 	TypeBroadcast: {},
 	TypeUnicast: {
 		"addr": "4", "eid": "8", "ttl": "60", "addr_auth": "flat",
-		"routing": "link_state", "congestion": "mb-ecn", "directory": "dht",
+		"routing": "link_state", "congestion": "mb-ecn", "directory": "DHT",
 		"hash": "SHA3_256", "dht_alpha": "3", "dht_k": "8",
 		"dht_t_expire": "86400", "dht_t_refresh": "900", "dht_t_replicate": "900",
 		"ls_t_recalc": "4", "ls_t_update": "15", "ls_t_timeo": "60",
@@ -98,6 +98,7 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeLocal, `hash = "SHA3_256"`, with(TypeLocal, "hash", "SHA3_256")},
 		{TypeLocal, `hash = "SHA3_384"`, with(TypeLocal, "hash", "SHA3_384")},
 		{TypeLocal, `hash = "SHA3_512"`, with(TypeLocal, "hash", "SHA3_512")},
+		{TypeLocal, `hash = "sha3_384"`, with(TypeLocal, "hash", "SHA3_384")},
 
 		{TypeEthLLC, ``, with(TypeEthLLC)},
 		{TypeEthLLC, `hash = "SHA3_512"`, with(TypeEthLLC, "hash", "SHA3_512")},
@@ -116,11 +117,12 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeUDP4, `dns = "192.0.2.53"`, with(TypeUDP4, "dns", "192.0.2.53")},
 		{TypeUDP4, `keepalive = 1`, with(TypeUDP4, "keepalive", "1")},
 		{TypeUDP4, `keepalive = 3600`, with(TypeUDP4, "keepalive", "3600")},
-		{TypeUDP4, `hash = "SHA3_224"`, with(TypeUDP4, "hash", "SHA3_224")},
 		{TypeUDP4, `peers = { office = "office.example.com" }`, with(TypeUDP4, "peer.office", "office.example.com:3435")},
 		{TypeUDP4, `peers = { lab = "192.0.2.10:9000", Lab = "host." }`, with(TypeUDP4, "peer.lab", "192.0.2.10:9000", "peer.Lab", "host.:3435")},
 		{TypeUDP4, `peers = { "a.b" = "[192.0.2.1]:7" }`, with(TypeUDP4, "peer.a.b", "192.0.2.1:7")},
 		{TypeUDP4, `peers = {}`, with(TypeUDP4)},
+		{TypeUDP4, "port = 9000\npeers = { a = \"h\", b = \"192.0.2.1\", c = \"h:1\" }",
+			with(TypeUDP4, "port", "9000", "peer.a", "h:9000", "peer.b", "192.0.2.1:9000", "peer.c", "h:1")},
 
 		{TypeUDP6, ``, with(TypeUDP6)},
 		{TypeUDP6, `dns = "2001:db8::53"`, with(TypeUDP6, "dns", "2001:db8::53")},
@@ -128,6 +130,7 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeUDP6, `peers = { b = "2001:db8::2" }`, with(TypeUDP6, "peer.b", "[2001:db8::2]:3435")},
 		{TypeUDP6, `peers = { b = "[2001:db8::2]" }`, with(TypeUDP6, "peer.b", "[2001:db8::2]:3435")},
 		{TypeUDP6, `peers = { c = "host6.example:1" }`, with(TypeUDP6, "peer.c", "host6.example:1")},
+		{TypeUDP6, "peers.d = \"fe80::1%eth0\"\nport = 7", with(TypeUDP6, "port", "7", "peer.d", "[fe80::1%eth0]:7")},
 
 		{TypeBroadcast, ``, with(TypeBroadcast)},
 
@@ -139,6 +142,7 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeUnicast, `max_ttl = 255`, with(TypeUnicast, "ttl", "255")},
 		{TypeUnicast, `addr_auth = "flat"`, with(TypeUnicast)},
 		{TypeUnicast, `addr-auth = "flat"`, with(TypeUnicast)},
+		{TypeUnicast, `addr_auth = "FLAT"`, with(TypeUnicast)},
 		{TypeUnicast, `routing = "link_state"`, with(TypeUnicast)},
 		{TypeUnicast, `routing = "link-state"`, with(TypeUnicast)},
 		{TypeUnicast, `routing = "lfa"`, with(TypeUnicast, "routing", "lfa")},
@@ -148,6 +152,7 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeUnicast, `directory = "dht"`, with(TypeUnicast)},
 		{TypeUnicast, `directory = "DHT"`, with(TypeUnicast)},
 		{TypeUnicast, `hash = "SHA3_512"`, with(TypeUnicast, "hash", "SHA3_512")},
+		{TypeUnicast, `hash = "sha3_256"`, with(TypeUnicast)},
 		{TypeUnicast, `dht_alpha = 1`, with(TypeUnicast, "dht_alpha", "1")},
 		{TypeUnicast, `dht_alpha = 10`, with(TypeUnicast, "dht_alpha", "10")},
 		{TypeUnicast, `dht_k = 1`, with(TypeUnicast, "dht_k", "1")},
@@ -414,6 +419,7 @@ func TestBadInput(t *testing.T) {
 		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the [irmd] table has only log_level"},
 		{"log level", "[irmd]\nlog_level = \"verbose\"\n", "[irmd] log_level", `"verbose" is not one of debug, info, warn, error`},
 		{"log level case", "[irmd]\nlog_level = \"Info\"\n", "[irmd] log_level", `did you mean "info"?`},
+		{"log level table", "[irmd]\nlog_level = { a = 1 }\n", "[irmd] log_level", "a table is not a string"},
 		{"log level type", "[irmd]\nlog_level = 1\n", "[irmd] log_level", "1 is not a string"},
 		{"group not table", "local = 1\n", "local", "1 is not a table; declare each as [local.NAME]"},
 		{"member not table", "[local]\nbootstrap = \"L\"\n", "[local] bootstrap", `"L" is not a table; declare each as [local.NAME]`},
@@ -424,6 +430,7 @@ func TestBadInput(t *testing.T) {
 		{"prog not list", "[name.a]\nprog = \"/bin/x\"\n", "[name.a] prog", `"/bin/x" is not a list of strings; write prog = ["/bin/x"]`},
 		{"prog relative", "[name.a]\nprog = [\"/bin/x\", \"bin/x\"]\n", "[name.a] prog[1]", `"bin/x" is not an absolute path`},
 		{"prog not string", "[name.a]\nprog = [1]\n", "[name.a] prog[0]", "1 is not a string"},
+		{"prog long", "[name.a]\nprog = [\"/" + strings.Repeat("p", 4095) + "\"]\n", "[name.a] prog[0]", "is longer than 4095 bytes"},
 		{"prog twice", "[name.a]\nprog = [\"/bin/x\", \"/bin/x\"]\n", "[name.a] prog[1]", `"/bin/x" is listed twice`},
 		{"prog NUL", "[name.a]\nprog = [\"/bin/\\u0000\"]\n", "[name.a] prog[0]", "contains a NUL byte"},
 		{"args without prog", "[name.a]\nargs = [\"-l\"]\n", "[name.a] args", "there is no prog to start"},
@@ -439,6 +446,8 @@ func TestBadInput(t *testing.T) {
 		{"empty name", "[name.\"\"]\n", `[name.""]`, "the name is empty"},
 		{"name space", "[name.\"a b\"]\n", `[name."a b"]`, "the name contains white space"},
 		{"name control", "[name.\"a\\u0007\"]\n", `[name."a\u0007"]`, "the name contains a control character"},
+		{"name quote", "[name.'a\"\\']\nx = 1\n", `[name."a\"\\"] x`, "unknown key"},
+		{"name newline", "[name.\"a\\nb\\tc\"]\n", `[name."a\nb\tc"]`, "the name contains a control character"},
 		{"name long", "[name." + strings.Repeat("n", 256) + "]\n", "[name." + strings.Repeat("n", 256) + "]", "the name is longer than 255 bytes"},
 
 		// Keys common to IPCPs.
@@ -465,13 +474,13 @@ func TestBadInput(t *testing.T) {
 		{"key typo", "[local.a]\nbootstrp = \"L\"\n", "[local.a] bootstrp", "unknown key; did you mean bootstrap?"},
 		{"key unknown", "[local.a]\nfoo = 1\n", "[local.a] foo", "unknown key; the keys of local IPCPs are bootstrap, reg, hash"},
 		{"key of other type", "[local.a]\nbootstrap = \"L\"\ndev = \"eth0\"\n", "[local.a] dev", "is not a key of local IPCPs, only of eth-llc, eth-dix"},
-		{"key of unicast", "[broadcast.a]\nbootstrap = \"L\"\nhash = \"SHA3_256\"\n", "[broadcast.a] hash", "is not a key of broadcast IPCPs, only of local, eth-llc, eth-dix, udp4, udp6, unicast"},
+		{"key of unicast", "[broadcast.a]\nbootstrap = \"L\"\nhash = \"SHA3_256\"\n", "[broadcast.a] hash", "is not a key of broadcast IPCPs, only of local, eth-llc, eth-dix, unicast"},
 		{"dotted ipcp", "[local.a.b]\n", "[local.a] b", `quote it: [local."a.b"]`},
 
 		// hash, on every type that has one.
 		{"hash", bootstrapped(TypeLocal, `hash = "SHA3-256"`), "[local.x] hash", `"SHA3-256" is not one of SHA3_224, SHA3_256, SHA3_384, SHA3_512`},
-		{"hash case", bootstrapped(TypeUnicast, `hash = "sha3_256"`), "[unicast.x] hash", `did you mean "SHA3_256"?`},
-		{"hash type", bootstrapped(TypeUDP4, `hash = 256`), "[udp4.x] hash", "256 is not a string"},
+		{"hash type", bootstrapped(TypeLocal, `hash = 256`), "[local.x] hash", "256 is not a string"},
+		{"hash udp", bootstrapped(TypeUDP4, `hash = "SHA3_256"`), "[udp4.x] hash", "is not a key of udp4 IPCPs, only of local, eth-llc, eth-dix, unicast"},
 		{"hash eth", bootstrapped(TypeEthLLC, `hash = "MD5"`), "[eth-llc.x] hash", `"MD5" is not one of`},
 
 		// eth-llc and eth-dix.
@@ -479,7 +488,8 @@ func TestBadInput(t *testing.T) {
 		{"dev missing dix", "[eth-dix.x]\nbootstrap = \"L\"\n", "[eth-dix.x] dev", "is missing; eth-dix IPCPs need it to bootstrap"},
 		{"dev empty", "[eth-llc.x]\nbootstrap = \"L\"\ndev = \"\"\n", "[eth-llc.x] dev", `"" is not a network interface name`},
 		{"dev slash", "[eth-llc.x]\nbootstrap = \"L\"\ndev = \"a/b\"\n", "[eth-llc.x] dev", "is not a network interface name"},
-		{"dev long", "[eth-dix.x]\nbootstrap = \"L\"\ndev = \"sixteen-bytes-xx\"\n", "[eth-dix.x] dev", "(1-15 bytes"},
+		{"dev long", "[eth-dix.x]\nbootstrap = \"L\"\ndev = \"sixteen-bytes-xx\"\n", "[eth-dix.x] dev", "(1-15 ASCII characters"},
+		{"dev unicode", "[eth-dix.x]\nbootstrap = \"L\"\ndev = \"éth0\"\n", "[eth-dix.x] dev", "is not a network interface name"},
 		{"dev dot", "[eth-dix.x]\nbootstrap = \"L\"\ndev = \"..\"\n", "[eth-dix.x] dev", "is not a network interface name"},
 		{"dev type", "[eth-dix.x]\nbootstrap = \"L\"\ndev = 0\n", "[eth-dix.x] dev", "0 is not a string"},
 		{"ethertype low", bootstrapped(TypeEthDIX, `ethertype = 0x05FF`), "[eth-dix.x] ethertype", "1535 is not an Ethernet type (0x0600-0xFFFE"},
@@ -513,6 +523,7 @@ func TestBadInput(t *testing.T) {
 		{"dns wildcard", bootstrapped(TypeUDP4, `dns = "0.0.0.0"`), "[udp4.x] dns", `"0.0.0.0" is the wildcard address; name a host`},
 		{"dns family", bootstrapped(TypeUDP4, `dns = "2001:db8::53"`), "[udp4.x] dns", "is not an IPv4 address"},
 		{"dns family 6", bootstrapped(TypeUDP6, `dns = "192.0.2.53"`), "[udp6.x] dns", "is not an IPv6 address"},
+		{"dns type", bootstrapped(TypeUDP4, `dns = 53`), "[udp4.x] dns", "53 is not a string"},
 		{"dns name", bootstrapped(TypeUDP4, `dns = "ns.example"`), "[udp4.x] dns", `"ns.example" is not an IPv4 address`},
 		{"keepalive zero", bootstrapped(TypeUDP4, `keepalive = 0`), "[udp4.x] keepalive", "0 is out of range (1-3600 seconds)"},
 		{"keepalive high", bootstrapped(TypeUDP4, `keepalive = 3601`), "[udp4.x] keepalive", "3601 is out of range (1-3600 seconds)"},
@@ -526,6 +537,10 @@ func TestBadInput(t *testing.T) {
 		{"peer v4 in udp6", bootstrapped(TypeUDP6, `peers = { a = "192.0.2.1" }`), "[udp6.x] peers.a", "is not an IPv6 address"},
 		{"peer wildcard", bootstrapped(TypeUDP4, `peers = { a = "0.0.0.0:1" }`), "[udp4.x] peers.a", "is the wildcard address"},
 		{"peer bad host", bootstrapped(TypeUDP4, `peers = { a = "bad_host!" }`), "[udp4.x] peers.a", `"bad_host!" is neither an IP address nor a host name`},
+		{"peer long label", bootstrapped(TypeUDP4, `peers = { a = "`+strings.Repeat("l", 64)+`.example" }`), "[udp4.x] peers.a", "is neither an IP address nor a host name"},
+		{"peer hyphen", bootstrapped(TypeUDP4, `peers = { a = "-a.example" }`), "[udp4.x] peers.a", "is neither an IP address nor a host name"},
+		{"peer empty", bootstrapped(TypeUDP4, `peers = { a = "" }`), "[udp4.x] peers.a", `"" has no host`},
+		{"peer no host", bootstrapped(TypeUDP4, `peers = { a = ":1" }`), "[udp4.x] peers.a", `":1" has no host`},
 		{"peer bad v4", bootstrapped(TypeUDP4, `peers = { a = "1.2.3" }`), "[udp4.x] peers.a", "is not an IPv4 address"},
 		{"peer bracket", bootstrapped(TypeUDP6, `peers = { a = "[::1" }`), "[udp6.x] peers.a", "has no closing ]"},
 		{"peer after bracket", bootstrapped(TypeUDP6, `peers = { a = "[::1]x" }`), "[udp6.x] peers.a", "has text after ]"},
@@ -544,7 +559,7 @@ func TestBadInput(t *testing.T) {
 		{"routing", bootstrapped(TypeUnicast, `routing = "ospf"`), "[unicast.x] routing", `"ospf" is not one of link_state, lfa, ecmp`},
 		{"congestion lfa", bootstrapped(TypeUnicast, `congestion = "lfa"`), "[unicast.x] congestion", `"lfa" is not one of none, mb-ecn`},
 		{"congestion", bootstrapped(TypeUnicast, `congestion = "cubic"`), "[unicast.x] congestion", "is not one of none, mb-ecn"},
-		{"directory", bootstrapped(TypeUnicast, `directory = "chord"`), "[unicast.x] directory", `"chord" is not one of dht`},
+		{"directory", bootstrapped(TypeUnicast, `directory = "chord"`), "[unicast.x] directory", `"chord" is not one of DHT`},
 		{"dht_alpha zero", bootstrapped(TypeUnicast, `dht_alpha = 0`), "[unicast.x] dht_alpha", "0 is out of range (1-10)"},
 		{"dht_alpha high", bootstrapped(TypeUnicast, `dht_alpha = 11`), "[unicast.x] dht_alpha", "11 is out of range (1-10)"},
 		{"dht_k", bootstrapped(TypeUnicast, `dht_k = 21`), "[unicast.x] dht_k", "21 is out of range (1-20)"},
@@ -858,4 +873,45 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parseAll: got %v and %v", cfg, err)
 		}
 	})
+}
+
+func TestNameProblem(t *testing.T) {
+	tests := []struct{ s, want string }{
+		{"oping", ""},
+		{"printer.office.ouro", ""},
+		{"*.ouro", ""},
+		{"", "is empty"},
+		{"a\xffb", "is not valid UTF-8"},
+		{"a\u00a0b", "contains white space"},
+		{strings.Repeat("n", 255), ""},
+		{strings.Repeat("n", 256), "is longer than 255 bytes"},
+	}
+	for _, tt := range tests {
+		if got := nameProblem(tt.s); got != tt.want {
+			t.Errorf("nameProblem(%q) = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestIsDNSName(t *testing.T) {
+	label := strings.Repeat("a", 63)
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"example.com", true},
+		{"example.com.", true},
+		{"x-1.Example", true},
+		{label + "." + label + "." + label + "." + strings.Repeat("a", 61), true},
+		{label + "." + label + "." + label + "." + strings.Repeat("a", 62), false},
+		{"a..b", false},
+		{"a-", false},
+		{"a_b", false},
+		{".", false},
+	}
+	for _, tt := range tests {
+		if got := isDNSName(tt.s); got != tt.want {
+			t.Errorf("isDNSName(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
 }

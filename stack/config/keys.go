@@ -24,10 +24,14 @@ type ipcpType struct {
 	layered bool // can enrol and autobind (unicast and broadcast)
 	connect bool // can connect to neighbours (conn; unicast)
 	options []option
+	// finish, if set, checks and completes the options of a
+	// bootstrapping IPCP once they hold their defaults; set holds the
+	// keys present, as written.
+	finish func(t *table, set, opts map[string]string)
 }
 
 // The hash algorithms a layer's directory can use to hash names.
-var hashes = choice{words: []string{"SHA3_224", "SHA3_256", "SHA3_384", "SHA3_512"}}
+var hashes = choice{words: []string{"SHA3_224", "SHA3_256", "SHA3_384", "SHA3_512"}, fold: true}
 
 func hashOption() option {
 	return option{key: "hash", opt: "hash", def: "SHA3_256", check: hashes.check}
@@ -39,8 +43,7 @@ func udpOptions(f family) []option {
 		{key: "port", opt: "port", def: "3435", check: intRange{lo: 1, hi: 65535, noun: "a port number"}.check},
 		{key: "dns", opt: "dns", check: f.hostIP},
 		{key: "peers", opt: "peer", checkMap: f.peers},
-		{key: "keepalive", opt: "keepalive", def: "25", check: intRange{lo: 1, hi: 3600, unit: "seconds"}.check},
-		hashOption(),
+		{key: "keepalive", opt: "keepalive", def: "25", check: seconds(1, 3600)},
 	}
 }
 
@@ -61,16 +64,13 @@ func unicastOptions() []option {
 		{key: "addr_size", opt: "addr", def: "4", check: choice{words: []string{"4", "8"}}.checkInt},
 		{key: "eid_size", opt: "eid", def: "8", check: choice{words: []string{"8"}}.checkInt},
 		{key: "max_ttl", opt: "ttl", def: "60", check: count(1, 255)},
-		{key: "addr_auth", alias: "addr-auth", opt: "addr_auth", def: "flat", check: choice{words: []string{"flat"}}.check},
+		{key: "addr_auth", alias: "addr-auth", opt: "addr_auth", def: "flat", check: choice{words: []string{"flat"}, fold: true}.check},
 		{key: "routing", opt: "routing", def: "link_state", check: choice{
 			words:   []string{"link_state", "lfa", "ecmp"},
 			aliases: map[string]string{"link-state": "link_state"},
 		}.check},
 		{key: "congestion", opt: "congestion", def: "mb-ecn", check: choice{words: []string{"none", "mb-ecn"}}.check},
-		{key: "directory", opt: "directory", def: "dht", check: choice{
-			words:   []string{"dht"},
-			aliases: map[string]string{"DHT": "dht"},
-		}.check},
+		{key: "directory", opt: "directory", def: "DHT", check: choice{words: []string{"DHT"}, fold: true}.check},
 		hashOption(),
 		{key: "dht_alpha", opt: "dht_alpha", def: "3", check: count(1, 10)},
 		{key: "dht_k", opt: "dht_k", def: "8", check: count(1, 20)},
@@ -97,10 +97,10 @@ func ipcpTypes() []ipcpType {
 			{key: "ethertype", opt: "ethertype", def: "0xA000", check: ethertype},
 			hashOption(),
 		}},
-		{name: TypeUDP4, options: udpOptions(ipv4)},
-		{name: TypeUDP6, options: udpOptions(ipv6)},
+		{name: TypeUDP4, options: udpOptions(ipv4), finish: peerPorts},
+		{name: TypeUDP6, options: udpOptions(ipv6), finish: peerPorts},
 		{name: TypeBroadcast, layered: true},
-		{name: TypeUnicast, layered: true, connect: true, options: unicastOptions()},
+		{name: TypeUnicast, layered: true, connect: true, options: unicastOptions(), finish: linkStateTimers},
 	}
 }
 

@@ -141,9 +141,6 @@ type intRange struct {
 
 func (r intRange) String() string {
 	s := fmt.Sprintf("%d-%d", r.lo, r.hi)
-	if r.lo == r.hi {
-		s = strconv.FormatInt(r.lo, 10)
-	}
 	if r.unit != "" {
 		s += " " + r.unit
 	}
@@ -178,6 +175,9 @@ func (r intRange) check(t *table, k string, v any) (string, bool) {
 type choice struct {
 	words   []string
 	aliases map[string]string
+	// fold accepts the words in any case, as irm does for the values the
+	// reference spells in capitals (SHA3_256, DHT).
+	fold bool
 }
 
 func (c choice) check(t *table, k string, v any) (string, bool) {
@@ -186,8 +186,8 @@ func (c choice) check(t *table, k string, v any) (string, bool) {
 		return "", false
 	}
 	for _, w := range c.words {
-		if s == w {
-			return s, true
+		if s == w || c.fold && strings.EqualFold(s, w) {
+			return w, true
 		}
 	}
 	if w, ok := c.aliases[s]; ok {
@@ -283,11 +283,12 @@ func (f family) hostIP(t *table, k string, v any) (string, bool) {
 const DefaultPort = 3435
 
 // peers accepts a table of peer name = "host[:port]" and returns the
-// endpoints, each as "host:port" with the port filled in.
+// endpoints, each as "host:port", or as "host" alone (an IPv6 address in
+// brackets) when the port is left to peerPorts.
 func (f family) peers(t *table, k string, v any) (map[string]string, bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		t.errorf(k, "%s is not a table of name = \"host[:port]\"; write [%s.peers] or peers = { name = \"host\" }", show(v), strings.Trim(t.head, "[]"))
+		t.errorf(k, "%s is not a table of name = \"host[:port]\"; write peers = { NAME = \"HOST\" }", show(v))
 		return nil, false
 	}
 	out := map[string]string{}
@@ -315,20 +316,24 @@ func (f family) peers(t *table, k string, v any) (map[string]string, bool) {
 }
 
 // endpoint parses "host[:port]", where host is an IP address of family f
-// (in brackets for IPv6 with a port) or a DNS name, and returns it as
-// "host:port".
+// (in brackets for IPv6 with a port) or a DNS name. It returns "host:port",
+// or "host" when s has no port.
 func (f family) endpoint(s string) (string, string) {
 	host, port, p := splitHostPort(s)
 	switch p {
-	case "":
-	case "no port":
-		port = strconv.Itoa(DefaultPort)
+	case "", "no port":
 	default:
 		return "", p
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil || n == 0 {
-		return "", fmt.Sprintf("has a bad port %s (1-65535)", tomlString(port))
+	if p == "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 {
+			return "", fmt.Sprintf("has a bad port %s (1-65535)", tomlString(port))
+		}
+		port = ":" + strconv.FormatUint(n, 10)
+	}
+	if host == "" {
+		return "", "has no host"
 	}
 	if strings.ContainsAny(host, ":%") || strings.Trim(host, "0123456789.") == "" {
 		// An IP literal: only host names may contain letters, and
@@ -340,12 +345,30 @@ func (f family) endpoint(s string) (string, string) {
 		if p != "" {
 			return "", p
 		}
-		return netip.AddrPortFrom(a, uint16(n)).String(), ""
+		if a.Is6() {
+			return "[" + a.String() + "]" + port, ""
+		}
+		return a.String() + port, ""
 	}
 	if !isDNSName(host) {
 		return "", "is neither an IP address nor a host name"
 	}
-	return host + ":" + port, ""
+	return host + port, ""
+}
+
+// peerPorts gives the peers without a port the port of the IPCP, since the
+// members of a UDP layer all listen on the same one.
+func peerPorts(_ *table, _, opts map[string]string) {
+	for k, ep := range opts {
+		if !strings.HasPrefix(k, "peer.") {
+			continue
+		}
+		// Host names and IPv4 addresses have no ':' of their own, and
+		// endpoint writes IPv6 addresses in brackets.
+		if i := strings.LastIndexByte(ep, ':'); i < 0 || strings.HasSuffix(ep, "]") {
+			opts[k] = ep + ":" + opts["port"]
+		}
+	}
 }
 
 // splitHostPort splits "host:port" or "[v6]:port". It returns "no port"
@@ -391,8 +414,9 @@ func isDNSName(s string) bool {
 	return true
 }
 
-// device accepts a network interface name, with the rules Linux applies:
-// at most 15 bytes, no '/', ':' or white space, not "." or "..".
+// device accepts a network interface name, with the rules Linux applies
+// (at most 15 bytes, no '/', ':' or white space, not "." or ".."), and in
+// ASCII, as irm wants it.
 func device(t *table, k string, v any) (string, bool) {
 	s, ok := str(t, k, v)
 	if !ok {
@@ -400,10 +424,10 @@ func device(t *table, k string, v any) (string, bool) {
 	}
 	bad := s == "" || len(s) > 15 || s == "." || s == ".." ||
 		strings.ContainsFunc(s, func(r rune) bool {
-			return r == '/' || r == ':' || unicode.IsSpace(r) || unicode.IsControl(r)
+			return r == '/' || r == ':' || r <= ' ' || r > '~'
 		})
 	if bad {
-		t.errorf(k, "%s is not a network interface name (1-15 bytes, no '/', ':' or spaces)", show(v))
+		t.errorf(k, "%s is not a network interface name (1-15 ASCII characters, no '/', ':' or spaces)", show(v))
 		return "", false
 	}
 	return s, true

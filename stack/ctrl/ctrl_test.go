@@ -1,0 +1,190 @@
+package ctrl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// fakeIRMd answers each request with serve's result on a socket in a
+// temporary run directory.
+func fakeIRMd(t *testing.T, serve func(c *Conn, m *Msg)) string {
+	t.Helper()
+	dir := t.TempDir()
+	l, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: SocketPath(dir), Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			uc, err := l.AcceptUnix()
+			if err != nil {
+				return
+			}
+			go func() {
+				c := NewConn(uc)
+				defer c.Close()
+				for {
+					m, fd, err := c.Recv()
+					if err != nil {
+						return
+					}
+					if fd >= 0 {
+						unix.Close(fd)
+					}
+					serve(c, m)
+				}
+			}()
+		}
+	}()
+	return dir
+}
+
+func TestClientCallsRepliesAndDescriptors(t *testing.T) {
+	dir := fakeIRMd(t, func(c *Conn, m *Msg) {
+		switch m.Op {
+		case OpHello:
+			r, _ := Reply(m, HelloReply{PID: 42, Version: "test"})
+			c.Send(r, -1)
+		case OpFlowAlloc:
+			f, _ := os.Open(os.DevNull)
+			defer f.Close()
+			r, _ := Reply(m, FlowInfo{ID: 7, Name: "x"})
+			c.Send(r, int(f.Fd()))
+		default:
+			c.Send(ErrorReply(m, Errorf(CodeNotFound, "no such thing")), -1)
+		}
+	})
+	cl, err := Connect(context.Background(), dir, RoleApp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if cl.PID() != 42 {
+		t.Fatalf("PID = %d", cl.PID())
+	}
+	var info FlowInfo
+	fd, err := cl.Call(context.Background(), OpFlowAlloc, FlowAlloc{Name: "x"}, &info)
+	if err != nil || fd < 0 || info.ID != 7 {
+		t.Fatalf("Call = %d, %v, %+v", fd, err, info)
+	}
+	unix.Close(fd)
+	_, err = cl.Call(context.Background(), OpNameList, NameFilter{}, nil)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Code != CodeNotFound || ce.Op != OpNameList {
+		t.Fatalf("error reply = %#v", err)
+	}
+}
+
+func TestClientCallHonoursContext(t *testing.T) {
+	dir := fakeIRMd(t, func(c *Conn, m *Msg) {
+		if m.Op == OpHello {
+			r, _ := Reply(m, HelloReply{PID: 1})
+			c.Send(r, -1)
+		} // everything else goes unanswered
+	})
+	cl, err := Connect(context.Background(), dir, RoleMgmt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := cl.Call(ctx, OpIPCPList, IPCPFilter{}, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Call = %v, want the context's error", err)
+	}
+}
+
+func TestClientSeesIRMdGo(t *testing.T) {
+	var conns = make(chan *Conn, 1)
+	dir := fakeIRMd(t, func(c *Conn, m *Msg) {
+		r, _ := Reply(m, HelloReply{PID: 1})
+		c.Send(r, -1)
+		conns <- c
+	})
+	notified := make(chan *Msg, 1)
+	cl, err := Connect(context.Background(), dir, RoleApp, func(m *Msg) { notified <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-conns
+	b, _ := json.Marshal(FlowDown{ID: 3, Reason: ReasonPeer})
+	c.Send(&Msg{Op: OpFlowDown, Body: b}, -1)
+	if m := <-notified; m.Op != OpFlowDown {
+		t.Fatalf("notification %+v", m)
+	}
+	c.Close()
+	select {
+	case <-cl.Done():
+	case <-time.After(2 * time.Second):
+		t.Fatal("client did not notice irmd leaving")
+	}
+	if _, err := cl.Call(context.Background(), OpIPCPList, nil, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Call after irmd left = %v, want ErrClosed", err)
+	}
+}
+
+func TestDialErrorSaysWhatToDo(t *testing.T) {
+	_, err := Dial(filepath.Join(t.TempDir(), "none"))
+	var de *DialError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "is irmd running") || !strings.Contains(err.Error(), EnvRunDir) {
+		t.Fatalf("Dial error = %v", err)
+	}
+}
+
+func TestRunDirFromEnvironment(t *testing.T) {
+	t.Setenv(EnvRunDir, "/tmp/x")
+	if SocketPath("") != "/tmp/x/irmd.sock" {
+		t.Fatalf("SocketPath = %s", SocketPath(""))
+	}
+	t.Setenv(EnvRunDir, "")
+	if RunDir() != DefaultRunDir {
+		t.Fatalf("RunDir = %s", RunDir())
+	}
+}
+
+// FuzzDecode feeds arbitrary bytes to a Conn as one control message: bad
+// input must give an error, never a panic.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"id":1,"op":"flow.alloc","body":{"name":"x"}}`))
+	f.Add([]byte(`{"id":0,"op":"flow.down","body":{"id":3,"reason":"peer"}}`))
+	f.Add([]byte(`{"op":`))
+	f.Add([]byte{0xff, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Skip(err)
+		}
+		wf, rf := os.NewFile(uintptr(fds[0]), "w"), os.NewFile(uintptr(fds[1]), "r")
+		defer wf.Close()
+		fc, err := net.FileConn(rf)
+		rf.Close()
+		if err != nil {
+			t.Skip(err)
+		}
+		c := NewConn(fc.(*net.UnixConn))
+		defer c.Close()
+		if len(data) == 0 {
+			return
+		}
+		if _, err := wf.Write(data); err != nil {
+			return
+		}
+		m, fd, err := c.Recv()
+		if err == nil && m == nil {
+			t.Fatal("nil message without an error")
+		}
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	})
+}
