@@ -3,13 +3,15 @@ SHELL := /bin/bash
 
 GO          ?= go
 BIN         := $(CURDIR)/bin
-VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -s -w -X main.version=$(VERSION)
+VERSION     ?= 0.1.0
+GITREV      := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS     := -s -w -X main.version=$(VERSION)+$(GITREV)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 CMDS        := $(notdir $(wildcard cmd/*))
 FUZZTIME    ?= 10s
 
-.PHONY: all build test unit e2e fuzz lint bench demo clean
+.PHONY: all build test unit e2e fuzz lint bench demo package package-check clean
 
 all: build
 
@@ -17,8 +19,8 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-## test: lint, unit and end-to-end tests (end-to-end ones need root), short fuzz runs
-test: lint unit e2e fuzz
+## test: lint, unit, end-to-end and short fuzz runs, and a check of the packages
+test: lint unit e2e fuzz package-check
 
 ## unit: all Go tests, with the race detector; end-to-end ones skip unless root
 unit:
@@ -49,5 +51,16 @@ bench: build
 demo: build
 	BIN=$(BIN) ./internal/demo/demo.sh
 
+## package: .deb and .rpm into dist/ (nfpm, pinned)
+package: build
+	mkdir -p dist
+	cd packaging && for fmt in deb rpm; do \
+		VERSION=$(VERSION) GOARCH=$$($(GO) env GOARCH) \
+		$(GO) run $(NFPM) package --config nfpm.yaml --packager $$fmt --target ../dist/ || exit 1; done
+
+## package-check: build the packages and check what they hold
+package-check: package
+	./packaging/check.sh
+
 clean:
-	rm -rf $(BIN) e2e.out
+	rm -rf $(BIN) dist e2e.out
