@@ -49,7 +49,12 @@ func applyName(m *irm.IRM, n config.Name) error {
 
 func applyIPCP(ctx context.Context, m *irm.IRM, ip config.IPCP) error {
 	if ip.Bootstrap == "" {
-		return fmt.Errorf("enrol is not supported yet")
+		if ip.Enrol != "" {
+			return fmt.Errorf("enrol is not supported yet")
+		}
+		// Neither bootstrap nor enrol: the IPCP is only created, to be
+		// bootstrapped or enrolled later with irm.
+		return m.CreateIPCP(ip.Name, ip.Type)
 	}
 	req := ctrl.IPCPBootstrap{Name: ip.Name, Layer: ip.Bootstrap, Type: ip.Type, Autobind: ip.Autobind, Options: ip.Options}
 	if err := m.Bootstrap(ctx, req); err != nil {

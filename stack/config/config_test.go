@@ -121,6 +121,8 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeUDP4, `peers = { lab = "192.0.2.10:9000", Lab = "host." }`, with(TypeUDP4, "peer.lab", "192.0.2.10:9000", "peer.Lab", "host.:3435")},
 		{TypeUDP4, `peers = { "a.b" = "[192.0.2.1]:7" }`, with(TypeUDP4, "peer.a.b", "192.0.2.1:7")},
 		{TypeUDP4, `peers = {}`, with(TypeUDP4)},
+		{TypeUDP4, "[udp4.x.peers]\noffice = \"office.example.com\"\nlab = \"192.0.2.10:9000\"",
+			with(TypeUDP4, "peer.office", "office.example.com:3435", "peer.lab", "192.0.2.10:9000")},
 		{TypeUDP4, "port = 9000\npeers = { a = \"h\", b = \"192.0.2.1\", c = \"h:1\" }",
 			with(TypeUDP4, "port", "9000", "peer.a", "h:9000", "peer.b", "192.0.2.1:9000", "peer.c", "h:1")},
 

@@ -1,5 +1,7 @@
 package config
 
+import "strconv"
+
 // This file is the read-only table of what the file may contain: the IPCP
 // types in layer order and, per type, its bootstrap options.
 
@@ -40,7 +42,7 @@ func hashOption() option {
 func udpOptions(f family) []option {
 	return []option{
 		{key: "ip", opt: "ip", required: true, check: f.bindIP},
-		{key: "port", opt: "port", def: "3435", check: intRange{lo: 1, hi: 65535, noun: "a port number"}.check},
+		{key: "port", opt: "port", def: strconv.Itoa(DefaultPort), check: intRange{lo: 1, hi: 65535, noun: "a port number"}.check},
 		{key: "dns", opt: "dns", check: f.hostIP},
 		{key: "peers", opt: "peer", checkMap: f.peers},
 		{key: "keepalive", opt: "keepalive", def: "25", check: seconds(1, 3600)},

@@ -16,8 +16,8 @@ import (
 const maxName = 255
 
 // nameProblem says what is wrong with s as a name, IPCP name or layer name,
-// or returns "". Names are opaque, case-sensitive identifiers; they only
-// must be printable, since irm prints them and takes them as arguments.
+// or returns "". Names are opaque, case-sensitive identifiers; they need
+// only be printable, since irm prints them and takes them as arguments.
 func nameProblem(s string) string {
 	switch {
 	case s == "":
@@ -42,7 +42,12 @@ func nameProblem(s string) string {
 func str(t *table, k string, v any) (string, bool) {
 	s, ok := v.(string)
 	if !ok {
-		t.errorf(k, "%s is not a string; write it in quotes", show(v))
+		hint := ""
+		switch v.(type) {
+		case int64, float64, bool:
+			hint = "; write it in quotes"
+		}
+		t.errorf(k, "%s is not a string%s", show(v), hint)
 	}
 	return s, ok
 }
@@ -279,7 +284,7 @@ func (f family) hostIP(t *table, k string, v any) (string, bool) {
 	return a.String(), true
 }
 
-// DefaultPort is the UDP port of udp IPCPs and of their peers.
+// DefaultPort is the UDP port of udp IPCPs.
 const DefaultPort = 3435
 
 // peers accepts a table of peer name = "host[:port]" and returns the
