@@ -80,9 +80,18 @@ func New(t testing.TB, bin string) *Host {
 	return h
 }
 
-// StartIRMd starts irmd with args and waits until it answers.
+// StartIRMd starts irmd with args and waits until it answers. Without a
+// --config argument it gets an empty configuration, so that a system-wide
+// /etc/ouroboros/irmd.conf does not leak into tests.
 func (h *Host) StartIRMd(args ...string) *Proc {
 	h.t.Helper()
+	if !hasArg(args, "--config") {
+		empty := filepath.Join(h.RunDir, "empty.conf")
+		if err := os.WriteFile(empty, nil, 0o644); err != nil {
+			h.t.Fatal(err)
+		}
+		args = append(args, "--config", empty)
+	}
 	p := h.Start("irmd", append([]string{"--stdout"}, args...)...)
 	h.mu.Lock()
 	h.irmd = p
@@ -100,6 +109,15 @@ func (h *Host) StartIRMd(args ...string) *Proc {
 	}
 	h.t.Fatalf("irmd did not answer within 10 s:\n%s", p.Output())
 	return nil
+}
+
+func hasArg(args []string, a string) bool {
+	for _, x := range args {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }
 
 // IRMd returns the last irmd started.

@@ -80,6 +80,9 @@ func NewCommand(name, about string, synopsis ...string) *Command {
 	// Errors are reported by Exit, in one format for parse and validation errors.
 	c.fs.SetOutput(io.Discard)
 	c.fs.Usage = func() {}
+	c.fs.BoolVar(&c.help, "h", false, "")
+	c.fs.BoolVar(&c.help, "help", false, "")
+	c.fs.BoolVar(&c.version, "version", false, "")
 	return c
 }
 
@@ -127,9 +130,6 @@ func (c *Command) add(names, arg, usage, example string) []string {
 // command line gives a *UsageError. Positional arguments are refused: every
 // tool takes options only.
 func (c *Command) Parse(args []string, stdout io.Writer) error {
-	c.fs.BoolVar(&c.help, "h", false, "")
-	c.fs.BoolVar(&c.help, "help", false, "")
-	c.fs.BoolVar(&c.version, "version", false, "")
 	if err := c.fs.Parse(args); err != nil {
 		return &UsageError{Msg: err.Error()}
 	}
