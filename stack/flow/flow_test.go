@@ -128,6 +128,11 @@ func TestDeadlinesAndSizes(t *testing.T) {
 	if _, err := s.Read(make([]byte, 10)); !errors.Is(err, flow.ErrTimeout) {
 		t.Fatalf("non-blocking read: %v, want ErrTimeout", err)
 	}
+	c.Write([]byte("waiting"))
+	time.Sleep(20 * time.Millisecond) // let irmd move it
+	if n, err := s.Read(make([]byte, 10)); err != nil || n != 7 {
+		t.Fatalf("non-blocking read of a waiting SDU: %d, %v", n, err)
+	}
 	s.SetReadDeadline(time.Time{})
 	if _, err := c.Write(make([]byte, c.MaxSDU()+1)); !errors.Is(err, flow.ErrMsgSize) {
 		t.Fatalf("oversized write: %v, want ErrMsgSize", err)

@@ -27,26 +27,26 @@ func FuzzHandlers(f *testing.F) {
 	for i := range seeds {
 		f.Add(uint8(i), []byte(seeds[i]))
 	}
-	m := New(Config{BindGrace: time.Millisecond})
-	defer m.Close()
-	if err := m.CreateIPCP("lo", "local"); err != nil {
-		f.Fatal(err)
-	}
-	pr := &proc{pid: os.Getpid(), uid: selfUID(), role: ctrl.RoleApp}
-	m.addProc(pr)
-	handlers := m.handlers()
 	var ops []ctrl.Op
-	for op := range handlers {
+	for op := range New(Config{}).handlers() {
 		if op != ctrl.OpBindProgram {
 			ops = append(ops, op)
 		}
 	}
 	slices.Sort(ops)
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		// A fresh IRM per input, so that a failure reproduces from its input alone.
+		m := New(Config{BindGrace: time.Millisecond})
+		defer m.Close()
+		if err := m.Bootstrap(context.Background(), ctrl.IPCPBootstrap{Name: "lo", Layer: "local", Type: "local"}); err != nil {
+			t.Fatal(err)
+		}
+		pr := &proc{pid: os.Getpid(), uid: selfUID(), role: ctrl.RoleApp}
+		m.addProc(pr)
 		op := ops[int(which)%len(ops)]
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 		defer cancel()
-		_, fd, _ := handlers[op](ctx, pr, body)
+		_, fd, _ := m.handlers()[op](ctx, pr, body)
 		closeFD(fd)
 	})
 }

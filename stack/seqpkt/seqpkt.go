@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,6 +46,8 @@ const SocketBuffer = 4 << 20
 type Conn struct {
 	f  *os.File
 	rc syscall.RawConn
+	// rdl and wdl mirror the deadlines (Unix ns, 0 = none), see io1.
+	rdl, wdl atomic.Int64
 
 	rmu   sync.Mutex
 	rbufs [][]byte
@@ -144,11 +147,47 @@ func (c *Conn) File() *os.File { return c.f }
 func (c *Conn) Close() error { return c.f.Close() }
 
 // SetReadDeadline sets the deadline for reads; a zero value means none.
-// Reads past it fail with an error matching os.ErrDeadlineExceeded.
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+// Reads past it fail with an error matching os.ErrDeadlineExceeded, after
+// one try: a deadline in the past makes reads non-blocking.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rdl.Store(unixNano(t))
+	return c.f.SetReadDeadline(t)
+}
 
-// SetWriteDeadline sets the deadline for writes; a zero value means none.
-func (c *Conn) SetWriteDeadline(t time.Time) error { return c.f.SetWriteDeadline(t) }
+// SetWriteDeadline sets the deadline for writes; a zero value means none. A
+// deadline in the past makes writes non-blocking.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wdl.Store(unixNano(t))
+	return c.f.SetWriteDeadline(t)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// expired reports whether a deadline stored by unixNano has passed.
+func expired(dl int64) bool { return dl != 0 && time.Now().UnixNano() >= dl }
+
+// io runs one system call through the poller, which waits for readiness
+// and honours the deadline. Go's poller fails at once, without trying, when
+// the deadline has passed; so then the call is tried once directly, which
+// is what non-blocking use asks for.
+func io1(rc syscall.RawConn, dl int64, wait func(func(uintptr) bool) error, fn func(uintptr) bool) error {
+	if expired(dl) {
+		done := false
+		if err := rc.Control(func(fd uintptr) { done = fn(fd) }); err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		return os.ErrDeadlineExceeded
+	}
+	return wait(fn)
+}
 
 // Read reads one SDU into p. It returns io.EOF once the other end has closed
 // and its queue is drained, and ErrTruncated if the SDU did not fit.
@@ -187,7 +226,7 @@ func (c *Conn) readBatchLocked(bufs [][]byte, lens []int) (int, error) {
 		c.rhdr[i].Hdr.SetIovlen(1)
 	}
 	c.rbufs, c.rlens, c.rn, c.rerr = bufs, lens, 0, nil
-	err := c.rc.Read(c.rfn)
+	err := io1(c.rc, c.rdl.Load(), c.rc.Read, c.rfn)
 	c.rbufs, c.rlens = nil, nil
 	if err != nil {
 		return 0, wrapErr("read", err)
@@ -273,7 +312,7 @@ func (c *Conn) writeBatchLocked(bufs [][]byte) (int, error) {
 		c.whdr[i].Hdr.SetIovlen(1)
 	}
 	c.wbufs, c.wn, c.werr = bufs, 0, nil
-	err := c.rc.Write(c.wfn)
+	err := io1(c.rc, c.wdl.Load(), c.rc.Write, c.wfn)
 	c.wbufs = nil
 	if err != nil {
 		return 0, wrapErr("write", err)

@@ -75,6 +75,22 @@ func TestCloseGivesEOFAfterQueuedSDUs(t *testing.T) {
 	}
 }
 
+func TestPastDeadlineIsNonBlocking(t *testing.T) {
+	a, b := pair(t)
+	b.SetReadDeadline(time.Now().Add(-time.Second))
+	a.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := a.Write([]byte("ready")); err != nil {
+		t.Fatalf("non-blocking write with room: %v", err)
+	}
+	buf := make([]byte, 8)
+	if n, err := b.Read(buf); err != nil || string(buf[:n]) != "ready" {
+		t.Fatalf("non-blocking read of a waiting SDU = %q, %v", buf[:n], err)
+	}
+	if _, err := b.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("non-blocking read of nothing = %v, want a deadline error", err)
+	}
+}
+
 func TestDeadlines(t *testing.T) {
 	a, b := pair(t)
 	b.SetReadDeadline(time.Now().Add(-time.Second))
