@@ -68,6 +68,12 @@ type Conn struct {
 	wiov  [MaxBatch]unix.Iovec
 	wfn   func(uintptr) bool
 	wone  [1][]byte
+
+	// tmu guards TryWriteBatch's own scratch, so that it never waits for a
+	// blocked WriteBatch.
+	tmu  sync.Mutex
+	thdr [MaxBatch]unix.Mmsghdr
+	tiov [MaxBatch]unix.Iovec
 }
 
 // Pair returns the two ends of a new socket pair.
@@ -321,6 +327,45 @@ func (c *Conn) writeBatchLocked(bufs [][]byte) (int, error) {
 		return c.wn, wrapErr("write", c.werr)
 	}
 	return c.wn, nil
+}
+
+// TryWriteBatch writes what it can of bufs without blocking, even while
+// another goroutine blocks in WriteBatch, and returns how many SDUs it
+// wrote. A full queue is not an error: it returns 0, nil.
+func (c *Conn) TryWriteBatch(bufs [][]byte) (int, error) {
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	if len(bufs) > MaxBatch {
+		bufs = bufs[:MaxBatch]
+	}
+	for i, b := range bufs {
+		if len(b) == 0 {
+			bufs = bufs[:i]
+			break
+		}
+		c.tiov[i] = unix.Iovec{Base: &b[0]}
+		c.tiov[i].SetLen(len(b))
+		c.thdr[i] = unix.Mmsghdr{}
+		c.thdr[i].Hdr.Iov = &c.tiov[i]
+		c.thdr[i].Hdr.SetIovlen(1)
+	}
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	var n uintptr
+	var errno unix.Errno
+	err := c.rc.Control(func(fd uintptr) {
+		n, _, errno = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptrOf(&c.thdr[0]), uintptr(len(bufs)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+	})
+	switch {
+	case err != nil:
+		return 0, wrapErr("write", err)
+	case errno == unix.EAGAIN || errno == unix.EINTR:
+		return 0, nil
+	case errno != 0:
+		return 0, wrapErr("write", errno)
+	}
+	return int(n), nil
 }
 
 func (c *Conn) sendBatch(fd uintptr) bool {

@@ -1,0 +1,344 @@
+package frct
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors a Conn reports, besides io.EOF (the peer closed, everything it sent
+// has been read) and the Lower's own errors.
+var (
+	// ErrPeerTimeout: nothing came from the peer for the QoS timeout, or a
+	// packet went unacknowledged for R: the peer is considered dead.
+	ErrPeerTimeout = errors.New("frct: peer timed out")
+	// ErrTimeout: a read or write deadline passed.
+	ErrTimeout = errors.New("frct: deadline exceeded")
+	// ErrClosed: the Conn was closed by this side.
+	ErrClosed = errors.New("frct: use of closed connection")
+	// ErrTooLarge: the SDU does not fit the Lower's MTU with a header.
+	ErrTooLarge = errors.New("frct: SDU too large")
+	// ErrEmpty: SDUs carry at least one byte.
+	ErrEmpty = errors.New("frct: empty SDU")
+)
+
+// Conn runs FRCT for one flow end. Read and Write may be called from
+// different goroutines; concurrent Writes are serialised, as are Reads.
+type Conn struct {
+	cfg      Config
+	lower    Lower
+	reliable bool
+	maxSDU   int
+
+	mu sync.Mutex
+	s  sender
+	r  receiver
+	p  pool
+	st Stats
+	// err is set once the Conn has ended; done is closed then.
+	err     error
+	done    chan struct{}
+	closing bool
+	acked   chan struct{} // closed when a lingering Close may finish
+
+	readyCh chan struct{} // a Read may make progress
+	winCh   chan struct{} // a Write may make progress
+	kicked  atomic.Bool   // routineReceive should recompute its timers
+	rng     *rand.Rand
+
+	wmu      sync.Mutex      // serialises Write
+	wscratch []byte          // unreliable PDUs are built here
+	rmu      sync.Mutex      // serialises Read
+	fcbuf    [MaxHeader]byte // window updates sent from Read; guarded by rmu
+	fcone    [1][]byte
+	wone     [1][]byte    // guarded by wmu
+	rdl, wdl atomic.Int64 // deadlines in Unix ns, 0: none
+	rtimer   *time.Timer
+	wtimer   *time.Timer
+	rxDone   chan struct{}
+}
+
+// New starts FRCT over lower. The Conn owns lower from now on.
+func New(lower Lower, cfg Config) *Conn {
+	cfg = cfg.withDefaults()
+	c := &Conn{
+		cfg: cfg, lower: lower, reliable: cfg.QoS.Reliable(), maxSDU: cfg.MTU - MaxHeader,
+		done: make(chan struct{}), acked: make(chan struct{}),
+		readyCh: make(chan struct{}, 1), winCh: make(chan struct{}, 1),
+		wscratch: make([]byte, cfg.MTU), rxDone: make(chan struct{}),
+		rtimer: stoppedTimer(), wtimer: stoppedTimer(),
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	c.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	c.s.init(cfg)
+	c.r.init(cfg)
+	now := time.Now()
+	c.r.lastRecv = now
+	c.s.lastSent = now
+	go c.routineReceive()
+	return c
+}
+
+func stoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+// MaxSDU returns the largest SDU Write accepts.
+func (c *Conn) MaxSDU() int { return c.maxSDU }
+
+// SetReadDeadline sets the deadline for Read; a time in the past makes
+// Read non-blocking, the zero time removes the deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rdl.Store(unixNano(t))
+	c.signal(c.readyCh) // a blocked Read re-reads its deadline
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for Write, including its wait for the
+// peer's window and for the Lower.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wdl.Store(unixNano(t))
+	c.signal(c.winCh)
+	return c.lower.SetWriteDeadline(t)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// signal wakes a waiter on ch without blocking.
+func (c *Conn) signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wait blocks until ch is signalled, the Conn ends, or the deadline dl
+// (Unix ns, 0: none) passes; it reports false on the deadline.
+func (c *Conn) wait(ch chan struct{}, t *time.Timer, dl int64) bool {
+	if dl != 0 {
+		d := time.Until(time.Unix(0, dl))
+		if d <= 0 {
+			return false
+		}
+		t.Reset(d)
+		defer t.Stop()
+	}
+	select {
+	case <-ch:
+	case <-c.done:
+	case <-t.C:
+		return false
+	}
+	return true
+}
+
+// Err returns why the Conn ended, or nil while it runs.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Readable reports whether a Read would return at once: an SDU is ready, a
+// gap may be skipped, or the Conn has ended.
+func (c *Conn) Readable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err != nil || c.r.ready(c.cfg, time.Now())
+}
+
+// endLocked ends the Conn with err, once; c.mu held.
+func (c *Conn) endLocked(err error) {
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	close(c.done)
+}
+
+// Read reads the next SDU into p. An SDU longer than p is truncated and
+// ErrTooLarge returned with len(p). When the Conn has ended and every
+// deliverable SDU was read, Read returns io.EOF (the peer closed) or the
+// reason it ended.
+func (c *Conn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		c.mu.Lock()
+		n, ok, trunc := c.r.deliver(c.cfg, &c.p, &c.st, p, time.Now())
+		err := c.err
+		fc := ok && c.r.windowUpdateDue()
+		var pdu []byte
+		if fc {
+			pdu = c.controlPDULocked(c.fcbuf[:], 0)
+		}
+		c.mu.Unlock()
+		if pdu != nil {
+			c.fcone[0] = pdu
+			c.lower.TryWriteBatch(c.fcone[:]) // dropped when full, like any acknowledgement
+		}
+		if c.cfg.Notify != nil && ok {
+			c.cfg.Notify()
+		}
+		if ok {
+			if trunc {
+				return n, ErrTooLarge
+			}
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if !c.wait(c.readyCh, c.rtimer, c.rdl.Load()) {
+			return 0, ErrTimeout
+		}
+	}
+}
+
+// Write sends p as one SDU. It waits while the peer's window is closed, and
+// while the Lower pushes back, until the write deadline.
+func (c *Conn) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, ErrEmpty
+	}
+	if len(p) > c.maxSDU {
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(p), c.maxSDU)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	pdu, seq, err := c.prepare(p)
+	if err != nil {
+		return 0, err
+	}
+	c.wone[0] = pdu
+	_, err = c.lower.WriteBatch(c.wone[:])
+	c.wone[0] = nil
+	if c.reliable {
+		c.mu.Lock()
+		armed := c.s.written(seq, &c.p, time.Now())
+		c.mu.Unlock()
+		if armed {
+			c.kick()
+		}
+	}
+	if err != nil {
+		return 0, c.lowerErr(err)
+	}
+	return len(p), nil
+}
+
+// prepare waits for the window, then numbers p and builds its PDU.
+func (c *Conn) prepare(p []byte) ([]byte, uint32, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if c.err != nil {
+			return nil, 0, c.err
+		}
+		if c.closing {
+			return nil, 0, ErrClosed
+		}
+		now := time.Now()
+		c.s.maybeNewRun(c.cfg, c.rng, now)
+		if c.s.open(c.cfg, c.reliable) {
+			break
+		}
+		c.s.blocked(now)
+		c.mu.Unlock()
+		c.kick() // arm the window probe
+		ok := c.wait(c.winCh, c.wtimer, c.wdl.Load())
+		c.mu.Lock()
+		if !ok {
+			return nil, 0, ErrTimeout
+		}
+	}
+	now := time.Now()
+	h := Header{Flags: FlagData, Seqno: c.s.next}
+	if c.s.drf {
+		h.Flags |= FlagDRF
+	}
+	c.r.piggyback(&h)
+	n := h.Len() + len(p)
+	var buf []byte
+	if c.reliable {
+		buf = c.p.get(n)
+	} else {
+		buf = c.wscratch[:n]
+	}
+	copy(buf[h.Encode(buf):], p)
+	seq := c.s.sent(buf, c.reliable, now)
+	c.st.DataSent++
+	return buf, seq, nil
+}
+
+// lowerErr maps a Lower's write error: a closed path means the peer left.
+func (c *Conn) lowerErr(err error) error {
+	if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {
+		c.mu.Lock()
+		c.endLocked(io.EOF)
+		c.mu.Unlock()
+		return io.EOF
+	}
+	return err
+}
+
+// Close lingers until everything written is acknowledged (reliable Conns),
+// the peer is gone, or R passes; then it closes the Lower.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.closing = true
+	linger := c.reliable && c.s.outstanding() && c.err == nil
+	if !linger {
+		c.s.ackedClosed = true
+		close(c.acked)
+	}
+	c.mu.Unlock()
+	if linger {
+		c.kick()
+		select {
+		case <-c.acked:
+		case <-c.done:
+		case <-time.After(c.cfg.R):
+		}
+	}
+	err := c.lower.Close()
+	<-c.rxDone
+	c.mu.Lock()
+	c.endLocked(ErrClosed)
+	c.s.release(&c.p)
+	c.r.release(&c.p)
+	c.mu.Unlock()
+	return err
+}
+
+// Stats returns the Conn's counters.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st
+}
+
+// Stats counts what a Conn did.
+type Stats struct {
+	DataSent, Retransmitted, ControlSent          uint64
+	DataReceived, Delivered, Duplicates, Skipped  uint64
+	OutOfWindow, NoRun, BadHeader, ControlDropped uint64
+}

@@ -1,0 +1,151 @@
+package frct
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// The FRCT header (network byte order). One flags byte says which fields
+// follow, so a packet carries only what it needs:
+//
+//	 0        1
+//	+--------+---------------------+---------------------+---------------------+-----------------------------------------+
+//	| flags  | seqno (DATA)        | ackno (ACK)         | rwe (FC)            | sack bitmap (SACK)                      |
+//	+--------+---------------------+---------------------+---------------------+-----------------------------------------+
+//	  1 byte   4 bytes if DATA       4 bytes if ACK        4 bytes if FC         8 bytes if SACK
+//
+// A data packet is 5 bytes of header (1 + seqno), 13 with a piggy-backed
+// acknowledgement and window. See docs/protocol.md.
+
+// Flags say which fields a packet carries and what it asks for.
+type Flags uint8
+
+// Header flags.
+const (
+	// FlagData: the packet carries an SDU and a sequence number.
+	FlagData Flags = 1 << iota
+	// FlagACK: the packet acknowledges every DATA packet before ackno.
+	FlagACK
+	// FlagFC: the packet advertises the receiver's right window edge: the
+	// sender may send sequence numbers before rwe.
+	FlagFC
+	// FlagSACK: a bitmap follows of the packets received after ackno: bit i
+	// set means ackno+1+i arrived. Requires FlagACK.
+	FlagSACK
+	// FlagDRF: the data run flag: this packet's seqno starts (or belongs to
+	// the start of) a new sequence run. Requires FlagData.
+	FlagDRF
+	// FlagRDVS: rendezvous: the sender's window is closed; answer with FC.
+	FlagRDVS
+	// FlagKA: keepalive: the sender is alive but has nothing to say.
+	FlagKA
+
+	flagsKnown = FlagData | FlagACK | FlagFC | FlagSACK | FlagDRF | FlagRDVS | FlagKA
+)
+
+// MaxHeader is the longest header: flags, seqno, ackno, rwe and SACK.
+const MaxHeader = 1 + 4 + 4 + 4 + 8
+
+// Header is a decoded FRCT header. Fields whose flag is not set are zero.
+type Header struct {
+	Flags Flags
+	Seqno uint32
+	Ackno uint32
+	RWE   uint32
+	SACK  uint64
+}
+
+// Errors from Decode.
+var (
+	ErrShort    = errors.New("frct: packet shorter than its header")
+	ErrBadFlags = errors.New("frct: unknown or inconsistent header flags")
+)
+
+// Len returns the encoded header length.
+func (h *Header) Len() int {
+	n := 1
+	if h.Flags&FlagData != 0 {
+		n += 4
+	}
+	if h.Flags&FlagACK != 0 {
+		n += 4
+	}
+	if h.Flags&FlagFC != 0 {
+		n += 4
+	}
+	if h.Flags&FlagSACK != 0 {
+		n += 8
+	}
+	return n
+}
+
+// valid reports whether the flags make sense together.
+func (f Flags) valid() bool {
+	switch {
+	case f&^flagsKnown != 0, f == 0:
+		return false
+	case f&FlagSACK != 0 && f&FlagACK == 0:
+		return false
+	case f&FlagDRF != 0 && f&FlagData == 0:
+		return false
+	}
+	return true
+}
+
+// Encode writes the header to the start of b, which must hold Len() bytes,
+// and returns the length written.
+func (h *Header) Encode(b []byte) int {
+	b[0] = byte(h.Flags)
+	n := 1
+	if h.Flags&FlagData != 0 {
+		binary.BigEndian.PutUint32(b[n:], h.Seqno)
+		n += 4
+	}
+	if h.Flags&FlagACK != 0 {
+		binary.BigEndian.PutUint32(b[n:], h.Ackno)
+		n += 4
+	}
+	if h.Flags&FlagFC != 0 {
+		binary.BigEndian.PutUint32(b[n:], h.RWE)
+		n += 4
+	}
+	if h.Flags&FlagSACK != 0 {
+		binary.BigEndian.PutUint64(b[n:], h.SACK)
+		n += 8
+	}
+	return n
+}
+
+// Decode reads a header from the start of b and returns its length; the
+// payload is b[n:]. It never panics: bad input gives ErrShort or ErrBadFlags.
+func (h *Header) Decode(b []byte) (int, error) {
+	if len(b) < 1 {
+		return 0, ErrShort
+	}
+	*h = Header{Flags: Flags(b[0])}
+	if !h.Flags.valid() {
+		return 0, fmt.Errorf("%w: %#02x", ErrBadFlags, b[0])
+	}
+	n := h.Len()
+	if len(b) < n {
+		return 0, ErrShort
+	}
+	i := 1
+	if h.Flags&FlagData != 0 {
+		h.Seqno = binary.BigEndian.Uint32(b[i:])
+		i += 4
+	}
+	if h.Flags&FlagACK != 0 {
+		h.Ackno = binary.BigEndian.Uint32(b[i:])
+		i += 4
+	}
+	if h.Flags&FlagFC != 0 {
+		h.RWE = binary.BigEndian.Uint32(b[i:])
+		i += 4
+	}
+	if h.Flags&FlagSACK != 0 {
+		h.SACK = binary.BigEndian.Uint64(b[i:])
+	}
+	return n, nil
+}

@@ -1,0 +1,221 @@
+package frct
+
+import "time"
+
+// receiver is the receiving half of a Conn. Guarded by Conn.mu.
+//
+// Sequence numbers below base have been delivered (or skipped); those in
+// [base, base+Window) have a slot in the ring; nxt is the first not yet
+// received in order (every slot in [base, nxt) is filled).
+type receiver struct {
+	started  bool
+	reliable bool
+	base     uint32
+	nxt      uint32
+	high     uint32 // one past the highest seqno received
+	ring     []rxSlot
+	buffered int
+
+	lastRecv, lastData time.Time
+
+	ackPending int       // in-order packets not yet acknowledged
+	ackDue     time.Time // when a delayed acknowledgement is due
+	ackNow     bool      // acknowledge at the next chance
+	advRWE     uint32    // the right window edge last advertised
+	gapSince   time.Time // an in-order receiver waits for base since
+}
+
+type rxSlot struct {
+	sdu []byte
+	ok  bool
+}
+
+func (r *receiver) init(cfg Config) {
+	r.ring = make([]rxSlot, cfg.Window)
+	r.reliable = cfg.QoS.Reliable()
+}
+
+func (r *receiver) slot(seq uint32) *rxSlot { return &r.ring[seq&uint32(len(r.ring)-1)] }
+
+func (r *receiver) window() uint32 { return uint32(len(r.ring)) }
+
+func (r *receiver) start(seq uint32, p *pool) {
+	r.release(p)
+	r.started = true
+	r.base, r.nxt, r.high = seq, seq, seq
+	r.advRWE = seq
+	r.gapSince = time.Time{}
+}
+
+// onData takes a DATA packet's SDU. It reports whether the SDU at base has
+// become readable.
+func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats, now time.Time) bool {
+	seq := h.Seqno
+	switch {
+	case !r.started && h.Flags&FlagDRF == 0:
+		st.NoRun++ // the start of the run was lost: wait for a DRF packet
+		return false
+	case !r.started:
+		r.start(seq, p)
+	case h.Flags&FlagDRF != 0 && now.Sub(r.lastData) > cfg.receiverIdle() && !r.inWindow(seq):
+		r.start(seq, p) // the sender began a new run after a long silence
+	}
+	r.lastData = now
+	st.DataReceived++
+	if seqLT(seq, r.base) || r.slot(seq).ok {
+		st.Duplicates++
+		r.ackNow = true // the sender may have missed our acknowledgement
+		return false
+	}
+	if !r.inWindow(seq) {
+		st.OutOfWindow++
+		r.ackNow = true // tell the sender where the window is
+		return false
+	}
+	buf := p.get(len(sdu))
+	copy(buf, sdu)
+	*r.slot(seq) = rxSlot{sdu: buf, ok: true}
+	r.buffered++
+	if seqLEQ(r.high, seq) {
+		r.high = seq + 1
+	}
+	if seq == r.nxt {
+		r.advance()
+		r.ackPending++
+		if r.ackPending >= cfg.AckEvery {
+			r.ackNow = true
+		} else if r.ackDue.IsZero() {
+			r.ackDue = now.Add(cfg.AckDelay)
+		}
+	} else {
+		r.ackNow = true // out of order: tell the sender at once (fast retransmit)
+	}
+	if !r.slot(r.base).ok && r.gapSince.IsZero() {
+		r.gapSince = now
+	}
+	return seq == r.base
+}
+
+func (r *receiver) inWindow(seq uint32) bool {
+	return seqLEQ(r.base, seq) && seqLT(seq, r.base+r.window())
+}
+
+// advance moves nxt over received slots.
+func (r *receiver) advance() {
+	for seqLT(r.nxt, r.high) && r.slot(r.nxt).ok {
+		r.nxt++
+	}
+}
+
+// gapExpired reports whether an in-order receiver should stop waiting for
+// the missing packet at base: it waited long enough, or half the window
+// already waits behind it.
+func (r *receiver) gapExpired(cfg Config, now time.Time) bool {
+	if r.reliable || r.buffered == 0 || r.gapSince.IsZero() {
+		return false
+	}
+	return now.Sub(r.gapSince) >= cfg.gapWait() || r.buffered >= len(r.ring)/2
+}
+
+// ready reports whether deliver would return an SDU.
+func (r *receiver) ready(cfg Config, now time.Time) bool {
+	return r.started && (r.slot(r.base).ok || r.gapExpired(cfg, now))
+}
+
+// deliver copies the SDU at base into p, skipping an expired gap first. It
+// reports whether it delivered, and whether the SDU was truncated.
+func (r *receiver) deliver(cfg Config, pl *pool, st *Stats, p []byte, now time.Time) (int, bool, bool) {
+	if !r.started {
+		return 0, false, false
+	}
+	if !r.slot(r.base).ok {
+		if !r.gapExpired(cfg, now) {
+			return 0, false, false
+		}
+		r.skipGap(st)
+	}
+	s := r.slot(r.base)
+	n := copy(p, s.sdu)
+	trunc := n < len(s.sdu)
+	pl.put(s.sdu)
+	*s = rxSlot{}
+	r.buffered--
+	r.base++
+	if seqLT(r.nxt, r.base) {
+		r.nxt = r.base
+		r.advance()
+	}
+	st.Delivered++
+	r.gapSince = time.Time{}
+	if r.buffered > 0 && !r.slot(r.base).ok {
+		r.gapSince = now // the next gap's wait starts now
+	}
+	return n, true, trunc
+}
+
+// skipGap moves base to the next received slot.
+func (r *receiver) skipGap(st *Stats) {
+	for !r.slot(r.base).ok {
+		r.base++
+		st.Skipped++
+	}
+	if seqLT(r.nxt, r.base) {
+		r.nxt = r.base
+	}
+	r.advance()
+}
+
+// windowUpdateDue reports whether reading has opened the window enough
+// since the last advertisement to tell the sender on our own initiative.
+func (r *receiver) windowUpdateDue() bool {
+	return r.started && r.base+r.window()-r.advRWE >= r.window()/4
+}
+
+// fill sets the acknowledgement and window fields of h, and clears what
+// they answer.
+func (r *receiver) fill(h *Header) {
+	if !r.started {
+		return
+	}
+	h.Flags |= FlagACK | FlagFC
+	h.Ackno, h.RWE = r.nxt, r.base+r.window()
+	if sack := r.sack(); sack != 0 {
+		h.Flags |= FlagSACK
+		h.SACK = sack
+	}
+	r.advRWE = h.RWE
+	r.ackPending, r.ackDue, r.ackNow = 0, time.Time{}, false
+}
+
+// piggyback adds acknowledgement and window to a DATA packet when there is
+// something new to say; otherwise the packet goes with the 5-byte header.
+func (r *receiver) piggyback(h *Header) {
+	if r.started && (r.ackPending > 0 || r.ackNow || r.advRWE != r.base+r.window()) {
+		r.fill(h)
+	}
+}
+
+// sack maps which of the 64 packets after nxt have arrived.
+func (r *receiver) sack() uint64 {
+	var bits uint64
+	for i := uint32(0); i < 64; i++ {
+		seq := r.nxt + 1 + i
+		if !seqLT(seq, r.high) {
+			break
+		}
+		if r.inWindow(seq) && r.slot(seq).ok {
+			bits |= 1 << i
+		}
+	}
+	return bits
+}
+
+func (r *receiver) release(p *pool) {
+	for i := range r.ring {
+		if r.ring[i].ok {
+			p.put(r.ring[i].sdu)
+		}
+		r.ring[i] = rxSlot{}
+	}
+	r.buffered = 0
+}

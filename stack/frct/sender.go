@@ -1,0 +1,281 @@
+package frct
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// sender is the sending half of a Conn. Guarded by Conn.mu.
+type sender struct {
+	started  bool
+	runStart uint32 // first seqno of the current run
+	next     uint32 // next seqno to assign
+	una      uint32 // oldest unacknowledged (reliable); next otherwise
+	rwe      uint32 // the peer's right window edge
+	drf      bool   // mark data with DRF until the peer acknowledges the run
+	ring     []rtxEntry
+
+	lastSent, lastDataSent time.Time
+
+	srtt, rttvar, rto time.Duration
+	hasRTT            bool
+	rtoDue            time.Time // zero: no retransmission timer
+	dupAcks           int
+
+	blockedSince, lastProbe time.Time // window closed
+	ackedClosed             bool      // Conn.acked closed
+}
+
+// rtxEntry is a reliable PDU kept until acknowledged.
+type rtxEntry struct {
+	pdu         []byte
+	first, last time.Time // first and latest transmission
+	writing     bool      // the writer has not handed it to the Lower yet
+	acked       bool      // acknowledged while writing: free after
+	rtx         bool      // retransmitted: no RTT sample (Karn)
+	sacked      bool
+}
+
+func (s *sender) init(cfg Config) {
+	s.ring = make([]rtxEntry, cfg.Window)
+	s.rto = cfg.InitialRTO
+}
+
+func (s *sender) entry(seq uint32) *rtxEntry { return &s.ring[seq&uint32(len(s.ring)-1)] }
+
+func (s *sender) outstanding() bool { return s.una != s.next }
+
+// maybeNewRun starts a run with a random first seqno when the sender has
+// never sent, or has been idle with nothing outstanding for long enough
+// that the receiver must have forgotten the previous run (delta-t).
+func (s *sender) maybeNewRun(cfg Config, rng *rand.Rand, now time.Time) {
+	if s.started && (s.outstanding() || now.Sub(s.lastDataSent) <= cfg.senderIdle()) {
+		return
+	}
+	s.started = true
+	s.runStart = rng.Uint32()
+	s.next, s.una = s.runStart, s.runStart
+	s.rwe = s.runStart + startWindow
+	s.drf = true
+}
+
+// open reports whether the window lets the next seqno go.
+func (s *sender) open(cfg Config, reliable bool) bool {
+	if !seqLT(s.next, s.rwe) {
+		return false
+	}
+	return !reliable || s.next-s.una < uint32(cfg.Window)
+}
+
+func (s *sender) blocked(now time.Time) {
+	if s.blockedSince.IsZero() {
+		s.blockedSince = now
+		s.lastProbe = time.Time{}
+	}
+}
+
+// sent records a numbered PDU handed to the writer and returns its seqno.
+func (s *sender) sent(pdu []byte, reliable bool, now time.Time) uint32 {
+	seq := s.next
+	if reliable {
+		*s.entry(seq) = rtxEntry{pdu: pdu, writing: true}
+	}
+	s.next++
+	if !reliable {
+		s.una = s.next
+	}
+	s.lastSent, s.lastDataSent = now, now
+	s.blockedSince = time.Time{}
+	return seq
+}
+
+// written records that the writer handed seq's PDU to the Lower. It
+// reports whether the retransmission timer was armed by it.
+func (s *sender) written(seq uint32, p *pool, now time.Time) bool {
+	e := s.entry(seq)
+	if !e.writing {
+		return false
+	}
+	e.writing = false
+	e.first, e.last = now, now
+	if e.acked {
+		p.put(e.pdu)
+		*e = rtxEntry{}
+		return false
+	}
+	if s.rtoDue.IsZero() {
+		s.rtoDue = now.Add(s.rto)
+		return true
+	}
+	return false
+}
+
+// onAck takes an acknowledgement and window advertisement. It reports
+// whether the window moved (writers may go on).
+func (s *sender) onAck(cfg Config, h *Header, reliable bool, p *pool, now time.Time) bool {
+	if !s.started {
+		return false
+	}
+	moved := false
+	if h.Flags&FlagACK != 0 && seqLEQ(s.runStart, h.Ackno) && seqLEQ(h.Ackno, s.next) {
+		s.drf = false // the receiver has started this run
+		if reliable {
+			moved = s.ack(cfg, h, p, now)
+		}
+	}
+	if h.Flags&FlagFC != 0 && seqLT(s.rwe, h.RWE) && seqLEQ(h.RWE, s.next+2*uint32(cfg.Window)) {
+		s.rwe = h.RWE
+		moved = true
+	}
+	return moved
+}
+
+// ack releases what h acknowledges and notes selective acknowledgements.
+func (s *sender) ack(cfg Config, h *Header, p *pool, now time.Time) bool {
+	moved := false
+	if seqLT(s.una, h.Ackno) {
+		last := s.entry(h.Ackno - 1)
+		if !last.rtx && !last.writing && !last.last.IsZero() {
+			s.sample(cfg, now.Sub(last.last))
+		}
+		for ; s.una != h.Ackno; s.una++ {
+			e := s.entry(s.una)
+			if e.writing {
+				e.acked = true
+				continue
+			}
+			p.put(e.pdu)
+			*e = rtxEntry{}
+		}
+		s.dupAcks = 0
+		s.rto = s.rtoFromRTT(cfg)
+		s.rtoDue = time.Time{}
+		if s.outstanding() {
+			s.rtoDue = now.Add(s.rto)
+		}
+		moved = true
+	} else if h.Ackno == s.una && s.outstanding() && h.Flags&FlagData == 0 {
+		s.dupAcks++
+	}
+	if h.Flags&FlagSACK != 0 {
+		for i := uint32(0); i < 64; i++ {
+			if h.SACK&(1<<i) == 0 {
+				continue
+			}
+			if seq := h.Ackno + 1 + i; seqLT(seq, s.next) && seqLEQ(s.una, seq) {
+				s.entry(seq).sacked = true
+			}
+		}
+	}
+	return moved
+}
+
+// sample feeds an RTT measurement to the estimator (RFC 6298).
+func (s *sender) sample(cfg Config, rtt time.Duration) {
+	if !s.hasRTT {
+		s.srtt, s.rttvar, s.hasRTT = rtt, rtt/2, true
+		return
+	}
+	d := s.srtt - rtt
+	if d < 0 {
+		d = -d
+	}
+	s.rttvar = (3*s.rttvar + d) / 4
+	s.srtt = (7*s.srtt + rtt) / 8
+}
+
+func (s *sender) rtoFromRTT(cfg Config) time.Duration {
+	if !s.hasRTT {
+		return cfg.InitialRTO
+	}
+	return min(max(cfg.MinRTO, s.srtt+4*s.rttvar), maxRTO)
+}
+
+// maxRtxBurst bounds how many PDUs one timer or acknowledgement resends.
+const maxRtxBurst = 32
+
+// fastRetransmit resends the holes that selective or duplicate
+// acknowledgements reveal, each at most once per round trip.
+func (s *sender) fastRetransmit(now time.Time, out [][]byte, st *Stats) [][]byte {
+	if !s.outstanding() || s.dupAcks == 0 {
+		return out
+	}
+	highest := s.una
+	for seq := s.una; seq != s.next; seq++ {
+		if s.entry(seq).sacked {
+			highest = seq
+		}
+	}
+	if highest == s.una && s.dupAcks < 3 {
+		return out
+	}
+	if highest == s.una {
+		highest = s.una + 1 // three duplicates, no SACK: the oldest is lost
+	}
+	gap := s.srtt + s.srtt/4
+	for seq := s.una; seqLT(seq, highest) && len(out) < cap(out) && len(out) < maxRtxBurst; seq++ {
+		e := s.entry(seq)
+		if e.sacked || e.writing || e.pdu == nil || now.Sub(e.last) < gap {
+			continue
+		}
+		e.rtx, e.last = true, now
+		out = append(out, e.pdu)
+		st.Retransmitted++
+	}
+	return out
+}
+
+// onRTO resends every outstanding PDU older than the timeout (oldest
+// first) and backs the timeout off. It reports a packet that has gone
+// unacknowledged for R: the peer is dead.
+func (s *sender) onRTO(cfg Config, now time.Time, out [][]byte, st *Stats) ([][]byte, bool) {
+	if s.rtoDue.IsZero() || now.Before(s.rtoDue) {
+		return out, false
+	}
+	if !s.outstanding() {
+		s.rtoDue = time.Time{}
+		return out, false
+	}
+	if e := s.entry(s.una); !e.first.IsZero() && now.Sub(e.first) > cfg.R {
+		return out, true
+	}
+	for seq := s.una; seq != s.next && len(out) < cap(out) && len(out) < maxRtxBurst; seq++ {
+		e := s.entry(seq)
+		if e.sacked || e.writing || e.pdu == nil || (seq != s.una && now.Sub(e.last) < s.rto) {
+			continue
+		}
+		e.rtx, e.last = true, now
+		out = append(out, e.pdu)
+		st.Retransmitted++
+	}
+	s.rto = min(2*s.rto, maxRTO)
+	s.rtoDue = now.Add(s.rto)
+	return out, false
+}
+
+// probeDue reports whether a closed window calls for a rendezvous probe.
+func (s *sender) probeDue(cfg Config, now time.Time) bool {
+	if s.blockedSince.IsZero() || now.Before(s.probeAt(cfg)) {
+		return false
+	}
+	s.lastProbe = now
+	return true
+}
+
+func (s *sender) probeAt(cfg Config) time.Time {
+	iv := max(s.rtoFromRTT(cfg), 10*time.Millisecond)
+	if s.lastProbe.IsZero() {
+		return s.blockedSince.Add(iv)
+	}
+	return s.lastProbe.Add(iv)
+}
+
+// release frees every kept PDU.
+func (s *sender) release(p *pool) {
+	for i := range s.ring {
+		if s.ring[i].pdu != nil && !s.ring[i].writing {
+			p.put(s.ring[i].pdu)
+		}
+		s.ring[i] = rtxEntry{}
+	}
+}

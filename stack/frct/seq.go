@@ -1,0 +1,13 @@
+package frct
+
+// Sequence numbers are 32 bits and wrap; comparisons are modular (serial
+// number arithmetic): a is before b when b-a, as a signed number, is positive.
+
+func seqLT(a, b uint32) bool  { return int32(a-b) < 0 }
+func seqLEQ(a, b uint32) bool { return int32(a-b) <= 0 }
+func seqMax(a, b uint32) uint32 {
+	if seqLT(a, b) {
+		return b
+	}
+	return a
+}
