@@ -96,7 +96,7 @@ func (s *EventSet) Remove(f *Flow) error {
 
 func (s *EventSet) ctl(f *Flow, op int) error {
 	var ferr error
-	err := f.sock.SyscallConn().Control(func(fd uintptr) {
+	err := f.pollFD(func(fd uintptr) {
 		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
 		var epfd int
 		if cerr := s.rc.Control(func(e uintptr) { epfd = int(e) }); cerr != nil {
@@ -133,8 +133,19 @@ func (s *EventSet) Wait(ctx context.Context, evs []Event) ([]Event, error) {
 	if err := s.ep.SetReadDeadline(dl); err != nil {
 		return evs, err
 	}
-	stop := context.AfterFunc(ctx, func() { s.ep.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// Cancellation without a deadline wakes the poller through a deadline
+	// in the past. The function must have finished before Wait returns, or
+	// it could cut the next Wait short.
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		s.ep.SetReadDeadline(time.Unix(1, 0))
+		close(fired)
+	})
+	defer func() {
+		if !stop() {
+			<-fired
+		}
+	}()
 	s.nev, s.werr = 0, nil
 	err := s.rc.Read(s.wfn)
 	if err == nil {
@@ -156,14 +167,9 @@ func (s *EventSet) Wait(ctx context.Context, evs []Event) ([]Event, error) {
 		if !ok {
 			continue
 		}
-		var t EventType
-		if e.Events&unix.EPOLLIN != 0 {
-			t |= EventPacket
+		if t := f.eventType(e.Events); t != 0 {
+			evs = append(evs, Event{Flow: f, Type: t})
 		}
-		if e.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			t |= EventDown
-		}
-		evs = append(evs, Event{Flow: f, Type: t})
 	}
 	return evs, nil
 }
@@ -184,3 +190,41 @@ func (s *EventSet) poll(fd uintptr) bool {
 
 // Close releases the set. The flows stay open.
 func (s *EventSet) Close() error { return s.ep.Close() }
+
+// pollFD runs fn with the descriptor an event set waits on: the socket of a
+// raw flow, the readiness eventfd of an FRCT flow (its socket also carries
+// acknowledgements, which are not events for the application).
+func (f *Flow) pollFD(fn func(fd uintptr)) error {
+	if f.rdy == nil {
+		return f.sock.SyscallConn().Control(fn)
+	}
+	f.rdy.mu.Lock()
+	fd := f.rdy.fd
+	f.rdy.mu.Unlock()
+	if fd < 0 {
+		return ErrClosed
+	}
+	fn(uintptr(fd))
+	return nil
+}
+
+// eventType turns epoll's report for the flow into the application's view.
+func (f *Flow) eventType(ev uint32) EventType {
+	var t EventType
+	if f.frct == nil {
+		if ev&unix.EPOLLIN != 0 {
+			t |= EventPacket
+		}
+		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			t |= EventDown
+		}
+		return t
+	}
+	if f.frct.Pending() {
+		t |= EventPacket
+	}
+	if f.frct.Err() != nil {
+		t |= EventDown
+	}
+	return t
+}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -10,14 +11,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/frct"
 	"o7s.dev/ouroboros/stack/qos"
 	"o7s.dev/ouroboros/stack/seqpkt"
 )
 
 // Write and read path of one flow:
 //
-//	Write ─► [FRCT, for non-raw QoS: later] ─► seqpkt.Conn ─► socket to irmd
-//	Read  ◄─ [FRCT, for non-raw QoS: later] ◄─ seqpkt.Conn ◄─ socket from irmd
+//	Write ─► [frct.Conn, unless raw] ─► seqpkt.Conn ─► socket to irmd
+//	Read  ◄─ [frct.Conn, unless raw] ◄─ seqpkt.Conn ◄─ socket from irmd
 //
 // A closed socket (EOF on read, EPIPE on write) ends the flow; the reason
 // (peer deallocated, or irmd/layer down) arrives on the control connection
@@ -47,6 +49,8 @@ type Flow struct {
 	info ctrl.FlowInfo
 	sock *seqpkt.Conn
 	conn sduConn
+	frct *frct.Conn // nil for raw flows
+	rdy  *readyFD   // for event sets on FRCT flows
 
 	downOnce sync.Once
 	down     chan struct{} // closed once reason is set
@@ -56,9 +60,31 @@ type Flow struct {
 	closed    chan struct{}
 }
 
-func newFlow(p *Process, info ctrl.FlowInfo, sock *seqpkt.Conn) *Flow {
-	return &Flow{p: p, info: info, sock: sock, conn: sock,
+func newFlow(p *Process, info ctrl.FlowInfo, sock *seqpkt.Conn) (*Flow, error) {
+	f := &Flow{p: p, info: info, sock: sock, conn: sock,
 		down: make(chan struct{}), closed: make(chan struct{})}
+	if !info.QoS.NeedsFRCT() {
+		return f, nil
+	}
+	rdy, err := newReadyFD()
+	if err != nil {
+		sock.Close()
+		return nil, err
+	}
+	f.rdy = rdy
+	notify := func(c *frct.Conn) { rdy.update(c.Readable) }
+	f.frct = frct.New(sock, frct.Config{QoS: info.QoS, MTU: info.MaxSDU, Notify: notify})
+	f.conn = f.frct
+	f.info.MaxSDU = f.frct.MaxSDU()
+	return f, nil
+}
+
+// updateReady keeps the event-set descriptor of an FRCT flow in step with
+// whether a Read would return at once.
+func (f *Flow) updateReady() {
+	if f.rdy != nil {
+		f.rdy.update(f.frct.Readable)
+	}
 }
 
 // ID returns the flow's id, unique on this host while the flow exists.
@@ -82,6 +108,7 @@ func (f *Flow) MaxSDU() int { return f.info.MaxSDU }
 // has been read, Read fails with ErrPeerGone or ErrFlowDown.
 func (f *Flow) Read(p []byte) (int, error) {
 	n, err := f.conn.Read(p)
+	f.updateReady()
 	if err != nil {
 		return n, f.opError("read", err)
 	}
@@ -92,6 +119,7 @@ func (f *Flow) Read(p []byte) (int, error) {
 // returns how many it read; it blocks until at least one is available.
 func (f *Flow) ReadBatch(bufs [][]byte, lens []int) (int, error) {
 	n, err := f.conn.ReadBatch(bufs, lens)
+	f.updateReady()
 	if err != nil {
 		return n, f.opError("read", err)
 	}
@@ -179,7 +207,10 @@ func (f *Flow) Close() error {
 	err := ErrClosed
 	f.closeOnce.Do(func() {
 		close(f.closed)
-		err = f.conn.Close()
+		err = f.conn.Close() // FRCT lingers until its data is acknowledged
+		if f.rdy != nil {
+			f.rdy.close()
+		}
 		f.p.forget(f.info.ID)
 	})
 	if errors.Is(err, ErrClosed) {
@@ -222,6 +253,16 @@ func (f *Flow) opError(op string, err error) error {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe):
 		err = f.endReason()
+	case errors.Is(err, frct.ErrPeerTimeout):
+		err = &detailError{kind: ErrPeerGone, msg: fmt.Sprintf("the peer went silent (QoS timeout %d ms)", f.info.QoS.Timeout)}
+	case errors.Is(err, frct.ErrTimeout):
+		err = ErrTimeout
+	case errors.Is(err, frct.ErrClosed):
+		err = ErrClosed
+	case errors.Is(err, frct.ErrTooLarge):
+		err = ErrMsgSize
+	case errors.Is(err, frct.ErrEmpty):
+		err = ErrEmpty
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = ErrTimeout
 	case errors.Is(err, os.ErrClosed):

@@ -101,7 +101,10 @@ func (p *Process) newFlow(ctx context.Context, op ctrl.Op, req any) (*Flow, erro
 	if err != nil {
 		return nil, err
 	}
-	f := newFlow(p, info, conn)
+	f, err := newFlow(p, info, conn)
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	p.flows[info.ID] = f
 	if r, ok := p.reasons[info.ID]; ok {

@@ -38,8 +38,9 @@ type Config struct {
 	// reproducible (tests); otherwise runs start at a random number.
 	Seed uint64
 	// Notify, if set, is called whenever the Conn may have become readable
-	// or has ended; it must not block. Event sets use it.
-	Notify func()
+	// or has ended, possibly before New returns; it must not block. Event
+	// sets use it.
+	Notify func(*Conn)
 }
 
 // startWindow is how many packets a sender may send into a new run before

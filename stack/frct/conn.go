@@ -192,7 +192,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.lower.TryWriteBatch(c.fcone[:]) // dropped when full, like any acknowledgement
 		}
 		if c.cfg.Notify != nil && ok {
-			c.cfg.Notify()
+			c.cfg.Notify(c)
 		}
 		if ok {
 			if trunc {
@@ -341,4 +341,43 @@ type Stats struct {
 	DataSent, Retransmitted, ControlSent          uint64
 	DataReceived, Delivered, Duplicates, Skipped  uint64
 	OutOfWindow, NoRun, BadHeader, ControlDropped uint64
+}
+
+// Pending reports whether an SDU (or a skippable gap) waits to be read.
+func (c *Conn) Pending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.r.ready(c.cfg, time.Now())
+}
+
+// ReadBatch reads one SDU, blocking as Read does, then as many more as are
+// ready without waiting.
+func (c *Conn) ReadBatch(bufs [][]byte, lens []int) (int, error) {
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	n, err := c.Read(bufs[0])
+	lens[0] = n
+	if err != nil {
+		return 0, err
+	}
+	i := 1
+	for ; i < len(bufs) && c.Pending(); i++ {
+		n, err := c.Read(bufs[i])
+		if err != nil {
+			break
+		}
+		lens[i] = n
+	}
+	return i, nil
+}
+
+// WriteBatch writes each of bufs as one SDU.
+func (c *Conn) WriteBatch(bufs [][]byte) (int, error) {
+	for i, b := range bufs {
+		if _, err := c.Write(b); err != nil {
+			return i, err
+		}
+	}
+	return len(bufs), nil
 }

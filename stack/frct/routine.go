@@ -83,7 +83,7 @@ func (c *Conn) tell(ev events) {
 	if ev&evReadable != 0 {
 		c.signal(c.readyCh)
 		if c.cfg.Notify != nil {
-			c.cfg.Notify()
+			c.cfg.Notify(c)
 		}
 	}
 	if ev&evWindow != 0 {
