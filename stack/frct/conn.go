@@ -64,6 +64,13 @@ type Conn struct {
 
 // New starts FRCT over lower. The Conn owns lower from now on.
 func New(lower Lower, cfg Config) *Conn {
+	c := newConn(lower, cfg)
+	go c.routineReceive()
+	return c
+}
+
+// newConn builds a Conn without starting its goroutine (tests drive it).
+func newConn(lower Lower, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{
 		cfg: cfg, lower: lower, reliable: cfg.QoS.Reliable(), maxSDU: cfg.MTU - MaxHeader,
@@ -82,7 +89,6 @@ func New(lower Lower, cfg Config) *Conn {
 	now := time.Now()
 	c.r.lastRecv = now
 	c.s.lastSent = now
-	go c.routineReceive()
 	return c
 }
 
