@@ -134,7 +134,7 @@ func connect(ctx context.Context, p *flow.Process, o options, stdin io.Reader, s
 		return err
 	}
 	defer f.Close()
-	s := &session{f: f, out: stdout, in: stdin, linger: o.linger}
+	s := &session{f: f, out: stdout, in: stdin, linger: o.linger, interactive: isTerminal(stdin)}
 	if o.recvOnly {
 		s.in = nil
 	}
@@ -154,7 +154,7 @@ func listen(ctx context.Context, p *flow.Process, o options, stdin io.Reader, st
 		}
 		s := &session{f: f, out: stdout}
 		if o.send {
-			s.in = stdin
+			s.in, s.interactive = stdin, isTerminal(stdin)
 		}
 		err = s.run(ctx)
 		f.Close()
@@ -168,4 +168,11 @@ func listen(ctx context.Context, p *flow.Process, o options, stdin io.Reader, st
 		}
 		fmt.Fprintf(stderr, "%s: flow %d ended: %d bytes received\n", name, f.ID(), s.rxBytes.Load())
 	}
+}
+
+// isTerminal reports whether r is a terminal, where input waits on a
+// person rather than being cut short.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && tool.IsTerminal(f)
 }

@@ -29,13 +29,16 @@ type session struct {
 	in     io.Reader
 	out    io.Writer
 	linger time.Duration
+	// interactive: in is a terminal, so a pause in it is a person, not an
+	// unfinished input.
+	interactive bool
 
 	holding atomic.Bool   // the sender has input in hand that is not sent yet
 	rxBytes atomic.Uint64 // bytes written to out
 }
 
 // errUnsent is the error of a side whose input was not all sent.
-var errUnsent = errors.New("the other side closed the flow before all of standard input was sent")
+var errUnsent = errors.New("the peer closed the flow before all of standard input was sent")
 
 // run copies until the transfer ends: at the end of in, when the peer closes
 // the flow, on an error, or when ctx ends.
@@ -89,13 +92,24 @@ func (s *session) received(err error, sendDone <-chan error) error {
 		s.f.Close()
 		return err
 	}
-	if sendDone != nil && s.holding.Load() {
-		// Its write fails at once: the flow is gone.
-		serr := <-sendDone
-		if errors.Is(serr, flow.ErrPeerGone) {
-			return errUnsent
+	if sendDone == nil {
+		return nil
+	}
+	select {
+	case serr := <-sendDone: // the sender finished too
+		if serr != nil && !errors.Is(serr, flow.ErrPeerGone) {
+			return serr
 		}
-		return serr
+		if serr == nil {
+			return nil
+		}
+		return errUnsent
+	default:
+	}
+	// The sender has not reached the end of its input: the transfer is cut
+	// short, unless it merely waits for someone to type.
+	if s.holding.Load() || !s.interactive {
+		return errUnsent
 	}
 	return nil
 }

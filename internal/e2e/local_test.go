@@ -19,11 +19,18 @@ func TestE2EPingOverLocalLayer(t *testing.T) {
 	mustContain(t, out, "--- pinger ping statistics ---", "20 packets transmitted, 20 received, 0% packet loss", "rtt min/avg/max/mdev = ")
 }
 
-func TestE2ECatTwentyMegabytesIdentical(t *testing.T) {
+func TestE2ECatTwentyMegabytesRaw(t *testing.T) { catIdentical(t, 20<<20, "raw") }
+
+// TestE2ECatFiftyMegabytesReliable sends through FRCT's reliable mode.
+func TestE2ECatFiftyMegabytesReliable(t *testing.T) { catIdentical(t, 50<<20, "data") }
+
+// catIdentical copies size random bytes with ocat over a flow of the given
+// QoS and checks that they arrive identical.
+func catIdentical(t *testing.T, size int, q string) {
 	h := localHost(t)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "f")
-	data := make([]byte, 20<<20)
+	data := make([]byte, size)
 	rand.Read(data)
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -40,15 +47,17 @@ func TestE2ECatTwentyMegabytesIdentical(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	cli := h.Command("ocat", "-n", "sink", "-q", "data")
+	cli := h.Command("ocat", "-n", "sink", "-q", q)
 	cli.Stdin = in
+	start := time.Now()
 	if out, err := cli.CombinedOutput(); err != nil {
 		t.Fatalf("ocat -n: %v\n%s", err, out)
 	}
 	// The server exits by itself once the client's close reaches it.
-	if err := srv.Wait(10 * time.Second); err != nil {
+	if err := srv.Wait(30 * time.Second); err != nil {
 		t.Fatalf("ocat -l: %v\n%s", err, srv.Output())
 	}
+	t.Logf("%d MB over qos %s in %v", size>>20, q, time.Since(start).Round(time.Millisecond))
 	if !bytes.Equal(got.Bytes(), data) {
 		t.Fatalf("received %d bytes, sent %d: not identical", got.Len(), len(data))
 	}
