@@ -185,7 +185,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	defer c.rmu.Unlock()
 	for {
 		c.mu.Lock()
-		n, ok, trunc := c.r.deliver(c.cfg, &c.p, &c.st, p, time.Now())
+		n, ok, trunc := c.r.deliver(c.cfg, &c.p, &c.st, p, time.Now(), c.err != nil)
 		err := c.err
 		fc := ok && c.r.windowUpdateDue()
 		var pdu []byte
@@ -276,6 +276,7 @@ func (c *Conn) prepare(p []byte) ([]byte, uint32, error) {
 	h := Header{Flags: FlagData, Seqno: c.s.next}
 	if c.s.drf {
 		h.Flags |= FlagDRF
+		h.Start = c.s.runStart
 	}
 	c.r.piggyback(&h)
 	n := h.Len() + len(p)
@@ -353,7 +354,7 @@ type Stats struct {
 func (c *Conn) Pending() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.r.ready(c.cfg, time.Now())
+	return c.r.ready(c.cfg, time.Now()) || (c.err != nil && !c.reliable && c.r.buffered > 0)
 }
 
 // ReadBatch reads one SDU, blocking as Read does, then as many more as are

@@ -92,7 +92,7 @@ func FuzzReceive(f *testing.F) {
 			c.inputLocked(pdus[i:i+1], lens[i:i+1], now, nil, ctl)
 			c.timersLocked(now.Add(time.Duration(i)*time.Millisecond), nil, ctl)
 			checkReceiver(t, &c.r)
-			c.r.deliver(c.cfg, &c.p, &c.st, buf, now.Add(time.Second))
+			c.r.deliver(c.cfg, &c.p, &c.st, buf, now.Add(time.Second), false)
 			checkReceiver(t, &c.r)
 			c.mu.Unlock()
 		}

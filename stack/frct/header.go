@@ -9,14 +9,14 @@ import (
 // The FRCT header (network byte order). One flags byte says which fields
 // follow, so a packet carries only what it needs:
 //
-//	 0        1
-//	+--------+---------------------+---------------------+---------------------+-----------------------------------------+
-//	| flags  | seqno (DATA)        | ackno (ACK)         | rwe (FC)            | sack bitmap (SACK)                      |
-//	+--------+---------------------+---------------------+---------------------+-----------------------------------------+
-//	  1 byte   4 bytes if DATA       4 bytes if ACK        4 bytes if FC         8 bytes if SACK
+//	+-------+--------------+--------------+--------------+--------------+-----------------+
+//	| flags | seqno        | start        | ackno        | rwe          | sack bitmap     |
+//	+-------+--------------+--------------+--------------+--------------+-----------------+
+//	 1 byte  4 if DATA      4 if DRF       4 if ACK       4 if FC        8 if SACK
 //
 // A data packet is 5 bytes of header (1 + seqno), 13 with a piggy-backed
-// acknowledgement and window. See docs/protocol.md.
+// acknowledgement and window; 4 more while its run is unacknowledged. See
+// docs/protocol.md.
 
 // Flags say which fields a packet carries and what it asks for.
 type Flags uint8
@@ -33,8 +33,10 @@ const (
 	// FlagSACK: a bitmap follows of the packets received after ackno: bit i
 	// set means ackno+1+i arrived. Requires FlagACK.
 	FlagSACK
-	// FlagDRF: the data run flag: this packet's seqno starts (or belongs to
-	// the start of) a new sequence run. Requires FlagData.
+	// FlagDRF: the data run flag: this packet belongs to a sequence run the
+	// receiver has not acknowledged yet; the start field gives the run's
+	// first seqno, so a receiver starts the run in the right place whichever
+	// of its packets arrives first. Requires FlagData.
 	FlagDRF
 	// FlagRDVS: rendezvous: the sender's window is closed; answer with FC.
 	FlagRDVS
@@ -44,13 +46,14 @@ const (
 	flagsKnown = FlagData | FlagACK | FlagFC | FlagSACK | FlagDRF | FlagRDVS | FlagKA
 )
 
-// MaxHeader is the longest header: flags, seqno, ackno, rwe and SACK.
-const MaxHeader = 1 + 4 + 4 + 4 + 8
+// MaxHeader is the longest header: flags, seqno, start, ackno, rwe and SACK.
+const MaxHeader = 1 + 4 + 4 + 4 + 4 + 8
 
 // Header is a decoded FRCT header. Fields whose flag is not set are zero.
 type Header struct {
 	Flags Flags
 	Seqno uint32
+	Start uint32
 	Ackno uint32
 	RWE   uint32
 	SACK  uint64
@@ -66,6 +69,9 @@ var (
 func (h *Header) Len() int {
 	n := 1
 	if h.Flags&FlagData != 0 {
+		n += 4
+	}
+	if h.Flags&FlagDRF != 0 {
 		n += 4
 	}
 	if h.Flags&FlagACK != 0 {
@@ -102,6 +108,10 @@ func (h *Header) Encode(b []byte) int {
 		binary.BigEndian.PutUint32(b[n:], h.Seqno)
 		n += 4
 	}
+	if h.Flags&FlagDRF != 0 {
+		binary.BigEndian.PutUint32(b[n:], h.Start)
+		n += 4
+	}
 	if h.Flags&FlagACK != 0 {
 		binary.BigEndian.PutUint32(b[n:], h.Ackno)
 		n += 4
@@ -134,6 +144,10 @@ func (h *Header) Decode(b []byte) (int, error) {
 	i := 1
 	if h.Flags&FlagData != 0 {
 		h.Seqno = binary.BigEndian.Uint32(b[i:])
+		i += 4
+	}
+	if h.Flags&FlagDRF != 0 {
+		h.Start = binary.BigEndian.Uint32(b[i:])
 		i += 4
 	}
 	if h.Flags&FlagACK != 0 {

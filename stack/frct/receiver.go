@@ -10,6 +10,7 @@ import "time"
 type receiver struct {
 	started  bool
 	reliable bool
+	runStart uint32
 	base     uint32
 	nxt      uint32
 	high     uint32 // one past the highest seqno received
@@ -42,6 +43,7 @@ func (r *receiver) window() uint32 { return uint32(len(r.ring)) }
 func (r *receiver) start(seq uint32, p *pool) {
 	r.release(p)
 	r.started = true
+	r.runStart = seq
 	r.base, r.nxt, r.high = seq, seq, seq
 	r.advRWE = seq
 	r.gapSince = time.Time{}
@@ -51,14 +53,15 @@ func (r *receiver) start(seq uint32, p *pool) {
 // become readable.
 func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats, now time.Time) bool {
 	seq := h.Seqno
+	drf := h.Flags&FlagDRF != 0
 	switch {
-	case !r.started && h.Flags&FlagDRF == 0:
-		st.NoRun++ // the start of the run was lost: wait for a DRF packet
+	case !r.started && !drf:
+		st.NoRun++ // nothing of this run has been seen with its start: wait for DRF
 		return false
 	case !r.started:
-		r.start(seq, p)
-	case h.Flags&FlagDRF != 0 && now.Sub(r.lastData) > cfg.receiverIdle() && !r.inWindow(seq):
-		r.start(seq, p) // the sender began a new run after a long silence
+		r.start(h.Start, p)
+	case drf && h.Start != r.runStart && now.Sub(r.lastData) > cfg.receiverIdle():
+		r.start(h.Start, p) // the sender began a new run after a long silence
 	}
 	r.lastData = now
 	st.DataReceived++
@@ -124,12 +127,14 @@ func (r *receiver) ready(cfg Config, now time.Time) bool {
 
 // deliver copies the SDU at base into p, skipping an expired gap first. It
 // reports whether it delivered, and whether the SDU was truncated.
-func (r *receiver) deliver(cfg Config, pl *pool, st *Stats, p []byte, now time.Time) (int, bool, bool) {
+// Once the Conn has ended (ended), nothing can fill a gap any more: an
+// in-order receiver skips it at once.
+func (r *receiver) deliver(cfg Config, pl *pool, st *Stats, p []byte, now time.Time, ended bool) (int, bool, bool) {
 	if !r.started {
 		return 0, false, false
 	}
 	if !r.slot(r.base).ok {
-		if !r.gapExpired(cfg, now) {
+		if !r.gapExpired(cfg, now) && !(ended && !r.reliable && r.buffered > 0) {
 			return 0, false, false
 		}
 		r.skipGap(st)

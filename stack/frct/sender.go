@@ -134,8 +134,7 @@ func (s *sender) onAck(cfg Config, h *Header, reliable bool, p *pool, now time.T
 func (s *sender) ack(cfg Config, h *Header, p *pool, now time.Time) bool {
 	moved := false
 	if seqLT(s.una, h.Ackno) {
-		last := s.entry(h.Ackno - 1)
-		if !last.rtx && !last.writing && !last.last.IsZero() {
+		if last := s.entry(h.Ackno - 1); s.clean(h.Ackno) && !last.last.IsZero() {
 			s.sample(cfg, now.Sub(last.last))
 		}
 		for ; s.una != h.Ackno; s.una++ {
@@ -168,6 +167,19 @@ func (s *sender) ack(cfg Config, h *Header, p *pool, now time.Time) bool {
 		}
 	}
 	return moved
+}
+
+// clean reports whether an acknowledgement up to ackno measures a round
+// trip: none of the packets it covers was retransmitted (Karn) or still
+// being written. After a loss the cumulative acknowledgement jumps over
+// packets the receiver held back, and their age is not a round trip.
+func (s *sender) clean(ackno uint32) bool {
+	for seq := s.una; seq != ackno; seq++ {
+		if e := s.entry(seq); e.rtx || e.writing {
+			return false
+		}
+	}
+	return true
 }
 
 // sample feeds an RTT measurement to the estimator (RFC 6298).
@@ -262,8 +274,10 @@ func (s *sender) probeDue(cfg Config, now time.Time) bool {
 	return true
 }
 
+// Window probes go out every RTO, kept between 10 and 200 ms: a lost
+// window update must not stall the sender for a backed-off RTO.
 func (s *sender) probeAt(cfg Config) time.Time {
-	iv := max(s.rtoFromRTT(cfg), 10*time.Millisecond)
+	iv := min(max(s.rtoFromRTT(cfg), 10*time.Millisecond), 200*time.Millisecond)
 	if s.lastProbe.IsZero() {
 		return s.blockedSince.Add(iv)
 	}

@@ -54,12 +54,13 @@ type Impairment struct {
 	// counts as written.
 	Loss float64
 	// Duplicate is the probability that a PDU is delivered twice. The copy
-	// is due at the same time and is read right after the original, or
-	// before it if the original is also reordered.
+	// is due at the same time and is read just after the original, or
+	// before it if the original is held back by Reorder.
 	Duplicate float64
-	// Reorder is the probability that a PDU is held back until 1 to 3 later
-	// PDUs (chosen at random) have been queued, and then read right after
-	// the last of them. If the link falls silent first, it is released
+	// Reorder is the probability that a PDU is held back until 1 to 3
+	// (chosen at random) later PDUs have been queued (neither dropped nor
+	// held), and then read right after the last of them, or at its own due
+	// time if later. If the link falls silent first, it is released
 	// Delay+Jitter+1ms after its due time. Reordering needs no Delay.
 	Reorder float64
 	// Delay is the one-way base delay.
@@ -91,7 +92,7 @@ type Stats struct {
 	Delivered  uint64 // read by the other end, duplicates included
 	Dropped    uint64 // lost
 	Duplicated uint64 // delivered twice
-	Reordered  uint64 // held back for later PDUs to overtake
+	Reordered  uint64 // held back by Reorder (reordering by jitter is not counted)
 }
 
 // Option configures a link.

@@ -372,6 +372,16 @@ func TestReorderTail(t *testing.T) {
 	}
 }
 
+func TestReorderSilence(t *testing.T) {
+	// A held PDU that nothing follows reaches a reader already asleep.
+	a, b := frcttest.Link(frcttest.Impairment{Reorder: 1}, frcttest.Impairment{})
+	bufs, lens := buffers(1, 8)
+	rd := goRead(b, bufs, lens)
+	blocked(t, rd)
+	a.WriteBatch(batch(0, 1, 8))
+	want(t, "ReadBatch", await(t, rd), 1, nil)
+}
+
 func TestDelay(t *testing.T) {
 	const delay = 30 * time.Millisecond
 	a, b := frcttest.Link(frcttest.Impairment{Delay: delay}, frcttest.Impairment{})

@@ -34,7 +34,7 @@ type pipe struct {
 
 	mu     sync.Mutex
 	rng    *rand.PCG
-	q      pduHeap   // queued PDUs, by due time
+	q      pduQueue  // queued PDUs, by due time
 	held   []heldPDU // PDUs held back for later ones to overtake
 	free   [][]byte  // recycled PDU copies
 	ord    uint64    // next queueing order, the tie-break of equal due times
@@ -50,12 +50,6 @@ type pipe struct {
 	timers     []*time.Timer // spare timers of writers waiting with a deadline
 
 	stats Stats
-}
-
-type pdu struct {
-	due int64
-	ord uint64
-	b   []byte
 }
 
 type heldPDU struct {
@@ -103,7 +97,7 @@ func (p *pipe) write(pdus [][]byte, block bool) (int, error) {
 			if err := p.writable(b); err != nil {
 				return i, err
 			}
-			if len(p.q)+len(p.held) < p.limit {
+			if p.q.len()+len(p.held) < p.limit {
 				break
 			}
 			if !block {
@@ -223,7 +217,11 @@ func (p *pipe) admit(b []byte, now int64) {
 	e := pdu{due: due, b: p.clone(b)}
 	if v.hold {
 		p.stats.Reordered++
-		p.held = append(p.held, heldPDU{pdu: e, after: p.queued + v.depth, until: due + p.grace})
+		h := heldPDU{pdu: e, after: p.queued + v.depth, until: due + p.grace}
+		p.held = append(p.held, h)
+		if p.rwaiting && h.until < p.rwaitUntil {
+			p.wakeReader() // to release it if nothing follows
+		}
 	} else {
 		p.queue(e)
 		p.queued++
@@ -313,7 +311,7 @@ func (p *pipe) read(bufs [][]byte, lens []int) (int, error) {
 		if n, err := p.pop(bufs, lens, now); n > 0 {
 			return n, err
 		}
-		if p.srcClosed && len(p.q) == 0 && len(p.held) == 0 {
+		if p.srcClosed && p.q.len() == 0 && len(p.held) == 0 {
 			return 0, io.EOF
 		}
 		if now >= p.rdl {
@@ -325,7 +323,10 @@ func (p *pipe) read(bufs [][]byte, lens []int) (int, error) {
 
 // pop moves the PDUs due at now into bufs, stopping after a truncated one.
 func (p *pipe) pop(bufs [][]byte, lens []int, now int64) (n int, err error) {
-	for n < len(bufs) && len(p.q) > 0 && p.q[0].due <= now {
+	for n < len(bufs) {
+		if f := p.q.first(); f == nil || f.due > now {
+			break
+		}
 		e := p.q.pop()
 		lens[n] = copy(bufs[n], e.b)
 		p.recycle(e.b)
@@ -347,8 +348,8 @@ func (p *pipe) pop(bufs [][]byte, lens []int, now int64) (n int, err error) {
 // new deadline wakes the reader. The caller checks which.
 func (p *pipe) waitDue(now int64) {
 	until := p.rdl
-	if len(p.q) > 0 {
-		until = min(until, p.q[0].due)
+	if f := p.q.first(); f != nil {
+		until = min(until, f.due)
 	}
 	for _, h := range p.held {
 		until = min(until, h.until)
@@ -408,7 +409,7 @@ func (p *pipe) closeSink() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.dstClosed = true
-	p.q, p.held, p.free = nil, nil, nil
+	p.q, p.held, p.free = pduQueue{}, nil, nil
 	p.wakeReader()
 	p.wakeWriters()
 }
@@ -417,50 +418,4 @@ func (p *pipe) snapshot() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stats
-}
-
-// pduHeap is a binary min-heap of PDUs by due time, then queueing order.
-// Without jitter or reordering PDUs arrive in that order, and push costs
-// one comparison.
-type pduHeap []pdu
-
-func (h pduHeap) less(i, j int) bool {
-	return h[i].due < h[j].due || h[i].due == h[j].due && h[i].ord < h[j].ord
-}
-
-func (h *pduHeap) push(e pdu) {
-	q := append(*h, e)
-	for i := len(q) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !q.less(i, parent) {
-			break
-		}
-		q[i], q[parent] = q[parent], q[i]
-		i = parent
-	}
-	*h = q
-}
-
-func (h *pduHeap) pop() pdu {
-	q := *h
-	top, last := q[0], len(q)-1
-	q[0] = q[last]
-	q[last] = pdu{} // drop the reference to the copy
-	q = q[:last]
-	for i := 0; ; {
-		m := 2*i + 1
-		if m >= len(q) {
-			break
-		}
-		if r := m + 1; r < len(q) && q.less(r, m) {
-			m = r
-		}
-		if !q.less(m, i) {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	*h = q
-	return top
 }
