@@ -5,9 +5,3 @@ package frct
 
 func seqLT(a, b uint32) bool  { return int32(a-b) < 0 }
 func seqLEQ(a, b uint32) bool { return int32(a-b) <= 0 }
-func seqMax(a, b uint32) uint32 {
-	if seqLT(a, b) {
-		return b
-	}
-	return a
-}
