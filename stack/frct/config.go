@@ -54,8 +54,16 @@ func (c Config) withDefaults() Config {
 	if c.MTU == 0 {
 		c.MTU = 65535
 	}
-	if c.Window == 0 {
+	// The rings index by seqno modulo Window: a power of two, at least the
+	// start window.
+	switch {
+	case c.Window == 0:
 		c.Window = 256
+	case c.Window < startWindow:
+		c.Window = startWindow
+	}
+	for c.Window&(c.Window-1) != 0 {
+		c.Window += c.Window & -c.Window
 	}
 	setDur(&c.MPL, time.Second)
 	setDur(&c.A, 10*time.Second)

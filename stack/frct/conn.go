@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -188,6 +189,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n, ok, trunc := c.r.deliver(c.cfg, &c.p, &c.st, p, time.Now(), c.err != nil)
 		err := c.err
 		fc := ok && c.r.windowUpdateDue()
+		_, gap := c.r.gapDeadline(c.cfg)
 		var pdu []byte
 		if fc {
 			pdu = c.controlPDULocked(c.fcbuf[:], 0)
@@ -196,6 +198,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if pdu != nil {
 			c.fcone[0] = pdu
 			c.lower.TryWriteBatch(c.fcone[:]) // dropped when full, like any acknowledgement
+		}
+		if gap && ok {
+			c.kick() // a new gap blocks base: its deadline is a new timer
 		}
 		if c.cfg.Notify != nil && ok {
 			c.cfg.Notify(c)
@@ -233,17 +238,26 @@ func (c *Conn) Write(p []byte) (int, error) {
 	c.wone[0] = pdu
 	_, err = c.lower.WriteBatch(c.wone[:])
 	c.wone[0] = nil
-	if c.reliable {
-		c.mu.Lock()
-		armed := c.s.written(seq, &c.p, time.Now())
-		c.mu.Unlock()
-		if armed {
-			c.kick()
+	if !c.reliable {
+		if err != nil {
+			c.mu.Lock()
+			c.s.unsend(seq)
+			c.mu.Unlock()
+			return 0, c.lowerErr(err)
 		}
+		return len(p), nil
 	}
-	if err != nil {
+	c.mu.Lock()
+	armed := c.s.written(seq, &c.p, time.Now())
+	c.mu.Unlock()
+	if armed {
+		c.kick()
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return 0, c.lowerErr(err)
 	}
+	// Numbered and kept for retransmission, the SDU will be delivered even
+	// if the Lower pushed back past the deadline: the write succeeded.
 	return len(p), nil
 }
 

@@ -12,7 +12,7 @@ import (
 //	+-------+--------------+--------------+--------------+--------------+-----------------+
 //	| flags | seqno        | start        | ackno        | rwe          | sack bitmap     |
 //	+-------+--------------+--------------+--------------+--------------+-----------------+
-//	 1 byte  4 if DATA      4 if DRF       4 if ACK       4 if FC        8 if SACK
+//	 1 byte  4 if DATA/RDVS 4 if DRF       4 if ACK       4 if FC        8 if SACK
 //
 // A data packet is 5 bytes of header (1 + seqno), 13 with a piggy-backed
 // acknowledgement and window; 4 more while its run is unacknowledged. See
@@ -36,9 +36,10 @@ const (
 	// FlagDRF: the data run flag: this packet belongs to a sequence run the
 	// receiver has not acknowledged yet; the start field gives the run's
 	// first seqno, so a receiver starts the run in the right place whichever
-	// of its packets arrives first. Requires FlagData.
+	// of its packets arrives first. Requires FlagData or FlagRDVS.
 	FlagDRF
 	// FlagRDVS: rendezvous: the sender's window is closed; answer with FC.
+	// The seqno field holds the sender's next sequence number.
 	FlagRDVS
 	// FlagKA: keepalive: the sender is alive but has nothing to say.
 	FlagKA
@@ -68,7 +69,7 @@ var (
 // Len returns the encoded header length.
 func (h *Header) Len() int {
 	n := 1
-	if h.Flags&FlagData != 0 {
+	if h.Flags.hasSeqno() {
 		n += 4
 	}
 	if h.Flags&FlagDRF != 0 {
@@ -93,18 +94,23 @@ func (f Flags) valid() bool {
 		return false
 	case f&FlagSACK != 0 && f&FlagACK == 0:
 		return false
-	case f&FlagDRF != 0 && f&FlagData == 0:
+	case f&FlagDRF != 0 && !f.hasSeqno():
 		return false
 	}
 	return true
 }
+
+// hasSeqno: DATA packets carry their sequence number; RDVS probes carry the
+// sender's next one, so that an in-order receiver can give up on packets
+// that will never come.
+func (f Flags) hasSeqno() bool { return f&(FlagData|FlagRDVS) != 0 }
 
 // Encode writes the header to the start of b, which must hold Len() bytes,
 // and returns the length written.
 func (h *Header) Encode(b []byte) int {
 	b[0] = byte(h.Flags)
 	n := 1
-	if h.Flags&FlagData != 0 {
+	if h.Flags.hasSeqno() {
 		binary.BigEndian.PutUint32(b[n:], h.Seqno)
 		n += 4
 	}
@@ -142,7 +148,7 @@ func (h *Header) Decode(b []byte) (int, error) {
 		return 0, ErrShort
 	}
 	i := 1
-	if h.Flags&FlagData != 0 {
+	if h.Flags.hasSeqno() {
 		h.Seqno = binary.BigEndian.Uint32(b[i:])
 		i += 4
 	}

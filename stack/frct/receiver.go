@@ -23,11 +23,11 @@ type receiver struct {
 	ackDue     time.Time // when a delayed acknowledgement is due
 	ackNow     bool      // acknowledge at the next chance
 	advRWE     uint32    // the right window edge last advertised
-	gapSince   time.Time // an in-order receiver waits for base since
 }
 
 type rxSlot struct {
 	sdu []byte
+	at  time.Time // arrival: a gap before it is known since then
 	ok  bool
 }
 
@@ -46,7 +46,6 @@ func (r *receiver) start(seq uint32, p *pool) {
 	r.runStart = seq
 	r.base, r.nxt, r.high = seq, seq, seq
 	r.advRWE = seq
-	r.gapSince = time.Time{}
 }
 
 // onData takes a DATA packet's SDU. It reports whether the SDU at base has
@@ -61,7 +60,15 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 	case !r.started:
 		r.start(h.Start, p)
 	case drf && h.Start != r.runStart && now.Sub(r.lastData) > cfg.receiverIdle():
+		if r.buffered > 0 {
+			st.NoRun++ // deliver the old run first; the sender will retry
+			return false
+		}
 		r.start(h.Start, p) // the sender began a new run after a long silence
+	}
+	if len(sdu) == 0 {
+		st.BadHeader++ // DATA carries at least one byte
+		return false
 	}
 	r.lastData = now
 	st.DataReceived++
@@ -77,7 +84,7 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 	}
 	buf := p.get(len(sdu))
 	copy(buf, sdu)
-	*r.slot(seq) = rxSlot{sdu: buf, ok: true}
+	*r.slot(seq) = rxSlot{sdu: buf, at: now, ok: true}
 	r.buffered++
 	if seqLEQ(r.high, seq) {
 		r.high = seq + 1
@@ -93,9 +100,6 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 	} else {
 		r.ackNow = true // out of order: tell the sender at once (fast retransmit)
 	}
-	if !r.slot(r.base).ok && r.gapSince.IsZero() {
-		r.gapSince = now
-	}
 	return seq == r.base
 }
 
@@ -110,14 +114,49 @@ func (r *receiver) advance() {
 	}
 }
 
-// gapExpired reports whether an in-order receiver should stop waiting for
-// the missing packet at base: it waited long enough, or half the window
-// already waits behind it.
-func (r *receiver) gapExpired(cfg Config, now time.Time) bool {
-	if r.reliable || r.buffered == 0 || r.gapSince.IsZero() {
-		return false
+// gapDeadline returns when an in-order receiver stops waiting for the
+// missing packet at base: GapWait (or max_gap) after the first packet behind
+// it arrived, which is when the gap became known. ok is false when base is
+// not a gap.
+func (r *receiver) gapDeadline(cfg Config) (time.Time, bool) {
+	if r.reliable || r.buffered == 0 || r.slot(r.base).ok {
+		return time.Time{}, false
 	}
-	return now.Sub(r.gapSince) >= cfg.gapWait() || r.buffered >= len(r.ring)/2
+	for seq := r.base + 1; seqLT(seq, r.high); seq++ {
+		if s := r.slot(seq); s.ok {
+			return s.at.Add(cfg.gapWait()), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// gapExpired reports whether an in-order receiver should skip the missing
+// packet at base: it waited long enough, or half the window waits behind it.
+func (r *receiver) gapExpired(cfg Config, now time.Time) bool {
+	dl, ok := r.gapDeadline(cfg)
+	return ok && (!now.Before(dl) || r.buffered >= len(r.ring)/2)
+}
+
+// onProbe takes a sender's window probe: an in-order receiver with nothing
+// buffered skips straight to the sender's next seqno, since whatever came
+// before was lost (otherwise a lost window stalls the flow for good).
+func (r *receiver) onProbe(h *Header, p *pool, st *Stats) {
+	r.ackNow = true
+	if !r.started && h.Flags&FlagDRF != 0 {
+		r.start(h.Start, p)
+	}
+	if !r.started || r.reliable || r.buffered > 0 || !seqLT(r.base, h.Seqno) || !seqLEQ(h.Seqno, r.base+r.window()) {
+		return
+	}
+	st.Skipped += uint64(h.Seqno - r.base)
+	r.base, r.nxt, r.high = h.Seqno, h.Seqno, seqMaxU(r.high, h.Seqno)
+}
+
+func seqMaxU(a, b uint32) uint32 {
+	if seqLT(a, b) {
+		return b
+	}
+	return a
 }
 
 // ready reports whether deliver would return an SDU.
@@ -151,10 +190,6 @@ func (r *receiver) deliver(cfg Config, pl *pool, st *Stats, p []byte, now time.T
 		r.advance()
 	}
 	st.Delivered++
-	r.gapSince = time.Time{}
-	if r.buffered > 0 && !r.slot(r.base).ok {
-		r.gapSince = now // the next gap's wait starts now
-	}
 	return n, true, trunc
 }
 

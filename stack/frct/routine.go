@@ -2,6 +2,7 @@ package frct
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -112,7 +113,8 @@ func (c *Conn) inputLocked(pdus [][]byte, lens []int, now time.Time, out [][]byt
 			ev |= evWindow
 		}
 		if h.Flags&FlagRDVS != 0 {
-			c.r.ackNow = true
+			c.r.onProbe(&h, &c.p, &c.st)
+			ev |= evReadable
 		}
 		if h.Flags&FlagData != 0 && c.r.onData(c.cfg, &h, b[n:lens[i]], &c.p, &c.st, now) {
 			ev |= evReadable
@@ -137,13 +139,13 @@ func (c *Conn) timersLocked(now time.Time, out [][]byte, ctl *ctlBufs) ([][]byte
 		return out, 0
 	}
 	if t := c.cfg.peerTimeout(); t > 0 && now.Sub(c.r.lastRecv) > t {
-		c.endLocked(ErrPeerTimeout)
+		c.endLocked(fmt.Errorf("%w: nothing heard from the peer for %v", ErrPeerTimeout, t))
 		return out, evReadable | evWindow
 	}
 	if c.reliable {
 		var dead bool
 		if out, dead = c.s.onRTO(c.cfg, now, out, &c.st); dead {
-			c.endLocked(ErrPeerTimeout)
+			c.endLocked(fmt.Errorf("%w: a packet went unacknowledged for %v", ErrPeerTimeout, c.cfg.R))
 			return out, evReadable | evWindow
 		}
 	}
@@ -151,7 +153,7 @@ func (c *Conn) timersLocked(now time.Time, out [][]byte, ctl *ctlBufs) ([][]byte
 		c.r.ackNow = true
 	}
 	var flags Flags
-	if c.s.probeDue(c.cfg, now) {
+	if c.s.probeDue(c.cfg, c.reliable, now) {
 		flags |= FlagRDVS
 	}
 	if t := c.cfg.peerTimeout(); t > 0 && now.Sub(c.s.lastSent) >= t/4 {
@@ -186,8 +188,10 @@ func (c *Conn) nextTimerLocked() time.Time {
 		at(c.r.lastRecv.Add(t + time.Millisecond))
 		at(c.s.lastSent.Add(t / 4))
 	}
-	if !c.r.reliable && !c.r.gapSince.IsZero() && c.r.buffered > 0 {
-		at(c.r.gapSince.Add(c.cfg.gapWait()))
+	// A gap deadline that has passed was reported to readers already (see
+	// timersLocked); keeping it would spin this loop until they read.
+	if dl, ok := c.r.gapDeadline(c.cfg); ok && dl.After(time.Now()) {
+		at(dl)
 	}
 	return next
 }
@@ -211,6 +215,13 @@ func (c *Conn) controlLocked(out [][]byte, ctl *ctlBufs, flags Flags) [][]byte {
 // returns nil when there is nothing to say.
 func (c *Conn) controlPDULocked(dst []byte, flags Flags) []byte {
 	h := Header{Flags: flags}
+	if flags&FlagRDVS != 0 {
+		h.Seqno = c.s.next
+		if c.s.drf {
+			h.Flags |= FlagDRF
+			h.Start = c.s.runStart
+		}
+	}
 	c.r.fill(&h)
 	if h.Flags == 0 {
 		c.r.ackNow = false

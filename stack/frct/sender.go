@@ -89,6 +89,14 @@ func (s *sender) sent(pdu []byte, reliable bool, now time.Time) uint32 {
 	return seq
 }
 
+// unsend takes back the last numbered PDU of an in-order (not reliable)
+// sender whose write failed, so that the receiver does not wait for it.
+func (s *sender) unsend(seq uint32) {
+	if s.next == seq+1 {
+		s.next, s.una = seq, seq
+	}
+}
+
 // written records that the writer handed seq's PDU to the Lower. It
 // reports whether the retransmission timer was armed by it.
 func (s *sender) written(seq uint32, p *pool, now time.Time) bool {
@@ -123,7 +131,10 @@ func (s *sender) onAck(cfg Config, h *Header, reliable bool, p *pool, now time.T
 			moved = s.ack(cfg, h, p, now)
 		}
 	}
-	if h.Flags&FlagFC != 0 && seqLT(s.rwe, h.RWE) && seqLEQ(h.RWE, s.next+2*uint32(cfg.Window)) {
+	// A window edge far beyond what was sent is garbage (or a stale run);
+	// peers may use windows of different sizes, so anything within 2^20
+	// packets counts.
+	if h.Flags&FlagFC != 0 && seqLT(s.rwe, h.RWE) && h.RWE-s.una <= 1<<20 {
 		s.rwe = h.RWE
 		moved = true
 	}
@@ -147,13 +158,15 @@ func (s *sender) ack(cfg Config, h *Header, p *pool, now time.Time) bool {
 			*e = rtxEntry{}
 		}
 		s.dupAcks = 0
-		s.rto = s.rtoFromRTT(cfg)
+		if s.hasRTT {
+			s.rto = s.rtoFromRTT(cfg) // a backed-off RTO stays until a new sample (Karn)
+		}
 		s.rtoDue = time.Time{}
 		if s.outstanding() {
 			s.rtoDue = now.Add(s.rto)
 		}
 		moved = true
-	} else if h.Ackno == s.una && s.outstanding() && h.Flags&FlagData == 0 {
+	} else if h.Ackno == s.una && s.outstanding() && s.duplicate(h) {
 		s.dupAcks++
 	}
 	if h.Flags&FlagSACK != 0 {
@@ -167,6 +180,17 @@ func (s *sender) ack(cfg Config, h *Header, p *pool, now time.Time) bool {
 		}
 	}
 	return moved
+}
+
+// duplicate reports whether an acknowledgement that does not move una says
+// that the receiver got something out of order: it carries selective
+// acknowledgements, or nothing besides the acknowledgement (window updates,
+// keepalives, probe answers and data are not duplicates).
+func (s *sender) duplicate(h *Header) bool {
+	if h.Flags&FlagSACK != 0 {
+		return true
+	}
+	return h.Flags&(FlagData|FlagKA|FlagRDVS) == 0 && (h.Flags&FlagFC == 0 || h.RWE == s.rwe)
 }
 
 // clean reports whether an acknowledgement up to ackno measures a round
@@ -225,6 +249,9 @@ func (s *sender) fastRetransmit(now time.Time, out [][]byte, st *Stats) [][]byte
 		highest = s.una + 1 // three duplicates, no SACK: the oldest is lost
 	}
 	gap := s.srtt + s.srtt/4
+	if !s.hasRTT {
+		gap = s.rto / 2
+	}
 	for seq := s.una; seqLT(seq, highest) && len(out) < cap(out) && len(out) < maxRtxBurst; seq++ {
 		e := s.entry(seq)
 		if e.sacked || e.writing || e.pdu == nil || now.Sub(e.last) < gap {
@@ -233,6 +260,7 @@ func (s *sender) fastRetransmit(now time.Time, out [][]byte, st *Stats) [][]byte
 		e.rtx, e.last = true, now
 		out = append(out, e.pdu)
 		st.Retransmitted++
+		s.lastDataSent = now // a run is idle only when nothing of it is sent
 	}
 	return out
 }
@@ -259,6 +287,7 @@ func (s *sender) onRTO(cfg Config, now time.Time, out [][]byte, st *Stats) ([][]
 		e.rtx, e.last = true, now
 		out = append(out, e.pdu)
 		st.Retransmitted++
+		s.lastDataSent = now
 	}
 	s.rto = min(2*s.rto, maxRTO)
 	s.rtoDue = now.Add(s.rto)
@@ -266,7 +295,10 @@ func (s *sender) onRTO(cfg Config, now time.Time, out [][]byte, st *Stats) ([][]
 }
 
 // probeDue reports whether a closed window calls for a rendezvous probe.
-func (s *sender) probeDue(cfg Config, now time.Time) bool {
+func (s *sender) probeDue(cfg Config, reliable bool, now time.Time) bool {
+	if !s.blockedSince.IsZero() && s.open(cfg, reliable) {
+		s.blockedSince = time.Time{} // the window opened: no writer waits on it
+	}
 	if s.blockedSince.IsZero() || now.Before(s.probeAt(cfg)) {
 		return false
 	}
