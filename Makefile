@@ -45,9 +45,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: RTT and allocation time over the local layer
+## bench: RTT and allocation time over the local layer (in-process and with
+## the real tools), FRCT goodput under loss, flow socket batches
 bench: build
 	OUROBOROS_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
+	$(GO) test -run '^$$' -bench . -benchtime 20000x ./stack/frct/
+	$(GO) test -run '^$$' -bench . ./stack/seqpkt/
 
 ## demo: start irmd in a temporary run directory and show flows on one host
 demo: build

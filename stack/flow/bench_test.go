@@ -25,25 +25,30 @@ func echo(f *flow.Flow) {
 }
 
 // BenchmarkRTT measures one 64-byte SDU there and back through irmd's
-// local layer: app → irmd → app → irmd → app.
+// local layer (app → irmd → app → irmd → app), without FRCT (raw) and with
+// it (best: sequencing and flow control; data: reliable).
 func BenchmarkRTT(b *testing.B) {
-	h := irmtest.Start(b, irmtest.Options{})
-	h.Serve(b, "srv")
-	c, s := benchPair(b, h)
-	go echo(s)
-	msg := make([]byte, 64)
-	buf := make([]byte, 128)
-	b.ReportAllocs()
-	start := time.Now()
-	for b.Loop() {
-		if _, err := c.Write(msg); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := c.Read(buf); err != nil {
-			b.Fatal(err)
-		}
+	for _, q := range []qos.Spec{qos.Raw, qos.Best, qos.Data} {
+		b.Run(q.String(), func(b *testing.B) {
+			h := irmtest.Start(b, irmtest.Options{})
+			h.Serve(b, "srv")
+			c, s := benchPair(b, h, q)
+			go echo(s)
+			msg := make([]byte, 64)
+			buf := make([]byte, 128)
+			b.ReportAllocs()
+			start := time.Now()
+			for b.Loop() {
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Read(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/rtt")
+		})
 	}
-	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/rtt")
 }
 
 // BenchmarkAlloc measures allocating, accepting and deallocating a flow.
@@ -96,7 +101,7 @@ func benchAttach(b *testing.B, h *irmtest.Host) *flow.Process {
 	return p
 }
 
-func benchPair(b *testing.B, h *irmtest.Host) (*flow.Flow, *flow.Flow) {
+func benchPair(b *testing.B, h *irmtest.Host, q qos.Spec) (*flow.Flow, *flow.Flow) {
 	ctx := context.Background()
 	srv, cli := benchAttach(b, h), benchAttach(b, h)
 	acc := make(chan *flow.Flow, 1)
@@ -104,7 +109,7 @@ func benchPair(b *testing.B, h *irmtest.Host) (*flow.Flow, *flow.Flow) {
 		f, _ := srv.Accept(ctx)
 		acc <- f
 	}()
-	c, err := cli.Alloc(ctx, "srv", qos.Raw)
+	c, err := cli.Alloc(ctx, "srv", q)
 	if err != nil {
 		b.Fatal(err)
 	}
