@@ -17,6 +17,9 @@ var (
 	ErrFlowDown = errors.New("flow down")
 	// ErrPeerGone: the peer deallocated the flow or exited.
 	ErrPeerGone = errors.New("peer deallocated the flow")
+	// ErrPeerTimeout: the peer went silent for the QoS timeout, or left
+	// data unacknowledged too long: it is considered dead.
+	ErrPeerTimeout = errors.New("peer timed out")
 	// ErrTimeout: a deadline or the context's deadline passed. It also
 	// matches os.ErrDeadlineExceeded and context.DeadlineExceeded.
 	ErrTimeout error = timeoutError{}

@@ -254,7 +254,7 @@ func (f *Flow) opError(op string, err error) error {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe):
 		err = f.endReason()
 	case errors.Is(err, frct.ErrPeerTimeout):
-		err = &detailError{kind: ErrPeerGone, msg: strings.TrimPrefix(err.Error(), frct.ErrPeerTimeout.Error()+": ")}
+		err = &detailError{kind: ErrPeerTimeout, msg: strings.TrimPrefix(err.Error(), frct.ErrPeerTimeout.Error()+": ")}
 	case errors.Is(err, frct.ErrTimeout):
 		err = ErrTimeout
 	case errors.Is(err, frct.ErrClosed):

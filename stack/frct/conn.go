@@ -283,6 +283,7 @@ func (c *Conn) prepare(p []byte) ([]byte, uint32, error) {
 		ok := c.wait(c.winCh, c.wtimer, c.wdl.Load())
 		c.mu.Lock()
 		if !ok {
+			c.s.blockedSince = time.Time{} // nobody waits on the window: stop probing
 			return nil, 0, ErrTimeout
 		}
 	}

@@ -52,22 +52,11 @@ func (r *receiver) start(seq uint32, p *pool) {
 // become readable.
 func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats, now time.Time) bool {
 	seq := h.Seqno
-	drf := h.Flags&FlagDRF != 0
-	switch {
-	case !r.started && !drf:
-		st.NoRun++ // nothing of this run has been seen with its start: wait for DRF
-		return false
-	case !r.started:
-		r.start(h.Start, p)
-	case drf && h.Start != r.runStart && now.Sub(r.lastData) > cfg.receiverIdle():
-		if r.buffered > 0 {
-			st.NoRun++ // deliver the old run first; the sender will retry
-			return false
-		}
-		r.start(h.Start, p) // the sender began a new run after a long silence
-	}
 	if len(sdu) == 0 {
-		st.BadHeader++ // DATA carries at least one byte
+		st.BadHeader++ // DATA carries at least one byte; nothing else of it counts
+		return false
+	}
+	if !r.startRun(cfg, h, p, st, now) {
 		return false
 	}
 	r.lastData = now
@@ -101,6 +90,27 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 		r.ackNow = true // out of order: tell the sender at once (fast retransmit)
 	}
 	return seq == r.base
+}
+
+// startRun applies a packet's run information: it starts the first run,
+// or a new one after a long silence, and reports whether the packet belongs
+// to the current run. A new run waits while SDUs of the old one are unread.
+func (r *receiver) startRun(cfg Config, h *Header, p *pool, st *Stats, now time.Time) bool {
+	drf := h.Flags&FlagDRF != 0
+	switch {
+	case !r.started && !drf:
+		st.NoRun++ // nothing of this run has been seen with its start: wait for DRF
+		return false
+	case !r.started:
+		r.start(h.Start, p)
+	case drf && h.Start != r.runStart && now.Sub(r.lastData) > cfg.receiverIdle():
+		if r.buffered > 0 {
+			st.NoRun++ // deliver the old run first; the sender will retry
+			return false
+		}
+		r.start(h.Start, p) // the sender began a new run after a long silence
+	}
+	return true
 }
 
 func (r *receiver) inWindow(seq uint32) bool {
@@ -140,10 +150,10 @@ func (r *receiver) gapExpired(cfg Config, now time.Time) bool {
 // onProbe takes a sender's window probe: an in-order receiver with nothing
 // buffered skips straight to the sender's next seqno, since whatever came
 // before was lost (otherwise a lost window stalls the flow for good).
-func (r *receiver) onProbe(h *Header, p *pool, st *Stats) {
+func (r *receiver) onProbe(cfg Config, h *Header, p *pool, st *Stats, now time.Time) {
 	r.ackNow = true
-	if !r.started && h.Flags&FlagDRF != 0 {
-		r.start(h.Start, p)
+	if h.Flags&FlagDRF != 0 && !r.startRun(cfg, h, p, st, now) {
+		return
 	}
 	if !r.started || r.reliable || r.buffered > 0 || !seqLT(r.base, h.Seqno) || !seqLEQ(h.Seqno, r.base+r.window()) {
 		return

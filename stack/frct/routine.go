@@ -113,7 +113,7 @@ func (c *Conn) inputLocked(pdus [][]byte, lens []int, now time.Time, out [][]byt
 			ev |= evWindow
 		}
 		if h.Flags&FlagRDVS != 0 {
-			c.r.onProbe(&h, &c.p, &c.st)
+			c.r.onProbe(c.cfg, &h, &c.p, &c.st, now)
 			ev |= evReadable
 		}
 		if h.Flags&FlagData != 0 && c.r.onData(c.cfg, &h, b[n:lens[i]], &c.p, &c.st, now) {

@@ -158,8 +158,12 @@ func (s *sender) ack(cfg Config, h *Header, p *pool, now time.Time) bool {
 			*e = rtxEntry{}
 		}
 		s.dupAcks = 0
+		// New data acknowledged: the path works, so the backoff ends. Waiting
+		// for a clean RTT sample instead (strict Karn) starves at high loss,
+		// where nearly every acknowledgement covers a retransmission, and
+		// the RTO then backs off into seconds.
 		if s.hasRTT {
-			s.rto = s.rtoFromRTT(cfg) // a backed-off RTO stays until a new sample (Karn)
+			s.rto = s.rtoFromRTT(cfg)
 		}
 		s.rtoDue = time.Time{}
 		if s.outstanding() {
