@@ -641,13 +641,13 @@ func TestUnsupported(t *testing.T) {
 		{"local", bootstrapped(TypeLocal), nil},
 		{"eth-llc", bootstrapped(TypeEthLLC), []string{"[eth-llc.x]: IPCP type eth-llc is not supported yet"}},
 		{"eth-dix", bootstrapped(TypeEthDIX), []string{"[eth-dix.x]: IPCP type eth-dix is not supported yet"}},
-		{"udp4", "[udp4.wan]\nbootstrap = \"L\"\nip = \"192.0.2.1\"\n", []string{"[udp4.wan]: IPCP type udp4 is not supported yet"}},
-		{"udp6", bootstrapped(TypeUDP6), []string{"[udp6.x]: IPCP type udp6 is not supported yet"}},
+		{"udp4", "[udp4.wan]\nbootstrap = \"L\"\nip = \"192.0.2.1\"\n", nil},
+		{"udp6", bootstrapped(TypeUDP6), nil},
 		{"broadcast", bootstrapped(TypeBroadcast), []string{"[broadcast.x]: IPCP type broadcast is not supported yet"}},
 		{"unicast", bootstrapped(TypeUnicast), []string{"[unicast.x]: IPCP type unicast is not supported yet"}},
-		{"validated first", "[udp4.wan]\nbootstrap = \"L\"\nip = \"192.0.2.1\"\nport = \"abc\"\n", []string{
-			`[udp4.wan] port: "abc" is not a port number (1-65535)`,
-			"[udp4.wan]: IPCP type udp4 is not supported yet",
+		{"validated first", "[eth-dix.x]\nbootstrap = \"L\"\ndev = \"eth0\"\nethertype = \"abc\"\n", []string{
+			`[eth-dix.x] ethertype: "abc" is not an Ethernet type (0x0600-0xFFFE, such as 0xA000)`,
+			"[eth-dix.x]: IPCP type eth-dix is not supported yet",
 		}},
 		{"enrol", "[unicast.u]\nenrol = \"lan1\"\nconn = [\"lan1\"]\n", []string{
 			"[unicast.u] enrol: enrolment is not supported yet",
@@ -672,7 +672,7 @@ func TestUnsupported(t *testing.T) {
 		})
 	}
 	for _, typ := range []string{TypeLocal, TypeEthLLC, TypeEthDIX, TypeUDP4, TypeUDP6, TypeBroadcast, TypeUnicast} {
-		if got, want := Supported(typ), typ == TypeLocal; got != want {
+		if got, want := Supported(typ), typ == TypeLocal || typ == TypeUDP4 || typ == TypeUDP6; got != want {
 			t.Errorf("Supported(%q) = %v, want %v", typ, got, want)
 		}
 	}
@@ -782,11 +782,11 @@ func TestNearest(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "irmd.conf")
-	if err := os.WriteFile(path, []byte("[local.a]\nbootstrap = \"L\"\n[udp4.b]\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("[local.a]\nbootstrap = \"L\"\n[unicast.b]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
-	if want := path + ": [udp4.b]: IPCP type udp4 is not supported yet"; err == nil || err.Error() != want {
+	if want := path + ": [unicast.b]: IPCP type unicast is not supported yet"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.conf")); !errors.Is(err, os.ErrNotExist) {

@@ -260,6 +260,10 @@ type IPCPInfo struct {
 	Hash  string   `json:"hash,omitempty"`  // the layer's directory hash
 	Names []string `json:"names,omitempty"` // names registered in it
 	Flows int      `json:"flows"`           // flows it carries
+	// Detail is type-specific: the bound address, the interface.
+	Detail string `json:"detail,omitempty"`
+	// Counters are drops by cause (malformed, unknown-eid, ...).
+	Counters map[string]uint64 `json:"counters,omitempty"`
 }
 
 // IPCPList answers OpIPCPList.

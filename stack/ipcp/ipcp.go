@@ -111,12 +111,14 @@ const (
 
 // Info describes an IPCP for listings.
 type Info struct {
-	Name  string
-	Type  Type
-	Layer string
-	State State
-	Hash  HashAlgo
-	Flows int
+	Name     string
+	Type     Type
+	Layer    string
+	State    State
+	Hash     HashAlgo
+	Flows    int
+	Detail   string            // type-specific: the bound address, the interface
+	Counters map[string]uint64 // drops by cause, for network layers
 }
 
 // IPCP is an IPC process hosted by irmd. Methods may be called concurrently.
@@ -131,13 +133,15 @@ type IPCP interface {
 	Register(hash []byte) error
 	// Unregister withdraws a registered hash; unknown hashes are ignored.
 	Unregister(hash []byte) error
-	// Reachable reports whether the IPCP can allocate a flow to the hash.
-	Reachable(ctx context.Context, hash []byte) bool
-	// Alloc allocates a flow to the hash for the application behind port,
+	// Reachable reports whether the IPCP can allocate a flow to the name
+	// (known to the layer by its hash). It may look the name up (for
+	// example in DNS), bounded by ctx.
+	Reachable(ctx context.Context, name string, hash []byte) bool
+	// Alloc allocates a flow to the name for the application behind port,
 	// returning once the other end has accepted it. From then on the IPCP
 	// owns the port: it moves SDUs both ways, and when either end goes away
 	// it tells the other (Port.Down) and releases the port.
-	Alloc(ctx context.Context, hash []byte, q qos.Spec, port Port) error
+	Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, port Port) error
 	// MaxSDU returns the largest SDU the IPCP carries for its users.
 	MaxSDU() int
 	// Close ends every flow of the IPCP (reported down to their users) and
@@ -161,6 +165,10 @@ type Port interface {
 	ID() uint64
 	ReadBatch(bufs [][]byte, lens []int) (int, error)
 	WriteBatch(bufs [][]byte) (int, error)
+	// TryWriteBatch delivers what fits without blocking and returns how
+	// many SDUs it delivered; network layers drop the rest (and count it),
+	// so that one slow application never stalls the others.
+	TryWriteBatch(bufs [][]byte) (int, error)
 	// Down tells the application the flow ended, and why, unless it ended
 	// the flow itself; then releases the port. Safe to call more than once
 	// and concurrently with reads and writes, which then fail.

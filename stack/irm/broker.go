@@ -105,7 +105,7 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 	if err != nil {
 		return nil, -1, err
 	}
-	if err := ip.Alloc(ctx, hash, q, p); err != nil {
+	if err := ip.Alloc(ctx, n, hash, q, p); err != nil {
 		p.discard()
 		closeFD(fd)
 		return nil, -1, err
@@ -125,7 +125,7 @@ func (m *IRM) findIPCP(ctx context.Context, n string) (ipcp.IPCP, []byte, error)
 			continue
 		}
 		h := info.Hash.Sum(n)
-		if e.ipcp.Reachable(ctx, h) {
+		if e.ipcp.Reachable(ctx, n, h) {
 			return e.ipcp, h, nil
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/ipcp/local"
+	"o7s.dev/ouroboros/stack/ipcp/udp"
 )
 
 // newIPCP builds an IPCP of a type this release implements.
@@ -15,8 +16,10 @@ func (m *IRM) newIPCP(n string, t ipcp.Type) (ipcp.IPCP, error) {
 	switch t {
 	case ipcp.Local:
 		return local.New(n, m), nil
+	case ipcp.UDP4, ipcp.UDP6:
+		return udp.New(n, t, m, m.log), nil
 	}
-	return nil, ctrl.Errorf(ctrl.CodeNotSupported, "IPCP type %s is not supported yet (this release has: local)", t)
+	return nil, ctrl.Errorf(ctrl.CodeNotSupported, "IPCP type %s is not supported yet (this release has: local, udp4, udp6)", t)
 }
 
 // CreateIPCP creates an IPCP of type t.
@@ -112,7 +115,7 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 			continue
 		}
 		row := ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
-			Hash: string(info.Hash), Flows: info.Flows}
+			Hash: string(info.Hash), Flows: info.Flows, Detail: info.Detail, Counters: info.Counters}
 		for n := range e.names {
 			row.Names = append(row.Names, n)
 		}

@@ -90,6 +90,21 @@ func (p *port) WriteBatch(bufs [][]byte) (int, error) {
 	return n, err
 }
 
+// TryWriteBatch implements ipcp.Port.
+func (p *port) TryWriteBatch(bufs [][]byte) (int, error) {
+	n, err := p.conn.TryWriteBatch(bufs)
+	var bytes uint64
+	for _, b := range bufs[:n] {
+		bytes += uint64(len(b))
+	}
+	p.recvPkts.Add(uint64(n))
+	p.recvBytes.Add(bytes)
+	if errors.Is(err, io.ErrClosedPipe) {
+		p.appGone.Store(true)
+	}
+	return n, err
+}
+
 // Down implements ipcp.Port: the notice goes out on the control connection
 // before the socket closes, so the application knows the reason by the time
 // it reads the end of the flow.

@@ -32,7 +32,7 @@ func TestIPCPLifecycle(t *testing.T) {
 	m := New(Config{})
 	defer m.Close()
 	wantCode(t, m.CreateIPCP("x", "token-ring"), ctrl.CodeInvalid, "unknown IPCP type")
-	wantCode(t, m.CreateIPCP("x", "udp4"), ctrl.CodeNotSupported, "not supported yet")
+	wantCode(t, m.CreateIPCP("x", "unicast"), ctrl.CodeNotSupported, "not supported yet")
 	if err := m.CreateIPCP("lo", "local"); err != nil {
 		t.Fatal(err)
 	}

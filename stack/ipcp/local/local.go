@@ -122,7 +122,7 @@ func (p *IPCP) Unregister(hash []byte) error {
 }
 
 // Reachable implements ipcp.IPCP.
-func (p *IPCP) Reachable(_ context.Context, hash []byte) bool {
+func (p *IPCP) Reachable(_ context.Context, _ string, hash []byte) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	_, ok := p.names[string(hash)]
@@ -131,8 +131,8 @@ func (p *IPCP) Reachable(_ context.Context, hash []byte) bool {
 
 // Alloc implements ipcp.IPCP: it asks the host for the accepting process's
 // port and splices the two.
-func (p *IPCP) Alloc(ctx context.Context, hash []byte, q qos.Spec, a ipcp.Port) error {
-	if !p.Reachable(ctx, hash) {
+func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, a ipcp.Port) error {
+	if !p.Reachable(ctx, name, hash) {
 		return ctrl.Errorf(ctrl.CodeUnreachable, "name is not registered in layer %s", p.layerName())
 	}
 	b, err := p.host.Arrived(ctx, p, hash, q)

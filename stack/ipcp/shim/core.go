@@ -1,0 +1,321 @@
+// Package shim is what the shim IPCPs (udp4, udp6, eth-dix, eth-llc) share:
+// flows over a datagram transport, allocated with one request and one
+// reply, addressed by endpoint ids, with deallocation and keepalives. Each
+// shim type supplies a Transport (its socket and framing) and a way to
+// resolve a name to a transport address.
+//
+//	app ═socket═► Port ─► routineSend (per flow) ─► [eid|SDU] ─► Transport.WriteBatch
+//	app ◄═socket═ Port ◄─ TryWriteBatch ◄─ routineRead (one) ◄─ Transport.ReadBatch
+//
+// Receiving never blocks on an application: what does not fit its socket
+// is dropped and counted, like any loss in a layer. Datagrams that do not
+// parse, name an unknown endpoint or come from the wrong address are
+// dropped and counted, and logged at most once per interval.
+package shim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// Msg is one datagram: Buf[:N] to or from Addr.
+type Msg[A comparable] struct {
+	Buf  []byte
+	N    int
+	Addr A
+}
+
+// Transport is a shim's datagram socket with its framing.
+//
+// ReadBatch blocks until at least one datagram arrives and fills msgs[i]
+// (Buf is the caller's; N and Addr are set); it returns an error once the
+// transport is closed. WriteBatch sends msgs[i].Buf[:N] to msgs[i].Addr and
+// may be called from many goroutines. MTU is the largest Buf[:N] it carries.
+type Transport[A comparable] interface {
+	ReadBatch(msgs []Msg[A]) (int, error)
+	WriteBatch(msgs []Msg[A]) (int, error)
+	MTU() int
+	Close() error
+}
+
+// Resolver finds the transport address that answers for a name (known to
+// the layer by hash), bounded by ctx.
+type Resolver[A comparable] func(ctx context.Context, name string, hash []byte) (A, error)
+
+// Config configures a Core.
+type Config[A comparable] struct {
+	Name      string // the IPCP's name
+	Type      ipcp.Type
+	Host      ipcp.Host
+	Log       *slog.Logger
+	Keepalive time.Duration // idle flows send a keepalive this often (default 25 s)
+}
+
+// Core runs the shim protocol over a Transport. The IPCP types embed it and
+// add Bootstrap and Info.
+type Core[A comparable] struct {
+	cfg     Config[A]
+	log     *slog.Logger
+	tr      Transport[A]
+	resolve Resolver[A]
+	self    ipcp.IPCP // the embedding IPCP, handed to Host.Arrived
+
+	mu       sync.Mutex
+	hashAlgo ipcp.HashAlgo
+	names    map[string]struct{}     // registered hashes
+	flows    map[uint32]*flow[A]     // by local eid
+	byPeer   map[peerKey[A]]*flow[A] // by peer address and peer eid
+	arriving map[peerKey[A]]struct{} // requests being answered
+	pending  map[uint32]chan mgmt    // allocations waiting for a reply
+	queries  map[string][]chan A     // name queries waiting for a reply
+	cache    map[string]cached[A]    // answered name queries
+	closed   bool
+
+	stats Stats
+	done  chan struct{}
+	wg    sync.WaitGroup
+}
+
+type peerKey[A comparable] struct {
+	addr A
+	eid  uint32
+}
+
+type cached[A comparable] struct {
+	addr    A
+	expires time.Time
+}
+
+// Stats counts what a Core dropped and why; see Counters.
+type Stats struct {
+	Malformed, WrongVersion, UnknownEID, WrongSource, AppFull, Oversized atomic.Uint64
+	lastLog                                                              atomic.Int64
+}
+
+// New returns a Core that is not running yet; Start runs it over a transport.
+func New[A comparable](cfg Config[A], self ipcp.IPCP) *Core[A] {
+	if cfg.Keepalive == 0 {
+		cfg.Keepalive = 25 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Core[A]{
+		cfg: cfg, log: cfg.Log.With("ipcp", cfg.Name), self: self, hashAlgo: ipcp.DefaultHash,
+		names: make(map[string]struct{}), flows: make(map[uint32]*flow[A]), byPeer: make(map[peerKey[A]]*flow[A]),
+		arriving: make(map[peerKey[A]]struct{}), pending: make(map[uint32]chan mgmt),
+		queries: make(map[string][]chan A), cache: make(map[string]cached[A]), done: make(chan struct{}),
+	}
+}
+
+// SetKeepalive changes the keepalive interval; call it before Start.
+func (c *Core[A]) SetKeepalive(d time.Duration) { c.cfg.Keepalive = d }
+
+// Start runs the core over tr, resolving names with resolve.
+func (c *Core[A]) Start(tr Transport[A], resolve Resolver[A], hash ipcp.HashAlgo) {
+	c.mu.Lock()
+	c.tr, c.resolve, c.hashAlgo = tr, resolve, hash
+	c.mu.Unlock()
+	c.wg.Add(2)
+	go c.routineRead()
+	go c.routineKeepalive()
+}
+
+// Running reports whether Start was called.
+func (c *Core[A]) Running() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tr != nil
+}
+
+// Hash returns the layer's hash algorithm.
+func (c *Core[A]) Hash() ipcp.HashAlgo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hashAlgo
+}
+
+// Flows returns how many flows run.
+func (c *Core[A]) Flows() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.flows)
+}
+
+// Counters returns the drop counters by name, for listings.
+func (c *Core[A]) Counters() map[string]uint64 {
+	return map[string]uint64{
+		"malformed": c.stats.Malformed.Load(), "wrong-version": c.stats.WrongVersion.Load(),
+		"unknown-eid": c.stats.UnknownEID.Load(), "wrong-source": c.stats.WrongSource.Load(),
+		"app-full": c.stats.AppFull.Load(), "oversized": c.stats.Oversized.Load(),
+	}
+}
+
+// MaxSDU is the largest SDU a flow carries.
+func (c *Core[A]) MaxSDU() int {
+	c.mu.Lock()
+	tr := c.tr
+	c.mu.Unlock()
+	if tr == nil {
+		return 0
+	}
+	return tr.MTU() - dataHeader
+}
+
+// Register implements ipcp.IPCP.
+func (c *Core[A]) Register(hash []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tr == nil {
+		return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s is not in a layer yet: bootstrap it first", c.cfg.Name)
+	}
+	c.names[string(hash)] = struct{}{}
+	return nil
+}
+
+// Unregister implements ipcp.IPCP.
+func (c *Core[A]) Unregister(hash []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.names, string(hash))
+	return nil
+}
+
+func (c *Core[A]) registered(hash []byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.names[string(hash)]
+	return ok
+}
+
+// Reachable implements ipcp.IPCP: the name resolves to an address.
+func (c *Core[A]) Reachable(ctx context.Context, name string, hash []byte) bool {
+	if !c.Running() {
+		return false
+	}
+	_, err := c.resolve(ctx, name, hash)
+	return err == nil
+}
+
+// newEID picks a random, unused, non-zero endpoint id. c.mu held.
+func (c *Core[A]) newEIDLocked() uint32 {
+	var b [4]byte
+	for {
+		rand.Read(b[:])
+		eid := binary.BigEndian.Uint32(b[:])
+		if _, used := c.flows[eid]; eid != 0 && !used {
+			if _, waiting := c.pending[eid]; !waiting {
+				return eid
+			}
+		}
+	}
+}
+
+// Alloc implements ipcp.IPCP: one request, one reply. The request is
+// repeated with backoff until the reply or ctx's end, since datagrams get
+// lost; the responder recognises repeats.
+func (c *Core[A]) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, port ipcp.Port) error {
+	if !c.Running() {
+		return ctrl.Errorf(ctrl.CodeUnreachable, "ipcp %s is not bootstrapped", c.cfg.Name)
+	}
+	peer, err := c.resolve(ctx, name, hash)
+	if err != nil {
+		return ctrl.Errorf(ctrl.CodeUnreachable, "%s: cannot resolve %q: %v", c.cfg.Name, name, err)
+	}
+	c.mu.Lock()
+	eid := c.newEIDLocked()
+	replies := make(chan mgmt, 1)
+	c.pending[eid] = replies
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, eid)
+		c.mu.Unlock()
+	}()
+	req := encodeMgmt(make([]byte, 0, 64+len(hash)), &mgmt{code: codeFlowReq, srcEID: eid, qos: q, hash: hash})
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		c.send(peer, req)
+		select {
+		case r := <-replies:
+			return c.allocated(eid, r, peer, q, port, name)
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctrl.Errorf(ctrl.CodeTimeout, "%s: no answer from %v for %q", c.cfg.Name, peer, name)
+		case <-c.done:
+			return ctrl.Errorf(ctrl.CodeDown, "%s is shutting down", c.cfg.Name)
+		}
+	}
+}
+
+func (c *Core[A]) allocated(eid uint32, r mgmt, peer A, q qos.Spec, port ipcp.Port, name string) error {
+	switch r.result {
+	case resultOK:
+	case resultUnreachable:
+		return ctrl.Errorf(ctrl.CodeUnreachable, "%v answers for %q but nothing there accepts it", peer, name)
+	default:
+		return ctrl.Errorf(ctrl.CodeNotAllowed, "%v refused the flow to %q", peer, name)
+	}
+	return c.startFlow(eid, r.srcEID, peer, q, port)
+}
+
+// Close implements ipcp.IPCP: flows are deallocated at the peers and
+// reported down to their applications.
+func (c *Core[A]) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	flows := make([]*flow[A], 0, len(c.flows))
+	for _, f := range c.flows {
+		flows = append(flows, f)
+	}
+	tr := c.tr
+	c.mu.Unlock()
+	for _, f := range flows {
+		c.endFlow(f, ctrl.ReasonDown, true)
+	}
+	var err error
+	if tr != nil {
+		err = tr.Close()
+	}
+	c.wg.Wait()
+	return err
+}
+
+// DownAll ends every flow as down (the link went down): applications learn
+// at once; the peers learn from their own link or keepalives.
+func (c *Core[A]) DownAll() {
+	c.mu.Lock()
+	flows := make([]*flow[A], 0, len(c.flows))
+	for _, f := range c.flows {
+		flows = append(flows, f)
+	}
+	c.mu.Unlock()
+	for _, f := range flows {
+		c.endFlow(f, ctrl.ReasonDown, false)
+	}
+}
+
+// logDrop logs drops at most every 10 s, so that hostile input cannot fill
+// the log.
+func (c *Core[A]) logDrop(what string, from A) {
+	now := time.Now().UnixNano()
+	last := c.stats.lastLog.Load()
+	if now-last < int64(10*time.Second) || !c.stats.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	c.log.Warn("dropping bad datagrams (logged once per 10 s)", "latest", what, "from", fmt.Sprint(from), "counters", c.Counters())
+}

@@ -1,0 +1,233 @@
+package shim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// memNet connects transports by string addresses; a datagram to "*" goes
+// to everyone else.
+type memNet struct {
+	mu    sync.Mutex
+	nodes map[string]*memTr
+}
+
+type memTr struct {
+	net  *memNet
+	addr string
+	in   chan Msg[string]
+	done chan struct{}
+	once sync.Once
+}
+
+func (n *memNet) add(addr string) *memTr {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := &memTr{net: n, addr: addr, in: make(chan Msg[string], 256), done: make(chan struct{})}
+	n.nodes[addr] = t
+	return t
+}
+
+func (t *memTr) MTU() int { return 1500 }
+func (t *memTr) Close() error {
+	t.once.Do(func() { close(t.done) })
+	return nil
+}
+
+func (t *memTr) ReadBatch(msgs []Msg[string]) (int, error) {
+	select {
+	case m := <-t.in:
+		msgs[0].N = copy(msgs[0].Buf, m.Buf[:m.N])
+		msgs[0].Addr = m.Addr
+		return 1, nil
+	case <-t.done:
+		return 0, io.EOF
+	}
+}
+
+func (t *memTr) WriteBatch(msgs []Msg[string]) (int, error) {
+	for _, m := range msgs {
+		b := append([]byte(nil), m.Buf[:m.N]...)
+		t.net.mu.Lock()
+		var to []*memTr
+		for a, n := range t.net.nodes {
+			if (m.Addr == "*" && a != t.addr) || a == m.Addr {
+				to = append(to, n)
+			}
+		}
+		t.net.mu.Unlock()
+		for _, n := range to {
+			select {
+			case n.in <- Msg[string]{Buf: b, N: len(b), Addr: t.addr}:
+			default: // full: lost
+			}
+		}
+	}
+	return len(msgs), nil
+}
+
+// chanPort is an application end made of channels.
+type chanPort struct {
+	id     uint64
+	in     chan []byte // from the application
+	out    chan []byte // to the application
+	down   chan ctrl.Reason
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newChanPort() *chanPort {
+	return &chanPort{in: make(chan []byte, 16), out: make(chan []byte, 16),
+		down: make(chan ctrl.Reason, 1), closed: make(chan struct{})}
+}
+
+func (p *chanPort) ID() uint64 { return p.id }
+func (p *chanPort) ReadBatch(bufs [][]byte, lens []int) (int, error) {
+	select {
+	case b, ok := <-p.in:
+		if !ok {
+			return 0, io.EOF
+		}
+		lens[0] = copy(bufs[0], b)
+		return 1, nil
+	case <-p.closed:
+		return 0, errors.New("port down")
+	}
+}
+func (p *chanPort) WriteBatch(bufs [][]byte) (int, error) { return p.TryWriteBatch(bufs) }
+func (p *chanPort) TryWriteBatch(bufs [][]byte) (int, error) {
+	for i, b := range bufs {
+		select {
+		case p.out <- append([]byte(nil), b...):
+		default:
+			return i, nil
+		}
+	}
+	return len(bufs), nil
+}
+func (p *chanPort) Down(r ctrl.Reason) {
+	p.once.Do(func() { p.down <- r; close(p.closed) })
+}
+
+// host accepts every flow on one port.
+type host struct{ accepted chan *chanPort }
+
+func (h *host) Arrived(context.Context, ipcp.IPCP, []byte, qos.Spec) (ipcp.Port, error) {
+	p := newChanPort()
+	h.accepted <- p
+	return p, nil
+}
+
+func startCore(t *testing.T, net *memNet, addr string, h ipcp.Host) *Core[string] {
+	c := New(Config[string]{Name: addr, Type: "test", Host: h, Keepalive: time.Hour}, nil)
+	resolve := func(ctx context.Context, name string, hash []byte) (string, error) {
+		return c.Query(ctx, hash, "*", time.Minute)
+	}
+	c.Start(net.add(addr), resolve, ipcp.SHA3_256)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestFlowAcrossCores(t *testing.T) {
+	net := &memNet{nodes: map[string]*memTr{}}
+	h := &host{accepted: make(chan *chanPort, 1)}
+	a := startCore(t, net, "a", h)
+	b := startCore(t, net, "b", h)
+	hash := ipcp.SHA3_256.Sum("srv")
+	b.Register(hash)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !a.Reachable(ctx, "srv", hash) {
+		t.Fatal("srv not reachable by query")
+	}
+	pa := newChanPort()
+	if err := a.Alloc(ctx, "srv", hash, qos.Raw, pa); err != nil {
+		t.Fatal(err)
+	}
+	pb := <-h.accepted
+	pa.in <- []byte("hello")
+	if got := <-pb.out; !bytes.Equal(got, []byte("hello")) {
+		t.Fatalf("got %q", got)
+	}
+	pb.in <- []byte("back")
+	if got := <-pa.out; !bytes.Equal(got, []byte("back")) {
+		t.Fatalf("got %q", got)
+	}
+	// Hostile input: a forged datagram for a's flow from another address,
+	// garbage, and another version are dropped and counted.
+	evil := net.add("evil")
+	for eid := range a.flows {
+		d := []byte{byte(eid >> 24), byte(eid >> 16), byte(eid >> 8), byte(eid), 'x'}
+		evil.WriteBatch([]Msg[string]{{Buf: d, N: len(d), Addr: "a"}})
+	}
+	for _, junk := range [][]byte{{1}, {0, 0, 0, 0, 9, 1}, {0, 0, 0, 0, 1, 77}, {0, 0, 0, 0, 1, 1, 0}} {
+		evil.WriteBatch([]Msg[string]{{Buf: junk, N: len(junk), Addr: "a"}})
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for a.stats.WrongSource.Load() < 1 || a.stats.Malformed.Load() < 3 || a.stats.WrongVersion.Load() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("counters %v", a.Counters())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case got := <-pa.out:
+		t.Fatalf("forged datagram delivered: %q", got)
+	default:
+	}
+	// Deallocation reaches the peer.
+	close(pa.in)
+	select {
+	case r := <-pb.down:
+		if r != ctrl.ReasonPeer {
+			t.Fatalf("peer told %v", r)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("deallocation not seen by the peer")
+	}
+}
+
+func TestAllocToUnregisteredNameFails(t *testing.T) {
+	net := &memNet{nodes: map[string]*memTr{}}
+	h := &host{accepted: make(chan *chanPort, 1)}
+	a := startCore(t, net, "a", h)
+	startCore(t, net, "b", h)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := a.Alloc(ctx, "nobody", ipcp.SHA3_256.Sum("nobody"), qos.Raw, newChanPort())
+	var ce *ctrl.Error
+	if !errors.As(err, &ce) || ce.Code != ctrl.CodeUnreachable {
+		t.Fatalf("err = %v, want unreachable", err)
+	}
+}
+
+func FuzzManagement(f *testing.F) {
+	for _, m := range []mgmt{
+		{code: codeFlowReq, srcEID: 7, qos: qos.Data, hash: make([]byte, 32)},
+		{code: codeFlowReply, srcEID: 1, dstEID: 2},
+		{code: codeDealloc, dstEID: 3}, {code: codeQuery, hash: []byte{1, 2, 3}},
+	} {
+		f.Add(encodeMgmt(nil, &m))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m mgmt
+		if err := decodeMgmt(b, &m); err != nil {
+			return
+		}
+		again := encodeMgmt(nil, &m)
+		var m2 mgmt
+		if err := decodeMgmt(again, &m2); err != nil || m2.code != m.code || m2.srcEID != m.srcEID ||
+			m2.dstEID != m.dstEID || !bytes.Equal(m2.hash, m.hash) || m2.qos != m.qos {
+			t.Fatalf("round trip of %x: %+v then %+v (%v)", b, m, m2, err)
+		}
+	})
+}

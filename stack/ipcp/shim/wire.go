@@ -1,0 +1,170 @@
+package shim
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// The shim header, inside whatever framing the transport adds (a UDP
+// datagram, an Ethernet frame):
+//
+//	data:        | dst eid u32 (≠ 0) | SDU ... |
+//	management:  | 0 u32 | version u8 | code u8 | body ... |
+//
+// A data packet costs 4 bytes. Management bodies (network byte order):
+//
+//	FLOW_REQ    src eid u32, QoS (30 bytes), hash length u8, hash
+//	FLOW_REPLY  src eid u32, dst eid u32, result u8
+//	DEALLOC     dst eid u32
+//	KEEPALIVE   dst eid u32
+//	QUERY       hash length u8, hash
+//	QUERY_REPLY hash length u8, hash
+//
+// A peer refuses management messages of another version (dropped and
+// counted). See docs/protocol.md.
+
+// Version is the shim management protocol version.
+const Version = 1
+
+// Management codes.
+const (
+	codeFlowReq    = 1
+	codeFlowReply  = 2
+	codeDealloc    = 3
+	codeKeepalive  = 4
+	codeQuery      = 5
+	codeQueryReply = 6
+)
+
+// Results of a flow request.
+const (
+	resultOK          = 0
+	resultUnreachable = 1 // no such name here, or nobody accepts it
+	resultRefused     = 2 // the layer or the host refused the flow
+)
+
+const (
+	dataHeader = 4
+	mgmtHeader = 6
+	qosLen     = 30
+	maxHashLen = 64
+)
+
+var errMalformed = errors.New("malformed management message")
+
+// mgmt is a decoded management message.
+type mgmt struct {
+	code    uint8
+	srcEID  uint32
+	dstEID  uint32
+	result  uint8
+	qos     qos.Spec
+	hash    []byte // aliases the packet
+	version uint8
+}
+
+func putQoS(b []byte, q qos.Spec) {
+	binary.BigEndian.PutUint32(b[0:], q.Delay)
+	binary.BigEndian.PutUint64(b[4:], q.Bandwidth)
+	b[12] = q.Availability
+	binary.BigEndian.PutUint32(b[13:], q.Loss)
+	binary.BigEndian.PutUint32(b[17:], q.BER)
+	b[21] = 0
+	if q.InOrder {
+		b[21] = 1
+	}
+	binary.BigEndian.PutUint32(b[22:], q.MaxGap)
+	binary.BigEndian.PutUint32(b[26:], q.Timeout)
+}
+
+func getQoS(b []byte) qos.Spec {
+	return qos.Spec{
+		Delay:        binary.BigEndian.Uint32(b[0:]),
+		Bandwidth:    binary.BigEndian.Uint64(b[4:]),
+		Availability: b[12],
+		Loss:         binary.BigEndian.Uint32(b[13:]),
+		BER:          binary.BigEndian.Uint32(b[17:]),
+		InOrder:      b[21] != 0,
+		MaxGap:       binary.BigEndian.Uint32(b[22:]),
+		Timeout:      binary.BigEndian.Uint32(b[26:]),
+	}
+}
+
+// encodeMgmt appends m to b (which starts the packet) and returns it.
+func encodeMgmt(b []byte, m *mgmt) []byte {
+	b = append(b, 0, 0, 0, 0, Version, m.code)
+	switch m.code {
+	case codeFlowReq:
+		b = binary.BigEndian.AppendUint32(b, m.srcEID)
+		var q [qosLen]byte
+		putQoS(q[:], m.qos)
+		b = append(b, q[:]...)
+		b = append(b, byte(len(m.hash)))
+		b = append(b, m.hash...)
+	case codeFlowReply:
+		b = binary.BigEndian.AppendUint32(b, m.srcEID)
+		b = binary.BigEndian.AppendUint32(b, m.dstEID)
+		b = append(b, m.result)
+	case codeDealloc, codeKeepalive:
+		b = binary.BigEndian.AppendUint32(b, m.dstEID)
+	case codeQuery, codeQueryReply:
+		b = append(b, byte(len(m.hash)))
+		b = append(b, m.hash...)
+	}
+	return b
+}
+
+// decodeMgmt parses a management message (the whole packet, eid 0
+// included). It never panics on bad input.
+func decodeMgmt(p []byte, m *mgmt) error {
+	if len(p) < mgmtHeader {
+		return errMalformed
+	}
+	*m = mgmt{version: p[4], code: p[5]}
+	if m.version != Version {
+		return errVersion
+	}
+	b := p[mgmtHeader:]
+	switch m.code {
+	case codeFlowReq:
+		if len(b) < 4+qosLen+1 {
+			return errMalformed
+		}
+		m.srcEID = binary.BigEndian.Uint32(b)
+		m.qos = getQoS(b[4:])
+		return decodeHash(b[4+qosLen:], m)
+	case codeFlowReply:
+		if len(b) < 9 {
+			return errMalformed
+		}
+		m.srcEID = binary.BigEndian.Uint32(b)
+		m.dstEID = binary.BigEndian.Uint32(b[4:])
+		m.result = b[8]
+	case codeDealloc, codeKeepalive:
+		if len(b) < 4 {
+			return errMalformed
+		}
+		m.dstEID = binary.BigEndian.Uint32(b)
+	case codeQuery, codeQueryReply:
+		return decodeHash(b, m)
+	default:
+		return errMalformed
+	}
+	return nil
+}
+
+var errVersion = errors.New("management message of another version")
+
+func decodeHash(b []byte, m *mgmt) error {
+	if len(b) < 1 {
+		return errMalformed
+	}
+	n := int(b[0])
+	if n == 0 || n > maxHashLen || len(b) < 1+n {
+		return errMalformed
+	}
+	m.hash = b[1 : 1+n]
+	return nil
+}

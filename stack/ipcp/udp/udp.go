@@ -1,0 +1,192 @@
+// Package udp is the UDP shim layer (IPCP types udp4 and udp6): flows
+// between hosts over one UDP socket per IPCP. A name is resolved to an
+// address by the static peers of the configuration, then by the system
+// resolver (/etc/hosts, DNS A/AAAA records). Replies and data go to the
+// address and port a peer was actually seen at, so clients behind NAT work;
+// idle flows send keepalives to hold NAT mappings.
+package udp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/ipcp/shim"
+)
+
+// DefaultPort is the layer's UDP port when none is given.
+const DefaultPort = 3435
+
+// MTUs: the largest datagram payload that crosses a 1500-byte Ethernet
+// path without fragmentation (IP and UDP headers taken off).
+const (
+	mtu4 = 1500 - 20 - 8
+	mtu6 = 1500 - 40 - 8
+)
+
+// IPCP is a udp4 or udp6 IPCP.
+type IPCP struct {
+	*shim.Core[netip.AddrPort]
+	name string
+	typ  ipcp.Type
+
+	mu    sync.Mutex
+	layer string
+	addr  netip.AddrPort // bound address
+	peers map[string]netip.AddrPort
+}
+
+var _ ipcp.IPCP = (*IPCP)(nil)
+
+// New returns a udp4 or udp6 IPCP in the created state.
+func New(name string, typ ipcp.Type, host ipcp.Host, log *slog.Logger) *IPCP {
+	p := &IPCP{name: name, typ: typ, peers: make(map[string]netip.AddrPort)}
+	p.Core = shim.New(shim.Config[netip.AddrPort]{Name: name, Type: typ, Host: host, Log: log}, p)
+	return p
+}
+
+// Info implements ipcp.IPCP.
+func (p *IPCP) Info() ipcp.Info {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	info := ipcp.Info{Name: p.name, Type: p.typ, Layer: p.layer, State: ipcp.StateCreated, Hash: p.Hash()}
+	if p.Running() {
+		info.State = ipcp.StateBootstrapped
+		info.Flows = p.Flows()
+		info.Detail = p.addr.String()
+		info.Counters = p.Counters()
+	}
+	return info
+}
+
+// options are the bootstrap keys of the udp types.
+type options struct {
+	ip        netip.Addr
+	port      uint16
+	keepalive time.Duration
+	peers     map[string]netip.AddrPort
+}
+
+func (p *IPCP) parse(opts map[string]string) (options, error) {
+	o := options{port: DefaultPort, peers: make(map[string]netip.AddrPort)}
+	bad := func(k, v, want string) error {
+		return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %s %q: %s", p.name, k, v, want)
+	}
+	for k, v := range opts {
+		switch {
+		case k == "ip":
+			a, err := netip.ParseAddr(v)
+			if err != nil || a.Is4() != (p.typ == ipcp.UDP4) || a.Zone() != "" {
+				return o, bad(k, v, "not an "+family(p.typ)+" address")
+			}
+			o.ip = a
+		case k == "port":
+			n, err := strconv.ParseUint(v, 10, 16)
+			if err != nil || n == 0 {
+				return o, bad(k, v, "not a port number (1-65535)")
+			}
+			o.port = uint16(n)
+		case k == "keepalive":
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil || n == 0 {
+				return o, bad(k, v, "not a number of seconds")
+			}
+			o.keepalive = time.Duration(n) * time.Second
+		case strings.HasPrefix(k, "peer."):
+			ap, err := p.parsePeer(v, o.port)
+			if err != nil {
+				return o, bad(k, v, err.Error())
+			}
+			o.peers[strings.TrimPrefix(k, "peer.")] = ap
+		case k == "dns":
+			return o, ctrl.Errorf(ctrl.CodeNotSupported, "ipcp %s: dns (dynamic DNS updates) is not supported yet; names resolve through the system resolver", p.name)
+		default:
+			return o, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: option %q does not apply to a %s IPCP (ip, port, peer.NAME, keepalive do)", p.name, k, p.typ)
+		}
+	}
+	if !o.ip.IsValid() {
+		return o, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: give the address to bind with ip (0.0.0.0 or :: binds all)", p.name)
+	}
+	return o, nil
+}
+
+// parsePeer reads host[:port], where host is an address literal.
+func (p *IPCP) parsePeer(v string, port uint16) (netip.AddrPort, error) {
+	if ap, err := netip.ParseAddrPort(v); err == nil {
+		return ap, familyCheck(p.typ == ipcp.UDP6, ap.Addr())
+	}
+	a, err := netip.ParseAddr(strings.Trim(v, "[]"))
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("want an address or address:port")
+	}
+	return netip.AddrPortFrom(a, port), familyCheck(p.typ == ipcp.UDP6, a)
+}
+
+func family(t ipcp.Type) string {
+	if t == ipcp.UDP6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// Bootstrap implements ipcp.IPCP: it binds the layer's socket.
+func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string) error {
+	o, err := p.parse(opts)
+	if err != nil {
+		return err
+	}
+	if p.Running() {
+		return ctrl.Errorf(ctrl.CodeExists, "ipcp %s is already in layer %s", p.name, p.layer)
+	}
+	network, mtu := "udp4", mtu4
+	if p.typ == ipcp.UDP6 {
+		network, mtu = "udp6", mtu6
+	}
+	laddr := netip.AddrPortFrom(o.ip, o.port)
+	c, err := listen(network, laddr, mtu)
+	if err != nil {
+		return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: cannot bind %v: %v", p.name, laddr, err)
+	}
+	p.mu.Lock()
+	p.layer, p.addr, p.peers = layer, laddr, o.peers
+	p.mu.Unlock()
+	if o.keepalive > 0 {
+		p.SetKeepalive(o.keepalive)
+	}
+	p.Start(c, p.resolveName, ipcp.DefaultHash)
+	return nil
+}
+
+// resolveName finds the address of the IPCP answering for name: a static
+// peer first, then the system resolver, at the layer's port.
+func (p *IPCP) resolveName(ctx context.Context, name string, _ []byte) (netip.AddrPort, error) {
+	p.mu.Lock()
+	ap, ok := p.peers[name]
+	port := p.addr.Port()
+	p.mu.Unlock()
+	if ok {
+		return ap, nil
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		return netip.AddrPortFrom(a, port), familyCheck(p.typ == ipcp.UDP6, a)
+	}
+	network := "ip4"
+	if p.typ == ipcp.UDP6 {
+		network = "ip6"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, name)
+	if err != nil || len(addrs) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("no %s address for %q", family(p.typ), name)
+	}
+	return netip.AddrPortFrom(addrs[0].Unmap(), port), nil
+}
