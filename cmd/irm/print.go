@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,11 +57,29 @@ func (l *ipcpList) print(w io.Writer) error {
 		return err
 	}
 	slices.SortFunc(l.IPCPs, func(a, b ctrl.IPCPInfo) int { return strings.Compare(a.Name, b.Name) })
-	t := newTable(w, "NAME", "TYPE", "LAYER", "STATE", "HASH", "FLOWS", "NAMES")
+	t := newTable(w, "NAME", "TYPE", "LAYER", "STATE", "HASH", "FLOWS", "NAMES", "ADDRESS", "DROPPED")
 	for _, p := range l.IPCPs {
-		t.row(p.Name, p.Type, p.Layer, p.State, p.Hash, strconv.Itoa(p.Flows), strings.Join(p.Names, ","))
+		t.row(p.Name, p.Type, p.Layer, p.State, p.Hash, strconv.Itoa(p.Flows), strings.Join(p.Names, ","),
+			p.Detail, drops(p.Counters))
 	}
 	return t.flush()
+}
+
+// drops summarises a network layer's drop counters, e.g. "3 (malformed 2,
+// wrong-source 1)"; local layers have none.
+func drops(c map[string]uint64) string {
+	var total uint64
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		if c[k] > 0 {
+			total += c[k]
+			parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, ", "))
 }
 
 func (l *nameList) print(w io.Writer) error {

@@ -35,13 +35,14 @@ func TestPrintEmpty(t *testing.T) {
 
 func TestPrintIPCPs(t *testing.T) {
 	l := &ipcpList{IPCPs: []ctrl.IPCPInfo{
-		{Name: "udp.a", Type: "udp4", State: "created"},
+		{Name: "udp.a", Type: "udp4", Layer: "wan", State: "bootstrapped", Hash: "SHA3_256", Detail: "10.0.0.1:3435",
+			Counters: map[string]uint64{"malformed": 2, "unknown-eid": 0, "wrong-source": 1}},
 		{Name: "local.a", Type: "local", Layer: "local", State: "bootstrapped", Hash: "SHA3_256",
 			Names: []string{"oping", "oecho"}, Flows: 2},
 	}}
-	want := `NAME     TYPE   LAYER  STATE         HASH      FLOWS  NAMES
-local.a  local  local  bootstrapped  SHA3_256  2      oping,oecho
-udp.a    udp4   -      created       -         0      -
+	want := `NAME     TYPE   LAYER  STATE         HASH      FLOWS  NAMES        ADDRESS        DROPPED
+local.a  local  local  bootstrapped  SHA3_256  2      oping,oecho  -              -
+udp.a    udp4   wan    bootstrapped  SHA3_256  0      -            10.0.0.1:3435  3 (malformed 2, wrong-source 1)
 `
 	if got := render(t, l); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
