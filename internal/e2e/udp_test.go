@@ -155,3 +155,38 @@ func TestE2EUDPHostileInput(t *testing.T) {
 	t.Logf("after the attack:\n%s", list)
 	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "3", "-i", "10ms"), "0% packet loss") // both irmds alive
 }
+
+// TestE2EUDPLinkDown takes the veth down under a running flow: its user
+// learns within a few seconds that the flow is down; once the link is back
+// a new flow works.
+func TestE2EUDPLinkDown(t *testing.T) {
+	lab := netlab.New(t, bin)
+	a, b := lab.Node("a"), lab.Node("b")
+	l := lab.Link(a, b).Subnet("10.1.0.0/24")
+	a.Hosts(map[string]string{"pinger": l.B.IP4().String()})
+	a.StartIRMd()
+	b.StartIRMd()
+	a.MustRun("irm", "ipcp", "bootstrap", "name", "ua", "layer", "wan", "type", "udp4", "ip", l.A.IP4().String())
+	b.MustRun("irm", "ipcp", "bootstrap", "name", "ub", "layer", "wan", "type", "udp4", "ip", l.B.IP4().String())
+	serveOn(t, b, "pinger", b.Start("oping", "-l"))
+	ping := a.Start("oping", "-n", "pinger", "-c", "100000", "-i", "10ms")
+	waitFor(t, 5*time.Second, "replies", func() bool { return strings.Contains(ping.Output(), "seq=5 ") })
+	start := time.Now()
+	l.A.Down()
+	if err := ping.Wait(5 * time.Second); err == nil || err == hostlabStillRunning() {
+		t.Fatalf("oping with its link down: %v, want a failure within 5 s\n%s", err, ping.Output())
+	}
+	t.Logf("flow reported down after %v: %s", time.Since(start).Round(time.Millisecond), lastLine(ping.Output()))
+	mustContain(t, ping.Output(), "flow down")
+	l.A.Up()
+	var out string
+	waitFor(t, 10*time.Second, "a new flow after the link came back", func() bool {
+		out, _ = a.Run("oping", "-n", "pinger", "-c", "3", "-i", "10ms")
+		return strings.Contains(out, "0% packet loss")
+	})
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

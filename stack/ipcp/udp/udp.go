@@ -37,6 +37,8 @@ type IPCP struct {
 	*shim.Core[netip.AddrPort]
 	name string
 	typ  ipcp.Type
+	log  *slog.Logger
+	done chan struct{} // closed by Close: stops routineLink
 
 	mu    sync.Mutex
 	layer string
@@ -48,7 +50,10 @@ var _ ipcp.IPCP = (*IPCP)(nil)
 
 // New returns a udp4 or udp6 IPCP in the created state.
 func New(name string, typ ipcp.Type, host ipcp.Host, log *slog.Logger) *IPCP {
-	p := &IPCP{name: name, typ: typ, peers: make(map[string]netip.AddrPort)}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &IPCP{name: name, typ: typ, log: log, done: make(chan struct{}), peers: make(map[string]netip.AddrPort)}
 	p.Core = shim.New(shim.Config[netip.AddrPort]{Name: name, Type: typ, Host: host, Log: log}, p)
 	return p
 }
@@ -162,7 +167,20 @@ func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string
 		p.SetKeepalive(o.keepalive)
 	}
 	p.Start(c, p.resolveName, ipcp.DefaultHash)
+	go p.routineLink(o.ip, p.done)
 	return nil
+}
+
+// Close implements ipcp.IPCP.
+func (p *IPCP) Close() error {
+	p.mu.Lock()
+	select {
+	case <-p.done:
+	default:
+		close(p.done)
+	}
+	p.mu.Unlock()
+	return p.Core.Close()
 }
 
 // resolveName finds the address of the IPCP answering for name: a static
