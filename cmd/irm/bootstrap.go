@@ -37,6 +37,7 @@ var bootstrapOptions = []option{
 	{"ip", udpTypes, checkIP("ip")},
 	{"port", udpTypes, number("port", 1, math.MaxUint16)},
 	{"dns", udpTypes, checkIP("dns")},
+	{"keepalive", udpTypes, number("keepalive", 1, math.MaxUint32)},
 	{"dev", ethTypes, checkDev},
 	{"ethertype", []string{"eth-dix"}, checkEthertype},
 	{"addr_auth", []string{"unicast"}, foldedChoice("addr_auth", "flat")},

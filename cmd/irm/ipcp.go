@@ -115,7 +115,8 @@ Options, by type (defaults in brackets):
   local      hash H                      [SHA3_256]
   udp4/udp6  ip A                        address to bind, required
              port P                      1-65535 [3435]
-             dns D                       DNS server that maps names to addresses
+             dns D                       DNS server for dynamic updates (not supported yet)
+             keepalive S                 seconds between keepalives of idle flows [25]
   eth-llc    dev IF                      Ethernet interface, required
              hash H
   eth-dix    dev IF                      Ethernet interface, required
