@@ -190,3 +190,12 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestE2EUDPSlowPing keeps a flow open across several link polls: the
+// IPCP's interface watch must not take it down.
+func TestE2EUDPSlowPing(t *testing.T) {
+	a, b, _ := twoHosts(t, "udp4", "pinger")
+	serveOn(t, b, "pinger", b.Start("oping", "-l"))
+	out := a.MustRun("oping", "-n", "pinger", "-c", "8", "-i", "100ms")
+	mustContain(t, out, "8 packets transmitted, 8 received, 0% packet loss")
+}

@@ -20,7 +20,9 @@ func (p *IPCP) routineLink(addr netip.Addr, done <-chan struct{}) {
 	}
 	t := time.NewTicker(linkPoll)
 	defer t.Stop()
-	up := true
+	// Start from the interface's actual state: a veth just set up has no
+	// carrier for a moment, and that is not a link going down.
+	up := linkUp(addr)
 	for {
 		select {
 		case <-done:
