@@ -203,12 +203,20 @@ func (l *Lab) teardown(grace time.Duration) error {
 func removeNS(ip, ns string) error {
 	if _, err := os.Stat(filepath.Join(netnsRoot, ns)); err == nil {
 		// Processes would keep the namespace, and its interfaces, alive.
-		out, _ := exec.Command(ip, "netns", "pids", ns).Output()
-		for _, f := range strings.Fields(string(out)) {
-			var pid int
-			if _, err := fmt.Sscan(f, &pid); err == nil && pid > 1 {
-				syscall.Kill(pid, syscall.SIGKILL)
+		// Kill until none is left: one may have been forking as we looked.
+		for range 20 {
+			out, _ := exec.Command(ip, "netns", "pids", ns).Output()
+			pids := strings.Fields(string(out))
+			if len(pids) == 0 {
+				break
 			}
+			for _, f := range pids {
+				var pid int
+				if _, err := fmt.Sscan(f, &pid); err == nil && pid > 1 {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 		if out, err := exec.Command(ip, "netns", "delete", ns).CombinedOutput(); err != nil {
 			if _, serr := os.Stat(filepath.Join(netnsRoot, ns)); serr == nil {
