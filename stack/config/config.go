@@ -53,7 +53,7 @@ const (
 // not supported, so that turning a type on is a one-line change here.
 func Supported(typ string) bool {
 	switch typ {
-	case TypeLocal, TypeUDP4, TypeUDP6:
+	case TypeLocal, TypeEthLLC, TypeEthDIX, TypeUDP4, TypeUDP6:
 		return true
 	}
 	return false

@@ -639,15 +639,15 @@ func TestUnsupported(t *testing.T) {
 		want []string
 	}{
 		{"local", bootstrapped(TypeLocal), nil},
-		{"eth-llc", bootstrapped(TypeEthLLC), []string{"[eth-llc.x]: IPCP type eth-llc is not supported yet"}},
-		{"eth-dix", bootstrapped(TypeEthDIX), []string{"[eth-dix.x]: IPCP type eth-dix is not supported yet"}},
+		{"eth-llc", bootstrapped(TypeEthLLC), nil},
+		{"eth-dix", bootstrapped(TypeEthDIX), nil},
 		{"udp4", "[udp4.wan]\nbootstrap = \"L\"\nip = \"192.0.2.1\"\n", nil},
 		{"udp6", bootstrapped(TypeUDP6), nil},
 		{"broadcast", bootstrapped(TypeBroadcast), []string{"[broadcast.x]: IPCP type broadcast is not supported yet"}},
 		{"unicast", bootstrapped(TypeUnicast), []string{"[unicast.x]: IPCP type unicast is not supported yet"}},
-		{"validated first", "[eth-dix.x]\nbootstrap = \"L\"\ndev = \"eth0\"\nethertype = \"abc\"\n", []string{
-			`[eth-dix.x] ethertype: "abc" is not an Ethernet type (0x0600-0xFFFE, such as 0xA000)`,
-			"[eth-dix.x]: IPCP type eth-dix is not supported yet",
+		{"validated first", "[unicast.x]\nbootstrap = \"L\"\nmax_ttl = 0\n", []string{
+			"[unicast.x] max_ttl: 0 is out of range (1-255)",
+			"[unicast.x]: IPCP type unicast is not supported yet",
 		}},
 		{"enrol", "[unicast.u]\nenrol = \"lan1\"\nconn = [\"lan1\"]\n", []string{
 			"[unicast.u] enrol: enrolment is not supported yet",
@@ -672,7 +672,7 @@ func TestUnsupported(t *testing.T) {
 		})
 	}
 	for _, typ := range []string{TypeLocal, TypeEthLLC, TypeEthDIX, TypeUDP4, TypeUDP6, TypeBroadcast, TypeUnicast} {
-		if got, want := Supported(typ), typ == TypeLocal || typ == TypeUDP4 || typ == TypeUDP6; got != want {
+		if got, want := Supported(typ), typ != TypeBroadcast && typ != TypeUnicast; got != want {
 			t.Errorf("Supported(%q) = %v, want %v", typ, got, want)
 		}
 	}

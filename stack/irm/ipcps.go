@@ -7,6 +7,7 @@ import (
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/ipcp/eth"
 	"o7s.dev/ouroboros/stack/ipcp/local"
 	"o7s.dev/ouroboros/stack/ipcp/udp"
 )
@@ -18,8 +19,10 @@ func (m *IRM) newIPCP(n string, t ipcp.Type) (ipcp.IPCP, error) {
 		return local.New(n, m), nil
 	case ipcp.UDP4, ipcp.UDP6:
 		return udp.New(n, t, m, m.log), nil
+	case ipcp.EthDIX, ipcp.EthLLC:
+		return eth.New(n, t, m, m.log), nil
 	}
-	return nil, ctrl.Errorf(ctrl.CodeNotSupported, "IPCP type %s is not supported yet (this release has: local, udp4, udp6)", t)
+	return nil, ctrl.Errorf(ctrl.CodeNotSupported, "IPCP type %s is not supported yet (this release has: local, eth-llc, eth-dix, udp4, udp6)", t)
 }
 
 // CreateIPCP creates an IPCP of type t.
