@@ -53,8 +53,16 @@ func pingAcross(t *testing.T, a, b *netlab.Node) {
 	mustContain(t, out, "20 packets transmitted, 20 received, 0% packet loss")
 }
 
-// catAcross sends size random bytes from a to b with ocat -q data.
+// catAcross sends size random bytes from a to b with ocat -q data over
+// the layer "wan".
 func catAcross(t *testing.T, a, b *netlab.Node, size int) {
+	t.Helper()
+	catAcrossLayer(t, a, b, size, "wan")
+}
+
+// catAcrossLayer sends size random bytes from a to b with ocat -q data,
+// the server's name registered in layer.
+func catAcrossLayer(t *testing.T, a, b *netlab.Node, size int, layer string) {
 	t.Helper()
 	data := make([]byte, size)
 	rand.Read(data)
@@ -66,7 +74,8 @@ func catAcross(t *testing.T, a, b *netlab.Node, size int) {
 	cmd := b.Command("ocat", "-l")
 	cmd.Stdout = &got
 	srv := b.StartCmd(cmd)
-	serveOn(t, b, "sink", srv)
+	b.MustRun("irm", "name", "register", "sink", "layer", layer)
+	b.MustRun("irm", "bind", "process", strconv.Itoa(srv.PID()), "name", "sink")
 	in, err := os.Open(src)
 	if err != nil {
 		t.Fatal(err)

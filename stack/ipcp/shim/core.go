@@ -38,8 +38,9 @@ type Msg[A comparable] struct {
 // Transport is a shim's datagram socket with its framing.
 //
 // ReadBatch blocks until at least one datagram arrives and fills msgs[i]
-// (Buf is the caller's; N and Addr are set); it returns an error once the
-// transport is closed. WriteBatch sends msgs[i].Buf[:N] to msgs[i].Addr and
+// (N and Addr are set; it may swap the Bufs of entries, as long as every
+// Buf stays one of the caller's); it returns an error once the transport is
+// closed. WriteBatch sends msgs[i].Buf[:N] to msgs[i].Addr and
 // may be called from many goroutines. MTU is the largest Buf[:N] it carries.
 type Transport[A comparable] interface {
 	ReadBatch(msgs []Msg[A]) (int, error)
@@ -70,16 +71,17 @@ type Core[A comparable] struct {
 	resolve Resolver[A]
 	self    ipcp.IPCP // the embedding IPCP, handed to Host.Arrived
 
-	mu       sync.Mutex
-	hashAlgo ipcp.HashAlgo
-	names    map[string]struct{}     // registered hashes
-	flows    map[uint32]*flow[A]     // by local eid
-	byPeer   map[peerKey[A]]*flow[A] // by peer address and peer eid
-	arriving map[peerKey[A]]struct{} // requests being answered
-	pending  map[uint32]chan mgmt    // allocations waiting for a reply
-	queries  map[string][]chan A     // name queries waiting for a reply
-	cache    map[string]cached[A]    // answered name queries
-	closed   bool
+	mu         sync.Mutex
+	hashAlgo   ipcp.HashAlgo
+	names      map[string]struct{}     // registered hashes
+	flows      map[uint32]*flow[A]     // by local eid
+	byPeer     map[peerKey[A]]*flow[A] // by peer address and peer eid
+	arriving   map[peerKey[A]]struct{} // requests being answered
+	pending    map[uint32]chan mgmt    // allocations waiting for a reply
+	queries    map[string][]chan A     // name queries waiting for a reply
+	cache      map[string]cached[A]    // answered name queries
+	unanswered map[string]time.Time    // queries nobody answered, until when they are asked again
+	closed     bool
 
 	stats Stats
 	done  chan struct{}
@@ -114,7 +116,8 @@ func New[A comparable](cfg Config[A], self ipcp.IPCP) *Core[A] {
 		cfg: cfg, log: cfg.Log.With("ipcp", cfg.Name), self: self, hashAlgo: ipcp.DefaultHash,
 		names: make(map[string]struct{}), flows: make(map[uint32]*flow[A]), byPeer: make(map[peerKey[A]]*flow[A]),
 		arriving: make(map[peerKey[A]]struct{}), pending: make(map[uint32]chan mgmt),
-		queries: make(map[string][]chan A), cache: make(map[string]cached[A]), done: make(chan struct{}),
+		queries: make(map[string][]chan A), cache: make(map[string]cached[A]), unanswered: make(map[string]time.Time),
+		done: make(chan struct{}),
 	}
 }
 

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -14,6 +15,11 @@ func (c *Core[A]) Query(ctx context.Context, hash []byte, bcast A, ttl time.Dura
 	if e, ok := c.cache[key]; ok && time.Now().Before(e.expires) {
 		c.mu.Unlock()
 		return e.addr, nil
+	}
+	if until, ok := c.unanswered[key]; ok && time.Now().Before(until) {
+		c.mu.Unlock()
+		var zero A
+		return zero, errNoAnswer
 	}
 	ch := make(chan A, 1)
 	c.queries[key] = append(c.queries[key], ch)
@@ -31,6 +37,12 @@ func (c *Core[A]) Query(ctx context.Context, hash []byte, bcast A, ttl time.Dura
 			return a, nil
 		case <-time.After(wait):
 		case <-ctx.Done():
+			// Remember the silence for a moment: the IRM asks the layers in
+			// turn, and a name found elsewhere should not wait on this one
+			// at every allocation.
+			c.mu.Lock()
+			c.unanswered[key] = time.Now().Add(negativeTTL)
+			c.mu.Unlock()
 			return zero, ctx.Err()
 		case <-c.done:
 			return zero, context.Canceled
@@ -55,11 +67,17 @@ func (c *Core[A]) forgetQuery(key string, ch chan A) {
 	}
 }
 
+// negativeTTL is how long a query nobody answered is not asked again.
+const negativeTTL = 2 * time.Second
+
+var errNoAnswer = errors.New("no member of the segment answered for the name recently")
+
 // Forget drops cached answers (the link changed).
 func (c *Core[A]) Forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.cache)
+	clear(c.unanswered)
 }
 
 func (c *Core[A]) onQuery(from A, m mgmt) {

@@ -114,7 +114,12 @@ func (c *Core[A]) management(from A, p []byte) {
 	case codeFlowReply:
 		c.onReply(from, m)
 	case codeDealloc:
-		if f := c.flowFrom(from, m.dstEID); f != nil {
+		// DEALLOC is sent twice: the second, for a flow already gone, is
+		// expected and not counted as a drop.
+		c.mu.Lock()
+		f := c.flows[m.dstEID]
+		c.mu.Unlock()
+		if f != nil && f.peer == from {
 			c.endFlow(f, ctrl.ReasonPeer, false)
 		}
 	case codeKeepalive:
