@@ -16,40 +16,59 @@ import (
 
 var operfReceived = regexp.MustCompile(`received\s+(\d+) packets, .* ([0-9.]+) Mbit/s, (\d+) pkt/s`)
 
-// BenchmarkE2EUnderlayUDP runs operf over a udp4 layer between two
+// BenchmarkE2EUnderlay runs operf (raw QoS) over each underlay between two
 // namespaces at 64 and 1400 bytes, and a plain Go UDP sender and receiver
-// over the same veth in the same run, and reports our rate as a ratio of
-// the plain one.
-func BenchmarkE2EUnderlayUDP(b *testing.B) {
+// over the same veth in the same run, and reports our packet rate as a
+// ratio of the plain one.
+func BenchmarkE2EUnderlay(b *testing.B) {
 	const d = 3 * time.Second
-	for _, size := range []int{64, 1400} {
-		b.Run(strconv.Itoa(size), func(b *testing.B) {
-			lab := netlab.New(b, bin)
-			na, nb := lab.Node("a"), lab.Node("b")
-			l := lab.Link(na, nb).Subnet("10.1.0.0/24")
-			na.Hosts(map[string]string{"perf": l.B.IP4().String()})
-			na.StartIRMd()
-			nb.StartIRMd()
-			na.MustRun("irm", "ipcp", "bootstrap", "name", "ua", "layer", "wan", "type", "udp4", "ip", l.A.IP4().String())
-			nb.MustRun("irm", "ipcp", "bootstrap", "name", "ub", "layer", "wan", "type", "udp4", "ip", l.B.IP4().String())
-			nb.MustRun("irm", "name", "register", "perf", "layer", "wan")
-			srv := nb.Start("operf", "-l")
-			nb.MustRun("irm", "bind", "process", strconv.Itoa(srv.PID()), "name", "perf")
-			for b.Loop() {
-				out := na.MustRun("operf", "-n", "perf", "-d", fmt.Sprint(d.Seconds()), "-s", strconv.Itoa(size), "-q", "raw")
-				m := operfReceived.FindStringSubmatch(out)
-				if m == nil {
-					b.Fatalf("no result in:\n%s", out)
+	for _, typ := range []string{"udp4", "udp6", "eth-dix", "eth-llc"} {
+		for _, size := range []int{64, 1400} {
+			b.Run(typ+"/"+strconv.Itoa(size), func(b *testing.B) {
+				lab := netlab.New(b, bin)
+				na, nb := lab.Node("a"), lab.Node("b")
+				l := lab.Link(na, nb).Subnet("10.1.0.0/24", "fd01::/64")
+				// The hosts file first: irmd sees the one of when it started.
+				if typ == "udp6" {
+					na.Hosts(map[string]string{"perf": l.B.IP6().String()})
+				} else {
+					na.Hosts(map[string]string{"perf": l.B.IP4().String()})
 				}
-				ours, _ := strconv.ParseFloat(m[3], 64)
-				plain := plainUDP(b, na, nb, l.B.IP4(), size, d)
-				mbit, _ := strconv.ParseFloat(m[2], 64)
-				b.ReportMetric(ours, "pkt/s")
-				b.ReportMetric(mbit, "Mbit/s")
-				b.ReportMetric(plain, "plain-pkt/s")
-				b.ReportMetric(ours/plain, "ratio")
-			}
-		})
+				na.StartIRMd()
+				nb.StartIRMd()
+				bootUnderlay(b, na, l.A, typ, "ua")
+				bootUnderlay(b, nb, l.B, typ, "ub")
+				nb.MustRun("irm", "name", "register", "perf", "layer", "net")
+				srv := nb.Start("operf", "-l")
+				nb.MustRun("irm", "bind", "process", strconv.Itoa(srv.PID()), "name", "perf")
+				for b.Loop() {
+					out := na.MustRun("operf", "-n", "perf", "-d", fmt.Sprint(d.Seconds()), "-s", strconv.Itoa(size), "-q", "raw")
+					m := operfReceived.FindStringSubmatch(out)
+					if m == nil {
+						b.Fatalf("no result in:\n%s", out)
+					}
+					ours, _ := strconv.ParseFloat(m[3], 64)
+					mbit, _ := strconv.ParseFloat(m[2], 64)
+					plain := plainUDP(b, na, nb, l.B.IP4(), size, d)
+					b.ReportMetric(ours, "pkt/s")
+					b.ReportMetric(mbit, "Mbit/s")
+					b.ReportMetric(plain, "plain-pkt/s")
+					b.ReportMetric(ours/plain, "ratio")
+				}
+			})
+		}
+	}
+}
+
+// bootUnderlay bootstraps an IPCP of type typ in layer "net" on end e.
+func bootUnderlay(b *testing.B, n *netlab.Node, e *netlab.End, typ, name string) {
+	switch typ {
+	case "udp4":
+		n.MustRun("irm", "ipcp", "bootstrap", "name", name, "layer", "net", "type", typ, "ip", e.IP4().String())
+	case "udp6":
+		n.MustRun("irm", "ipcp", "bootstrap", "name", name, "layer", "net", "type", typ, "ip", e.IP6().String())
+	default:
+		n.MustRun("irm", "ipcp", "bootstrap", "name", name, "layer", "net", "type", typ, "dev", e.Name)
 	}
 }
 
