@@ -208,3 +208,34 @@ func TestE2EUDPSlowPing(t *testing.T) {
 	out := a.MustRun("oping", "-n", "pinger", "-c", "8", "-i", "100ms")
 	mustContain(t, out, "8 packets transmitted, 8 received, 0% packet loss")
 }
+
+// TestE2EUDPFromConfig sets up a udp4 layer from irmd.conf, with the
+// server's name as a static peer: no hosts file, no DNS.
+func TestE2EUDPFromConfig(t *testing.T) {
+	lab := netlab.New(t, bin)
+	a, b := lab.Node("a"), lab.Node("b")
+	l := lab.Link(a, b).Subnet("10.1.0.0/24")
+	confA := writeConfig(t, `
+[udp4.ua]
+bootstrap = "wan"
+ip = "`+l.A.IP4().String()+`"
+keepalive = 5
+
+[udp4.ua.peers]
+pinger = "`+l.B.IP4().String()+`"
+`)
+	confB := writeConfig(t, `
+[name.pinger]
+prog = ["`+filepath.Join(bin, "oping")+`"]
+args = ["-l"]
+
+[udp4.ub]
+bootstrap = "wan"
+ip = "`+l.B.IP4().String()+`"
+reg = ["pinger"]
+`)
+	a.StartIRMd("--config", confA)
+	b.StartIRMd("--config", confB)
+	// The server is started on demand by b's irmd (auto-start from [name.pinger]).
+	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "5", "-i", "10ms"), "5 packets transmitted, 5 received, 0% packet loss")
+}
