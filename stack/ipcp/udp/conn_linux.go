@@ -60,7 +60,24 @@ func listen(network string, laddr netip.AddrPort, mtu int) (*conn, error) {
 	}
 	c := &conn{uc: uc, rc: rc, v6: network == "udp6", mtu: mtu}
 	c.rfn, c.wfn = c.recv, c.sendm
+	rc.Control(growBuffers)
 	return c, nil
+}
+
+// socketBuffer is the kernel buffer asked for each way. The default (about
+// 200 KiB) overflows under a burst of sendmmsg batches from the other side,
+// and every overflow is a lost datagram.
+const socketBuffer = 4 << 20
+
+// growBuffers asks for socketBuffer bytes each way: the FORCE options work
+// for root beyond the sysctl limits, the plain ones up to them otherwise.
+func growBuffers(fd uintptr) {
+	if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBuffer) != nil {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
+	}
+	if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, socketBuffer) != nil {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
+	}
 }
 
 func (c *conn) MTU() int     { return c.mtu }
