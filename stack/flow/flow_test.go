@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/flow"
 	"o7s.dev/ouroboros/stack/irm/irmtest"
 	"o7s.dev/ouroboros/stack/qos"
@@ -266,7 +267,15 @@ func TestFlowListCounts(t *testing.T) {
 		c.Write([]byte("12345"))
 		s.Read(make([]byte, 10))
 	}
-	rows := h.IRM.ListFlows()
+	// irmd counts an SDU just after handing it on, so the reader can be a
+	// moment ahead of the counters: wait for them.
+	var rows []ctrl.FlowStat
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		rows = h.IRM.ListFlows()
+		if settled(rows) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(rows) != 2 {
 		t.Fatalf("flow list has %d rows, want 2 (one per end)", len(rows))
 	}
@@ -281,4 +290,15 @@ func TestFlowListCounts(t *testing.T) {
 			t.Fatalf("acceptor row %+v: want 5 packets, 25 bytes received", r)
 		}
 	}
+}
+
+// settled reports whether both ends of the test flow counted 5 SDUs.
+func settled(rows []ctrl.FlowStat) bool {
+	n := 0
+	for _, r := range rows {
+		if (r.Side == "alloc" && r.SentPkts == 5) || (r.Side == "accept" && r.RecvPkts == 5) {
+			n++
+		}
+	}
+	return n == 2
 }
