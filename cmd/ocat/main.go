@@ -66,17 +66,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return tool.Exit(name, err, stderr)
 	}
-	p, err := tool.Attach(ctx)
-	if err != nil {
-		return tool.Exit(name, err, stderr)
-	}
-	defer p.Close()
-	if o.listen {
-		err = listen(ctx, p, o, stdin, stdout, stderr)
-	} else {
-		err = connect(ctx, p, o, stdin, stdout)
-	}
-	return tool.Exit(name, err, stderr)
+	return tool.WithProcess(ctx, name, stderr, func(p *flow.Process) error {
+		if o.listen {
+			return listen(ctx, p, o, stdin, stdout, stderr)
+		}
+		return connect(ctx, p, o, stdin, stdout)
+	})
 }
 
 func parseOptions(args []string, stdout io.Writer) (options, error) {

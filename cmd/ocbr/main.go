@@ -61,20 +61,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return tool.Exit(name, err, stderr)
 	}
-	p, err := tool.Attach(ctx)
-	if err != nil {
-		return tool.Exit(name, err, stderr)
-	}
-	defer p.Close()
-	if o.listen {
-		tool.Banner(stderr, name, p.PID(), name)
-		err = tool.Serve(ctx, p, stderr, func(f *flow.Flow) {
-			newSink(f, stdout, o.interval, o.timeout).run()
-		})
-	} else {
-		err = stream(ctx, p, o, stdout, stderr)
-	}
-	return tool.Exit(name, err, stderr)
+	return tool.WithProcess(ctx, name, stderr, func(p *flow.Process) error {
+		if o.listen {
+			tool.Banner(stderr, name, p.PID(), name)
+			return tool.Serve(ctx, p, stderr, func(f *flow.Flow) {
+				newSink(f, stdout, o.interval, o.timeout).run()
+			})
+		}
+		return stream(ctx, p, o, stdout, stderr)
+	})
 }
 
 func parseOptions(args []string, stdout io.Writer) (options, error) {

@@ -57,17 +57,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return tool.Exit(name, err, stderr)
 	}
-	p, err := tool.Attach(ctx)
-	if err != nil {
-		return tool.Exit(name, err, stderr)
-	}
-	defer p.Close()
-	if o.listen {
-		err = serve(ctx, p, stderr)
-	} else {
-		err = ping(ctx, p, o, stdout)
-	}
-	return tool.Exit(name, err, stderr)
+	return tool.WithProcess(ctx, name, stderr, func(p *flow.Process) error {
+		if o.listen {
+			return serve(ctx, p, stderr)
+		}
+		return ping(ctx, p, o, stdout)
+	})
 }
 
 func parseOptions(args []string, stdout io.Writer) (options, error) {

@@ -142,3 +142,15 @@ func Interactive(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && IsTerminal(f)
 }
+
+// WithProcess attaches to irmd, runs fn with the attachment, detaches, and
+// returns the tool's exit code for fn's error (or the attach error, which
+// says how to start irmd).
+func WithProcess(ctx context.Context, name string, stderr io.Writer, fn func(p *flow.Process) error) int {
+	p, err := Attach(ctx)
+	if err != nil {
+		return Exit(name, err, stderr)
+	}
+	defer p.Close()
+	return Exit(name, fn(p), stderr)
+}
