@@ -82,6 +82,7 @@ type options struct {
 
 func (p *IPCP) parse(opts map[string]string) (options, error) {
 	o := options{port: DefaultPort, peers: make(map[string]netip.AddrPort)}
+	peers := make(map[string]string)
 	bad := func(k, v, want string) error {
 		return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %s %q: %s", p.name, k, v, want)
 	}
@@ -106,11 +107,7 @@ func (p *IPCP) parse(opts map[string]string) (options, error) {
 			}
 			o.keepalive = time.Duration(n) * time.Second
 		case strings.HasPrefix(k, "peer."):
-			ap, err := p.parsePeer(v, o.port)
-			if err != nil {
-				return o, bad(k, v, err.Error())
-			}
-			o.peers[strings.TrimPrefix(k, "peer.")] = ap
+			peers[k] = v // after the loop: a peer without a port takes the layer's
 		case k == "dns":
 			return o, ctrl.Errorf(ctrl.CodeNotSupported, "ipcp %s: dns (dynamic DNS updates) is not supported yet; names resolve through the system resolver", p.name)
 		default:
@@ -119,6 +116,13 @@ func (p *IPCP) parse(opts map[string]string) (options, error) {
 	}
 	if !o.ip.IsValid() {
 		return o, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: give the address to bind with ip (0.0.0.0 or :: binds all)", p.name)
+	}
+	for k, v := range peers {
+		ap, err := p.parsePeer(v, o.port)
+		if err != nil {
+			return o, bad(k, v, err.Error())
+		}
+		o.peers[strings.TrimPrefix(k, "peer.")] = ap
 	}
 	return o, nil
 }
