@@ -178,6 +178,19 @@ func (h *Host) Start(name string, args ...string) *Proc {
 // not redirected is captured).
 func (h *Host) StartCmd(cmd *exec.Cmd) *Proc {
 	h.t.Helper()
+	p, err := Launch(cmd)
+	if err != nil {
+		h.t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	h.mu.Lock()
+	h.procs = append(h.procs, p)
+	h.mu.Unlock()
+	return p
+}
+
+// Launch starts cmd, capturing the standard output and error it does not
+// redirect itself, and reaps it when it ends. Callers own stopping it.
+func Launch(cmd *exec.Cmd) (*Proc, error) {
 	p := &Proc{cmd: cmd, done: make(chan struct{})}
 	if cmd.Stdout == nil {
 		cmd.Stdout = &p.out
@@ -186,16 +199,13 @@ func (h *Host) StartCmd(cmd *exec.Cmd) *Proc {
 		cmd.Stderr = &p.out
 	}
 	if err := cmd.Start(); err != nil {
-		h.t.Fatalf("starting %s: %v", cmd.Path, err)
+		return nil, err
 	}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	h.mu.Lock()
-	h.procs = append(h.procs, p)
-	h.mu.Unlock()
-	return p
+	return p, nil
 }
 
 // stopAll ends every process: SIGTERM first so that irmd cleans up, then
@@ -239,11 +249,18 @@ func (p *Proc) Signal(sig syscall.Signal) {
 // Wait waits up to d for the process to end and returns its exit error
 // (nil for status 0), or ErrStillRunning.
 func (p *Proc) Wait(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-p.done:
 		return p.err
-	case <-time.After(d):
-		return ErrStillRunning
+	case <-t.C:
+		select {
+		case <-p.done:
+			return p.err
+		default:
+			return ErrStillRunning
+		}
 	}
 }
 

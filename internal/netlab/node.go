@@ -1,6 +1,7 @@
 package netlab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -299,7 +300,9 @@ func (n *Node) Run(name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := n.CommandContext(ctx, name, args...)
-	var out lockedBuffer
+	// One writer for both streams: os/exec then writes from one goroutine
+	// at a time, so a plain buffer is safe.
+	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := n.lab.making(cmd.Start)
 	if err == nil {

@@ -78,31 +78,29 @@ func (p *port) ReadBatch(bufs [][]byte, lens []int) (int, error) {
 // WriteBatch implements ipcp.Port.
 func (p *port) WriteBatch(bufs [][]byte) (int, error) {
 	n, err := p.conn.WriteBatch(bufs)
-	var bytes uint64
-	for _, b := range bufs[:n] {
-		bytes += uint64(len(b))
-	}
-	p.recvPkts.Add(uint64(n))
-	p.recvBytes.Add(bytes)
-	if errors.Is(err, io.ErrClosedPipe) {
-		p.appGone.Store(true)
-	}
+	p.delivered(bufs[:n], err)
 	return n, err
 }
 
 // TryWriteBatch implements ipcp.Port.
 func (p *port) TryWriteBatch(bufs [][]byte) (int, error) {
 	n, err := p.conn.TryWriteBatch(bufs)
+	p.delivered(bufs[:n], err)
+	return n, err
+}
+
+// delivered counts SDUs handed to the application, and notes from a
+// closed socket that the application ended the flow itself.
+func (p *port) delivered(sdus [][]byte, err error) {
 	var bytes uint64
-	for _, b := range bufs[:n] {
+	for _, b := range sdus {
 		bytes += uint64(len(b))
 	}
-	p.recvPkts.Add(uint64(n))
+	p.recvPkts.Add(uint64(len(sdus)))
 	p.recvBytes.Add(bytes)
 	if errors.Is(err, io.ErrClosedPipe) {
 		p.appGone.Store(true)
 	}
-	return n, err
 }
 
 // Down implements ipcp.Port: the notice goes out on the control connection

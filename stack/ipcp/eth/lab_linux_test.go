@@ -1,23 +1,15 @@
 package eth
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"o7s.dev/ouroboros/stack/ctrl"
-	"o7s.dev/ouroboros/stack/ipcp"
-	"o7s.dev/ouroboros/stack/qos"
 )
 
 // lab is two network namespaces joined by a veth pair, both ends called
@@ -111,64 +103,4 @@ func inNetns(ns string, fn func() error) error {
 		}
 	}()
 	return <-errc
-}
-
-// testHost accepts every flow with a fresh chanPort, handed to the test.
-type testHost struct {
-	ports chan *chanPort
-}
-
-func newTestHost() *testHost { return &testHost{ports: make(chan *chanPort, 8)} }
-
-func (h *testHost) Arrived(context.Context, ipcp.IPCP, []byte, qos.Spec) (ipcp.Port, error) {
-	p := newChanPort()
-	h.ports <- p
-	return p, nil
-}
-
-// chanPort is an application's end of a flow, made of channels: the test
-// writes SDUs to in (closing it deallocates) and reads them from out.
-type chanPort struct {
-	in     chan []byte
-	out    chan []byte
-	down   chan ctrl.Reason
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newChanPort() *chanPort {
-	return &chanPort{in: make(chan []byte, 16), out: make(chan []byte, 256),
-		down: make(chan ctrl.Reason, 1), closed: make(chan struct{})}
-}
-
-func (p *chanPort) ID() uint64 { return 1 }
-
-func (p *chanPort) ReadBatch(bufs [][]byte, lens []int) (int, error) {
-	select {
-	case b, ok := <-p.in:
-		if !ok {
-			return 0, io.EOF
-		}
-		lens[0] = copy(bufs[0], b)
-		return 1, nil
-	case <-p.closed:
-		return 0, errors.New("port down")
-	}
-}
-
-func (p *chanPort) WriteBatch(bufs [][]byte) (int, error) { return p.TryWriteBatch(bufs) }
-
-func (p *chanPort) TryWriteBatch(bufs [][]byte) (int, error) {
-	for i, b := range bufs {
-		select {
-		case p.out <- append([]byte(nil), b...):
-		default:
-			return i, nil
-		}
-	}
-	return len(bufs), nil
-}
-
-func (p *chanPort) Down(r ctrl.Reason) {
-	p.once.Do(func() { p.down <- r; close(p.closed) })
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"o7s.dev/ouroboros/stack/ipcp/ipcptest"
 	"strings"
 	"testing"
 	"time"
@@ -24,14 +25,14 @@ import (
 type pair struct {
 	lab  *lab
 	ipcp [2]*IPCP
-	host [2]*testHost
+	host [2]*ipcptest.Host
 }
 
 func newPair(t *testing.T, typ ipcp.Type, opts map[string]string) *pair {
 	t.Helper()
 	p := &pair{lab: newLab(t)}
 	for i, ns := range p.lab.ns {
-		p.host[i] = newTestHost()
+		p.host[i] = ipcptest.NewHost(256)
 		p.ipcp[i] = New([]string{"a", "b"}[i], typ, p.host[i], nil)
 		t.Cleanup(func() { p.ipcp[i].Close() })
 		err := inNetns(ns, func() error { return p.ipcp[i].Bootstrap(t.Context(), "lan", opts) })
@@ -44,17 +45,17 @@ func newPair(t *testing.T, typ ipcp.Type, opts map[string]string) *pair {
 
 // flow allocates a flow from a to "srv" (registered in b) and returns both
 // ends.
-func (p *pair) flow(t *testing.T) (a, b *chanPort) {
+func (p *pair) flow(t *testing.T) (a, b *ipcptest.Port) {
 	t.Helper()
 	h := p.ipcp[1].Hash().Sum("srv")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	a = newChanPort()
+	a = ipcptest.NewPort(256)
 	if err := p.ipcp[0].Alloc(ctx, "srv", h, qos.Raw, a); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case b = <-p.host[1].ports:
+	case b = <-p.host[1].Ports:
 	case <-ctx.Done():
 		t.Fatal("the flow did not arrive")
 	}
@@ -62,11 +63,11 @@ func (p *pair) flow(t *testing.T) (a, b *chanPort) {
 }
 
 // exchange sends sdu from one end to the other and checks it arrives.
-func exchange(t *testing.T, from, to *chanPort, sdu []byte) {
+func exchange(t *testing.T, from, to *ipcptest.Port, sdu []byte) {
 	t.Helper()
-	from.in <- sdu
+	from.In <- sdu
 	select {
-	case got := <-to.out:
+	case got := <-to.Out:
 		if !bytes.Equal(got, sdu) {
 			t.Fatalf("sent %d bytes, got %d: % x", len(sdu), len(got), got[:min(len(got), 16)])
 		}
@@ -77,10 +78,10 @@ func exchange(t *testing.T, from, to *chanPort, sdu []byte) {
 
 // waitDown waits for the port to be reported down and returns the reason
 // and how long it took.
-func waitDown(t *testing.T, p *chanPort, within time.Duration) ctrl.Reason {
+func waitDown(t *testing.T, p *ipcptest.Port, within time.Duration) ctrl.Reason {
 	t.Helper()
 	select {
-	case r := <-p.down:
+	case r := <-p.Reasons:
 		return r
 	case <-time.After(within):
 		t.Fatalf("the flow was not reported down within %v", within)
@@ -166,7 +167,7 @@ func testFlow(t *testing.T, p *pair) {
 	if n := p.ipcp[0].Flows(); n != 1 {
 		t.Errorf("%d flows", n)
 	}
-	close(a.in) // the application deallocates
+	close(a.In) // the application deallocates
 	if r := waitDown(t, b, 2*time.Second); r != ctrl.ReasonPeer {
 		t.Errorf("the peer saw the flow end with %q", r)
 	}
@@ -179,7 +180,7 @@ func testLinkDown(t *testing.T, p *pair) {
 	start := time.Now()
 	p.lab.ip(t, "-n", p.lab.ns[0], "link", "set", labDev, "down")
 	// a's end went down by hand; b's lost its carrier.
-	for i, port := range []*chanPort{a, b} {
+	for i, port := range []*ipcptest.Port{a, b} {
 		if r := waitDown(t, port, time.Second); r != ctrl.ReasonDown {
 			t.Errorf("end %d: reason %q, want %q", i, r, ctrl.ReasonDown)
 		}
@@ -202,7 +203,7 @@ func testLinkDown(t *testing.T, p *pair) {
 	a, b = p.flow(t)
 	exchange(t, a, b, []byte("after"))
 	exchange(t, b, a, []byte("after too"))
-	close(a.in)
+	close(a.In)
 	waitDown(t, b, 2*time.Second)
 }
 
@@ -235,7 +236,7 @@ func testRecreated(t *testing.T, p *pair) {
 	if d, mac := p.ipcp[1].Info().Detail, p.lab.mac(t, 1); d != labDev+" ("+mac.String()+")" {
 		t.Errorf("detail %q after the new link came up, want the new MAC %v", d, mac)
 	}
-	close(a.in)
+	close(a.In)
 	waitDown(t, b, 2*time.Second)
 }
 
@@ -318,7 +319,7 @@ func testGarbage(t *testing.T, p *pair) {
 	// The layer still works.
 	a, b := p.flow(t)
 	exchange(t, a, b, []byte("still here"))
-	close(a.in)
+	close(a.In)
 	waitDown(t, b, 2*time.Second)
 }
 
@@ -333,7 +334,7 @@ func TestBootstrapErrors(t *testing.T) {
 		{map[string]string{"dev": "lo"}, ctrl.CodeInvalid, "ipcp e: lo is not an Ethernet interface"},
 	}
 	for _, tt := range tests {
-		p := New("e", ipcp.EthDIX, newTestHost(), nil)
+		p := New("e", ipcp.EthDIX, ipcptest.NewHost(256), nil)
 		err := inNetns(l.ns[0], func() error { return p.Bootstrap(t.Context(), "lan", tt.opts) })
 		if code(err) != tt.code || !strings.HasPrefix(err.Error(), tt.msg) {
 			t.Errorf("%v: got %v, want %s: %s...", tt.opts, err, tt.code, tt.msg)
@@ -344,7 +345,7 @@ func TestBootstrapErrors(t *testing.T) {
 		p.Close()
 	}
 	l.ip(t, "-n", l.ns[0], "link", "set", labDev, "mtu", "128")
-	p := New("e", ipcp.EthLLC, newTestHost(), nil)
+	p := New("e", ipcp.EthLLC, ipcptest.NewHost(256), nil)
 	defer p.Close()
 	err := inNetns(l.ns[0], func() error { return p.Bootstrap(t.Context(), "lan", map[string]string{"dev": labDev}) })
 	if code(err) != ctrl.CodeInvalid || !strings.Contains(err.Error(), "MTU 128") {
@@ -359,7 +360,7 @@ func TestBootstrapDown(t *testing.T) {
 	l.ip(t, "-n", l.ns[0], "link", "set", labDev, "down")
 	p := &pair{lab: l}
 	for i, ns := range l.ns {
-		p.host[i] = newTestHost()
+		p.host[i] = ipcptest.NewHost(256)
 		p.ipcp[i] = New([]string{"a", "b"}[i], ipcp.EthDIX, p.host[i], nil)
 		t.Cleanup(func() { p.ipcp[i].Close() })
 		if err := inNetns(ns, func() error { return p.ipcp[i].Bootstrap(t.Context(), "lan", map[string]string{"dev": labDev}) }); err != nil {

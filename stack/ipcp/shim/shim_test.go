@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"o7s.dev/ouroboros/stack/ipcp/ipcptest"
 	"sync"
 	"testing"
 	"time"
@@ -75,58 +76,6 @@ func (t *memTr) WriteBatch(msgs []Msg[string]) (int, error) {
 	return len(msgs), nil
 }
 
-// chanPort is an application end made of channels.
-type chanPort struct {
-	id     uint64
-	in     chan []byte // from the application
-	out    chan []byte // to the application
-	down   chan ctrl.Reason
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newChanPort() *chanPort {
-	return &chanPort{in: make(chan []byte, 16), out: make(chan []byte, 16),
-		down: make(chan ctrl.Reason, 1), closed: make(chan struct{})}
-}
-
-func (p *chanPort) ID() uint64 { return p.id }
-func (p *chanPort) ReadBatch(bufs [][]byte, lens []int) (int, error) {
-	select {
-	case b, ok := <-p.in:
-		if !ok {
-			return 0, io.EOF
-		}
-		lens[0] = copy(bufs[0], b)
-		return 1, nil
-	case <-p.closed:
-		return 0, errors.New("port down")
-	}
-}
-func (p *chanPort) WriteBatch(bufs [][]byte) (int, error) { return p.TryWriteBatch(bufs) }
-func (p *chanPort) TryWriteBatch(bufs [][]byte) (int, error) {
-	for i, b := range bufs {
-		select {
-		case p.out <- append([]byte(nil), b...):
-		default:
-			return i, nil
-		}
-	}
-	return len(bufs), nil
-}
-func (p *chanPort) Down(r ctrl.Reason) {
-	p.once.Do(func() { p.down <- r; close(p.closed) })
-}
-
-// host accepts every flow on one port.
-type host struct{ accepted chan *chanPort }
-
-func (h *host) Arrived(context.Context, ipcp.IPCP, []byte, qos.Spec) (ipcp.Port, error) {
-	p := newChanPort()
-	h.accepted <- p
-	return p, nil
-}
-
 func startCore(t *testing.T, net *memNet, addr string, h ipcp.Host) *Core[string] {
 	c := New(Config[string]{Name: addr, Type: "test", Host: h, Keepalive: time.Hour}, nil)
 	resolve := func(ctx context.Context, name string, hash []byte) (string, error) {
@@ -139,7 +88,7 @@ func startCore(t *testing.T, net *memNet, addr string, h ipcp.Host) *Core[string
 
 func TestFlowAcrossCores(t *testing.T) {
 	net := &memNet{nodes: map[string]*memTr{}}
-	h := &host{accepted: make(chan *chanPort, 1)}
+	h := ipcptest.NewHost(16)
 	a := startCore(t, net, "a", h)
 	b := startCore(t, net, "b", h)
 	hash := ipcp.SHA3_256.Sum("srv")
@@ -149,17 +98,17 @@ func TestFlowAcrossCores(t *testing.T) {
 	if !a.Reachable(ctx, "srv", hash) {
 		t.Fatal("srv not reachable by query")
 	}
-	pa := newChanPort()
+	pa := ipcptest.NewPort(16)
 	if err := a.Alloc(ctx, "srv", hash, qos.Raw, pa); err != nil {
 		t.Fatal(err)
 	}
-	pb := <-h.accepted
-	pa.in <- []byte("hello")
-	if got := <-pb.out; !bytes.Equal(got, []byte("hello")) {
+	pb := <-h.Ports
+	pa.In <- []byte("hello")
+	if got := <-pb.Out; !bytes.Equal(got, []byte("hello")) {
 		t.Fatalf("got %q", got)
 	}
-	pb.in <- []byte("back")
-	if got := <-pa.out; !bytes.Equal(got, []byte("back")) {
+	pb.In <- []byte("back")
+	if got := <-pa.Out; !bytes.Equal(got, []byte("back")) {
 		t.Fatalf("got %q", got)
 	}
 	// Hostile input: a forged datagram for a's flow from another address,
@@ -180,14 +129,14 @@ func TestFlowAcrossCores(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	select {
-	case got := <-pa.out:
+	case got := <-pa.Out:
 		t.Fatalf("forged datagram delivered: %q", got)
 	default:
 	}
 	// Deallocation reaches the peer.
-	close(pa.in)
+	close(pa.In)
 	select {
-	case r := <-pb.down:
+	case r := <-pb.Reasons:
 		if r != ctrl.ReasonPeer {
 			t.Fatalf("peer told %v", r)
 		}
@@ -198,12 +147,12 @@ func TestFlowAcrossCores(t *testing.T) {
 
 func TestAllocToUnregisteredNameFails(t *testing.T) {
 	net := &memNet{nodes: map[string]*memTr{}}
-	h := &host{accepted: make(chan *chanPort, 1)}
+	h := ipcptest.NewHost(16)
 	a := startCore(t, net, "a", h)
 	startCore(t, net, "b", h)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err := a.Alloc(ctx, "nobody", ipcp.SHA3_256.Sum("nobody"), qos.Raw, newChanPort())
+	err := a.Alloc(ctx, "nobody", ipcp.SHA3_256.Sum("nobody"), qos.Raw, ipcptest.NewPort(16))
 	var ce *ctrl.Error
 	if !errors.As(err, &ce) || ce.Code != ctrl.CodeUnreachable {
 		t.Fatalf("err = %v, want unreachable", err)
