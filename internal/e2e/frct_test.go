@@ -3,10 +3,10 @@ package e2e
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -78,7 +78,8 @@ func TestE2EReaderKilledMidStream(t *testing.T) {
 	h := localHost(t)
 	h.MustRun("irm", "name", "register", "sink", "layer", "local")
 	srvCmd := h.Command("ocat", "-l")
-	srvCmd.Stdout = io.Discard // the stream is endless
+	var received countingWriter // the stream is endless: count, do not keep
+	srvCmd.Stdout = &received
 	srv := h.StartCmd(srvCmd)
 	h.MustRun("irm", "bind", "process", strconv.Itoa(srv.PID()), "name", "sink")
 	cli := h.Command("ocat", "-n", "sink", "-q", "data")
@@ -96,7 +97,7 @@ func TestE2EReaderKilledMidStream(t *testing.T) {
 		}
 	}()
 	defer stdin.Close()
-	time.Sleep(300 * time.Millisecond) // let data flow
+	waitFor(t, 10*time.Second, "a megabyte to flow", func() bool { return received.n.Load() > 1<<20 })
 	srv.Signal(syscall.SIGKILL)
 	err = c.Wait(10 * time.Second)
 	if err == nil || errors.Is(err, hostlab.ErrStillRunning) {
@@ -107,4 +108,12 @@ func TestE2EReaderKilledMidStream(t *testing.T) {
 		t.Fatalf("writer (%v) does not say the peer is gone:\n%s", err, out)
 	}
 	t.Logf("writer said: %s", strings.TrimSpace(out))
+}
+
+// countingWriter counts what is written to it and keeps nothing.
+type countingWriter struct{ n atomic.Int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	return len(p), nil
 }

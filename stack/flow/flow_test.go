@@ -130,7 +130,11 @@ func TestDeadlinesAndSizes(t *testing.T) {
 		t.Fatalf("non-blocking read: %v, want ErrTimeout", err)
 	}
 	c.Write([]byte("waiting"))
-	time.Sleep(20 * time.Millisecond) // let irmd move it
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		if n, _ := s.RxReady(); n > 0 || time.Now().After(deadline) {
+			break // irmd has moved it to s's socket
+		}
+	}
 	if n, err := s.Read(make([]byte, 10)); err != nil || n != 7 {
 		t.Fatalf("non-blocking read of a waiting SDU: %d, %v", n, err)
 	}
