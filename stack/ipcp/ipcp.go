@@ -174,3 +174,37 @@ type Port interface {
 	// and concurrently with reads and writes, which then fail.
 	Down(reason ctrl.Reason)
 }
+
+// Lower is what a layered IPCP (unicast, broadcast) asks of the IRM to reach
+// its neighbours: flows over the layers below it.
+type Lower interface {
+	// AllocLower allocates a flow to name for the IPCP from, through an IPCP
+	// of another layer that reaches the name. The returned Port is from's
+	// end of the flow: ReadBatch returns what the peer sent (io.EOF once
+	// the flow is gone), WriteBatch and TryWriteBatch send, Down releases it.
+	AllocLower(ctx context.Context, from IPCP, name string, q qos.Spec) (Port, error)
+}
+
+// Acceptor is an IPCP that accepts flows for names bound to it (its own
+// name and its layer's, for enrollment and adjacencies).
+type Acceptor interface {
+	// AcceptLower hands the IPCP a flow that arrived for name. On success
+	// the IPCP owns port; on error the IRM releases it.
+	AcceptLower(name string, q qos.Spec, port Port) error
+}
+
+// Layered is an IPCP type that joins existing layers and connects to
+// neighbours in them.
+type Layered interface {
+	IPCP
+	// Enroll joins the layer through the member reached by the name dst
+	// (a member IPCP's name or the layer's), taking the layer's
+	// configuration from it.
+	Enroll(ctx context.Context, layer, dst string) error
+	// Connect sets up an adjacency with the member named dst over a lower
+	// layer: component "dt" (data transfer), "mgmt" (routing), or "" for
+	// both. q is the QoS of the data transfer flow.
+	Connect(ctx context.Context, dst, component string, q qos.Spec) error
+	// Disconnect tears an adjacency down.
+	Disconnect(ctx context.Context, dst, component string) error
+}

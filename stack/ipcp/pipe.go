@@ -1,0 +1,167 @@
+package ipcp
+
+// A pipe joins two IPCPs of one host: a layered IPCP's flow over a lower
+// layer is one pipe, whose ends are Ports.
+//
+//	upper IPCP ─WriteBatch─► queue a→b ─ReadBatch─► lower IPCP ─► network
+//	upper IPCP ◄─ReadBatch── queue b→a ◄WriteBatch─ lower IPCP ◄─ network
+//
+// Packets are copied into the queue's own slots, so a writer may reuse its
+// buffers as soon as a write returns; nothing crosses a system call.
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+)
+
+// ErrPipeDown is what writes to a pipe return once either end is down.
+var ErrPipeDown = errors.New("flow is down")
+
+// pipeQueue is one direction of a pipe: a ring of SDU slots.
+type pipeQueue struct {
+	mu     sync.Mutex
+	slots  [][]byte // each slot's capacity is reused
+	head   int      // next slot to read
+	n      int      // queued SDUs
+	closed bool
+	// readable and writable wake one blocked reader or writer; their
+	// capacity of one means a wake-up is never lost.
+	readable chan struct{}
+	writable chan struct{}
+	done     chan struct{} // closed with the queue: wakes every waiter
+}
+
+func newPipeQueue(capacity int) *pipeQueue {
+	return &pipeQueue{slots: make([][]byte, capacity),
+		readable: make(chan struct{}, 1), writable: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// put queues what fits of bufs; block says whether to wait for room.
+func (q *pipeQueue) put(bufs [][]byte, block bool) (int, error) {
+	done := 0
+	for done < len(bufs) {
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			return done, ErrPipeDown
+		}
+		for done < len(bufs) && q.n < len(q.slots) {
+			i := (q.head + q.n) % len(q.slots)
+			q.slots[i] = append(q.slots[i][:0], bufs[done]...)
+			q.n++
+			done++
+		}
+		full := done < len(bufs)
+		q.mu.Unlock()
+		wake(q.readable)
+		if !full || !block {
+			return done, nil
+		}
+		select {
+		case <-q.writable:
+		case <-q.done:
+		}
+	}
+	return done, nil
+}
+
+// get moves queued SDUs into bufs, waiting for at least one; io.EOF once the
+// queue is closed and empty.
+func (q *pipeQueue) get(bufs [][]byte, lens []int) (int, error) {
+	for {
+		q.mu.Lock()
+		n := 0
+		for n < len(bufs) && q.n > 0 {
+			lens[n] = copy(bufs[n], q.slots[q.head])
+			q.head = (q.head + 1) % len(q.slots)
+			q.n--
+			n++
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if n > 0 {
+			wake(q.writable)
+			return n, nil
+		}
+		if closed {
+			return 0, io.EOF
+		}
+		select {
+		case <-q.readable:
+		case <-q.done:
+		}
+	}
+}
+
+func (q *pipeQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	close(q.done)
+}
+
+// pipeShared is what both ends of a pipe share.
+type pipeShared struct {
+	once   sync.Once
+	reason atomic.Value // ctrl.Reason given by the end that went down first
+}
+
+// PipeEnd is one end of a pipe; it implements Port.
+type PipeEnd struct {
+	id     uint64
+	in     *pipeQueue // what the other end wrote
+	out    *pipeQueue // what this end writes
+	shared *pipeShared
+}
+
+var _ Port = (*PipeEnd)(nil)
+
+// NewPipe returns the two ends of an in-memory flow, with the IDs their
+// owner numbers them by; each direction queues up to capacity SDUs. Down at either end ends the flow for both: the other
+// end reads what is queued, then io.EOF.
+func NewPipe(capacity int, idA, idB uint64) (*PipeEnd, *PipeEnd) {
+	ab, ba := newPipeQueue(capacity), newPipeQueue(capacity)
+	s := &pipeShared{}
+	a := &PipeEnd{id: idA, in: ba, out: ab, shared: s}
+	b := &PipeEnd{id: idB, in: ab, out: ba, shared: s}
+	return a, b
+}
+
+// ID implements Port.
+func (e *PipeEnd) ID() uint64 { return e.id }
+
+// ReadBatch implements Port.
+func (e *PipeEnd) ReadBatch(bufs [][]byte, lens []int) (int, error) { return e.in.get(bufs, lens) }
+
+// WriteBatch implements Port: it waits while the other end does not keep up.
+func (e *PipeEnd) WriteBatch(bufs [][]byte) (int, error) { return e.out.put(bufs, true) }
+
+// TryWriteBatch implements Port: what does not fit is not written.
+func (e *PipeEnd) TryWriteBatch(bufs [][]byte) (int, error) { return e.out.put(bufs, false) }
+
+// Down implements Port: both directions close; what is queued can still be
+// read by the end that did not go down.
+func (e *PipeEnd) Down(r ctrl.Reason) {
+	e.shared.once.Do(func() {
+		e.shared.reason.Store(r)
+		e.in.close()
+		e.out.close()
+	})
+}
+
+// Reason returns why the pipe went down, and whether it has.
+func (e *PipeEnd) Reason() (ctrl.Reason, bool) {
+	r, ok := e.shared.reason.Load().(ctrl.Reason)
+	return r, ok
+}
