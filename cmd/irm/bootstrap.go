@@ -44,8 +44,8 @@ var bootstrapOptions = []option{
 	{"directory", []string{"unicast"}, foldedChoice("directory", "DHT")},
 	{"routing", []string{"unicast"}, choice("routing", "link_state", "lfa", "ecmp")},
 	{"congestion", []string{"unicast"}, choice("congestion", "none", "mb-ecn")},
-	{"addr", []string{"unicast"}, number("addr", 1, 8)},
-	{"eid", []string{"unicast"}, number("eid", 1, 8)},
+	{"addr", []string{"unicast"}, sizes("addr", "the address is 4 or 8 bytes", "4", "8")},
+	{"eid", []string{"unicast"}, sizes("eid", "the endpoint id is 8 bytes", "8")},
 	{"ttl", []string{"unicast"}, number("ttl", 1, math.MaxUint8)},
 	{"dht_alpha", []string{"unicast"}, number("dht_alpha", 1, math.MaxUint32)},
 	{"dht_k", []string{"unicast"}, number("dht_k", 1, math.MaxUint32)},
@@ -55,6 +55,7 @@ var bootstrapOptions = []option{
 	{"ls_t_recalc", []string{"unicast"}, number("ls_t_recalc", 1, math.MaxUint32)},
 	{"ls_t_update", []string{"unicast"}, number("ls_t_update", 1, math.MaxUint32)},
 	{"ls_t_timeo", []string{"unicast"}, number("ls_t_timeo", 1, math.MaxUint32)},
+	{"ls_t_dead", []string{"unicast"}, number("ls_t_dead", 100, 60000)},
 }
 
 // requiredOptions are the options a type cannot do without.
@@ -186,6 +187,17 @@ func foldedChoice(key string, choices ...string) func(string, string) (string, e
 			}
 		}
 		return "", fmt.Errorf("bad %s %q: want one of %s", key, val, strings.Join(choices, ", "))
+	}
+}
+
+// sizes accepts one of the sizes, in bytes, that a field of the unicast
+// layer's header can have; why says which.
+func sizes(key, why string, ok ...string) func(string, string) (string, error) {
+	return func(_, val string) (string, error) {
+		if slices.Contains(ok, val) {
+			return val, nil
+		}
+		return "", fmt.Errorf("bad %s %q: %s", key, val, why)
 	}
 }
 

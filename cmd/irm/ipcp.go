@@ -63,12 +63,13 @@ The IPCP belongs to no layer until it is bootstrapped or enrolled.`,
 				name:    "enroll",
 				usage:   []string{"irm ipcp enroll name N [layer L] [dst D] [type unicast|broadcast] [autobind]"},
 				summary: "Join an existing layer through one of its members.",
-				text: `Enrolls IPCP N in a layer by contacting member D, which must be reachable
-by name through a lower layer. D defaults to the layer name L, which every
-member registers; give at least one of them. With type, the IPCP is
-created if it does not exist. autobind binds the IPCP to its own name and
-to the layer name, so that other members can reach it. irm waits up to
-30 seconds.`,
+				text: `Enrolls IPCP N in an existing layer by contacting member D, which must be
+reachable by name through a lower layer: D defaults to the layer name L,
+which the members bind to (autobind) and register in the lower layers;
+give at least one of them. If N does not exist, it is created, of type
+TYPE (default unicast). autobind then binds the IPCP to its own name and
+to the layer name, so that others can enroll through it and connect to
+it. irmd gives up after 20 seconds.`,
 				example: []string{"irm ipcp enroll name net.b layer net autobind"},
 				parse:   parseIPCPEnroll,
 			},
@@ -76,11 +77,12 @@ to the layer name, so that other members can reach it. irm waits up to
 				name:    "connect",
 				usage:   []string{"irm ipcp connect name N dst D [component dt|mgmt] [qos raw|best|video|voice|data]"},
 				summary: "Connect a unicast IPCP to a neighbour.",
-				text: `Connects a component of IPCP N to the neighbour IPCP D in the same layer:
-dt (data transfer, which carries the layer's traffic) or mgmt (management:
-routing and directory). Without component both are connected. qos is the
-QoS of the flow underneath; irmd chooses when it is not given. irm waits
-up to 30 seconds.`,
+				text: `Connects a component of IPCP N to the neighbour IPCP D in the same layer,
+over a flow of a lower layer to D's name: dt (data transfer, which
+carries the layer's traffic) or mgmt (management: routing and
+directory). Without component both are connected. qos is the QoS of the
+data transfer flow underneath (default raw). irmd gives up after 20
+seconds; "irm ipcp list" shows the neighbours.`,
 				example: []string{"irm ipcp connect name net.b dst net.a component dt qos raw"},
 				parse:   parseIPCPConnect,
 			},
@@ -97,8 +99,11 @@ up to 30 seconds.`,
 				usage:   []string{"irm ipcp list [name N] [layer L] [type TYPE]"},
 				summary: "List IPCPs.",
 				text: `Lists the IPCPs of this host with their type, layer, state, the layer's
-directory hash, the flows they carry and the names registered in them.
-Each filter given must match; names and layers may use shell wildcards.`,
+directory hash, the flows they carry, the names registered in them, their
+address (the bound address of a UDP IPCP, the interface of an Ethernet
+one, the address in the layer of a unicast one) and the packets they
+dropped. When an IPCP has neighbours, a NEIGHBOURS column lists them with
+their connected components. Each filter given must match.`,
 				example: []string{"irm ipcp list type unicast"},
 				parse:   parseIPCPList,
 			},
@@ -118,29 +123,34 @@ Options, by type (defaults in brackets):
              dns D                       DNS server for dynamic updates (not supported yet)
              keepalive S                 seconds between keepalives of idle flows [25]
   eth-llc    dev IF                      Ethernet interface, required
-             hash H
+             hash H                      [SHA3_256]
   eth-dix    dev IF                      Ethernet interface, required
              ethertype E                 0x0600-0xFFFE [0xA000]
-             hash H
-  unicast    addr_auth flat              address authority
-             directory DHT               directory policy
-             hash H                      directory hash
-             routing link_state|lfa|ecmp
-             congestion none|mb-ecn
-             addr BYTES                  address size, 1-8 [4]
-             eid BYTES                   endpoint id size, 1-8 [8]
+             hash H                      [SHA3_256]
+  unicast    addr BYTES                  address size, 4 or 8 [4]
+             eid BYTES                   endpoint id size, 8 [8]
              ttl T                       maximum time to live, 1-255 [60]
-             dht_alpha, dht_k            DHT parallelism and bucket size
-             dht_t_expire, dht_t_refresh, dht_t_replicate
-                                         DHT timers, in seconds
-             ls_t_recalc, ls_t_update, ls_t_timeo
-                                         link-state timers, in seconds
+             addr_auth flat              address authority [flat]
+             directory DHT               directory policy [DHT]
+             hash H                      directory hash [SHA3_256]
+             routing link_state|lfa|ecmp [link_state]
+             congestion none|mb-ecn      [mb-ecn]
+             dht_alpha N                 DHT lookups in parallel [3]
+             dht_k N                     DHT replication factor [8]
+             dht_t_expire S              seconds before a DHT entry expires [86400]
+             dht_t_refresh S             seconds between DHT refreshes [900]
+             dht_t_replicate S           seconds between DHT replications [900]
+             ls_t_recalc S               seconds between route recalculations [4]
+             ls_t_update S               seconds between link-state updates [15]
+             ls_t_timeo S                seconds before a silent link is removed [60]
+             ls_t_dead MS                an adjacency silent this long is declared
+                                         dead; default 1000 ms (100-60000)
   broadcast  no options
 H is one of SHA3_224, SHA3_256, SHA3_384, SHA3_512.
 
 irm checks that each option belongs to the type and that its value has the
-right form; irmd checks the rest. This release implements local layers
-only: irmd answers "not supported yet" for the other types.`
+right form; irmd checks the rest. This release has no broadcast layers yet:
+irmd answers "not supported yet" for them.`
 
 func parseIPCPCreate(args []string) (*command, error) {
 	m, err := scanArgs(args, grammar{values: []string{"name", "type"}})

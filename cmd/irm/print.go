@@ -57,10 +57,21 @@ func (l *ipcpList) print(w io.Writer) error {
 		return err
 	}
 	slices.SortFunc(l.IPCPs, func(a, b ctrl.IPCPInfo) int { return strings.Compare(a.Name, b.Name) })
-	t := newTable(w, "NAME", "TYPE", "LAYER", "STATE", "HASH", "FLOWS", "NAMES", "ADDRESS", "DROPPED")
+	// Only layered IPCPs have neighbours: hosts without them are spared
+	// an empty column.
+	neighbours := slices.ContainsFunc(l.IPCPs, func(p ctrl.IPCPInfo) bool { return len(p.Neighbours) > 0 })
+	header := []string{"NAME", "TYPE", "LAYER", "STATE", "HASH", "FLOWS", "NAMES", "ADDRESS", "DROPPED"}
+	if neighbours {
+		header = append(header, "NEIGHBOURS")
+	}
+	t := newTable(w, header...)
 	for _, p := range l.IPCPs {
-		t.row(p.Name, p.Type, p.Layer, p.State, p.Hash, strconv.Itoa(p.Flows), strings.Join(p.Names, ","),
-			p.Detail, drops(p.Counters))
+		cells := []string{p.Name, p.Type, p.Layer, p.State, p.Hash, strconv.Itoa(p.Flows), strings.Join(p.Names, ","),
+			p.Detail, drops(p.Counters)}
+		if neighbours {
+			cells = append(cells, strings.Join(p.Neighbours, ", "))
+		}
+		t.row(cells...)
 	}
 	return t.flush()
 }
@@ -129,11 +140,11 @@ func (l *flowList) print(w io.Writer) error {
 		}
 		return cmp.Compare(sideRank(a.Side), sideRank(b.Side))
 	})
-	t := newTable(w, "ID", "SIDE", "NAME", "QOS", "LAYER", "IPCP", "PID", "AGE",
+	t := newTable(w, "ID", "SIDE", "NAME", "QOS", "LAYER", "IPCP", "OWNER", "AGE",
 		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES")
 	for _, f := range l.Flows {
 		t.row(strconv.FormatUint(f.ID, 10), f.Side, f.Name, qosCell(f.QoS), f.Layer, f.IPCP,
-			pidCell(f.PID), ageCell(f.AgeMS),
+			ownerCell(f), ageCell(f.AgeMS),
 			strconv.FormatUint(f.SentPkts, 10), bytesCell(f.SentBytes),
 			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes))
 	}
@@ -157,6 +168,15 @@ func qosCell(s qos.Spec) string {
 		}
 	}
 	return "custom/" + s.Cube().String()
+}
+
+// ownerCell shows who holds a flow end: a process by its pid, or a layered
+// IPCP, for its flows over lower layers, as "ipcp NAME".
+func ownerCell(f ctrl.FlowStat) string {
+	if f.Owner != "" {
+		return "ipcp " + f.Owner
+	}
+	return pidCell(f.PID)
 }
 
 func pidCell(pid int) string {

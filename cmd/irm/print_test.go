@@ -49,6 +49,23 @@ udp.a    udp4   wan    bootstrapped  SHA3_256  0      -            10.0.0.1:3435
 	}
 }
 
+// TestPrintIPCPsNeighbours: the NEIGHBOURS column appears when an IPCP
+// has neighbours, with "-" for those that have none.
+func TestPrintIPCPsNeighbours(t *testing.T) {
+	l := &ipcpList{IPCPs: []ctrl.IPCPInfo{
+		{Name: "ucA", Type: "unicast", Layer: "net", State: "bootstrapped", Hash: "SHA3_256", Detail: "0x1a2b3c4d",
+			Names: []string{"ucA", "net"}, Flows: 1, Neighbours: []string{"ucB (dt, mgmt)", "ucC (mgmt)"}},
+		{Name: "eth.a", Type: "eth-dix", Layer: "eth", State: "bootstrapped", Hash: "SHA3_256", Detail: "veth0"},
+	}}
+	want := `NAME   TYPE     LAYER  STATE         HASH      FLOWS  NAMES    ADDRESS     DROPPED  NEIGHBOURS
+eth.a  eth-dix  eth    bootstrapped  SHA3_256  0      -        veth0       -        -
+ucA    unicast  net    bootstrapped  SHA3_256  1      ucA,net  0x1a2b3c4d  -        ucB (dt, mgmt), ucC (mgmt)
+`
+	if got := render(t, l); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestPrintNames(t *testing.T) {
 	l := &nameList{Names: []ctrl.NameInfo{
 		{Name: "oping", LB: "spillover", IPCPs: []string{"local.a"}, Processes: []int{42, 43}, Accepting: 1},
@@ -75,11 +92,14 @@ func TestPrintFlows(t *testing.T) {
 			AgeMS: 1500, SentPkts: 1, SentBytes: 1536},
 		{ID: 3, Side: "alloc", Name: "oping", QoS: qos.Raw, Layer: "local", IPCP: "local.a", PID: 200,
 			AgeMS: 1500, RecvPkts: 1, RecvBytes: 1536},
+		{ID: 9, Side: "alloc", Name: "ucB", QoS: qos.Raw, Layer: "eth", IPCP: "eth.b", Owner: "ucA",
+			AgeMS: 5000, SentPkts: 2, SentBytes: 100, RecvPkts: 1, RecvBytes: 50},
 	}}
-	want := `ID  SIDE    NAME   QOS                 LAYER  IPCP     PID  AGE       SENT PKTS  SENT BYTES  RECV PKTS  RECV BYTES
-3   alloc   oping  raw                 local  local.a  200  1s        0          0 B         1          1.5 KiB
-3   accept  oping  raw                 local  local.a  201  1s        1          1.5 KiB     0          0 B
-7   alloc   oecho  custom/best-effort  local  local.a  100  1d1h1m1s  3          3.0 MiB     1          512 B
+	want := `ID  SIDE    NAME   QOS                 LAYER  IPCP     OWNER     AGE       SENT PKTS  SENT BYTES  RECV PKTS  RECV BYTES
+3   alloc   oping  raw                 local  local.a  200       1s        0          0 B         1          1.5 KiB
+3   accept  oping  raw                 local  local.a  201       1s        1          1.5 KiB     0          0 B
+7   alloc   oecho  custom/best-effort  local  local.a  100       1d1h1m1s  3          3.0 MiB     1          512 B
+9   alloc   ucB    raw                 eth    eth.b    ipcp ucA  5s        2          100 B       1          50 B
 `
 	if got := render(t, l); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

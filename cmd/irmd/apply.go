@@ -4,33 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"log/slog"
+	"sync"
 
 	"o7s.dev/ouroboros/stack/config"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/irm"
 )
 
-// applyTimeout bounds bootstrapping every IPCP of the configuration.
-const applyTimeout = 30 * time.Second
-
 // apply sets up what the configuration describes, through the same IRM
 // calls the irm tool makes: names first (so their policies hold when
-// registration creates them), then IPCPs and their registrations.
-func apply(m *irm.IRM, cfg *config.Config) error {
-	ctx, cancel := context.WithTimeout(context.Background(), applyTimeout)
+// registration creates them), then IPCPs, lower layers first, and their
+// registrations. Bootstrapping is done before apply returns, and its
+// failure is the error. Enrolments and connections need a peer, which may
+// not be up yet: they go on in the background (see joiner), retrying until
+// they succeed or ctx ends. wait waits for them to give up once ctx is done.
+func apply(ctx context.Context, m *irm.IRM, cfg *config.Config, log *slog.Logger) (wait func(), err error) {
+	j := &joiner{m: m, log: log, backoff: defaultBackoff}
+	bootCtx, cancel := context.WithTimeout(ctx, applyTimeout)
 	defer cancel()
 	for _, n := range cfg.Names {
 		if err := applyName(m, n); err != nil {
-			return fmt.Errorf("[name.%s]: %w", n.Name, err)
+			return j.wg.Wait, fmt.Errorf("[name.%s]: %w", n.Name, err)
 		}
 	}
 	for _, ip := range cfg.IPCPs {
-		if err := applyIPCP(ctx, m, ip); err != nil {
-			return fmt.Errorf("[%s.%s]: %w", ip.Type, ip.Name, err)
+		if err := applyIPCP(ctx, bootCtx, j, ip); err != nil {
+			return j.wg.Wait, fmt.Errorf("[%s.%s]: %w", ip.Type, ip.Name, err)
 		}
 	}
-	return nil
+	return j.wg.Wait, nil
 }
 
 func applyName(m *irm.IRM, n config.Name) error {
@@ -47,23 +50,74 @@ func applyName(m *irm.IRM, n config.Name) error {
 	return nil
 }
 
-func applyIPCP(ctx context.Context, m *irm.IRM, ip config.IPCP) error {
-	if ip.Bootstrap == "" {
-		if ip.Enrol != "" {
-			return fmt.Errorf("enrol is not supported yet")
+// applyIPCP creates one IPCP and bootstraps it, or has the joiner enrol it.
+// ctx is irmd's life, bootCtx bounds the bootstrap.
+func applyIPCP(ctx, bootCtx context.Context, j *joiner, ip config.IPCP) error {
+	m := j.m
+	switch {
+	case ip.Bootstrap != "":
+		req := ctrl.IPCPBootstrap{Name: ip.Name, Layer: ip.Bootstrap, Type: ip.Type, Autobind: ip.Autobind, Options: ip.Options}
+		if err := m.Bootstrap(bootCtx, req); err != nil {
+			return err
 		}
-		// Neither bootstrap nor enrol: the IPCP is only created, to be
-		// bootstrapped or enrolled later with irm.
-		return m.CreateIPCP(ip.Name, ip.Type)
-	}
-	req := ctrl.IPCPBootstrap{Name: ip.Name, Layer: ip.Bootstrap, Type: ip.Type, Autobind: ip.Autobind, Options: ip.Options}
-	if err := m.Bootstrap(ctx, req); err != nil {
-		return err
-	}
-	for _, r := range ip.Reg {
-		if err := m.RegisterName(ctrl.NameRegister{Name: r, IPCPs: []string{ip.Name}}); err != nil {
-			return fmt.Errorf("reg %s: %w", r, err)
+		for _, r := range ip.Reg {
+			if err := m.RegisterName(ctrl.NameRegister{Name: r, IPCPs: []string{ip.Name}}); err != nil {
+				return fmt.Errorf("reg %s: %w", r, err)
+			}
 		}
+		j.connect(ctx, ip)
+		return nil
+	case ip.Enrol != "":
+		// Created now, so that irm ipcp list shows it while it enrols.
+		if err := m.CreateIPCP(ip.Name, ip.Type); err != nil {
+			return err
+		}
+		j.enrol(ctx, ip)
+		return nil
 	}
-	return nil
+	// Neither bootstrap nor enrol: the IPCP is only created, to be
+	// bootstrapped or enrolled later with irm.
+	return m.CreateIPCP(ip.Name, ip.Type)
+}
+
+// joiner enrols IPCPs and connects them to their neighbours in the
+// background, each step retried until it succeeds, since the peers of a
+// host usually come up in no particular order.
+type joiner struct {
+	m       *irm.IRM
+	log     *slog.Logger
+	backoff backoff
+	wg      sync.WaitGroup
+}
+
+// enrol enrols ip, then registers its names and connects it.
+func (j *joiner) enrol(ctx context.Context, ip config.IPCP) {
+	j.wg.Go(func() {
+		req := ctrl.IPCPEnroll{Name: ip.Name, Dst: ip.Enrol, Type: ip.Type, Autobind: ip.Autobind}
+		ok := retry(ctx, j.log, j.backoff, func() error { return j.m.Enroll(ctx, req) },
+			"enrolment failed", "ipcp", ip.Name, "dst", ip.Enrol)
+		if !ok {
+			return
+		}
+		for _, r := range ip.Reg {
+			reg := ctrl.NameRegister{Name: r, IPCPs: []string{ip.Name}}
+			if !retry(ctx, j.log, j.backoff, func() error { return j.m.RegisterName(reg) },
+				"registration failed", "ipcp", ip.Name, "name", r) {
+				return
+			}
+		}
+		j.connect(ctx, ip)
+	})
+}
+
+// connect connects ip to each of its neighbours, independently: one
+// neighbour that is down does not hold up the others.
+func (j *joiner) connect(ctx context.Context, ip config.IPCP) {
+	for _, dst := range ip.Conn {
+		j.wg.Go(func() {
+			req := ctrl.IPCPConnect{Name: ip.Name, Dst: dst}
+			retry(ctx, j.log, j.backoff, func() error { return j.m.Connect(ctx, req) },
+				"connection failed", "ipcp", ip.Name, "dst", dst)
+		})
+	}
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -154,10 +155,19 @@ func serve(log *slog.Logger, cfg *config.Config) error {
 	served := make(chan error, 1)
 	go func() { served <- m.Serve(l.UnixListener) }()
 	log.Info("irmd started", "version", version, "pid", os.Getpid(), "rundir", runDir)
+	// life ends when irmd stops: it ends the enrolments and connections
+	// of the configuration that are still being retried.
+	life, stop := context.WithCancel(context.Background())
+	defer stop()
+	joined := func() {}
 	if cfg != nil {
-		if err := apply(m, cfg); err != nil {
+		var err error
+		joined, err = apply(life, m, cfg, log)
+		if err != nil {
+			stop()
 			l.Close()
 			m.Close()
+			joined()
 			return fmt.Errorf("%s: %w", cfg.File, err)
 		}
 		log.Info("configuration applied", "file", cfg.File, "ipcps", len(cfg.IPCPs), "names", len(cfg.Names))
@@ -165,8 +175,10 @@ func serve(log *slog.Logger, cfg *config.Config) error {
 	for {
 		select {
 		case err := <-served:
+			stop()
 			m.Close()
 			l.Close()
+			joined()
 			return err
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
@@ -174,8 +186,10 @@ func serve(log *slog.Logger, cfg *config.Config) error {
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
+			stop()
 			l.Close()
 			m.Close()
+			joined()
 			<-served
 			log.Info("irmd stopped")
 			return nil

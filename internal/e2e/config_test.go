@@ -60,7 +60,7 @@ func TestE2EIRMErrorsAreClear(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ipcp", "bootstrap", "name", "u", "layer", "wan", "type", "unicast"}, "not supported yet"},
+		{[]string{"ipcp", "bootstrap", "name", "u", "layer", "wan", "type", "broadcast"}, "not supported yet"},
 		{[]string{"ipcp", "bootstrap", "name", "lo", "layer", "other"}, "already"},
 		{[]string{"name", "register", "x", "layer", "nowhere"}, "nowhere"},
 		{[]string{"bind", "process", "999999999", "name", "x"}, "no process"},

@@ -284,8 +284,8 @@ func (c *checker) ipcpRules(t *table, typ *ipcpType, set map[string]string) {
 		switch {
 		case !typ.connect:
 			t.errorf(keyConn, "only unicast IPCPs connect to neighbours")
-		case !enrol:
-			t.errorf(keyConn, "needs enrol: an IPCP connects to its neighbours once it has enrolled")
+		case !enrol && !boot:
+			t.errorf(keyConn, "needs bootstrap or enrol: an IPCP connects to its neighbours once it is in a layer")
 		case !c.enrol:
 			t.errorf(keyConn, "connecting to neighbours is not supported yet")
 		}

@@ -53,7 +53,7 @@ const (
 // not supported, so that turning a type on is a one-line change here.
 func Supported(typ string) bool {
 	switch typ {
-	case TypeLocal, TypeEthLLC, TypeEthDIX, TypeUDP4, TypeUDP6:
+	case TypeLocal, TypeEthLLC, TypeEthDIX, TypeUDP4, TypeUDP6, TypeUnicast:
 		return true
 	}
 	return false
@@ -61,7 +61,7 @@ func Supported(typ string) bool {
 
 // enrolSupported says whether this release can enrol IPCPs into existing
 // layers (the enrol and conn keys of unicast and broadcast IPCPs).
-const enrolSupported = false
+const enrolSupported = true
 
 // Config is a checked configuration file, ready for the daemon to apply.
 type Config struct {
@@ -75,11 +75,13 @@ type Config struct {
 // or Enrol is set, to bring into a layer.
 type IPCP struct {
 	Name, Type string
-	Bootstrap  string // layer to bootstrap, or ""
-	Enrol      string // destination to enrol through, or ""
-	Autobind   bool   // bind the IPCP to its own name and to its layer's name
-	Reg        []string
-	Conn       []string
+	Bootstrap  string   // layer to bootstrap, or ""
+	Enrol      string   // destination to enrol through, or ""
+	Autobind   bool     // bind the IPCP to its own name and to its layer's name
+	Reg        []string // names to register in the IPCP's layer
+	// Conn lists the neighbours to connect to (both components, raw QoS)
+	// once the IPCP is in its layer.
+	Conn []string
 	// Options holds the type-specific bootstrap options, keyed and written
 	// as the irm CLI spells them ({"hash": "SHA3_256", "ip": "10.0.0.1",
 	// "port": "3435"}), with every default filled in. UDP peers appear as

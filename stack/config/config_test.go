@@ -55,7 +55,7 @@ var defaults = map[string]map[string]string{
 		"routing": "link_state", "congestion": "mb-ecn", "directory": "DHT",
 		"hash": "SHA3_256", "dht_alpha": "3", "dht_k": "8",
 		"dht_t_expire": "86400", "dht_t_refresh": "900", "dht_t_replicate": "900",
-		"ls_t_recalc": "4", "ls_t_update": "15", "ls_t_timeo": "60",
+		"ls_t_recalc": "4", "ls_t_update": "15", "ls_t_timeo": "60", "ls_t_dead": "1000",
 	},
 }
 
@@ -167,6 +167,8 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeUnicast, `ls_t_update = 30`, with(TypeUnicast, "ls_t_update", "30")},
 		{TypeUnicast, `ls_t_timeo = 3600`, with(TypeUnicast, "ls_t_timeo", "3600")},
 		{TypeUnicast, "ls_t_update = 1000\nls_t_timeo = 1001", with(TypeUnicast, "ls_t_update", "1000", "ls_t_timeo", "1001")},
+		{TypeUnicast, `ls_t_dead = 100`, with(TypeUnicast, "ls_t_dead", "100")},
+		{TypeUnicast, `ls_t_dead = 60000`, with(TypeUnicast, "ls_t_dead", "60000")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"/"+tt.line, func(t *testing.T) {
@@ -241,6 +243,11 @@ func TestCommonKeys(t *testing.T) {
 		"enrol and conn unicast",
 		"[unicast.u]\nenrol = \"lan1\"\nconn = [\"lan1\", \"lan3\"]\n",
 		IPCP{Name: "u", Type: TypeUnicast, Enrol: "lan1", Conn: []string{"lan1", "lan3"}, Options: map[string]string{}},
+	}, {
+		"bootstrap and conn unicast",
+		"[unicast.u]\nbootstrap = \"net\"\nautobind = true\nconn = [\"lan2\"]\nls_t_dead = 500\n",
+		IPCP{Name: "u", Type: TypeUnicast, Bootstrap: "net", Autobind: true, Conn: []string{"lan2"},
+			Options: with(TypeUnicast, "ls_t_dead", "500")},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -466,7 +473,11 @@ func TestBadInput(t *testing.T) {
 		{"reg bad name", "[local.a]\nbootstrap = \"L\"\nreg = [\"x y\"]\n", "[local.a] reg[0]", `"x y" contains white space`},
 		{"reg alone", "[local.a]\nreg = [\"x\"]\n", "[local.a] reg", "needs bootstrap or enrol"},
 		{"conn broadcast", "[broadcast.a]\nenrol = \"b\"\nconn = [\"b\"]\n", "[broadcast.a] conn", "only unicast IPCPs connect"},
-		{"conn bootstrap", "[unicast.a]\nbootstrap = \"L\"\nconn = [\"b\"]\n", "[unicast.a] conn", "needs enrol"},
+		{"conn alone", "[unicast.a]\nconn = [\"b\"]\n", "[unicast.a] conn", "needs bootstrap or enrol: an IPCP connects to its neighbours once it is in a layer"},
+		{"conn twice", "[unicast.a]\nenrol = \"b\"\nconn = [\"b\", \"b\"]\n", "[unicast.a] conn[1]", `"b" is listed twice`},
+		{"conn string", "[unicast.a]\nenrol = \"b\"\nconn = \"b\"\n", "[unicast.a] conn", `"b" is not a list of strings; write conn = ["b"]`},
+		{"enrol empty", "[unicast.a]\nenrol = \"\"\n", "[unicast.a] enrol", `"" is empty`},
+		{"enrol number", "[unicast.a]\nenrol = 3\n", "[unicast.a] enrol", "3 is not a string; write it in quotes"},
 		{"conn bad name", "[unicast.a]\nenrol = \"b\"\nconn = [\"\"]\n", "[unicast.a] conn[0]", `"" is empty`},
 		{"option alone", "[eth-llc.a]\ndev = \"eth0\"\n", "[eth-llc.a] dev", "is a bootstrap option, but bootstrap is not set"},
 		{"option enrol", "[unicast.a]\nenrol = \"b\"\nmax_ttl = 9\n", "[unicast.a] max_ttl", "is a bootstrap option; an enrolling IPCP takes it from its layer"},
@@ -576,6 +587,11 @@ func TestBadInput(t *testing.T) {
 		{"ls_t_timeo date", bootstrapped(TypeUnicast, `ls_t_timeo = 1979-05-27`), "[unicast.x] ls_t_timeo", "1979-05-27 is not a whole number"},
 		{"ls timers", bootstrapped(TypeUnicast, `ls_t_timeo = 10`), "[unicast.x] ls_t_timeo", "ls_t_timeo (10 seconds) must be longer than ls_t_update (15 seconds)"},
 		{"ls timers update", bootstrapped(TypeUnicast, `ls_t_update = 60`), "[unicast.x] ls_t_update", "ls_t_timeo (60 seconds, the default) must be longer than ls_t_update (60 seconds)"},
+		{"ls_t_dead low", bootstrapped(TypeUnicast, `ls_t_dead = 99`), "[unicast.x] ls_t_dead", "99 is out of range (100-60000 milliseconds)"},
+		{"ls_t_dead high", bootstrapped(TypeUnicast, `ls_t_dead = 60001`), "[unicast.x] ls_t_dead", "60001 is out of range (100-60000 milliseconds)"},
+		{"ls_t_dead quoted", bootstrapped(TypeUnicast, `ls_t_dead = "500"`), "[unicast.x] ls_t_dead", `"500" is not a whole number (100-60000 milliseconds); write numbers without quotes`},
+		{"ls_t_dead enrol", "[unicast.x]\nenrol = \"net\"\nls_t_dead = 500\n", "[unicast.x] ls_t_dead", "is a bootstrap option; an enrolling IPCP takes it from its layer"},
+		{"ls_t_dead local", bootstrapped(TypeLocal, `ls_t_dead = 500`), "[local.x] ls_t_dead", "is not a key of local IPCPs, only of unicast"},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -631,37 +647,46 @@ func TestSyntaxErrorHasLine(t *testing.T) {
 }
 
 // TestUnsupported checks that this release validates every IPCP type in
-// full and then refuses the ones it cannot run, and refuses enrol and conn.
+// full and then refuses the ones it cannot run; and that, with enrolment
+// turned off, enrol and conn are refused.
 func TestUnsupported(t *testing.T) {
+	noEnrol := func(doc string) (*Config, error) {
+		return parse(&checker{file: file, supported: Supported, enrol: false}, []byte(doc))
+	}
 	tests := []struct {
-		name string
-		doc  string
-		want []string
+		name  string
+		parse func(string) (*Config, error)
+		doc   string
+		want  []string
 	}{
-		{"local", bootstrapped(TypeLocal), nil},
-		{"eth-llc", bootstrapped(TypeEthLLC), nil},
-		{"eth-dix", bootstrapped(TypeEthDIX), nil},
-		{"udp4", "[udp4.wan]\nbootstrap = \"L\"\nip = \"192.0.2.1\"\n", nil},
-		{"udp6", bootstrapped(TypeUDP6), nil},
-		{"broadcast", bootstrapped(TypeBroadcast), []string{"[broadcast.x]: IPCP type broadcast is not supported yet"}},
-		{"unicast", bootstrapped(TypeUnicast), []string{"[unicast.x]: IPCP type unicast is not supported yet"}},
-		{"validated first", "[unicast.x]\nbootstrap = \"L\"\nmax_ttl = 0\n", []string{
-			"[unicast.x] max_ttl: 0 is out of range (1-255)",
-			"[unicast.x]: IPCP type unicast is not supported yet",
+		{"local", nil, bootstrapped(TypeLocal), nil},
+		{"eth-llc", nil, bootstrapped(TypeEthLLC), nil},
+		{"eth-dix", nil, bootstrapped(TypeEthDIX), nil},
+		{"udp4", nil, "[udp4.wan]\nbootstrap = \"L\"\nip = \"192.0.2.1\"\n", nil},
+		{"udp6", nil, bootstrapped(TypeUDP6), nil},
+		{"unicast", nil, bootstrapped(TypeUnicast), nil},
+		{"unicast enrol", nil, "[unicast.u]\nenrol = \"lan1\"\nconn = [\"lan1\"]\nautobind = true\n", nil},
+		{"broadcast", nil, bootstrapped(TypeBroadcast), []string{"[broadcast.x]: IPCP type broadcast is not supported yet"}},
+		{"validated first", nil, "[broadcast.x]\nbootstrap = \"L\"\nconn = [\"y\"]\n", []string{
+			"[broadcast.x] conn: only unicast IPCPs connect to neighbours",
+			"[broadcast.x]: IPCP type broadcast is not supported yet",
 		}},
-		{"enrol", "[unicast.u]\nenrol = \"lan1\"\nconn = [\"lan1\"]\n", []string{
+		{"enrol off", noEnrol, "[unicast.u]\nenrol = \"lan1\"\nconn = [\"lan1\"]\n", []string{
 			"[unicast.u] enrol: enrolment is not supported yet",
 			"[unicast.u] conn: connecting to neighbours is not supported yet",
-			"[unicast.u]: IPCP type unicast is not supported yet",
 		}},
-		{"enrol broadcast", "[broadcast.b]\nenrol = \"bc\"\n", []string{
+		{"enrol off broadcast", noEnrol, "[broadcast.b]\nenrol = \"bc\"\n", []string{
 			"[broadcast.b] enrol: enrolment is not supported yet",
 			"[broadcast.b]: IPCP type broadcast is not supported yet",
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(file, []byte(tt.doc))
+			p := tt.parse
+			if p == nil {
+				p = func(doc string) (*Config, error) { return Parse(file, []byte(doc)) }
+			}
+			_, err := p(tt.doc)
 			var got []string
 			for _, p := range problems(t, err) {
 				got = append(got, strings.TrimPrefix(p.Error(), file+": "))
@@ -672,7 +697,7 @@ func TestUnsupported(t *testing.T) {
 		})
 	}
 	for _, typ := range []string{TypeLocal, TypeEthLLC, TypeEthDIX, TypeUDP4, TypeUDP6, TypeBroadcast, TypeUnicast} {
-		if got, want := Supported(typ), typ != TypeBroadcast && typ != TypeUnicast; got != want {
+		if got, want := Supported(typ), typ != TypeBroadcast; got != want {
 			t.Errorf("Supported(%q) = %v, want %v", typ, got, want)
 		}
 	}
@@ -692,6 +717,7 @@ foo = 1
 bootstrap = "L"
 max_ttl = 0
 dht_k = 0
+[broadcast.b]
 [local.l]
 bootstrap = 7
 [irmd]
@@ -707,9 +733,9 @@ reg = "oops"
 		"[irmd] log_level: ",
 		"[local.l] bootstrap: 7 is not a string",
 		"[local.m] reg: ",
+		"[broadcast.b]: IPCP type broadcast is not supported yet",
 		"[unicast.u] dht_k: ",
 		"[unicast.u] max_ttl: ",
-		"[unicast.u]: IPCP type unicast is not supported yet",
 		"[name.a] foo: ",
 		"[name.b] lb: ",
 		"[name.b] prog: ",
@@ -782,11 +808,11 @@ func TestNearest(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "irmd.conf")
-	if err := os.WriteFile(path, []byte("[local.a]\nbootstrap = \"L\"\n[unicast.b]\n"), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte("[local.a]\nbootstrap = \"L\"\n[broadcast.b]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Load(path)
-	if want := path + ": [unicast.b]: IPCP type unicast is not supported yet"; err == nil || err.Error() != want {
+	if want := path + ": [broadcast.b]: IPCP type broadcast is not supported yet"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.conf")); !errors.Is(err, os.ErrNotExist) {
@@ -849,6 +875,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(bootstrapped(TypeUDP4, `peers = { a = "[::1]:1", b = "h:2" }`)))
 	f.Add([]byte(bootstrapped(TypeUnicast, "ls_t_timeo = 10\naddr-auth = \"flat\"")))
+	f.Add([]byte(bootstrapped(TypeUnicast, "ls_t_dead = 250\nautobind = true\nconn = [\"b\"]")))
+	f.Add([]byte("[unicast.u]\nenrol = \"a\"\nautobind = true\nreg = [\"x\"]\nconn = [\"a\", \"c\"]\n"))
 	f.Add([]byte(bootstrapped(TypeEthDIX, `ethertype = "0xA000"`)))
 	f.Add([]byte("[name.\"a.b\"]\nprog = [\"/x\"]\nargs = [\"-l\"]\nlb = \"spill\"\n"))
 	f.Add([]byte("[[local.a]]\n[irmd]\nlog_level = 1\n"))

@@ -54,6 +54,11 @@ func seconds(lo, hi int64) func(t *table, k string, v any) (string, bool) {
 	return intRange{lo: lo, hi: hi, unit: "seconds"}.check
 }
 
+// millis is the check of a timer option in milliseconds.
+func millis(lo, hi int64) func(t *table, k string, v any) (string, bool) {
+	return intRange{lo: lo, hi: hi, unit: "milliseconds"}.check
+}
+
 // count is the check of a plain number option.
 func count(lo, hi int64) func(t *table, k string, v any) (string, bool) {
 	return intRange{lo: lo, hi: hi}.check
@@ -82,6 +87,7 @@ func unicastOptions() []option {
 		{key: "ls_t_recalc", opt: "ls_t_recalc", def: "4", check: seconds(1, 3600)},
 		{key: "ls_t_update", opt: "ls_t_update", def: "15", check: seconds(1, 3600)},
 		{key: "ls_t_timeo", opt: "ls_t_timeo", def: "60", check: seconds(1, 3600)},
+		{key: "ls_t_dead", opt: "ls_t_dead", def: "1000", check: millis(100, 60000)},
 	}
 }
 

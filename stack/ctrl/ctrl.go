@@ -190,9 +190,13 @@ type FlowStat struct {
 	QoS   qos.Spec `json:"qos"`
 	Layer string   `json:"layer"`
 	IPCP  string   `json:"ipcp"`
-	PID   int      `json:"pid"`  // the process holding this end
+	PID   int      `json:"pid"`  // the process holding this end, or 0
 	Side  string   `json:"side"` // "alloc" (it asked) or "accept"
-	AgeMS int64    `json:"age_ms"`
+	// Owner is the IPCP holding this end when a layered IPCP holds it: a
+	// flow to a neighbour over a lower layer, carried by IPCP. PID is
+	// then 0.
+	Owner string `json:"owner,omitempty"`
+	AgeMS int64  `json:"age_ms"`
 	// Counters as seen by irmd: SDUs the process sent and SDUs delivered to it.
 	SentPkts  uint64 `json:"sent_pkts"`
 	SentBytes uint64 `json:"sent_bytes"`
@@ -264,6 +268,9 @@ type IPCPInfo struct {
 	Detail string `json:"detail,omitempty"`
 	// Counters are drops by cause (malformed, unknown-eid, ...).
 	Counters map[string]uint64 `json:"counters,omitempty"`
+	// Neighbours are a layered IPCP's adjacencies, each as the peer's
+	// name with its components: "ucB (dt, mgmt)".
+	Neighbours []string `json:"neighbours,omitempty"`
 }
 
 // IPCPList answers OpIPCPList.

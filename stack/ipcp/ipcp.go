@@ -119,6 +119,9 @@ type Info struct {
 	Flows    int
 	Detail   string            // type-specific: the bound address, the interface
 	Counters map[string]uint64 // drops by cause, for network layers
+	// Neighbours lists a layered IPCP's adjacencies, each as the peer's
+	// name with its components, e.g. "ucB (dt, mgmt)".
+	Neighbours []string
 }
 
 // IPCP is an IPC process hosted by irmd. Methods may be called concurrently.

@@ -116,25 +116,38 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 
 // findIPCP asks the IPCPs, in query order, which reaches the name.
 func (m *IRM) findIPCP(ctx context.Context, n string) (ipcp.IPCP, []byte, error) {
+	ip, hash := m.reach(ctx, n, func(*ipcpEntry, ipcp.Info) bool { return true })
+	if ip == nil {
+		return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable,
+			"no layer reaches %q: register it in one with 'irm name register %s layer LAYER'", n, n)
+	}
+	return ip, hash, nil
+}
+
+// reach asks, in query order, the IPCPs that are in a layer and that keep
+// lets through, which of them reaches the name. It returns the first, with
+// the name's hash in its layer, or nil.
+func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.Info) bool) (ipcp.IPCP, []byte) {
 	m.mu.Lock()
 	entries := m.orderedIPCPsLocked()
 	m.mu.Unlock()
 	for _, e := range entries {
 		info := e.ipcp.Info()
-		if info.State == ipcp.StateCreated {
+		if info.State == ipcp.StateCreated || info.Layer == "" || !keep(e, info) {
 			continue
 		}
 		h := info.Hash.Sum(n)
 		if e.ipcp.Reachable(ctx, n, h) {
-			return e.ipcp, h, nil
+			return e.ipcp, h
 		}
 	}
-	return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable,
-		"no layer reaches %q: register it in one with 'irm name register %s layer LAYER'", n, n)
+	return nil, nil
 }
 
-// Arrived implements ipcp.Host: it hands the flow to a process accepting
-// for the name, starting a bound program when none is.
+// Arrived implements ipcp.Host: it hands the flow to an IPCP bound to the
+// name that accepts flows (a layered IPCP, for enrolment and adjacencies),
+// else to a process accepting for the name, starting a bound program when
+// none is.
 func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec) (ipcp.Port, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -144,6 +157,9 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 	n, err := m.nameForHash(from, hash)
 	if err != nil {
 		return nil, err
+	}
+	if p, ok, err := m.toBoundIPCP(from, n, q); ok {
+		return p, err
 	}
 	grace := time.NewTimer(m.cfg.BindGrace)
 	defer grace.Stop()
@@ -308,7 +324,8 @@ func (p *port) discard() {
 	p.Down(reasonDown)
 }
 
-// ListFlows lists the flow ends of the host, by id.
+// ListFlows lists the flow ends of the host, by id: those of processes, and
+// those of layered IPCPs over lower layers.
 func (m *IRM) ListFlows() []ctrl.FlowStat {
 	m.mu.Lock()
 	ports := make([]*port, 0, len(m.ports))
@@ -320,6 +337,7 @@ func (m *IRM) ListFlows() []ctrl.FlowStat {
 	for _, p := range ports {
 		out = append(out, p.stat())
 	}
+	out = append(out, m.lowerStats()...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

@@ -22,6 +22,9 @@ func FuzzHandlers(f *testing.F) {
 		`{"name":"x","qos":{"delay":1},"timeout_ms":1}`,
 		`{"timeout_ms":1}`,
 		`{"name":"x","options":{"hash":"SHA3_224"}}`,
+		`{"name":"u","layer":"net","dst":"net","type":"unicast","autobind":true}`,
+		`{"name":"lo","dst":"v","component":"dt","qos":"voice"}`,
+		`{"ipcp":"lo","name":"net"}`,
 		`{"prefix":""}`, `null`, `[]`, `{"name":""}`, ``,
 	}
 	for i := range seeds {

@@ -10,10 +10,16 @@ import (
 	"o7s.dev/ouroboros/stack/ipcp/eth"
 	"o7s.dev/ouroboros/stack/ipcp/local"
 	"o7s.dev/ouroboros/stack/ipcp/udp"
+	"o7s.dev/ouroboros/stack/ipcp/unicast"
 )
 
 // newIPCP builds an IPCP of a type this release implements.
 func (m *IRM) newIPCP(n string, t ipcp.Type) (ipcp.IPCP, error) {
+	if m.cfg.IPCPFactory != nil {
+		if ip := m.cfg.IPCPFactory(n, t, m, m); ip != nil {
+			return ip, nil
+		}
+	}
 	switch t {
 	case ipcp.Local:
 		return local.New(n, m), nil
@@ -21,8 +27,10 @@ func (m *IRM) newIPCP(n string, t ipcp.Type) (ipcp.IPCP, error) {
 		return udp.New(n, t, m, m.log), nil
 	case ipcp.EthDIX, ipcp.EthLLC:
 		return eth.New(n, t, m, m.log), nil
+	case ipcp.Unicast:
+		return unicast.New(n, m, m, m.log), nil
 	}
-	return nil, ctrl.Errorf(ctrl.CodeNotSupported, "IPCP type %s is not supported yet (this release has: local, eth-llc, eth-dix, udp4, udp6)", t)
+	return nil, ctrl.Errorf(ctrl.CodeNotSupported, "IPCP type %s is not supported yet (this release has: local, eth-llc, eth-dix, udp4, udp6, unicast)", t)
 }
 
 // CreateIPCP creates an IPCP of type t.
@@ -75,55 +83,89 @@ func (m *IRM) DestroyIPCP(n string) error {
 }
 
 // Bootstrap makes an IPCP the first member of a layer, creating it first
-// when it does not exist and the type is given.
+// when it does not exist and the type is given. With Autobind, the IPCP is
+// then bound to its own name and to the layer's.
 func (m *IRM) Bootstrap(ctx context.Context, req ctrl.IPCPBootstrap) error {
 	if err := checkName("the layer", req.Layer); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	e, ok := m.ipcps[req.Name]
-	m.mu.Unlock()
-	if !ok {
-		if req.Type == "" {
-			return ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: give its type to create it (type local)", req.Name)
-		}
-		if err := m.CreateIPCP(req.Name, req.Type); err != nil {
-			return err
-		}
-		m.mu.Lock()
-		e = m.ipcps[req.Name]
-		m.mu.Unlock()
-	} else if req.Type != "" && req.Type != string(e.typ) {
-		return ctrl.Errorf(ctrl.CodeInvalid, "IPCP %q is of type %s, not %s", req.Name, e.typ, req.Type)
+	e, err := m.ipcpOrCreate(req.Name, req.Type, req.Type)
+	if err != nil {
+		return err
 	}
-	if req.Autobind {
+	if req.Autobind && !layered(e.typ) {
 		return ctrl.Errorf(ctrl.CodeInvalid, "autobind applies to unicast and broadcast IPCPs, not %s", e.typ)
 	}
 	if err := e.ipcp.Bootstrap(ctx, req.Layer, req.Options); err != nil {
 		return err
 	}
 	m.log.Info("IPCP bootstrapped", "ipcp", req.Name, "layer", req.Layer, "type", e.typ)
+	if req.Autobind {
+		return m.autobind(req.Name, req.Layer)
+	}
 	return nil
 }
 
-// ListIPCPs lists the IPCPs that match the filter, sorted by layer and name.
-func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
+// ipcpOrCreate returns the IPCP n, which must be of type want if that is
+// given. When n does not exist, it is created with type create, if given.
+func (m *IRM) ipcpOrCreate(n, want, create string) (*ipcpEntry, error) {
+	m.mu.Lock()
+	e, ok := m.ipcps[n]
+	m.mu.Unlock()
+	if ok {
+		if want != "" && want != string(e.typ) {
+			return nil, ctrl.Errorf(ctrl.CodeInvalid, "IPCP %q is of type %s, not %s", n, e.typ, want)
+		}
+		return e, nil
+	}
+	if create == "" {
+		return nil, ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: give its type to create it (type local)", n)
+	}
+	if err := m.CreateIPCP(n, create); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := []ctrl.IPCPInfo{}
+	if e, ok = m.ipcps[n]; !ok {
+		return nil, ctrl.Errorf(ctrl.CodeNotFound, "IPCP %q was destroyed as it was created", n)
+	}
+	return e, nil
+}
+
+// layered reports whether IPCPs of type t join layers through members and
+// accept flows for names bound to them.
+func layered(t ipcp.Type) bool { return t == ipcp.Unicast || t == ipcp.Broadcast }
+
+// ListIPCPs lists the IPCPs that match the filter, sorted by layer and name.
+func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
+	// IPCPs are asked for their Info without m.mu held: a layered IPCP may
+	// hold its own lock while it calls the IRM.
+	type snap struct {
+		e     *ipcpEntry
+		names []string
+	}
+	m.mu.Lock()
+	snaps := make([]snap, 0, len(m.ipcps))
 	for _, e := range m.ipcps {
+		s := snap{e: e}
+		for n := range e.names {
+			s.names = append(s.names, n)
+		}
+		snaps = append(snaps, s)
+	}
+	m.mu.Unlock()
+	out := []ctrl.IPCPInfo{}
+	for _, s := range snaps {
+		e := s.e
 		info := e.ipcp.Info()
 		if (f.Name != "" && f.Name != e.name) || (f.Layer != "" && f.Layer != info.Layer) ||
 			(f.Type != "" && f.Type != string(e.typ)) {
 			continue
 		}
-		row := ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
-			Hash: string(info.Hash), Flows: info.Flows, Detail: info.Detail, Counters: info.Counters}
-		for n := range e.names {
-			row.Names = append(row.Names, n)
-		}
-		sort.Strings(row.Names)
-		out = append(out, row)
+		sort.Strings(s.names)
+		out = append(out, ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
+			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: info.Counters,
+			Neighbours: info.Neighbours})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Layer != out[j].Layer {
@@ -181,34 +223,6 @@ func (m *IRM) handleBootstrap(ctx context.Context, _ *proc, body json.RawMessage
 		return nil, -1, err
 	}
 	return nil, -1, m.Bootstrap(ctx, req)
-}
-
-// handleEnroll and handleConnect answer for the unicast and broadcast
-// layers, which this release does not have.
-func (m *IRM) handleEnroll(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
-	var req ctrl.IPCPEnroll
-	if err := decode(body, &req); err != nil {
-		return nil, -1, err
-	}
-	return nil, -1, m.notSupportedForType(req.Name, "enroll")
-}
-
-func (m *IRM) handleConnect(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
-	var req ctrl.IPCPConnect
-	if err := decode(body, &req); err != nil {
-		return nil, -1, err
-	}
-	return nil, -1, m.notSupportedForType(req.Name, "connect")
-}
-
-func (m *IRM) notSupportedForType(n, op string) error {
-	m.mu.Lock()
-	e, ok := m.ipcps[n]
-	m.mu.Unlock()
-	if ok {
-		return ctrl.Errorf(ctrl.CodeInvalid, "%s applies to unicast and broadcast IPCPs; %q is a %s IPCP", op, n, e.typ)
-	}
-	return ctrl.Errorf(ctrl.CodeNotSupported, "%s is not supported yet: it needs unicast or broadcast layers, which this release does not have", op)
 }
 
 func (m *IRM) handleIPCPList(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {

@@ -4,6 +4,12 @@
 // arriving for a name goes to a process accepting for it, by the name's
 // load-balancing policy, starting a bound program when nobody accepts.
 //
+// Layered IPCPs (unicast) are members of the host like the others, and the
+// IRM is also their ipcp.Lower: it allocates their flows to neighbours
+// through the layers below them (AllocLower), and hands them the flows
+// that arrive for the names bound to them (their own and their layer's),
+// through in-memory pipes (lower.go).
+//
 // Programs talk to the IRM over the control socket (package ctrl); Serve
 // answers them. The daemon's configuration is applied through the same
 // methods that serve the irm tool, so both behave alike.
@@ -34,6 +40,10 @@ type Config struct {
 	AllocTimeout time.Duration
 	// RunDir is passed to auto-started programs as OUROBOROS_RUNDIR.
 	RunDir string
+	// IPCPFactory, if set, builds IPCPs in place of the IRM's own types;
+	// it returns nil to leave a type to the IRM. host and lower are the
+	// IRM. Tests use it to host doubles of layered IPCPs.
+	IPCPFactory func(name string, t ipcp.Type, host ipcp.Host, lower ipcp.Lower) ipcp.IPCP
 }
 
 // IRM is the IPC resource manager. Its methods are safe for concurrent use.
@@ -46,7 +56,8 @@ type IRM struct {
 	names   map[string]*name
 	procs   map[*proc]struct{}
 	ports   map[uint64]*port
-	changed chan struct{} // closed and replaced when accepters or bindings change
+	lowers  map[uint64]*lowerFlow // flows of layered IPCPs over lower layers, by the owner's end's id
+	changed chan struct{}         // closed and replaced when accepters or bindings change
 	closed  bool
 
 	nextID  atomic.Uint64
@@ -72,6 +83,7 @@ func New(cfg Config) *IRM {
 		names:   make(map[string]*name),
 		procs:   make(map[*proc]struct{}),
 		ports:   make(map[uint64]*port),
+		lowers:  make(map[uint64]*lowerFlow),
 		changed: make(chan struct{}),
 	}
 }
@@ -112,9 +124,17 @@ func (m *IRM) Close() error {
 	for p := range m.procs {
 		procs = append(procs, p)
 	}
+	lowers := make([]*lowerFlow, 0, len(m.lowers))
+	for _, f := range m.lowers {
+		lowers = append(lowers, f)
+	}
 	m.mu.Unlock()
 	for _, p := range ports {
 		p.Down(reasonDown)
+	}
+	// The IPCPs have ended their flows; this catches what they left.
+	for _, f := range lowers {
+		f.down(reasonDown)
 	}
 	for _, p := range procs {
 		if p.conn != nil { // nil only for registry tests' stand-ins
@@ -134,4 +154,7 @@ type ipcpEntry struct {
 	typ   ipcp.Type
 	ipcp  ipcp.IPCP
 	names map[string]struct{} // names registered in it
+	// joining is the layer an enrolment in progress names, so that the
+	// IPCP's flows skip that layer before the IPCP reports it. m.mu held.
+	joining string
 }

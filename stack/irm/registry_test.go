@@ -32,7 +32,7 @@ func TestIPCPLifecycle(t *testing.T) {
 	m := New(Config{})
 	defer m.Close()
 	wantCode(t, m.CreateIPCP("x", "token-ring"), ctrl.CodeInvalid, "unknown IPCP type")
-	wantCode(t, m.CreateIPCP("x", "unicast"), ctrl.CodeNotSupported, "not supported yet")
+	wantCode(t, m.CreateIPCP("x", "broadcast"), ctrl.CodeNotSupported, "not supported yet")
 	if err := m.CreateIPCP("lo", "local"); err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +56,9 @@ func TestIPCPLifecycle(t *testing.T) {
 	if got := m.ListIPCPs(ctrl.IPCPFilter{Type: "udp4"}); len(got) != 0 {
 		t.Fatalf("type filter: %+v", got)
 	}
-	wantCode(t, m.handleEnrollErr("lo"), ctrl.CodeInvalid, "applies to unicast and broadcast")
-	wantCode(t, m.handleEnrollErr("ghost"), ctrl.CodeNotSupported, "not supported yet")
+	wantCode(t, m.handleEnrollErr("lo"), ctrl.CodeInvalid, "give the layer to join")
+	wantCode(t, m.handleEnrollErr(`lo","layer":"net`), ctrl.CodeInvalid, "applies to unicast and broadcast")
+	wantCode(t, m.handleEnrollErr(`ghost","dst":"net","type":"broadcast`), ctrl.CodeNotSupported, "not supported yet")
 	if err := m.DestroyIPCP("lo"); err != nil {
 		t.Fatal(err)
 	}

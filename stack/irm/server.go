@@ -127,7 +127,7 @@ func (m *IRM) handlers() map[ctrl.Op]handler {
 		ctrl.OpIPCPBootstrap:  mgmt(m.handleBootstrap),
 		ctrl.OpIPCPEnroll:     mgmt(m.handleEnroll),
 		ctrl.OpIPCPConnect:    mgmt(m.handleConnect),
-		ctrl.OpIPCPDisconnect: mgmt(m.handleConnect),
+		ctrl.OpIPCPDisconnect: mgmt(m.handleDisconnect),
 		ctrl.OpIPCPList:       m.handleIPCPList,
 
 		ctrl.OpNameCreate:     mgmt(m.handleNameCreate),

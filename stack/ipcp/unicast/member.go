@@ -1,0 +1,409 @@
+package unicast
+
+// Member flows: flows over a lower layer between two members of the layer,
+// one per component (data transfer, management), or a short-lived one for
+// enrollment. Each begins with a CEP exchange, repeated until answered since
+// the lower layer may lose it:
+//
+//	initiator: CONNECT ──►            acceptor (AcceptLower)
+//	           ◄── ACCEPT / REFUSE
+//
+// then one goroutine per flow reads it: CEP keepalives (sent on every member
+// flow each LSDead/4) prove the peer alive, routing messages go to lsr.go,
+// data-transfer PDUs to fwd.go. A flow silent for LSDead is taken down.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+	"o7s.dev/ouroboros/stack/unicast/addr"
+)
+
+// handshakeRepeat is how often an unanswered CONNECT is sent again.
+const handshakeRepeat = 250 * time.Millisecond
+
+// acceptTimeout bounds how long an arriving flow may stay silent before its
+// CONNECT.
+const acceptTimeout = 10 * time.Second
+
+// memberFlow is an established flow to another member.
+type memberFlow struct {
+	port      ipcp.Port
+	comp      uint8
+	peerName  string
+	peerNode  uint64
+	peerAddr  atomic.Uint64
+	lastHeard atomic.Int64 // unix ns of the last packet from the peer
+	out       *dtOutput    // data-transfer flows only
+}
+
+func componentName(c uint8) string {
+	switch c {
+	case compDT:
+		return "dt"
+	case compMgmt:
+		return "mgmt"
+	case compEnroll:
+		return "enroll"
+	}
+	return fmt.Sprintf("component %d", c)
+}
+
+func parseComponents(s string) ([]uint8, error) {
+	switch s {
+	case "":
+		return []uint8{compDT, compMgmt}, nil
+	case "dt":
+		return []uint8{compDT}, nil
+	case "mgmt":
+		return []uint8{compMgmt}, nil
+	}
+	return nil, ctrl.Errorf(ctrl.CodeInvalid, "unknown component %q: use dt or mgmt", s)
+}
+
+// Connect implements ipcp.Layered.
+func (p *IPCP) Connect(ctx context.Context, dst, component string, q qos.Spec) error {
+	comps, err := parseComponents(component)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	in := p.inLayerLocked()
+	p.mu.Unlock()
+	if !in {
+		return ctrl.Errorf(ctrl.CodeInvalid, "IPCP %s is in no layer: bootstrap or enroll it first", p.name)
+	}
+	for _, c := range comps {
+		fq := q
+		if c == compMgmt {
+			fq = qos.Raw
+		}
+		if err := p.connect(ctx, dst, c, fq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// connect sets up one member flow to dst.
+func (p *IPCP) connect(ctx context.Context, dst string, comp uint8, q qos.Spec) error {
+	port, err := p.lower.AllocLower(ctx, p, dst, q)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	req := cep{typ: cepConnect, component: comp, nodeID: p.nodeID, addr: p.Addr(), name: p.name, layer: p.cfg.Layer}
+	p.mu.Unlock()
+	ans, err := p.handshake(ctx, port, req)
+	if err != nil {
+		port.Down(ctrl.ReasonDown)
+		return fmt.Errorf("%s to %s: %w", componentName(comp), dst, err)
+	}
+	if ans.addr == addr.None {
+		port.Down(ctrl.ReasonDown)
+		return ctrl.Errorf(ctrl.CodeInvalid, "%s answered without an address", dst)
+	}
+	f := &memberFlow{port: port, comp: comp, peerName: ans.name, peerNode: ans.nodeID}
+	f.peerAddr.Store(uint64(ans.addr))
+	if !p.addMember(f) {
+		port.Down(ctrl.ReasonDown)
+		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+	}
+	p.log.Info("connected", "peer", ans.name, "address", ans.addr, "component", componentName(comp))
+	return nil
+}
+
+// handshake sends req until the peer answers with ACCEPT or REFUSE, and
+// returns the ACCEPT.
+func (p *IPCP) handshake(ctx context.Context, port ipcp.Port, req cep) (cep, error) {
+	msg := req.append(nil)
+	answers := make(chan cep, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		bufs, lens := [][]byte{make([]byte, maxPDU)}, []int{0}
+		for {
+			n, err := port.ReadBatch(bufs, lens)
+			if err != nil {
+				readErr <- err
+				return
+			}
+			if n == 0 || !isCEP(bufs[0][:lens[0]]) {
+				continue
+			}
+			m, err := parseCEP(bufs[0][:lens[0]])
+			if err != nil {
+				p.stats.badControl.Add(1)
+				continue
+			}
+			if m.typ == cepAccept || m.typ == cepRefuse {
+				answers <- m
+				return
+			}
+		}
+	}()
+	t := time.NewTicker(handshakeRepeat)
+	defer t.Stop()
+	for {
+		if _, err := port.TryWriteBatch([][]byte{msg}); err != nil {
+			return cep{}, err
+		}
+		select {
+		case m := <-answers:
+			if m.typ == cepRefuse {
+				return cep{}, ctrl.Errorf(ctrl.CodeNotAllowed, "refused by %s: %s", m.name, m.body)
+			}
+			return m, nil
+		case err := <-readErr:
+			return cep{}, fmt.Errorf("the flow ended before an answer: %w", err)
+		case <-t.C:
+		case <-ctx.Done():
+			port.Down(ctrl.ReasonDown) // ends the reading goroutine
+			return cep{}, ctrl.Errorf(ctrl.CodeTimeout, "no answer: %v", ctx.Err())
+		}
+	}
+}
+
+// AcceptLower implements ipcp.Acceptor: a peer reached this IPCP by one of
+// its bound names, to enroll or to connect.
+func (p *IPCP) AcceptLower(_ string, _ qos.Spec, port ipcp.Port) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+	}
+	p.wg.Add(1)
+	go p.serveArrival(port)
+	return nil
+}
+
+// serveArrival waits for the CONNECT on an arriving flow and answers it.
+func (p *IPCP) serveArrival(port ipcp.Port) {
+	defer p.wg.Done()
+	timer := time.AfterFunc(acceptTimeout, func() { port.Down(ctrl.ReasonDown) })
+	bufs, lens := [][]byte{make([]byte, maxPDU)}, []int{0}
+	for {
+		n, err := port.ReadBatch(bufs, lens)
+		if err != nil {
+			return
+		}
+		if n == 0 || !isCEP(bufs[0][:lens[0]]) {
+			continue
+		}
+		m, err := parseCEP(bufs[0][:lens[0]])
+		if err != nil || m.typ != cepConnect {
+			p.stats.badControl.Add(1)
+			continue
+		}
+		timer.Stop()
+		if m.component == compEnroll {
+			p.serveEnrollment(port, m)
+			return
+		}
+		p.acceptMember(port, m)
+		return
+	}
+}
+
+// acceptMember answers a CONNECT for data transfer or management.
+func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
+	ans, ok := p.checkConnect(m)
+	_, _ = port.TryWriteBatch([][]byte{ans.append(nil)})
+	if !ok {
+		p.log.Warn("refused a connection", "peer", m.name, "reason", string(ans.body))
+		port.Down(ctrl.ReasonDown)
+		return
+	}
+	f := &memberFlow{port: port, comp: m.component, peerName: m.name, peerNode: m.nodeID}
+	f.peerAddr.Store(uint64(m.addr))
+	if !p.addMember(f) {
+		port.Down(ctrl.ReasonDown)
+		return
+	}
+	p.log.Info("accepted a connection", "peer", m.name, "address", m.addr, "component", componentName(m.component))
+}
+
+// checkConnect decides on a CONNECT and returns the answer.
+func (p *IPCP) checkConnect(m cep) (cep, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ans := cep{typ: cepAccept, component: m.component, nodeID: p.nodeID, addr: p.Addr(), name: p.name, layer: p.cfg.Layer}
+	refuse := func(code uint8, format string, args ...any) (cep, bool) {
+		ans.typ, ans.code, ans.body = cepRefuse, code, fmt.Appendf(nil, format, args...)
+		return ans, false
+	}
+	switch {
+	case !p.inLayerLocked():
+		return refuse(refuseNotMember, "%s is in no layer yet", p.name)
+	case m.layer != "" && m.layer != p.cfg.Layer:
+		return refuse(refuseLayer, "%s is a member of layer %s, not %s", p.name, p.cfg.Layer, m.layer)
+	case m.component != compEnroll && m.addr == addr.None:
+		return refuse(refuseBad, "a member connects with its address")
+	}
+	return ans, true
+}
+
+// addMember starts serving an established member flow.
+func (p *IPCP) addMember(f *memberFlow) bool {
+	f.lastHeard.Store(time.Now().UnixNano())
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.members[f] = struct{}{}
+	if f.comp == compDT {
+		f.out = newDTOutput(f)
+		p.wg.Add(1)
+		go p.writeDT(f.out)
+		p.rebuildOutputsLocked()
+	}
+	p.wg.Add(1)
+	go p.readMember(f)
+	changed := f.comp == compDT
+	if changed {
+		p.originateLocked()
+	}
+	if f.comp == compMgmt {
+		p.sendDatabase(f)
+	}
+	p.mu.Unlock()
+	if changed {
+		p.requestRecompute()
+	}
+	return true
+}
+
+// memberDown forgets a member flow that ended, and routes around it.
+func (p *IPCP) memberDown(f *memberFlow, why string) {
+	p.mu.Lock()
+	if _, ok := p.members[f]; !ok {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.members, f)
+	if f.out != nil {
+		p.rebuildOutputsLocked()
+		f.out.q.Close()
+		p.originateLocked()
+	}
+	closed := p.closed
+	p.mu.Unlock()
+	f.port.Down(ctrl.ReasonDown)
+	if !closed {
+		p.log.Info("adjacency down", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
+		p.requestRecompute()
+	}
+}
+
+// readMember reads one member flow until it ends.
+func (p *IPCP) readMember(f *memberFlow) {
+	defer p.wg.Done()
+	const batch = 16
+	bufs, lens := make([][]byte, batch), make([]int, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, maxPDU)
+	}
+	one := make([][]byte, 1)
+	for {
+		n, err := f.port.ReadBatch(bufs, lens)
+		if err != nil {
+			p.memberDown(f, readReason(err))
+			return
+		}
+		f.lastHeard.Store(time.Now().UnixNano())
+		for i := range n {
+			pkt := bufs[i][:lens[i]]
+			switch {
+			case isCEP(pkt):
+				p.memberControl(f, pkt)
+			case f.comp == compMgmt:
+				p.routingMessage(f, pkt)
+			default:
+				p.receive(pkt, one)
+			}
+		}
+	}
+}
+
+func readReason(err error) string {
+	if errors.Is(err, ipcp.ErrPipeDown) {
+		return "flow closed"
+	}
+	return err.Error()
+}
+
+// memberControl handles a CEP message on an established flow: keepalives,
+// and CONNECTs repeated because our ACCEPT was lost.
+func (p *IPCP) memberControl(f *memberFlow, pkt []byte) {
+	m, err := parseCEP(pkt)
+	if err != nil {
+		p.stats.badControl.Add(1)
+		return
+	}
+	switch m.typ {
+	case cepConnect:
+		ans, _ := p.checkConnect(m)
+		_, _ = f.port.TryWriteBatch([][]byte{ans.append(nil)})
+	case cepKeepalive:
+		if m.nodeID == f.peerNode && m.addr != addr.None && addr.Addr(f.peerAddr.Swap(uint64(m.addr))) != m.addr {
+			// The peer was re-addressed after an address collision.
+			p.mu.Lock()
+			if f.out != nil {
+				p.rebuildOutputsLocked()
+				p.originateLocked()
+			}
+			p.mu.Unlock()
+			p.requestRecompute()
+		}
+	}
+}
+
+// sendKeepalives proves this member alive on every member flow, and takes
+// down the flows whose peers have been silent for LSDead.
+func (p *IPCP) sendKeepalives(now time.Time) {
+	p.mu.Lock()
+	msg := (&cep{typ: cepKeepalive, nodeID: p.nodeID, addr: p.Addr(), name: p.name}).append(nil)
+	var dead []*memberFlow
+	for f := range p.members {
+		if now.Sub(time.Unix(0, f.lastHeard.Load())) > p.cfg.LSDead {
+			dead = append(dead, f)
+			continue
+		}
+		_, _ = f.port.TryWriteBatch([][]byte{msg})
+	}
+	p.mu.Unlock()
+	for _, f := range dead {
+		p.memberDown(f, fmt.Sprintf("silent for %v", p.cfg.LSDead))
+	}
+}
+
+// Disconnect implements ipcp.Layered.
+func (p *IPCP) Disconnect(_ context.Context, dst, component string) error {
+	comps, err := parseComponents(component)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	var gone []*memberFlow
+	for f := range p.members {
+		for _, c := range comps {
+			if f.peerName == dst && f.comp == c {
+				gone = append(gone, f)
+			}
+		}
+	}
+	p.mu.Unlock()
+	if len(gone) == 0 {
+		return ctrl.Errorf(ctrl.CodeNotFound, "IPCP %s has no %s adjacency with %s", p.name, component, dst)
+	}
+	for _, f := range gone {
+		p.memberDown(f, "disconnected")
+	}
+	return nil
+}

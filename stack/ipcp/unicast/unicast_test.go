@@ -1,0 +1,305 @@
+package unicast_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"o7s.dev/ouroboros/internal/simnet"
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// fast are layer options for tests: quick liveness and refresh.
+var fast = map[string]string{"ls_t_dead": "300", "ls_t_recalc": "1", "ls_t_update": "2", "ls_t_timeo": "5"}
+
+func withOpts(extra map[string]string) map[string]string {
+	m := map[string]string{}
+	for k, v := range fast {
+		m[k] = v
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// build makes a layer of the named nodes: the first bootstraps, the others
+// enroll through the first node they are linked to in edges, and every edge
+// is connected.
+func build(t *testing.T, names []string, edges [][2]string, opts map[string]string) *simnet.Net {
+	t.Helper()
+	n := simnet.New(nil)
+	t.Cleanup(n.Close)
+	for _, nm := range names {
+		n.AddNode(nm)
+	}
+	for _, e := range edges {
+		n.Link(e[0], e[1], simnet.LinkOpts{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.Node(names[0]).IPCP.Bootstrap(ctx, "corp", withOpts(opts)); err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]bool{names[0]: true}
+	for len(in) < len(names) {
+		progress := false
+		for _, e := range edges {
+			for _, d := range [][2]string{e, {e[1], e[0]}} {
+				if in[d[0]] && !in[d[1]] {
+					if err := n.Node(d[1]).IPCP.Enroll(ctx, "corp", d[0]); err != nil {
+						t.Fatalf("%s enrolling through %s: %v", d[1], d[0], err)
+					}
+					in[d[1]] = true
+					progress = true
+				}
+			}
+		}
+		if !progress {
+			t.Fatal("the edges do not connect every node")
+		}
+	}
+	for _, e := range edges {
+		if err := n.Node(e[0]).IPCP.Connect(ctx, e[1], "", qos.Raw); err != nil {
+			t.Fatalf("connect %s to %s: %v", e[0], e[1], err)
+		}
+	}
+	if _, err := n.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func chain(names ...string) [][2]string {
+	var e [][2]string
+	for i := 1; i < len(names); i++ {
+		e = append(e, [2]string{names[i-1], names[i]})
+	}
+	return e
+}
+
+func pingFlow(t *testing.T, n *simnet.Net, from, srv string, q qos.Spec) ipcp.Port {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		// A name is published in the background: retry until it is seen.
+		f, err := n.Node(from).Alloc(ctx, srv, q)
+		if err == nil {
+			return f
+		}
+		if !strings.Contains(err.Error(), "not registered") || ctx.Err() != nil {
+			t.Fatalf("alloc from %s to %s: %v", from, srv, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func mustPing(t *testing.T, f *simnet.Pinger) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rtt, err := f.Ping(ctx)
+	if err != nil {
+		t.Fatal("ping:", err)
+	}
+	return rtt
+}
+
+func TestTwoMembers(t *testing.T) {
+	n := build(t, []string{"a", "b"}, chain("a", "b"), nil)
+	if err := n.Node("b").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	mustPing(t, simnet.NewPinger(pingFlow(t, n, "a", "srv", qos.Raw)))
+	info := n.Node("a").IPCP.Info()
+	if info.State != ipcp.StateBootstrapped || info.Layer != "corp" || info.Detail == "" ||
+		len(info.Neighbours) != 1 || info.Neighbours[0] != "b (dt, mgmt)" {
+		t.Fatalf("info %+v", info)
+	}
+	if st := n.Node("b").IPCP.Info().State; st != ipcp.StateEnrolled {
+		t.Fatalf("b is %s", st)
+	}
+}
+
+func TestChainOfFourForwards(t *testing.T) {
+	n := build(t, []string{"a", "b", "c", "d"}, chain("a", "b", "c", "d"), nil)
+	if err := n.Node("d").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	f := simnet.NewPinger(pingFlow(t, n, "a", "srv", qos.Raw))
+	for range 20 {
+		mustPing(t, f)
+	}
+}
+
+func TestDeallocationReachesThePeer(t *testing.T) {
+	n := build(t, []string{"a", "b", "c"}, chain("a", "b", "c"), nil)
+	served := make(chan ipcp.Port, 1)
+	if err := n.Node("c").Serve("srv", func(p ipcp.Port) { served <- p }); err != nil {
+		t.Fatal(err)
+	}
+	f := pingFlow(t, n, "a", "srv", qos.Raw)
+	peer := <-served
+	f.Down(ctrl.ReasonPeer)
+	done := make(chan error, 1)
+	go func() {
+		bufs, lens := [][]byte{make([]byte, 64)}, []int{0}
+		_, err := peer.ReadBatch(bufs, lens)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("read a packet instead of the end of the flow")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the peer was not told the flow ended")
+	}
+}
+
+func TestUnknownNameFailsFast(t *testing.T) {
+	n := build(t, []string{"a", "b"}, chain("a", "b"), nil)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := n.Node("a").Alloc(ctx, "nobody", qos.Raw)
+	if err == nil || !strings.Contains(err.Error(), "not registered") {
+		t.Fatalf("alloc to an unregistered name: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("failing took %v", d)
+	}
+}
+
+func TestTTLExpiryDropsAndCounts(t *testing.T) {
+	n := build(t, []string{"a", "b", "c", "d"}, chain("a", "b", "c", "d"), map[string]string{"ttl": "2"})
+	if err := n.Node("d").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := n.Node("a").Alloc(ctx, "srv", qos.Raw); err == nil {
+		t.Fatal("a flow over three hops was allocated with TTL 2")
+	}
+	if got := n.Node("c").IPCP.Info().Counters["ttl"]; got == 0 {
+		t.Fatalf("c counted no TTL drops: %v", n.Node("c").IPCP.Info().Counters)
+	}
+}
+
+func TestRingReroutesWhenALinkIsCut(t *testing.T) {
+	names := []string{"a", "b", "c", "d", "e"}
+	edges := append(chain(names...), [2]string{"e", "a"})
+	n := build(t, names, edges, nil)
+	if err := n.Node("c").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	pg := simnet.NewPinger(pingFlow(t, n, "a", "srv", qos.Raw))
+	if _, err := pg.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n.Cut("a", "b")
+	start := time.Now()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := pg.Ping(ctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("no reroute in 5 s")
+		}
+	}
+	t.Logf("rerouted in %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestSilentNeighbourIsDetected(t *testing.T) {
+	n := build(t, []string{"a", "b"}, chain("a", "b"), nil)
+	n.Silence("a", "b")
+	start := time.Now()
+	for len(n.Node("a").IPCP.Info().Neighbours) != 0 {
+		if time.Since(start) > 3*time.Second {
+			t.Fatal("a silent neighbour was still listed after 3 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("dead adjacency found in %v (ls_t_dead 300 ms)", time.Since(start).Round(time.Millisecond))
+}
+
+func TestAddressCollisionIsResolved(t *testing.T) {
+	n := build(t, []string{"a", "b", "c"}, chain("a", "b", "c"), nil)
+	a, c := n.Node("a").IPCP, n.Node("c").IPCP
+	c.SetAddrForTest(a.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for a.Addr() == c.Addr() {
+		if ctx.Err() != nil {
+			t.Fatal("the collision was not resolved")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := n.WaitConverged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Node("c").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	mustPing(t, simnet.NewPinger(pingFlow(t, n, "a", "srv", qos.Raw)))
+}
+
+func TestEnrollRefusals(t *testing.T) {
+	n := simnet.New(nil)
+	t.Cleanup(n.Close)
+	n.AddNode("a")
+	n.AddNode("b")
+	n.Link("a", "b", simnet.LinkOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.Node("b").IPCP.Enroll(ctx, "corp", "a"); err == nil || !strings.Contains(err.Error(), "no layer") {
+		t.Fatalf("enrolling through a member of no layer: %v", err)
+	}
+	if err := n.Node("a").IPCP.Bootstrap(ctx, "corp", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Node("b").IPCP.Enroll(ctx, "other", "a"); err == nil || !strings.Contains(err.Error(), "not other") {
+		t.Fatalf("enrolling in the wrong layer: %v", err)
+	}
+	if err := n.Node("b").IPCP.Enroll(ctx, "corp", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Node("b").IPCP.Enroll(ctx, "corp", "a"); err == nil {
+		t.Fatal("enrolled twice")
+	}
+	if err := n.Node("a").IPCP.Connect(ctx, "nowhere", "", qos.Raw); err == nil {
+		t.Fatal("connected to a node without a link")
+	}
+}
+
+func TestHostileMemberFlowInput(t *testing.T) {
+	n := build(t, []string{"a", "b"}, chain("a", "b"), nil)
+	// b's hand-made flow to a, as a neighbour gone bad would send.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	port, err := n.Node("b").AllocLower(ctx, nil, "a", qos.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Down(ctrl.ReasonDown)
+	for i := range 200 {
+		junk := []byte(fmt.Sprintf("%08d garbage that is neither CEP nor a DT PDU", i))
+		junk[0] = byte(i)
+		if _, err := port.WriteBatch([][]byte{junk}); err != nil && !errors.Is(err, ipcp.ErrPipeDown) {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Node("b").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	mustPing(t, simnet.NewPinger(pingFlow(t, n, "a", "srv", qos.Raw)))
+}
