@@ -27,6 +27,7 @@ test: lint unit e2e fuzz package-check
 ## unit: all Go tests, with the race detector; end-to-end ones skip unless root
 unit:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'TestLargeRandomNetwork' ./internal/simnet/
 
 ## e2e: the end-to-end tests with real irmd processes, against bin/
 e2e: build

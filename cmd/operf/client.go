@@ -60,6 +60,8 @@ func measure(ctx context.Context, p *flow.Process, o options, stdout, stderr io.
 	if _, err := f.Write([]byte{kindEnd}); err != nil {
 		return err
 	}
+	stop := repeatEnd(f)
+	defer stop()
 	if rx != nil {
 		r.received, r.echoed, err = rx.wait(start)
 	} else {
@@ -70,6 +72,31 @@ func measure(ctx context.Context, p *flow.Process, o options, stdout, stderr io.
 	}
 	writeResults(stdout, o.mode, r)
 	return nil
+}
+
+// endRepeat is how often the end marker is sent again while no report has
+// come: on a raw flow the marker may be lost (dropped behind a full queue).
+const endRepeat = 250 * time.Millisecond
+
+// repeatEnd sends the end marker again every endRepeat until stopped; the
+// server reports once and ends the session, so repeats are harmless.
+func repeatEnd(f *flow.Flow) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(endRepeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if _, err := f.Write([]byte{kindEnd}); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // sduSize lowers the size asked for to what the flow carries.

@@ -116,7 +116,7 @@ func allocPairs(ctx context.Context, t testing.TB, n *Net, pairs [][2]string) []
 	var times []time.Duration
 	var failed []string
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	sem := make(chan struct{}, 32)
 	for _, pr := range pairs {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -183,7 +183,8 @@ func pct(d []time.Duration, p int) time.Duration {
 
 func TestLargeRandomNetwork(t *testing.T) {
 	size := 120
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
+		// make test runs it at full size without the race detector.
 		size = 40
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -226,7 +227,7 @@ func TestLargeRandomNetwork(t *testing.T) {
 	}
 	start = time.Now()
 	times := allocPairs(ctx, t, n, pairs)
-	t.Logf("all %d pairs allocated a flow and pinged over it in %v; allocation p50 %v p99 %v",
+	t.Logf("%d pairs allocated a flow and pinged over it in %v; allocation p50 %v p99 %v",
 		len(pairs), time.Since(start).Round(time.Millisecond), pct(times, 50), pct(times, 99))
 
 	// Remove 10% of the members, keeping the rest connected.
@@ -254,6 +255,8 @@ func TestLargeRandomNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("removed %d members: the rest converged in %v", len(removed), conv.Round(time.Millisecond))
+	// Values whose holders left are re-replicated within dht_t_replicate.
+	time.Sleep(4 * time.Second)
 	var left []string
 	for _, nm := range names {
 		if keep[nm] {

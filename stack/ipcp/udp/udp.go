@@ -210,5 +210,36 @@ func (p *IPCP) resolveName(ctx context.Context, name string, _ []byte) (netip.Ad
 	if err != nil || len(addrs) == 0 {
 		return netip.AddrPort{}, fmt.Errorf("no %s address for %q", family(p.typ), name)
 	}
-	return netip.AddrPortFrom(addrs[0].Unmap(), port), nil
+	for _, a := range addrs {
+		if p.routesVia(a.Unmap()) {
+			return netip.AddrPortFrom(a.Unmap(), port), nil
+		}
+	}
+	return netip.AddrPort{}, fmt.Errorf("%q is at %v, which this host does not reach from %v", name, addrs[0].Unmap(), p.bound())
+}
+
+func (p *IPCP) bound() netip.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addr.Addr()
+}
+
+// routesVia reports whether the host's routing sends packets for dst from
+// the address this IPCP is bound to. With two UDP layers on a host (one per
+// link), a name the resolver knows is reached through only one of them;
+// the others must not claim it. An IPCP bound to the wildcard address
+// reaches everything. No packet is sent: connecting a UDP socket only asks
+// the kernel for the route.
+func (p *IPCP) routesVia(dst netip.Addr) bool {
+	src := p.bound()
+	if src.IsUnspecified() {
+		return true
+	}
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 9)))
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	local := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+	return local == src || dst == src
 }

@@ -130,7 +130,7 @@ func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
 	if !in {
 		return false
 	}
-	addrs, err := d.Lookup(ctx, hash)
+	addrs, err := lookup(ctx, d, hash)
 	if err != nil || len(addrs) == 0 {
 		return false
 	}
@@ -141,6 +141,17 @@ func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
 	p.lookups[string(hash)] = addrs
 	p.mu.Unlock()
 	return true
+}
+
+// lookup asks the directory for a name's addresses, twice if the first
+// answer is "not found": over lossy links an answer from a holder can be
+// lost twice over, and a second lookup costs only a round trip or two.
+func lookup(ctx context.Context, d *dir.DHT, hash []byte) ([]addr.Addr, error) {
+	addrs, err := d.Lookup(ctx, hash)
+	if errors.Is(err, dir.ErrNotFound) || (err == nil && len(addrs) == 0) {
+		addrs, err = d.Lookup(ctx, hash)
+	}
+	return addrs, err
 }
 
 // Alloc implements ipcp.IPCP.
@@ -156,7 +167,7 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 	p.mu.Unlock()
 	if len(dsts) == 0 {
 		var err error
-		if dsts, err = d.Lookup(ctx, hash); err != nil || len(dsts) == 0 {
+		if dsts, err = lookup(ctx, d, hash); err != nil || len(dsts) == 0 {
 			if errors.Is(err, dir.ErrNotFound) || err == nil {
 				return ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, p.Info().Layer)
 			}
@@ -290,6 +301,9 @@ func (p *IPCP) faMessage(b []byte) {
 		ch := p.allocs[m.dstEID]
 		p.mu.Unlock()
 		if ch == nil {
+			if f := (*p.flowTab.Load())[m.dstEID]; f != nil && f.peerEID == m.srcEID {
+				return // the answer to a repeated request: the flow is up
+			}
 			// A late reply: the request gave up. Release the peer's flow.
 			if m.result == 0 {
 				p.sendInternal(m.srcAddr, dt.EIDFlowAllocator,

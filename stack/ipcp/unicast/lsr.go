@@ -22,6 +22,10 @@ import (
 	"o7s.dev/ouroboros/stack/unicast/routing"
 )
 
+// minRecompute spaces recomputations: while LSUs flood in (a member joins,
+// a link flaps) one computation covers many of them.
+const minRecompute = 20 * time.Millisecond
+
 // originateLocked makes and floods this member's LSU.
 func (p *IPCP) originateLocked() {
 	if p.db == nil {
@@ -49,17 +53,18 @@ func (p *IPCP) originateLocked() {
 	p.ownSeq = max(p.ownSeq+1, uint64(now.UnixNano()))
 	u := routing.LSU{Origin: p.Addr(), NodeID: p.nodeID, Seq: p.ownSeq, Links: links}
 	p.db.Update(u, now)
-	p.floodLocked(u, nil)
+	p.flood(u, nil)
 }
 
-// floodLocked sends an LSU on every management flow but the one it came in.
-func (p *IPCP) floodLocked(u routing.LSU, except *memberFlow) {
+// flood sends an LSU on every management flow but the one it came in. It
+// takes no lock: flooding storms must not hold up keepalives.
+func (p *IPCP) flood(u routing.LSU, except *memberFlow) {
 	msg, err := u.AppendBinary(nil)
 	if err != nil {
 		p.log.Error("routing: cannot encode an LSU", "err", err)
 		return
 	}
-	for f := range p.members {
+	for _, f := range p.memberList() {
 		if f.comp == compMgmt && f != except {
 			_, _ = f.port.TryWriteBatch([][]byte{msg})
 		}
@@ -87,8 +92,8 @@ func (p *IPCP) routingMessage(f *memberFlow, b []byte) {
 		p.stats.badControl.Add(1)
 		return
 	}
-	p.mu.Lock()
 	if u.Origin == p.Addr() {
+		p.mu.Lock()
 		next := p.ownLSUSeenLocked(u)
 		d := p.dht
 		p.mu.Unlock()
@@ -100,14 +105,13 @@ func (p *IPCP) routingMessage(f *memberFlow, b []byte) {
 	}
 	accepted, conflict := p.db.Update(u, time.Now())
 	if accepted {
-		p.floodLocked(u, f)
+		p.flood(u, f)
 	} else if ours, ok := p.db.Get(u.Origin); ok && ours.Seq > u.Seq {
 		// The neighbour is behind: bring it up to date at once.
 		if msg, err := ours.AppendBinary(nil); err == nil {
 			_, _ = f.port.TryWriteBatch([][]byte{msg})
 		}
 	}
-	p.mu.Unlock()
 	if conflict {
 		p.log.Warn("routing: two members claim one address", "address", u.Origin)
 	}
@@ -166,12 +170,25 @@ func (p *IPCP) routingLoop() {
 	defer tick.Stop()
 	lastUpdate, lastRecalc := time.Now(), time.Now()
 	contacts := map[addr.Addr]bool{}
+	var lastCompute time.Time
+	var pending <-chan time.Time // a recomputation held back by minRecompute
+	compute := func() {
+		pending = nil
+		p.recompute(contacts)
+		lastCompute = time.Now()
+	}
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-p.kick:
-			p.recompute(contacts)
+			if wait := minRecompute - time.Since(lastCompute); wait <= 0 {
+				compute()
+			} else if pending == nil {
+				pending = time.After(wait)
+			}
+		case <-pending:
+			compute()
 		case now := <-tick.C:
 			p.sendKeepalives(now)
 			if now.Sub(lastUpdate) >= cfg.LSUpdate {
@@ -183,7 +200,7 @@ func (p *IPCP) routingLoop() {
 			if now.Sub(lastRecalc) >= cfg.LSRecalc {
 				lastRecalc = now
 				p.db.Expire(now, cfg.LSTimeout)
-				p.recompute(contacts)
+				compute()
 			}
 		}
 	}

@@ -32,8 +32,23 @@ const handshakeRepeat = 250 * time.Millisecond
 // CONNECT.
 const acceptTimeout = 10 * time.Second
 
+// intent is an adjacency that connect set up and that is kept up: when its
+// flow ends for any reason but disconnect, it is set up again.
+type intent struct {
+	dst  string
+	comp uint8
+	q    qos.Spec
+}
+
+// Reconnection backoff.
+const (
+	reconnectFirst = 100 * time.Millisecond
+	reconnectMax   = 5 * time.Second
+)
+
 // memberFlow is an established flow to another member.
 type memberFlow struct {
+	intent    *intent // set on the initiating side
 	port      ipcp.Port
 	comp      uint8
 	peerName  string
@@ -84,16 +99,49 @@ func (p *IPCP) Connect(ctx context.Context, dst, component string, q qos.Spec) e
 		if c == compMgmt {
 			fq = qos.Raw
 		}
-		if err := p.connect(ctx, dst, c, fq); err != nil {
+		in := intent{dst: dst, comp: c, q: fq}
+		if err := p.connect(ctx, in); err != nil {
 			return err
 		}
+		p.mu.Lock()
+		p.intents[in] = true
+		p.mu.Unlock()
 	}
 	return nil
 }
 
-// connect sets up one member flow to dst.
-func (p *IPCP) connect(ctx context.Context, dst string, comp uint8, q qos.Spec) error {
-	port, err := p.lower.AllocLower(ctx, p, dst, q)
+// reconnect sets an adjacency up again after its flow ended, backing off,
+// until it is up, disconnected, or the IPCP closes.
+func (p *IPCP) reconnect(in intent) {
+	defer p.wg.Done()
+	wait := reconnectFirst
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		p.mu.Lock()
+		wanted := p.intents[in]
+		p.mu.Unlock()
+		if !wanted {
+			return
+		}
+		ctx, cancel := context.WithTimeout(p.ctx, reconnectMax)
+		err := p.connect(ctx, in)
+		cancel()
+		if err == nil {
+			return
+		}
+		p.log.Debug("reconnecting failed", "peer", in.dst, "component", componentName(in.comp), "err", err)
+		wait = min(2*wait, reconnectMax)
+	}
+}
+
+// connect sets up one member flow.
+func (p *IPCP) connect(ctx context.Context, in intent) error {
+	dst, comp := in.dst, in.comp
+	port, err := p.lower.AllocLower(ctx, p, dst, in.q)
 	if err != nil {
 		return err
 	}
@@ -109,7 +157,7 @@ func (p *IPCP) connect(ctx context.Context, dst string, comp uint8, q qos.Spec) 
 		port.Down(ctrl.ReasonDown)
 		return ctrl.Errorf(ctrl.CodeInvalid, "%s answered without an address", dst)
 	}
-	f := &memberFlow{port: port, comp: comp, peerName: ans.name, peerNode: ans.nodeID}
+	f := &memberFlow{port: port, comp: comp, peerName: ans.name, peerNode: ans.nodeID, intent: &in}
 	f.peerAddr.Store(uint64(ans.addr))
 	if !p.addMember(f) {
 		port.Down(ctrl.ReasonDown)
@@ -257,6 +305,7 @@ func (p *IPCP) addMember(f *memberFlow) bool {
 		return false
 	}
 	p.members[f] = struct{}{}
+	p.snapshotMembersLocked()
 	if f.comp == compDT {
 		f.out = newDTOutput(f)
 		p.wg.Add(1)
@@ -287,6 +336,12 @@ func (p *IPCP) memberDown(f *memberFlow, why string) {
 		return
 	}
 	delete(p.members, f)
+	p.snapshotMembersLocked()
+	again := f.intent != nil && p.intents[*f.intent] && !p.closed
+	if again {
+		p.wg.Add(1)
+		go p.reconnect(*f.intent)
+	}
 	if f.out != nil {
 		p.rebuildOutputsLocked()
 		f.out.q.Close()
@@ -367,17 +422,15 @@ func (p *IPCP) memberControl(f *memberFlow, pkt []byte) {
 // sendKeepalives proves this member alive on every member flow, and takes
 // down the flows whose peers have been silent for LSDead.
 func (p *IPCP) sendKeepalives(now time.Time) {
-	p.mu.Lock()
 	msg := (&cep{typ: cepKeepalive, nodeID: p.nodeID, addr: p.Addr(), name: p.name}).append(nil)
 	var dead []*memberFlow
-	for f := range p.members {
+	for _, f := range p.memberList() {
 		if now.Sub(time.Unix(0, f.lastHeard.Load())) > p.cfg.LSDead {
 			dead = append(dead, f)
 			continue
 		}
 		_, _ = f.port.TryWriteBatch([][]byte{msg})
 	}
-	p.mu.Unlock()
 	for _, f := range dead {
 		p.memberDown(f, fmt.Sprintf("silent for %v", p.cfg.LSDead))
 	}
@@ -391,6 +444,13 @@ func (p *IPCP) Disconnect(_ context.Context, dst, component string) error {
 	}
 	p.mu.Lock()
 	var gone []*memberFlow
+	for in := range p.intents {
+		for _, c := range comps {
+			if in.dst == dst && in.comp == c {
+				delete(p.intents, in)
+			}
+		}
+	}
 	for f := range p.members {
 		for _, c := range comps {
 			if f.peerName == dst && f.comp == c {
@@ -407,3 +467,15 @@ func (p *IPCP) Disconnect(_ context.Context, dst, component string) error {
 	}
 	return nil
 }
+
+// snapshotMembersLocked republishes the member flows as a list.
+func (p *IPCP) snapshotMembersLocked() {
+	l := make([]*memberFlow, 0, len(p.members))
+	for f := range p.members {
+		l = append(l, f)
+	}
+	p.memberSnap.Store(&l)
+}
+
+// memberList returns the member flows without taking the lock.
+func (p *IPCP) memberList() []*memberFlow { return *p.memberSnap.Load() }

@@ -59,6 +59,7 @@ type IPCP struct {
 	closed   bool
 	regs     map[string]struct{}      // registered hashes
 	members  map[*memberFlow]struct{} // established member flows
+	intents  map[intent]bool          // adjacencies asked for by connect, kept up
 	flows    map[uint64]*flow         // application flows by local endpoint id
 	answers  map[reqKey]uint64        // flow requests answered or being answered: peer's → local eid
 	allocs   map[uint64]chan faMsg    // allocations waiting for a reply, by local eid
@@ -71,6 +72,9 @@ type IPCP struct {
 	pff   [3]*dt.Table                            // forwarding, per QoS cube
 	out   atomic.Pointer[map[addr.Addr]*dtOutput] // neighbours' data-transfer outputs
 	upFn  func(addr.Addr) bool
+	// memberSnap is members as a list for the paths that must not wait for
+	// the lock: flooding and keepalives.
+	memberSnap atomic.Pointer[[]*memberFlow]
 	// flowTab is flows as the data path reads them, without the lock.
 	flowTab atomic.Pointer[map[uint64]*flow]
 	db      *routing.DB
@@ -97,7 +101,7 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &IPCP{name: name, host: host, lower: lower, log: log.With("ipcp", name),
 		nodeID: rand.Uint64() | 1, state: ipcp.StateCreated,
-		regs: map[string]struct{}{}, members: map[*memberFlow]struct{}{},
+		regs: map[string]struct{}{}, members: map[*memberFlow]struct{}{}, intents: map[intent]bool{},
 		flows: map[uint64]*flow{}, answers: map[reqKey]uint64{}, allocs: map[uint64]chan faMsg{},
 		assigned: map[uint64]addr.Addr{}, lookups: map[string][]addr.Addr{},
 		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
@@ -106,6 +110,7 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	noFlows := map[uint64]*flow{}
 	p.flowTab.Store(&noFlows)
 	p.upFn = p.isUp
+	p.memberSnap.Store(&[]*memberFlow{})
 	for i := range p.pff {
 		p.pff[i] = dt.NewTable()
 	}
