@@ -15,3 +15,11 @@ func (p *IPCP) SetAddrForTest(a addr.Addr) {
 	p.mu.Unlock()
 	d.SetAddr(a)
 }
+
+// ConnectForTest returns a CEP CONNECT for a component ("dt" or "mgmt")
+// from a member with the given name and address, so that tests can play a
+// neighbour.
+func ConnectForTest(component, name, layer string, a addr.Addr) []byte {
+	comps, _ := parseComponents(component)
+	return (&cep{typ: cepConnect, component: comps[0], nodeID: 7, addr: a, name: name, layer: layer}).append(nil)
+}

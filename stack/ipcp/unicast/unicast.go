@@ -126,6 +126,13 @@ func (p *IPCP) Info() ipcp.Info {
 	defer p.mu.Unlock()
 	info := ipcp.Info{Name: p.name, Type: ipcp.Unicast, Layer: p.cfg.Layer, State: p.state,
 		Hash: p.cfg.Hash, Flows: len(p.flows), Counters: p.stats.snapshot()}
+	if p.dht != nil {
+		for cause, n := range p.dht.Stats().Dropped {
+			if n > 0 {
+				info.Counters["dht-"+cause] = n
+			}
+		}
+	}
 	if a := p.Addr(); a != addr.None {
 		info.Detail = a.String()
 	}

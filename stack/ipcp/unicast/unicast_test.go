@@ -2,8 +2,8 @@ package unicast_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"encoding/binary"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +11,7 @@ import (
 	"o7s.dev/ouroboros/internal/simnet"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/ipcp/unicast"
 	"o7s.dev/ouroboros/stack/qos"
 )
 
@@ -281,25 +282,135 @@ func TestEnrollRefusals(t *testing.T) {
 	}
 }
 
-func TestHostileMemberFlowInput(t *testing.T) {
-	n := build(t, []string{"a", "b"}, chain("a", "b"), nil)
-	// b's hand-made flow to a, as a neighbour gone bad would send.
+// neighbour plays a member that connected to dst: it returns the flow
+// after the CEP exchange.
+func neighbour(t *testing.T, n *simnet.Net, from, dst, component string) ipcp.Port {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	port, err := n.Node("b").AllocLower(ctx, nil, "a", qos.Raw)
+	port, err := n.Node(from).AllocLower(ctx, nil, dst, qos.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer port.Down(ctrl.ReasonDown)
-	for i := range 200 {
-		junk := []byte(fmt.Sprintf("%08d garbage that is neither CEP nor a DT PDU", i))
-		junk[0] = byte(i)
-		if _, err := port.WriteBatch([][]byte{junk}); err != nil && !errors.Is(err, ipcp.ErrPipeDown) {
-			t.Fatal(err)
+	t.Cleanup(func() { port.Down(ctrl.ReasonDown) })
+	hello := unicast.ConnectForTest(component, "mallory", "corp", 0x4242)
+	if _, err := port.WriteBatch([][]byte{hello}); err != nil {
+		t.Fatal(err)
+	}
+	bufs, lens := [][]byte{make([]byte, 2048)}, []int{0}
+	if _, err := port.ReadBatch(bufs, lens); err != nil {
+		t.Fatal("no answer to the CONNECT:", err)
+	}
+	return port
+}
+
+func TestHostileNeighbourInputIsDroppedAndCounted(t *testing.T) {
+	n := build(t, []string{"a", "b"}, chain("a", "b"), nil)
+	a := n.Node("a").IPCP
+	mgmt := neighbour(t, n, "b", "a", "mgmt")
+	dtf := neighbour(t, n, "b", "a", "dt")
+	rng := rand.New(rand.NewPCG(1, 2))
+	hdr := func(eid uint64) []byte {
+		// A DT header to a's address, 4-byte addresses.
+		b := binary.BigEndian.AppendUint32(nil, uint32(a.Addr()))
+		b = append(b, 0, 60, 0)
+		return binary.BigEndian.AppendUint64(b, eid)
+	}
+	for i := range 300 {
+		junk := make([]byte, 1+rng.IntN(80))
+		for j := range junk {
+			junk[j] = byte(rng.Uint32())
 		}
+		lsu := append([]byte{1, 1}, junk...) // version 1, type LSU, then garbage
+		fa := append(hdr(0), append([]byte{1, byte(i%6)}, junk...)...)
+		dht := append(hdr(1), junk...)
+		pdu := append([]byte{0xff}, junk...) // no member has that address
+		_, _ = mgmt.WriteBatch([][]byte{lsu, junk})
+		_, _ = dtf.WriteBatch([][]byte{fa, dht, pdu})
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		c := a.Info().Counters
+		if c["bad-control"] >= 300 && c["malformed"]+c["no-route"] > 0 {
+			t.Logf("counted: %v", c)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hostile input not counted: %v", c)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := n.Node("b").Serve("srv", simnet.Echo); err != nil {
 		t.Fatal(err)
 	}
 	mustPing(t, simnet.NewPinger(pingFlow(t, n, "a", "srv", qos.Raw)))
+}
+
+func TestPolicingAboveTheDeclaredBandwidth(t *testing.T) {
+	n := build(t, []string{"a", "b"}, chain("a", "b"), map[string]string{"congestion": "none"})
+	got := make(chan int, 1)
+	if err := n.Node("b").Serve("sink", func(p ipcp.Port) {
+		bufs, lens := [][]byte{make([]byte, 2048)}, []int{0}
+		total := 0
+		for {
+			if _, err := p.ReadBatch(bufs, lens); err != nil {
+				got <- total
+				return
+			}
+			total += lens[0]
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	q := qos.Raw
+	q.Bandwidth = 1_000_000 // 1 Mbit/s declared
+	f := pingFlow(t, n, "a", "sink", q)
+	sdu := make([]byte, 1000)
+	start := time.Now()
+	for time.Since(start) < time.Second {
+		_, _ = f.WriteBatch([][]byte{sdu, sdu, sdu, sdu})
+		time.Sleep(time.Millisecond) // offers about 30 Mbit/s
+	}
+	time.Sleep(100 * time.Millisecond)
+	f.Down(ctrl.ReasonPeer)
+	total := <-got
+	policed := n.Node("a").IPCP.Info().Counters["policed"]
+	t.Logf("offered ~30 Mbit/s for 1 s at 1 Mbit/s declared: %d bytes delivered, %d SDUs policed", total, policed)
+	if policed == 0 || total > 250_000 {
+		t.Fatalf("not policed: %d bytes through, %d policed", total, policed)
+	}
+}
+
+func TestFailoverUnderEveryPolicy(t *testing.T) {
+	for _, policy := range []string{"link_state", "lfa", "ecmp"} {
+		t.Run(policy, func(t *testing.T) {
+			names := []string{"a", "b", "c", "d"}
+			edges := append(chain(names...), [2]string{"d", "a"})
+			n := build(t, names, edges, map[string]string{"routing": policy})
+			if err := n.Node("c").Serve("srv", simnet.Echo); err != nil {
+				t.Fatal(err)
+			}
+			pg := simnet.NewPinger(pingFlow(t, n, "a", "srv", qos.Raw))
+			mustPing(t, pg)
+			// Cut the link the flow uses: a reaches c over b or d at equal cost.
+			via := "b"
+			if hops := n.Node("a").IPCP.Routes()[n.Node("c").IPCP.Addr()]; len(hops) > 0 && hops[0] == n.Node("d").IPCP.Addr() {
+				via = "d"
+			}
+			n.Cut("a", via)
+			start := time.Now()
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+				_, err := pg.Ping(ctx)
+				cancel()
+				if err == nil {
+					break
+				}
+				if time.Since(start) > 5*time.Second {
+					t.Fatal("no failover in 5 s")
+				}
+			}
+			t.Logf("%s: traffic flowed again %v after the cut", policy, time.Since(start).Round(time.Millisecond))
+		})
+	}
 }
