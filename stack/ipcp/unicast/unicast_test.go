@@ -322,7 +322,7 @@ func TestHostileNeighbourInputIsDroppedAndCounted(t *testing.T) {
 			junk[j] = byte(rng.Uint32())
 		}
 		lsu := append([]byte{1, 1}, junk...) // version 1, type LSU, then garbage
-		fa := append(hdr(0), append([]byte{1, byte(i%6)}, junk...)...)
+		fa := append(hdr(0), append([]byte{1, byte(i % 6)}, junk...)...)
 		dht := append(hdr(1), junk...)
 		pdu := append([]byte{0xff}, junk...) // no member has that address
 		_, _ = mgmt.WriteBatch([][]byte{lsu, junk})
