@@ -33,26 +33,6 @@ func FuzzParseLSU(f *testing.F) {
 	})
 }
 
-func FuzzParseHello(f *testing.F) {
-	b, _ := (&Hello{Origin: 0x0102030405060708, NodeID: 42}).AppendBinary(nil)
-	f.Add(b)
-	f.Add(b[:HelloLen-1])
-	f.Add([]byte{1, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := ParseHello(b)
-		if err != nil {
-			return
-		}
-		out, err := h.AppendBinary(nil)
-		if err != nil || !bytes.Equal(out, b) {
-			t.Fatalf("re-encoding %x gives %x, %v", b, out, err)
-		}
-		if typ, err := MessageType(b); err != nil || typ != TypeHello {
-			t.Fatalf("MessageType of a valid HELLO: %d, %v", typ, err)
-		}
-	})
-}
-
 func FuzzMessageType(f *testing.F) {
 	f.Add([]byte{1, 1})
 	f.Add([]byte{1, 2, 0})
@@ -66,15 +46,8 @@ func FuzzMessageType(f *testing.F) {
 			}
 			return
 		}
-		if typ != TypeLSU && typ != TypeHello {
+		if typ != TypeLSU {
 			t.Fatalf("MessageType(%x) = %d", b, typ)
-		}
-		// Whatever the type says, the other parser refuses it.
-		if _, err := ParseLSU(b); typ == TypeHello && err == nil {
-			t.Fatalf("%x is both a HELLO and an LSU", b)
-		}
-		if _, err := ParseHello(b); typ == TypeLSU && err == nil {
-			t.Fatalf("%x is both an LSU and a HELLO", b)
 		}
 	})
 }

@@ -25,12 +25,8 @@ import (
 // duplicates; no neighbour is 0 or the origin; every metric is at least 1.
 // The origin is never 0. An LSU with any other length is malformed.
 //
-// HELLO (neighbour liveness), 20 bytes:
-//
-//	+---------+---------+------------+------------+------------+
-//	| version | type    | pad        | origin     | node id    |
-//	| u8 (=1) | u8 (=2) | u16 (=0)   | u64        | u64        |
-//	+---------+---------+------------+------------+------------+
+// Neighbour liveness is not a routing message: the unicast IPCP's
+// keepalives cover every flow between members, management or not.
 //
 // Node id is random per IPCP instance: two members claiming one address
 // tell themselves apart by it. Seq is higher for newer LSUs; originators
@@ -42,8 +38,7 @@ const Version = 1
 
 // Message types, the second byte of every routing message.
 const (
-	TypeLSU   = 1
-	TypeHello = 2
+	TypeLSU = 1
 )
 
 // Sizes of the routing messages.
@@ -57,8 +52,6 @@ const (
 	// MaxLSULen is the length of an LSU with MaxLinks links: the buffer
 	// size that holds any valid LSU.
 	MaxLSULen = LSUHeaderLen + MaxLinks*LinkLen
-	// HelloLen is the length of a HELLO.
-	HelloLen = 1 + 1 + 2 + 8 + 8
 )
 
 // Errors from decoding and encoding; the returned errors wrap these with
@@ -73,11 +66,10 @@ var (
 	ErrLinkOrder    = errors.New("routing: links not sorted by neighbour or duplicated")
 	ErrNeighbour    = errors.New("routing: link to address 0 or to the origin itself")
 	ErrMetric       = errors.New("routing: link metric 0")
-	ErrPad          = errors.New("routing: non-zero padding")
 )
 
-// MessageType returns the type of the routing message b (TypeLSU or
-// TypeHello) so a receiver can hand it to the right parser. It checks only
+// MessageType returns the type of the routing message b (TypeLSU is the
+// only one so far) so a receiver can hand it to the right parser. It checks only
 // the first two bytes: the parser checks the rest.
 func MessageType(b []byte) (byte, error) {
 	if len(b) < 2 {
@@ -87,7 +79,7 @@ func MessageType(b []byte) (byte, error) {
 		return 0, fmt.Errorf("routing message version %d: %w", b[0], ErrVersion)
 	}
 	switch t := b[1]; t {
-	case TypeLSU, TypeHello:
+	case TypeLSU:
 		return t, nil
 	default:
 		return 0, fmt.Errorf("routing message type %d: %w", t, ErrType)

@@ -145,55 +145,6 @@ func TestAppendLSURejects(t *testing.T) {
 	}
 }
 
-func TestHelloRoundTrip(t *testing.T) {
-	h := Hello{Origin: 0x0102030405060708, NodeID: 0x1112131415161718}
-	b, err := h.AppendBinary(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []byte{1, 2, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18}
-	if !bytes.Equal(b, want) || len(b) != HelloLen {
-		t.Fatalf("encoding\n got %x\nwant %x", b, want)
-	}
-	if typ, err := MessageType(b); err != nil || typ != TypeHello {
-		t.Fatalf("MessageType = %d, %v", typ, err)
-	}
-	got, err := ParseHello(b)
-	if err != nil || got != h {
-		t.Fatalf("ParseHello = %+v, %v", got, err)
-	}
-	if _, err := (&Hello{}).AppendBinary(nil); !errors.Is(err, ErrOrigin) {
-		t.Fatalf("encoding origin 0: %v", err)
-	}
-}
-
-func TestParseHelloRejects(t *testing.T) {
-	valid, _ := (&Hello{Origin: 5, NodeID: 6}).AppendBinary(nil)
-	with := func(i int, v byte) []byte {
-		b := bytes.Clone(valid)
-		b[i] = v
-		return b
-	}
-	for _, tc := range []struct {
-		name string
-		b    []byte
-		want error
-	}{
-		{"empty", nil, ErrShort},
-		{"cut", valid[:HelloLen-1], ErrShort},
-		{"long", append(bytes.Clone(valid), 0), ErrLength},
-		{"version", with(0, 2), ErrVersion},
-		{"lsu type", with(1, TypeLSU), ErrType},
-		{"pad", with(3, 1), ErrPad},
-		{"origin 0", with(11, 0), ErrOrigin},
-	} {
-		h, err := ParseHello(tc.b)
-		if !errors.Is(err, tc.want) {
-			t.Errorf("%s: got %+v, %v; want %v", tc.name, h, err, tc.want)
-		}
-	}
-}
-
 func TestMessageType(t *testing.T) {
 	for _, tc := range []struct {
 		b    []byte
@@ -203,7 +154,7 @@ func TestMessageType(t *testing.T) {
 		{nil, 0, ErrShort},
 		{[]byte{1}, 0, ErrShort},
 		{[]byte{1, 1}, TypeLSU, nil},
-		{[]byte{1, 2, 0xff}, TypeHello, nil},
+		{[]byte{1, 2, 0xff}, 0, ErrType},
 		{[]byte{0, 1}, 0, ErrVersion},
 		{[]byte{1, 0}, 0, ErrType},
 		{[]byte{1, 3}, 0, ErrType},
