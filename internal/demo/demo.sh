@@ -68,27 +68,30 @@ irmd=
 
 if [ "$(id -u)" != 0 ]; then
 	echo
-	echo "(run as root to see two hosts, in network namespaces, talk over a UDP layer)"
+	echo "(run as root to see three hosts, in network namespaces, talk over UDP layers and a routed unicast layer)"
 	exit 0
 fi
 
 # Two hosts: network namespaces joined by a veth pair, one irmd each, a udp4
 # layer between them.
 id=$$
-nsa=demo-a-$id nsb=demo-b-$id
+nsa=demo-a-$id nsb=demo-b-$id nsc=demo-c-$id
 ranet=$(mktemp -d /tmp/ouroboros-demo-a.XXXXXX) rbnet=$(mktemp -d /tmp/ouroboros-demo-b.XXXXXX)
+rcnet=$(mktemp -d /tmp/ouroboros-demo-c.XXXXXX)
 cleanup_ns() {
 	for p in "${nspids[@]}"; do kill "$p" 2>/dev/null || true; done
 	sleep 0.2
 	ip netns del "$nsa" 2>/dev/null || true
 	ip netns del "$nsb" 2>/dev/null || true
-	rm -rf "/etc/netns/$nsa" "$ranet" "$rbnet"
+	ip netns del "$nsc" 2>/dev/null || true
+	rm -rf "/etc/netns/$nsa" "/etc/netns/$nsc" "$ranet" "$rbnet" "$rcnet"
 	cleanup
 }
 trap cleanup_ns EXIT
 nspids=()
 in_a() { ip netns exec "$nsa" env OUROBOROS_RUNDIR="$ranet" "$@"; }
 in_b() { ip netns exec "$nsb" env OUROBOROS_RUNDIR="$rbnet" "$@"; }
+in_c() { ip netns exec "$nsc" env OUROBOROS_RUNDIR="$rcnet" "$@"; }
 
 step "Two hosts: namespaces $nsa (10.77.0.1) and $nsb (10.77.0.2) over a veth"
 ip netns add "$nsa"; ip netns add "$nsb"
@@ -97,7 +100,8 @@ ip -n "$nsa" addr add 10.77.0.1/24 dev "va$id"; ip -n "$nsb" addr add 10.77.0.2/
 ip -n "$nsa" link set "va$id" up; ip -n "$nsb" link set "vb$id" up
 ip -n "$nsa" link set lo up; ip -n "$nsb" link set lo up
 mkdir -p "/etc/netns/$nsa"
-printf '10.77.0.2 pinger\n10.77.0.2 files\n' >"/etc/netns/$nsa/hosts"
+# Every name A resolves, written before its irmd starts (Go caches the file).
+printf '10.77.0.2 pinger\n10.77.0.2 files\n10.77.0.2 ucB\n' >"/etc/netns/$nsa/hosts"
 : >"$work/empty.conf"
 # Background programs run without the in_a/in_b functions, so that $! is
 # the program's own pid (ip netns exec and env exec in place).
@@ -126,4 +130,35 @@ wait $srv
 show cmp "$work/sent" "$work/received-b" && echo "identical: $(stat -c %s "$work/received-b") bytes across the link"
 show in_b irm ipcp list
 
-step "Done: two hosts, one UDP layer, flows by name"
+# A third host behind the second: a routed unicast layer over both links.
+step "A third host, $nsc (10.78.0.2), linked to $nsb (10.78.0.1) only"
+ip netns add "$nsc"
+ip link add "vc$id" netns "$nsc" type veth peer name "vd$id" netns "$nsb"
+ip -n "$nsc" addr add 10.78.0.2/24 dev "vc$id"; ip -n "$nsb" addr add 10.78.0.1/24 dev "vd$id"
+ip -n "$nsc" link set "vc$id" up; ip -n "$nsb" link set "vd$id" up; ip -n "$nsc" link set lo up
+mkdir -p "/etc/netns/$nsc"
+printf '10.78.0.1 ucB\n' >"/etc/netns/$nsc/hosts"
+ip netns exec "$nsc" env OUROBOROS_RUNDIR="$rcnet" "$BIN/irmd" --stdout --config "$work/empty.conf" >"$work/irmd-c.log" 2>&1 &
+nspids+=($!)
+for _ in $(seq 100); do [ -S "$rcnet/irmd.sock" ] && break; sleep 0.05; done
+show in_b irm ipcp bootstrap name ub2 layer lan type udp4 ip 10.78.0.1
+show in_c irm ipcp bootstrap name uc layer lan type udp4 ip 10.78.0.2
+
+step "A unicast layer 'corp' over both UDP layers: B bootstraps it, A and C enroll through B"
+show in_b irm ipcp bootstrap name ucB layer corp type unicast autobind
+show in_b irm name register ucB layer wan layer lan
+show in_a irm ipcp enroll name ucA layer corp dst ucB autobind
+show in_a irm ipcp connect name ucA dst ucB
+show in_c irm ipcp enroll name ucC layer corp dst ucB autobind
+show in_c irm ipcp connect name ucC dst ucB
+
+step "A reaches a server on C by name; B forwards"
+show in_c irm name register far layer corp
+ip netns exec "$nsc" env OUROBOROS_RUNDIR="$rcnet" "$BIN/oping" -l >"$work/oping-c.log" 2>&1 &
+nspids+=($!)
+show in_c irm bind process $! name far
+for _ in $(seq 50); do in_a oping -n far -c 1 -w 1s >/dev/null 2>&1 && break; sleep 0.1; done
+show in_a oping -n far -c 5 -i 100ms
+show in_b irm ipcp list
+
+step "Done: three hosts, two UDP layers, one routed layer, flows by name"
