@@ -19,10 +19,11 @@ import (
 // the shared link.
 //
 // irmd picks the lower layer of a flow by asking its IPCPs in order (by
-// type, then name) whether they reach the name, and a udp4 IPCP reaches any
-// name the resolver knows, whichever link it is bound to. So every node
-// starts flows (enrolment, connections) over one link only, and the udp4
-// IPCP of that link is named to come first: udp0ab, the others udp1bc.
+// type, then name) whether they reach the name; a udp4 IPCP claims only
+// names its host routes to from its bound address. Every node still starts
+// flows (enrolment, connections) over one link only, with the udp4 IPCP of
+// that link named to come first (udp0ab, the others udp1bc), so that the
+// lab does not depend on that check.
 
 // ucLayer is the name of the unicast layer the tests build.
 const ucLayer = "corp"

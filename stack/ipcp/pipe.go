@@ -28,6 +28,8 @@ type pipeQueue struct {
 	head   int      // next slot to read
 	n      int      // queued SDUs
 	closed bool
+	// dropped counts SDUs longer than the reader's buffer.
+	dropped uint64
 	// readable and writable wake one blocked reader or writer; their
 	// capacity of one means a wake-up is never lost.
 	readable chan struct{}
@@ -83,9 +85,16 @@ func (q *pipeQueue) get(bufs [][]byte, lens []int) (int, error) {
 		q.mu.Lock()
 		n := 0
 		for n < len(bufs) && q.n > 0 {
-			lens[n] = copy(bufs[n], q.slots[q.head])
+			slot := q.slots[q.head]
 			q.head = (q.head + 1) % len(q.slots)
 			q.n--
+			if len(slot) > len(bufs[n]) {
+				// Truncated, it would be another packet: drop it, as a
+				// datagram socket does with MSG_TRUNC.
+				q.dropped++
+				continue
+			}
+			lens[n] = copy(bufs[n], slot)
 			n++
 		}
 		closed := q.closed
@@ -158,6 +167,14 @@ func (e *PipeEnd) Down(r ctrl.Reason) {
 		e.in.close()
 		e.out.close()
 	})
+}
+
+// Dropped returns how many SDUs to this end were dropped because they were
+// longer than the buffer it read them into.
+func (e *PipeEnd) Dropped() uint64 {
+	e.in.mu.Lock()
+	defer e.in.mu.Unlock()
+	return e.in.dropped
 }
 
 // Reason returns why the pipe went down, and whether it has.

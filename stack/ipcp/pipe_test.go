@@ -129,3 +129,18 @@ func BenchmarkPipe1400(b *testing.B) {
 	}
 	x.Down(ctrl.ReasonDown)
 }
+
+func TestPipeDropsWhatDoesNotFitTheReader(t *testing.T) {
+	a, b := NewPipe(4, 1, 2)
+	if _, err := a.WriteBatch([][]byte{make([]byte, 100), {9}}); err != nil {
+		t.Fatal(err)
+	}
+	bufs, lens := [][]byte{make([]byte, 10)}, []int{0}
+	n, err := b.ReadBatch(bufs, lens)
+	if err != nil || n != 1 || lens[0] != 1 || bufs[0][0] != 9 {
+		t.Fatalf("read %d SDUs (%v), first %v: want only the one that fits", n, err, bufs[0][:lens[0]])
+	}
+	if b.Dropped() != 1 {
+		t.Fatalf("dropped %d, want 1", b.Dropped())
+	}
+}

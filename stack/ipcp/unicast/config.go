@@ -77,8 +77,8 @@ var options = []option{
 	}},
 	{"ttl", func(c *Config, v string) error {
 		n, err := strconv.ParseUint(v, 10, 8)
-		if err == nil && n < 2 {
-			err = fmt.Errorf("at least 2")
+		if err == nil && n < 1 {
+			err = fmt.Errorf("use 1 to 255")
 		}
 		c.TTL = uint8(n)
 		return err
@@ -100,7 +100,7 @@ var options = []option{
 	{"dht_t_replicate", secondsIn(func(c *Config) *time.Duration { return &c.DHTReplicate }, 3, 3600)},
 	{"ls_t_recalc", secondsIn(func(c *Config) *time.Duration { return &c.LSRecalc }, 1, 3600)},
 	{"ls_t_update", secondsIn(func(c *Config) *time.Duration { return &c.LSUpdate }, 1, 3600)},
-	{"ls_t_timeo", secondsIn(func(c *Config) *time.Duration { return &c.LSTimeout }, 2, 7200)},
+	{"ls_t_timeo", secondsIn(func(c *Config) *time.Duration { return &c.LSTimeout }, 1, 3600)},
 	{"ls_t_dead", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err == nil && (n < 100 || n > 60000) {

@@ -120,9 +120,10 @@ func (p *IPCP) routingMessage(f *memberFlow, b []byte) {
 	}
 }
 
-// ownLSUSeenLocked handles an LSU for this member's own address: a stale
-// one from an earlier run of this member is superseded; another member's
-// means an address collision. It returns the new address if the member
+// ownLSUSeenLocked handles an LSU for this member's own address: one of
+// its own that is newer than what it knows (it cannot be, unless the
+// sequence was lost track of) is superseded; another member's means an
+// address collision. It returns the new address if the member
 // had to take one.
 func (p *IPCP) ownLSUSeenLocked(u routing.LSU) addr.Addr {
 	if u.NodeID == p.nodeID {

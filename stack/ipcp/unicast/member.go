@@ -100,6 +100,12 @@ func (p *IPCP) Connect(ctx context.Context, dst, component string, q qos.Spec) e
 			fq = qos.Raw
 		}
 		in := intent{dst: dst, comp: c, q: fq}
+		p.mu.Lock()
+		up := p.intents[in]
+		p.mu.Unlock()
+		if up {
+			continue // already connected (and kept up): connect is idempotent
+		}
 		if err := p.connect(ctx, in); err != nil {
 			return err
 		}
@@ -452,15 +458,20 @@ func (p *IPCP) Disconnect(_ context.Context, dst, component string) error {
 		}
 	}
 	for f := range p.members {
+		named := f.peerName == dst || (f.intent != nil && f.intent.dst == dst)
 		for _, c := range comps {
-			if f.peerName == dst && f.comp == c {
+			if named && f.comp == c {
 				gone = append(gone, f)
 			}
 		}
 	}
 	p.mu.Unlock()
 	if len(gone) == 0 {
-		return ctrl.Errorf(ctrl.CodeNotFound, "IPCP %s has no %s adjacency with %s", p.name, component, dst)
+		what := "adjacency"
+		if component != "" {
+			what = component + " adjacency"
+		}
+		return ctrl.Errorf(ctrl.CodeNotFound, "IPCP %s has no %s with %s", p.name, what, dst)
 	}
 	for _, f := range gone {
 		p.memberDown(f, "disconnected")

@@ -84,7 +84,7 @@ func TestFARoundTrip(t *testing.T) {
 }
 
 func TestParseOptionsErrorsNameTheOption(t *testing.T) {
-	for opt, val := range map[string]string{"addr": "5", "ttl": "1", "routing": "rip", "dht_k": "50",
+	for opt, val := range map[string]string{"addr": "5", "ttl": "0", "routing": "rip", "dht_k": "50",
 		"ls_t_dead": "5", "eid": "4", "congestion": "cubic", "frob": "1"} {
 		_, err := ParseOptions("l", map[string]string{opt: val})
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(opt)) {

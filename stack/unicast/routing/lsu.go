@@ -9,8 +9,8 @@ import (
 	"o7s.dev/ouroboros/stack/unicast/addr"
 )
 
-// Link is one adjacency in an LSU: the originator has a management flow to
-// Neighbour and would forward through it at cost Metric.
+// Link is one adjacency in an LSU: the originator has a data-transfer flow
+// to Neighbour and would forward through it at cost Metric.
 type Link struct {
 	Neighbour addr.Addr
 	// Metric is at least 1; 1 for every link makes costs hop counts.
