@@ -131,6 +131,7 @@ func (m *IRM) BindIPCP(req ctrl.BindIPCP) error {
 		return err
 	}
 	nm.bound = append(removeString(nm.bound, req.IPCP), req.IPCP)
+	m.signalLocked() // a flow may be waiting for this binding
 	return nil
 }
 

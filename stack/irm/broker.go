@@ -158,14 +158,16 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 	if err != nil {
 		return nil, err
 	}
-	if p, ok, err := m.toBoundIPCP(from, n, q); ok {
-		return p, err
-	}
 	grace := time.NewTimer(m.cfg.BindGrace)
 	defer grace.Stop()
 	graceOver := false
 	var exited <-chan error // the auto-started program's end
 	for {
+		// Checked on every change too: an IPCP may be bound to the name a
+		// moment after the flow arrived (its layer is being set up).
+		if p, ok, err := m.toBoundIPCP(from, n, q); ok {
+			return p, err
+		}
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
