@@ -168,7 +168,7 @@ func TestParseErrors(t *testing.T) {
 		want string // in the message
 	}{
 		// command words
-		{"frobnicate", `unknown command "frobnicate": want one of ipcp, name, bind, unbind, flow, help`},
+		{"frobnicate", `unknown command "frobnicate": want one of ipcp, name, bind, unbind, flow, cert, help`},
 		{"ipcp d", `ambiguous command "d": could be destroy, disconnect`},
 		{"ipcp c", `ambiguous command "c": could be create, connect`},
 		{"bind pro", `ambiguous command "pro": could be program, process`},

@@ -31,7 +31,9 @@ func commandTree() *node {
 		summary: "Manage the Ouroboros daemon (irmd) on this host.",
 		text: `irm manages the IPC resource manager daemon (irmd) on this host: its IPC
 processes (IPCPs) and the layers they form, the names applications are
-reached by, and which programs and processes answer for each name.`,
+reached by, and which programs and processes answer for each name. "irm
+cert" makes and checks the certificates that authenticate names and
+layers; it works on files and needs no irmd.`,
 		example: []string{"irm ipcp bootstrap name local.ipcp layer local type local", "irm i l"},
 		subs: []*node{
 			ipcpNode(),
@@ -39,6 +41,7 @@ reached by, and which programs and processes answer for each name.`,
 			bindNode(),
 			unbindNode(),
 			flowNode(),
+			certNode(),
 			{
 				name:    helpName,
 				usage:   []string{"irm help [COMMAND]..."},

@@ -41,7 +41,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, c.text)
 		return exitOK
 	}
-	if err := execute(ctx, c, stdout); err != nil {
+	exec := func() error { return execute(ctx, c, stdout) }
+	if c.local != nil {
+		exec = func() error { return c.local(stdout) }
+	}
+	if err := exec(); err != nil {
 		fmt.Fprintf(stderr, "irm: %v\n", err)
 		return exitError
 	}

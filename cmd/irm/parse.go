@@ -28,6 +28,9 @@ type command struct {
 	reply   printer       // receives and shows the reply; nil when there is nothing to show
 	timeout time.Duration // how long to wait for irmd
 	text    string        // when set, print this and send nothing
+	// local, when set, is run instead of a call to irmd: the command works
+	// on files of this host and needs no daemon (irm cert).
+	local func(stdout io.Writer) error
 }
 
 // printer is a reply that irm decodes from irmd's answer and shows.
