@@ -167,13 +167,15 @@ func (s *script) Connect(_ context.Context, dst, component string, q qos.Spec) e
 	return s.call(fmt.Sprintf("connect %s %q %s", dst, component, q))
 }
 
-func (s *script) Register([]byte) error                                            { return s.call("register") }
-func (s *script) Unregister([]byte) error                                          { return nil }
-func (s *script) Reachable(context.Context, string, []byte) bool                   { return false }
-func (s *script) Alloc(context.Context, string, []byte, qos.Spec, ipcp.Port) error { return nil }
-func (s *script) MaxSDU() int                                                      { return 1400 }
-func (s *script) Close() error                                                     { return nil }
-func (s *script) Disconnect(context.Context, string, string) error                 { return nil }
+func (s *script) Register([]byte) error                          { return s.call("register") }
+func (s *script) Unregister([]byte) error                        { return nil }
+func (s *script) Reachable(context.Context, string, []byte) bool { return false }
+func (s *script) Alloc(context.Context, string, []byte, qos.Spec, []byte, ipcp.Port) ([]byte, error) {
+	return nil, nil
+}
+func (s *script) MaxSDU() int                                      { return 1400 }
+func (s *script) Close() error                                     { return nil }
+func (s *script) Disconnect(context.Context, string, string) error { return nil }
 
 func (s *script) log() []string {
 	s.mu.Lock()

@@ -173,17 +173,19 @@ func (nd *Node) AllocLower(ctx context.Context, _ ipcp.IPCP, name string, q qos.
 }
 
 // Arrived implements ipcp.Host: the flow goes to the handler of the name.
-func (nd *Node) Arrived(_ context.Context, _ ipcp.IPCP, hash []byte, _ qos.Spec) (ipcp.Port, error) {
+// The data carried back is the request's, prefixed with "re:", so that
+// tests see it cross the layer both ways.
+func (nd *Node) Arrived(_ context.Context, _ ipcp.IPCP, hash []byte, _ qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	nd.mu.Lock()
 	h := nd.handlers[string(hash)]
 	nd.mu.Unlock()
 	if h == nil {
-		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "simnet: nothing accepts that name at %s", nd.Name)
+		return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable, "simnet: nothing accepts that name at %s", nd.Name)
 	}
 	n := nd.net
 	app, layer := ipcp.NewPipe(pipeCapacity, n.ids.Add(1), n.ids.Add(1))
 	go h(app)
-	return layer, nil
+	return layer, append([]byte("re:"), data...), nil
 }
 
 // Serve registers name in the node's layer and runs handler, in its own
@@ -201,7 +203,7 @@ func (nd *Node) Serve(name string, handler func(ipcp.Port)) error {
 func (nd *Node) Alloc(ctx context.Context, name string, q qos.Spec) (ipcp.Port, error) {
 	n := nd.net
 	app, layer := ipcp.NewPipe(pipeCapacity, n.ids.Add(1), n.ids.Add(1))
-	if err := nd.IPCP.Alloc(ctx, name, n.hash.Sum(name), q, layer); err != nil {
+	if _, err := nd.IPCP.Alloc(ctx, name, n.hash.Sum(name), q, nil, layer); err != nil {
 		return nil, err
 	}
 	return app, nil

@@ -143,8 +143,12 @@ type IPCP interface {
 	// Alloc allocates a flow to the name for the application behind port,
 	// returning once the other end has accepted it. From then on the IPCP
 	// owns the port: it moves SDUs both ways, and when either end goes away
-	// it tells the other (Port.Down) and releases the port.
-	Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, port Port) error
+	// it tells the other (Port.Down) and releases the port. data rides in
+	// the request to the other end's Host.Arrived, whose answer Alloc
+	// returns: the flow's key exchange travels that way (at most
+	// MaxAllocData bytes each way, and what the layer's management messages
+	// carry).
+	Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, data []byte, port Port) (reply []byte, err error)
 	// MaxSDU returns the largest SDU the IPCP carries for its users.
 	MaxSDU() int
 	// Close ends every flow of the IPCP (reported down to their users) and
@@ -155,9 +159,10 @@ type IPCP interface {
 // Host is what an IPCP needs from the IRM that hosts it.
 type Host interface {
 	// Arrived is called when a peer asks the IPCP for a flow to a hash it
-	// registered. It finds a process accepting flows for that name and
-	// returns its port, or an error (a *ctrl.Error) to refuse the flow.
-	Arrived(ctx context.Context, from IPCP, hash []byte, q qos.Spec) (Port, error)
+	// registered, with the data the requester's Alloc carried. It finds a
+	// process accepting flows for that name and returns its port and the
+	// data to carry back, or an error (a *ctrl.Error) to refuse the flow.
+	Arrived(ctx context.Context, from IPCP, hash []byte, q qos.Spec, data []byte) (Port, []byte, error)
 }
 
 // Port is the IRM's end of one application flow. ReadBatch returns the SDUs
@@ -177,6 +182,9 @@ type Port interface {
 	// and concurrently with reads and writes, which then fail.
 	Down(reason ctrl.Reason)
 }
+
+// MaxAllocData bounds the data an allocation carries each way.
+const MaxAllocData = 4096
 
 // Lower is what a layered IPCP (unicast, broadcast) asks of the IRM to reach
 // its neighbours: flows over the layers below it.

@@ -105,7 +105,7 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 	if err != nil {
 		return nil, -1, err
 	}
-	if err := ip.Alloc(ctx, n, hash, q, p); err != nil {
+	if _, err := ip.Alloc(ctx, n, hash, q, nil, p); err != nil {
 		p.discard()
 		closeFD(fd)
 		return nil, -1, err
@@ -148,7 +148,14 @@ func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.In
 // name that accepts flows (a layered IPCP, for enrolment and adjacencies),
 // else to a process accepting for the name, starting a bound program when
 // none is.
-func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec) (ipcp.Port, error) {
+//
+// The allocation's data is not used yet: nothing is carried back.
+func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, _ []byte) (ipcp.Port, []byte, error) {
+	p, err := m.arrived(ctx, from, hash, q)
+	return p, nil, err
+}
+
+func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec) (ipcp.Port, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.cfg.AllocTimeout)

@@ -107,7 +107,7 @@ func (f *fakeLayered) Reachable(_ context.Context, _ string, hash []byte) bool {
 	return f.regs[string(hash)]
 }
 
-func (f *fakeLayered) Alloc(_ context.Context, _ string, _ []byte, _ qos.Spec, p ipcp.Port) error {
+func (f *fakeLayered) Alloc(_ context.Context, _ string, _ []byte, _ qos.Spec, _ []byte, p ipcp.Port) ([]byte, error) {
 	f.mu.Lock()
 	f.ports = append(f.ports, p)
 	err := f.err
@@ -115,7 +115,7 @@ func (f *fakeLayered) Alloc(_ context.Context, _ string, _ []byte, _ qos.Spec, p
 	if err == nil {
 		f.allocs <- p
 	}
-	return err
+	return nil, err
 }
 
 func (f *fakeLayered) MaxSDU() int { return 1400 }
@@ -317,7 +317,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 	}
 	lo := m.ipcps["lo"].ipcp
 
-	down, err := m.Arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best)
+	down, err := m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 
 	// The IPCP refusing: the error is the flow's answer, the pipe is down.
 	fake("u").err = ctrl.Errorf(ctrl.CodeNotAllowed, "not now")
-	_, err = m.Arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best)
+	_, err = m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best)
 	wantCode(t, err, ctrl.CodeNotAllowed, "not now")
 	ports := fake("u").ports
 	if _, isDown := ports[len(ports)-1].(*ownerEnd).Reason(); !isDown {
@@ -354,7 +354,7 @@ func TestArrivedNotToOwnLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A flow that came through layer net is not handed to a member of net.
-	_, err := m.Arrived(context.Background(), fake("x"), ipcp.DefaultHash.Sum("net"), qos.Raw)
+	_, err := m.arrived(context.Background(), fake("x"), ipcp.DefaultHash.Sum("net"), qos.Raw)
 	wantCode(t, err, ctrl.CodeUnreachable, "no process accepts")
 	if len(fake("u").accepts) != 0 {
 		t.Fatal("a layer ran over itself")

@@ -170,7 +170,7 @@ func (m *IRM) AllocLower(ctx context.Context, from ipcp.IPCP, n string, q qos.Sp
 	if err != nil {
 		return nil, err
 	}
-	if err := lower.Alloc(ctx, n, hash, q, down); err != nil {
+	if _, err := lower.Alloc(ctx, n, hash, q, nil, down); err != nil {
 		up.f.down(reasonDown)
 		return nil, err
 	}

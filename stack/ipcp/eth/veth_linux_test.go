@@ -51,8 +51,8 @@ func (p *pair) flow(t *testing.T) (a, b *ipcptest.Port) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	a = ipcptest.NewPort(256)
-	if err := p.ipcp[0].Alloc(ctx, "srv", h, qos.Raw, a); err != nil {
-		t.Fatal(err)
+	if reply, err := p.ipcp[0].Alloc(ctx, "srv", h, qos.Raw, []byte("kex"), a); err != nil || string(reply) != "re:kex" {
+		t.Fatalf("alloc: %v, data back %q", err, reply)
 	}
 	select {
 	case b = <-p.host[1].Ports:

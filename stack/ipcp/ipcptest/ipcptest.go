@@ -90,9 +90,10 @@ var _ ipcp.Host = (*Host)(nil)
 // NewHost returns a Host whose Ports' Out hold outCap SDUs.
 func NewHost(outCap int) *Host { return &Host{Ports: make(chan *Port, 8), outCap: outCap} }
 
-// Arrived implements ipcp.Host.
-func (h *Host) Arrived(context.Context, ipcp.IPCP, []byte, qos.Spec) (ipcp.Port, error) {
+// Arrived implements ipcp.Host. The data carried back is the request's,
+// prefixed with "re:", so that tests see it cross both ways.
+func (h *Host) Arrived(_ context.Context, _ ipcp.IPCP, _ []byte, _ qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	p := NewPort(h.outCap)
 	h.Ports <- p
-	return p, nil
+	return p, append([]byte("re:"), data...), nil
 }

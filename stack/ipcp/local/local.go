@@ -130,28 +130,28 @@ func (p *IPCP) Reachable(_ context.Context, _ string, hash []byte) bool {
 }
 
 // Alloc implements ipcp.IPCP: it asks the host for the accepting process's
-// port and splices the two.
-func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, a ipcp.Port) error {
+// port, hands over the data both ways, and splices the two ports.
+func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, data []byte, a ipcp.Port) ([]byte, error) {
 	if !p.Reachable(ctx, name, hash) {
-		return ctrl.Errorf(ctrl.CodeUnreachable, "name is not registered in layer %s", p.layerName())
+		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "name is not registered in layer %s", p.layerName())
 	}
-	b, err := p.host.Arrived(ctx, p, hash, q)
+	b, reply, err := p.host.Arrived(ctx, p, hash, q, data)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s := &splice{a: a, b: b}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		b.Down(ctrl.ReasonDown)
-		return ctrl.Errorf(ctrl.CodeDown, "ipcp %s is shutting down", p.name)
+		return nil, ctrl.Errorf(ctrl.CodeDown, "ipcp %s is shutting down", p.name)
 	}
 	p.splice[s] = struct{}{}
 	p.wg.Add(2)
 	p.mu.Unlock()
 	go p.routineSplice(s, a, b)
 	go p.routineSplice(s, b, a)
-	return nil
+	return reply, nil
 }
 
 func (p *IPCP) layerName() string {

@@ -227,13 +227,18 @@ func (c *Core[A]) newEIDLocked() uint32 {
 // Alloc implements ipcp.IPCP: one request, one reply. The request is
 // repeated with backoff until the reply or ctx's end, since datagrams get
 // lost; the responder recognises repeats.
-func (c *Core[A]) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, port ipcp.Port) error {
+func (c *Core[A]) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, data []byte, port ipcp.Port) ([]byte, error) {
 	if !c.Running() {
-		return ctrl.Errorf(ctrl.CodeUnreachable, "ipcp %s is not bootstrapped", c.cfg.Name)
+		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "ipcp %s is not bootstrapped", c.cfg.Name)
+	}
+	req := encodeMgmt(make([]byte, 0, 64+len(hash)+len(data)), &mgmt{code: codeFlowReq, qos: q, hash: hash, data: data})
+	if len(data) > ipcp.MaxAllocData || len(req) > c.MaxSDU()+dataHeader {
+		return nil, ctrl.Errorf(ctrl.CodeInvalid, "%s: the flow request (%d bytes with its key exchange) does not fit a packet of this layer (%d)",
+			c.cfg.Name, len(req), c.MaxSDU()+dataHeader)
 	}
 	peer, err := c.resolve(ctx, name, hash)
 	if err != nil {
-		return ctrl.Errorf(ctrl.CodeUnreachable, "%s: cannot resolve %q: %v", c.cfg.Name, name, err)
+		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%s: cannot resolve %q: %v", c.cfg.Name, name, err)
 	}
 	c.mu.Lock()
 	eid := c.newEIDLocked()
@@ -245,17 +250,17 @@ func (c *Core[A]) Alloc(ctx context.Context, name string, hash []byte, q qos.Spe
 		delete(c.pending, eid)
 		c.mu.Unlock()
 	}()
-	req := encodeMgmt(make([]byte, 0, 64+len(hash)), &mgmt{code: codeFlowReq, srcEID: eid, qos: q, hash: hash})
+	req = encodeMgmt(req[:0], &mgmt{code: codeFlowReq, srcEID: eid, qos: q, hash: hash, data: data})
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		c.send(peer, req)
 		select {
 		case r := <-replies:
-			return c.allocated(eid, r, peer, q, port, name)
+			return r.data, c.allocated(eid, r, peer, q, port, name)
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return ctrl.Errorf(ctrl.CodeTimeout, "%s: no answer from %v for %q", c.cfg.Name, peer, name)
+			return nil, ctrl.Errorf(ctrl.CodeTimeout, "%s: no answer from %v for %q", c.cfg.Name, peer, name)
 		case <-c.done:
-			return ctrl.Errorf(ctrl.CodeDown, "%s is shutting down", c.cfg.Name)
+			return nil, ctrl.Errorf(ctrl.CodeDown, "%s is shutting down", c.cfg.Name)
 		}
 	}
 }
@@ -268,7 +273,7 @@ func (c *Core[A]) allocated(eid uint32, r mgmt, peer A, q qos.Spec, port ipcp.Po
 	default:
 		return ctrl.Errorf(ctrl.CodeNotAllowed, "%v refused the flow to %q", peer, name)
 	}
-	return c.startFlow(eid, r.srcEID, peer, q, port)
+	return c.startFlow(eid, r.srcEID, peer, q, nil, port)
 }
 
 // Close implements ipcp.IPCP: flows are deallocated at the peers and

@@ -20,13 +20,14 @@ type flow[A comparable] struct {
 	local, remote uint32
 	peer          A
 	port          ipcp.Port
+	reply         []byte       // the data answered to the request, for repeats
 	lastSent      atomic.Int64 // Unix ns; keepalives go out when idle
 	endOnce       sync.Once
 }
 
 // startFlow registers a flow and starts its sender.
-func (c *Core[A]) startFlow(local, remote uint32, peer A, q qos.Spec, port ipcp.Port) error {
-	f := &flow[A]{local: local, remote: remote, peer: peer, port: port}
+func (c *Core[A]) startFlow(local, remote uint32, peer A, q qos.Spec, reply []byte, port ipcp.Port) error {
+	f := &flow[A]{local: local, remote: remote, peer: peer, port: port, reply: reply}
 	f.lastSent.Store(time.Now().UnixNano())
 	c.mu.Lock()
 	if c.closed {
@@ -106,11 +107,11 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 		delete(c.arriving, key)
 		c.mu.Unlock()
 	}()
-	reply := func(local uint32, result uint8) {
-		c.send(from, encodeMgmt(make([]byte, 0, 16), &mgmt{code: codeFlowReply, srcEID: local, dstEID: m.srcEID, result: result}))
+	reply := func(local uint32, result uint8, data []byte) {
+		c.send(from, encodeMgmt(make([]byte, 0, 16+len(data)), &mgmt{code: codeFlowReply, srcEID: local, dstEID: m.srcEID, result: result, data: data}))
 	}
 	if !c.registered(m.hash) {
-		reply(0, resultUnreachable)
+		reply(0, resultUnreachable, nil)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -122,21 +123,27 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 		case <-ctx.Done():
 		}
 	}()
-	port, err := c.cfg.Host.Arrived(ctx, c.self, m.hash, m.qos)
+	port, data, err := c.cfg.Host.Arrived(ctx, c.self, m.hash, m.qos, m.data)
 	if err != nil {
 		c.log.Info("flow request refused", "from", from, "err", err)
-		reply(0, resultUnreachable)
+		reply(0, resultUnreachable, nil)
+		return
+	}
+	if len(data) > ipcp.MaxAllocData || mgmtHeader+13+len(data) > c.MaxSDU()+dataHeader {
+		c.log.Warn("flow request refused: the reply's data does not fit a packet", "from", from, "bytes", len(data))
+		port.Down(ctrl.ReasonDown)
+		reply(0, resultRefused, nil)
 		return
 	}
 	c.mu.Lock()
 	local := c.newEIDLocked()
 	c.mu.Unlock()
-	if err := c.startFlow(local, m.srcEID, from, m.qos, port); err != nil {
+	if err := c.startFlow(local, m.srcEID, from, m.qos, data, port); err != nil {
 		port.Down(ctrl.ReasonDown)
-		reply(0, resultRefused)
+		reply(0, resultRefused, nil)
 		return
 	}
-	reply(local, resultOK)
+	reply(local, resultOK, data)
 }
 
 // routineKeepalive sends a keepalive on every flow idle for the keepalive

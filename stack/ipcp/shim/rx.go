@@ -152,7 +152,7 @@ func (c *Core[A]) onRequest(from A, m mgmt) {
 	}
 	if f, ok := c.byPeer[key]; ok { // a repeat of an answered request
 		c.mu.Unlock()
-		c.send(from, encodeMgmt(make([]byte, 0, 16), &mgmt{code: codeFlowReply, srcEID: f.local, dstEID: m.srcEID, result: resultOK}))
+		c.send(from, encodeMgmt(make([]byte, 0, 16+len(f.reply)), &mgmt{code: codeFlowReply, srcEID: f.local, dstEID: m.srcEID, result: resultOK, data: f.reply}))
 		return
 	}
 	if _, ok := c.arriving[key]; ok { // a repeat while the answer is on its way
@@ -163,6 +163,7 @@ func (c *Core[A]) onRequest(from A, m mgmt) {
 	c.wg.Add(1)
 	c.mu.Unlock()
 	m.hash = append([]byte(nil), m.hash...) // the read buffer is reused
+	m.data = append([]byte(nil), m.data...)
 	go c.arrived(from, m)
 }
 
@@ -173,6 +174,7 @@ func (c *Core[A]) onReply(from A, m mgmt) {
 	if ch == nil {
 		return // late or repeated: the allocation is over
 	}
+	m.data = append([]byte(nil), m.data...) // the read buffer is reused
 	select {
 	case ch <- m:
 	default:

@@ -99,8 +99,12 @@ func TestFlowAcrossCores(t *testing.T) {
 		t.Fatal("srv not reachable by query")
 	}
 	pa := ipcptest.NewPort(16)
-	if err := a.Alloc(ctx, "srv", hash, qos.Raw, pa); err != nil {
+	reply, err := a.Alloc(ctx, "srv", hash, qos.Raw, []byte("key exchange"), pa)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if string(reply) != "re:key exchange" {
+		t.Fatalf("the allocation's data came back as %q", reply)
 	}
 	pb := <-h.Ports
 	pa.In <- []byte("hello")
@@ -152,7 +156,7 @@ func TestAllocToUnregisteredNameFails(t *testing.T) {
 	startCore(t, net, "b", h)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err := a.Alloc(ctx, "nobody", ipcp.SHA3_256.Sum("nobody"), qos.Raw, ipcptest.NewPort(16))
+	_, err := a.Alloc(ctx, "nobody", ipcp.SHA3_256.Sum("nobody"), qos.Raw, nil, ipcptest.NewPort(16))
 	var ce *ctrl.Error
 	if !errors.As(err, &ce) || ce.Code != ctrl.CodeUnreachable {
 		t.Fatalf("err = %v, want unreachable", err)

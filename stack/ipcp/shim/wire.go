@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 
+	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/qos"
 )
 
@@ -15,8 +16,9 @@ import (
 //
 // A data packet costs 4 bytes. Management bodies (network byte order):
 //
-//	FLOW_REQ    src eid u32, QoS (30 bytes), hash length u8, hash
-//	FLOW_REPLY  src eid u32, dst eid u32, result u8
+//	FLOW_REQ    src eid u32, QoS (30 bytes), hash length u8, hash,
+//	            data length u16, data
+//	FLOW_REPLY  src eid u32, dst eid u32, result u8, data length u16, data
 //	DEALLOC     dst eid u32
 //	KEEPALIVE   dst eid u32
 //	QUERY       hash length u8, hash
@@ -62,6 +64,7 @@ type mgmt struct {
 	result  uint8
 	qos     qos.Spec
 	hash    []byte // aliases the packet
+	data    []byte // FLOW_REQ, FLOW_REPLY: the allocation's data; aliases the packet
 	version uint8
 }
 
@@ -103,10 +106,12 @@ func encodeMgmt(b []byte, m *mgmt) []byte {
 		b = append(b, q[:]...)
 		b = append(b, byte(len(m.hash)))
 		b = append(b, m.hash...)
+		b = appendData(b, m.data)
 	case codeFlowReply:
 		b = binary.BigEndian.AppendUint32(b, m.srcEID)
 		b = binary.BigEndian.AppendUint32(b, m.dstEID)
 		b = append(b, m.result)
+		b = appendData(b, m.data)
 	case codeDealloc, codeKeepalive:
 		b = binary.BigEndian.AppendUint32(b, m.dstEID)
 	case codeQuery, codeQueryReply:
@@ -134,7 +139,10 @@ func decodeMgmt(p []byte, m *mgmt) error {
 		}
 		m.srcEID = binary.BigEndian.Uint32(b)
 		m.qos = getQoS(b[4:])
-		return decodeHash(b[4+qosLen:], m)
+		if err := decodeHash(b[4+qosLen:], m); err != nil {
+			return err
+		}
+		return decodeData(b[4+qosLen+1+len(m.hash):], m)
 	case codeFlowReply:
 		if len(b) < 9 {
 			return errMalformed
@@ -142,6 +150,7 @@ func decodeMgmt(p []byte, m *mgmt) error {
 		m.srcEID = binary.BigEndian.Uint32(b)
 		m.dstEID = binary.BigEndian.Uint32(b[4:])
 		m.result = b[8]
+		return decodeData(b[9:], m)
 	case codeDealloc, codeKeepalive:
 		if len(b) < 4 {
 			return errMalformed
@@ -156,6 +165,26 @@ func decodeMgmt(p []byte, m *mgmt) error {
 }
 
 var errVersion = errors.New("management message of another version")
+
+func appendData(b, data []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(data)))
+	return append(b, data...)
+}
+
+// decodeData reads the data field, which must end the message.
+func decodeData(b []byte, m *mgmt) error {
+	if len(b) < 2 {
+		return errMalformed
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if n > ipcp.MaxAllocData || len(b) != 2+n {
+		return errMalformed
+	}
+	if n > 0 {
+		m.data = b[2:]
+	}
+	return nil
+}
 
 func decodeHash(b []byte, m *mgmt) error {
 	if len(b) < 1 {

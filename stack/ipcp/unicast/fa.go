@@ -16,6 +16,7 @@ package unicast
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -50,6 +51,14 @@ type flow struct {
 	mu sync.Mutex // guards tx and rx: several goroutines carry a flow's packets
 	tx *ca.Sender
 	rx *ca.Receiver
+}
+
+// answer is how a flow request was answered: the local endpoint id (0
+// while the answer is being made) and the data carried back, kept so that a
+// repeated request gets the same reply.
+type answer struct {
+	eid  uint64
+	data []byte
 }
 
 // reqKey identifies a flow request by its requester.
@@ -155,11 +164,14 @@ func lookup(ctx context.Context, d *dir.DHT, hash []byte) ([]addr.Addr, error) {
 }
 
 // Alloc implements ipcp.IPCP.
-func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, port ipcp.Port) error {
+func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, data []byte, port ipcp.Port) ([]byte, error) {
+	if n := len((&faMsg{code: faReq, hash: hash, data: data}).append(nil)); n > MaxSDU {
+		return nil, ctrl.Errorf(ctrl.CodeInvalid, "the flow request (%d bytes with its key exchange) is larger than the layer's %d-byte SDU", n, MaxSDU)
+	}
 	p.mu.Lock()
 	if !p.inLayerLocked() {
 		p.mu.Unlock()
-		return ctrl.Errorf(ctrl.CodeUnreachable, "IPCP %s is in no layer", p.name)
+		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "IPCP %s is in no layer", p.name)
 	}
 	dsts := p.lookups[string(hash)]
 	delete(p.lookups, string(hash))
@@ -169,9 +181,9 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 		var err error
 		if dsts, err = lookup(ctx, d, hash); err != nil || len(dsts) == 0 {
 			if errors.Is(err, dir.ErrNotFound) || err == nil {
-				return ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, p.Info().Layer)
+				return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, p.Info().Layer)
 			}
-			return ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, p.Info().Layer, err)
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, p.Info().Layer, err)
 		}
 	}
 	dst := dsts[rand.IntN(len(dsts))]
@@ -187,7 +199,7 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 		p.mu.Unlock()
 	}()
 
-	req := (&faMsg{code: faReq, srcAddr: p.Addr(), srcEID: eid, qos: q, hash: hash}).append(nil)
+	req := (&faMsg{code: faReq, srcAddr: p.Addr(), srcEID: eid, qos: q, hash: hash, data: data}).append(nil)
 	t := time.NewTicker(requestRepeat)
 	defer t.Stop()
 	for {
@@ -195,14 +207,14 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 		select {
 		case r := <-replies:
 			if r.result != 0 {
-				return ctrl.Errorf(ctrl.CodeUnreachable, "%q refused the flow: %s", name, r.reason)
+				return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q refused the flow: %s", name, r.reason)
 			}
-			return p.startFlow(eid, r.srcAddr, r.srcEID, reqKey{}, q, port)
+			return r.data, p.startFlow(eid, r.srcAddr, r.srcEID, reqKey{}, q, nil, port)
 		case <-t.C:
 		case <-ctx.Done():
-			return ctrl.Errorf(ctrl.CodeTimeout, "no answer from the member at %v for %q", dst, name)
+			return nil, ctrl.Errorf(ctrl.CodeTimeout, "no answer from the member at %v for %q", dst, name)
 		case <-p.ctx.Done():
-			return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+			return nil, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
 		}
 	}
 }
@@ -225,7 +237,7 @@ func (p *IPCP) newEIDLocked() uint64 {
 }
 
 // startFlow records an allocated flow and starts carrying it.
-func (p *IPCP) startFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey, q qos.Spec, port ipcp.Port) error {
+func (p *IPCP) startFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey, q qos.Spec, reply []byte, port ipcp.Port) error {
 	now := time.Now()
 	f := &flow{eid: eid, peerEID: peerEID, key: key, port: port, cube: q.Cube()}
 	f.peer.Store(uint64(peer))
@@ -242,7 +254,7 @@ func (p *IPCP) startFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey,
 	}
 	p.flows[eid] = f
 	if key != (reqKey{}) {
-		p.answers[key] = eid
+		p.answers[key] = answer{eid: eid, data: reply}
 	}
 	p.publishFlowsLocked()
 	p.wg.Add(1)
@@ -333,36 +345,40 @@ func (p *IPCP) faMessage(b []byte) {
 // is handed to the IRM, which may take a while (a program may be started).
 func (p *IPCP) flowRequest(m faMsg) {
 	key := reqKey{m.srcAddr, m.srcEID}
-	reply := func(result uint8, eid uint64, reason string) {
-		msg := &faMsg{code: faReply, result: result, srcAddr: p.Addr(), dstEID: m.srcEID, srcEID: eid, reason: reason}
+	reply := func(result uint8, eid uint64, reason string, data []byte) {
+		msg := &faMsg{code: faReply, result: result, srcAddr: p.Addr(), dstEID: m.srcEID, srcEID: eid, reason: reason, data: data}
 		p.sendInternal(m.srcAddr, dt.EIDFlowAllocator, msg.append(nil))
 	}
 	p.mu.Lock()
-	if eid, ok := p.answers[key]; ok {
+	if a, ok := p.answers[key]; ok {
 		p.mu.Unlock()
-		if eid != 0 {
-			reply(0, eid, "")
+		if a.eid != 0 {
+			reply(0, a.eid, "", a.data)
 		}
 		return
 	}
 	if _, ok := p.regs[string(m.hash)]; !ok {
 		p.mu.Unlock()
-		reply(1, 0, "the name is not registered at "+p.name)
+		reply(1, 0, "the name is not registered at "+p.name, nil)
 		return
 	}
-	p.answers[key] = 0 // being answered
+	p.answers[key] = answer{} // being answered
 	p.wg.Add(1)
 	p.mu.Unlock()
 	hash := append([]byte(nil), m.hash...)
+	data := append([]byte(nil), m.data...)
 	go func() {
 		defer p.wg.Done()
-		port, err := p.host.Arrived(p.ctx, p, hash, m.qos)
-		if err == nil {
+		port, back, err := p.host.Arrived(p.ctx, p, hash, m.qos, data)
+		if err == nil && len((&faMsg{code: faReply, data: back}).append(nil)) > MaxSDU {
+			err = fmt.Errorf("the reply's key exchange (%d bytes) is larger than the layer's %d-byte SDU", len(back), MaxSDU)
+			port.Down(ctrl.ReasonDown)
+		} else if err == nil {
 			p.mu.Lock()
 			eid := p.newEIDLocked()
 			p.mu.Unlock()
-			if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, port); err == nil {
-				reply(0, eid, "")
+			if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
+				reply(0, eid, "", back)
 				return
 			}
 			port.Down(ctrl.ReasonDown)
@@ -370,7 +386,7 @@ func (p *IPCP) flowRequest(m faMsg) {
 		p.mu.Lock()
 		delete(p.answers, key)
 		p.mu.Unlock()
-		reply(1, 0, err.Error())
+		reply(1, 0, err.Error(), nil)
 	}()
 }
 

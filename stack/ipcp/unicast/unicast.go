@@ -61,7 +61,7 @@ type IPCP struct {
 	members  map[*memberFlow]struct{} // established member flows
 	intents  map[intent]bool          // adjacencies asked for by connect, kept up
 	flows    map[uint64]*flow         // application flows by local endpoint id
-	answers  map[reqKey]uint64        // flow requests answered or being answered: peer's → local eid
+	answers  map[reqKey]answer        // flow requests answered or being answered
 	allocs   map[uint64]chan faMsg    // allocations waiting for a reply, by local eid
 	assigned map[uint64]addr.Addr     // addresses given to enrollees, by node id
 	lookups  map[string][]addr.Addr   // recent directory answers, for Alloc after Reachable
@@ -102,7 +102,7 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	p := &IPCP{name: name, host: host, lower: lower, log: log.With("ipcp", name),
 		nodeID: rand.Uint64() | 1, state: ipcp.StateCreated,
 		regs: map[string]struct{}{}, members: map[*memberFlow]struct{}{}, intents: map[intent]bool{},
-		flows: map[uint64]*flow{}, answers: map[reqKey]uint64{}, allocs: map[uint64]chan faMsg{},
+		flows: map[uint64]*flow{}, answers: map[reqKey]answer{}, allocs: map[uint64]chan faMsg{},
 		assigned: map[uint64]addr.Addr{}, lookups: map[string][]addr.Addr{},
 		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
 	empty := map[addr.Addr]*dtOutput{}

@@ -1,6 +1,7 @@
 package unicast_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
@@ -412,5 +413,29 @@ func TestFailoverUnderEveryPolicy(t *testing.T) {
 			}
 			t.Logf("%s: traffic flowed again %v after the cut", policy, time.Since(start).Round(time.Millisecond))
 		})
+	}
+}
+
+func TestAllocationCarriesDataBothWays(t *testing.T) {
+	n := build(t, []string{"a", "b", "c"}, chain("a", "b", "c"), nil)
+	if err := n.Node("c").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	pingFlow(t, n, "a", "srv", qos.Raw).Down(ctrl.ReasonPeer) // waits for the name to be published
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	kex := bytes.Repeat([]byte{0xa5}, 1200)
+	app, layer := ipcp.NewPipe(16, 1001, 1002)
+	defer app.Down(ctrl.ReasonPeer)
+	reply, err := n.Node("a").IPCP.Alloc(ctx, "srv", ipcp.DefaultHash.Sum("srv"), qos.Raw, kex, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(reply, append([]byte("re:"), kex...)) {
+		t.Fatalf("the data came back as %d bytes, want the 1203 the server answered", len(reply))
+	}
+	_, err = n.Node("a").IPCP.Alloc(ctx, "srv", ipcp.DefaultHash.Sum("srv"), qos.Raw, make([]byte, 2000), layer)
+	if err == nil || !strings.Contains(err.Error(), "larger than the layer") {
+		t.Fatalf("data beyond the layer's SDU: %v", err)
 	}
 }

@@ -29,8 +29,9 @@ package unicast
 // Flow allocator (FA) messages, in data-transfer PDUs to endpoint 0:
 //
 //	version u8 (1) | code u8 | body
-//	1 FLOW_REQ     src addr u64 | src eid u64 | qos | hash len u8 | hash
-//	2 FLOW_REPLY   result u8 (0 ok) | src addr u64 | dst eid u64 | src eid u64 | reason len u8 | reason
+//	1 FLOW_REQ     src addr u64 | src eid u64 | qos | hash len u8 | hash | data len u16 | data
+//	2 FLOW_REPLY   result u8 (0 ok) | src addr u64 | dst eid u64 | src eid u64 | reason len u8 | reason |
+//	               data len u16 | data
 //	3 FLOW_UPDATE  dst eid u64 | ece u16
 //	4 FLOW_DEALLOC dst eid u64 | src eid u64
 //	qos = delay u32 | bandwidth u64 | availability u8 | loss u32 | ber u32 |
@@ -215,6 +216,7 @@ type faMsg struct {
 	dstEID  uint64
 	qos     qos.Spec
 	hash    []byte // aliases the packet
+	data    []byte // REQ, REPLY: the allocation's data; aliases the packet
 	reason  string
 	ece     uint16
 }
@@ -229,12 +231,16 @@ func (m *faMsg) append(b []byte) []byte {
 		b = appendQoS(b, m.qos)
 		b = append(b, uint8(len(m.hash)))
 		b = append(b, m.hash...)
+		b = be.AppendUint16(b, uint16(len(m.data)))
+		b = append(b, m.data...)
 	case faReply:
 		b = append(b, m.result)
 		b = be.AppendUint64(b, uint64(m.srcAddr))
 		b = be.AppendUint64(b, m.dstEID)
 		b = be.AppendUint64(b, m.srcEID)
 		b = appendString8(b, m.reason)
+		b = be.AppendUint16(b, uint16(len(m.data)))
+		b = append(b, m.data...)
 	case faUpdate:
 		b = be.AppendUint64(b, m.dstEID)
 		b = be.AppendUint16(b, m.ece)
@@ -258,12 +264,14 @@ func parseFA(b []byte) (faMsg, error) {
 		m.srcEID = r.u64()
 		m.qos = r.qos()
 		m.hash = r.bytes(int(r.u8()))
+		m.data = r.data()
 	case faReply:
 		m.result = r.u8()
 		m.srcAddr = addr.Addr(r.u64())
 		m.dstEID = r.u64()
 		m.srcEID = r.u64()
 		m.reason = r.string8()
+		m.data = r.data()
 	case faUpdate:
 		m.dstEID = r.u64()
 		m.ece = r.u16()
@@ -361,6 +369,19 @@ func (r *reader) u64() uint64 {
 }
 
 func (r *reader) string8() string { return string(r.bytes(int(r.u8()))) }
+
+// data reads an allocation's data field: u16 length, at most
+// ipcp.MaxAllocData bytes; nil when empty.
+func (r *reader) data() []byte {
+	n := int(r.u16())
+	if n > ipcp.MaxAllocData && r.err == nil {
+		r.err = errors.New("allocation data too long")
+	}
+	if d := r.bytes(n); len(d) > 0 {
+		return d
+	}
+	return nil
+}
 
 func (r *reader) rest() []byte {
 	if r.err != nil {
