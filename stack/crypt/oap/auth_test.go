@@ -1,0 +1,194 @@
+package oap
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"o7s.dev/ouroboros/stack/crypt/cert"
+)
+
+// TestServerCertForAnotherName checks that a client refuses a server whose
+// certificate, from the right CA, is for another name.
+func TestServerCertForAnotherName(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	s := fixedServer(Config{Cert: p.issue(t, "other.test", cert.KindName, cert.Ed25519), Now: clk.Now})
+	_, _, err := tryExchange(s, Config{Roots: p.roots, Now: clk.Now})
+	wantErr(t, err, ErrCertificate)
+	wantErr(t, err, cert.ErrWrongName)
+}
+
+// TestServerCertOfWrongKind checks that an IPCP certificate does not
+// authenticate a name, and that PeerKind asks for one.
+func TestServerCertOfWrongKind(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	s := fixedServer(Config{Cert: p.issue(t, serverName, cert.KindIPCP, cert.Ed25519), Now: clk.Now})
+	_, _, err := tryExchange(s, Config{Roots: p.roots, Now: clk.Now})
+	wantErr(t, err, cert.ErrWrongKind)
+	cli, _, err := tryExchange(s, Config{Roots: p.roots, PeerKind: cert.KindIPCP, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cli.peer.Name != serverName {
+		t.Errorf("peer %q, want %q", cli.peer.Name, serverName)
+	}
+}
+
+// TestServerWithoutRequiredCert checks that a client requiring a server
+// certificate refuses a server without one.
+func TestServerWithoutRequiredCert(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	_, _, err := tryExchange(fixedServer(Config{Now: clk.Now}), Config{Roots: p.roots, RequirePeerCert: true, Now: clk.Now})
+	wantErr(t, err, ErrNoCert)
+}
+
+// TestClientWithoutRequiredCert checks that a server requiring client
+// certificates refuses a client without one, and admits one with one.
+func TestClientWithoutRequiredCert(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.P256)
+	s := fixedServer(Config{Roots: p.roots, RequirePeerCert: true, Now: clk.Now})
+	_, _, err := tryExchange(s, Config{Now: clk.Now})
+	wantErr(t, err, ErrNoCert)
+	_, srv, err := tryExchange(s, Config{Cert: p.issue(t, "client.test", cert.KindName, cert.P256), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.peer.Name != "client.test" {
+		t.Errorf("server sees %q, want client.test", srv.peer.Name)
+	}
+}
+
+// TestClientCertFromAnotherCA checks that a server refuses a client whose
+// certificate another CA issued, required or not.
+func TestClientCertFromAnotherCA(t *testing.T) {
+	for _, require := range []bool{true, false} {
+		clk := newClock()
+		ours, theirs := newPKI(t, "ours", cert.Ed25519), newPKI(t, "theirs", cert.Ed25519)
+		s := fixedServer(Config{Roots: ours.roots, RequirePeerCert: require, Now: clk.Now})
+		_, _, err := tryExchange(s, Config{Cert: theirs.issue(t, "client.test", cert.KindName, cert.Ed25519), Now: clk.Now})
+		wantErr(t, err, ErrCertificate)
+		wantErr(t, err, cert.ErrUntrusted)
+	}
+}
+
+// TestServerCertFromAnotherCA checks the same for the client.
+func TestServerCertFromAnotherCA(t *testing.T) {
+	clk := newClock()
+	ours, theirs := newPKI(t, "ours", cert.P256), newPKI(t, "theirs", cert.P256)
+	s := fixedServer(Config{Cert: theirs.issue(t, serverName, cert.KindName, cert.P256), Now: clk.Now})
+	_, _, err := tryExchange(s, Config{Roots: ours.roots, Now: clk.Now})
+	wantErr(t, err, cert.ErrUntrusted)
+}
+
+// TestExpiredCert checks that a certificate is checked at the Config's
+// clock.
+func TestExpiredCert(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	s := fixedServer(Config{Roots: p.roots, Now: clk.Now})
+	leaf := p.issue(t, "client.test", cert.KindName, cert.Ed25519)
+	clk.Advance(25 * time.Hour)
+	_, _, err := tryExchange(s, Config{Cert: leaf, Now: clk.Now})
+	wantErr(t, err, cert.ErrExpired)
+}
+
+// TestIntermediateCA checks a chain through an intermediate CA, which the
+// holder presents after its certificate.
+func TestIntermediateCA(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "root", cert.Ed25519)
+	inter, err := p.ca.Issue("intermediate", cert.KindCA, cert.P256, 40*time.Hour, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := inter.Issue(serverName, cert.KindName, cert.Ed25519, 24*time.Hour, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaf.ChainDER()) != 2 {
+		t.Fatalf("chain of %d certificates, want 2", len(leaf.ChainDER()))
+	}
+	cli, _ := exchange(t, fixedServer(Config{Cert: leaf, Now: clk.Now}), Config{Roots: p.roots, RequirePeerCert: true, Now: clk.Now})
+	if cli.peer.Name != serverName {
+		t.Errorf("peer %q, want %q", cli.peer.Name, serverName)
+	}
+}
+
+// TestSignatureByAnotherKey checks that a certificate presented with a
+// signature by another key (a stolen certificate without its key) is
+// refused, on both sides.
+func TestSignatureByAnotherKey(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	thief := p.issue(t, "thief.test", cert.KindName, cert.Ed25519)
+	stolenClient := *p.issue(t, "client.test", cert.KindName, cert.Ed25519)
+	stolenClient.Key = thief.Key
+	s := fixedServer(Config{Roots: p.roots, Now: clk.Now})
+	_, _, err := tryExchange(s, Config{Cert: &stolenClient, Now: clk.Now})
+	wantErr(t, err, ErrSignature)
+
+	stolenServer := *p.issue(t, serverName, cert.KindName, cert.Ed25519)
+	stolenServer.Key = thief.Key
+	_, _, err = tryExchange(fixedServer(Config{Cert: &stolenServer, Now: clk.Now}), Config{Roots: p.roots, Now: clk.Now})
+	wantErr(t, err, ErrSignature)
+}
+
+// TestSignatureBoundToName checks that a client's signed request for one
+// name does not authenticate it to another name on the same host: the
+// signature covers the destination name.
+func TestSignatureBoundToName(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	s := fixedServer(Config{Roots: p.roots, Now: clk.Now})
+	req, _, err := NewRequest(Config{Cert: p.issue(t, "client.test", cert.KindName, cert.Ed25519), Now: clk.Now}, serverName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, _, err = s.Respond("other.test", req)
+	wantErr(t, err, ErrSignature)
+	if _, _, _, _, err := s.Respond(serverName, req); err != nil {
+		t.Fatalf("the refusal for another name spent the request's id: %v", err)
+	}
+}
+
+// TestNoRootsIsAnonymous checks that without Roots a peer's certificate is
+// not checked and the peer stays anonymous, rather than named unverified.
+func TestNoRootsIsAnonymous(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	s := fixedServer(Config{Cert: p.issue(t, "other.test", cert.KindName, cert.Ed25519), Now: clk.Now})
+	cli, srv := exchange(t, s, Config{Cert: p.issue(t, "client.test", cert.KindName, cert.Ed25519), Now: clk.Now})
+	if cli.peer != (Peer{}) || srv.peer != (Peer{}) {
+		t.Errorf("peers %+v, %+v without roots; want anonymous", cli.peer, srv.peer)
+	}
+}
+
+// TestUnsupportedKey checks that a certificate key this protocol does not
+// sign with (here ECDSA on P-384) is refused when configured, and that a
+// signature under one does not verify.
+func TestUnsupportedKey(t *testing.T) {
+	p := newPKI(t, "ca", cert.Ed25519)
+	leaf := *p.issue(t, "client.test", cert.KindName, cert.Ed25519)
+	k, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf.Key = k
+	if _, _, err := NewRequest(Config{Cert: &leaf}, serverName); err == nil {
+		t.Fatal("NewRequest accepted a P-384 key")
+	}
+	m := []byte("message")
+	h := sha256.Sum256(m)
+	sig, err := ecdsa.SignASN1(rand.Reader, k, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, verify(k.Public(), m, sig), ErrSignature)
+}
