@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"o7s.dev/ouroboros/stack/crypt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -367,9 +369,11 @@ func TestE2EUnicastOverUnicast(t *testing.T) {
 	pingUntil(t, a, "pinger", 1, 15*time.Second)
 	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "20", "-i", "10ms"),
 		"20 packets transmitted, 20 received, 0% packet loss")
-	// Full-size SDUs of the upper layer (raw: no FRCT header in them), so
-	// that the lower one carries 1400 bytes plus the upper's header.
-	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "20", "-i", "10ms", "-q", "raw", "-s", "1400"),
+	// Full-size SDUs of the upper layer (raw: no FRCT header in them; 1400
+	// bytes sealed), so that the lower one carries 1400 bytes plus the
+	// upper's header.
+	maxSDU := strconv.Itoa(1400 - crypt.Overhead)
+	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "20", "-i", "10ms", "-q", "raw", "-s", maxSDU),
 		"20 packets transmitted, 20 received, 0% packet loss")
 	// upC's adjacency is a flow of the lower unicast layer, relayed by B.
 	flows := a.MustRun("irm", "flow", "list")

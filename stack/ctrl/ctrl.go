@@ -165,6 +165,9 @@ type FlowInfo struct {
 	QoS    qos.Spec `json:"qos"`   // the spec the flow runs with
 	Layer  string   `json:"layer"` // the layer that carries it
 	MaxSDU int      `json:"max_sdu"`
+	// Keys are this end's keys for sealing and opening the flow's packets
+	// (crypt.Keys, encoded); empty for an unencrypted flow.
+	Keys []byte `json:"keys,omitempty"`
 }
 
 // FlowDown tells a process that one of its flows has ended.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"o7s.dev/ouroboros/stack/crypt"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/frct"
 	"o7s.dev/ouroboros/stack/qos"
@@ -18,8 +19,10 @@ import (
 
 // Write and read path of one flow:
 //
-//	Write ─► [frct.Conn, unless raw] ─► seqpkt.Conn ─► socket to irmd
-//	Read  ◄─ [frct.Conn, unless raw] ◄─ seqpkt.Conn ◄─ socket from irmd
+//	Write ─► [frct.Conn, unless raw] ─► [seal] ─► seqpkt.Conn ─► socket to irmd
+//	Read  ◄─ [frct.Conn, unless raw] ◄─ [open] ◄─ seqpkt.Conn ◄─ socket from irmd
+//
+// Flows are sealed (sealed.go) when irmd handed keys from the key exchange.
 //
 // A closed socket (EOF on read, EPIPE on write) ends the flow; the reason
 // (peer deallocated, or irmd/layer down) arrives on the control connection
@@ -45,12 +48,13 @@ type sduConn interface {
 // Flow is one end of an allocated flow. Read and Write may be called
 // concurrently with each other and with Close.
 type Flow struct {
-	p    *Process
-	info ctrl.FlowInfo
-	sock *seqpkt.Conn
-	conn sduConn
-	frct *frct.Conn // nil for raw flows
-	rdy  *readyFD   // for event sets on FRCT flows
+	p      *Process
+	info   ctrl.FlowInfo
+	sock   *seqpkt.Conn
+	conn   sduConn
+	frct   *frct.Conn  // nil for raw flows
+	sealed *sealedConn // nil for unencrypted flows
+	rdy    *readyFD    // for event sets on FRCT flows
 
 	downOnce sync.Once
 	down     chan struct{} // closed once reason is set
@@ -63,6 +67,22 @@ type Flow struct {
 func newFlow(p *Process, info ctrl.FlowInfo, sock *seqpkt.Conn) (*Flow, error) {
 	f := &Flow{p: p, info: info, sock: sock, conn: sock,
 		down: make(chan struct{}), closed: make(chan struct{})}
+	var lower frct.Lower = sock
+	if len(info.Keys) > 0 {
+		keys, err := crypt.UnmarshalKeys(info.Keys)
+		clear(info.Keys)
+		f.info.Keys = nil
+		if err != nil {
+			sock.Close()
+			return nil, err
+		}
+		sc, err := newSealedConn(sock, keys, info.MaxSDU)
+		if err != nil {
+			sock.Close()
+			return nil, err
+		}
+		f.conn, f.sealed, lower = sc, sc, sc
+	}
 	if !info.QoS.NeedsFRCT() {
 		return f, nil
 	}
@@ -73,7 +93,7 @@ func newFlow(p *Process, info ctrl.FlowInfo, sock *seqpkt.Conn) (*Flow, error) {
 	}
 	f.rdy = rdy
 	notify := func(c *frct.Conn) { rdy.update(c.Readable) }
-	f.frct = frct.New(sock, frct.Config{QoS: info.QoS, MTU: info.MaxSDU, Notify: notify})
+	f.frct = frct.New(lower, frct.Config{QoS: info.QoS, MTU: info.MaxSDU, Notify: notify})
 	f.conn = f.frct
 	f.info.MaxSDU = f.frct.MaxSDU()
 	return f, nil
@@ -101,6 +121,19 @@ func (f *Flow) Layer() string { return f.info.Layer }
 
 // MaxSDU returns the largest SDU the flow carries, in bytes.
 func (f *Flow) MaxSDU() int { return f.info.MaxSDU }
+
+// Encrypted reports whether the flow's packets are sealed with keys from
+// its key exchange.
+func (f *Flow) Encrypted() bool { return f.sealed != nil }
+
+// Rejected returns how many packets arrived that did not open: modified,
+// replayed, or not sealed with the flow's keys. They were dropped.
+func (f *Flow) Rejected() uint64 {
+	if f.sealed == nil {
+		return 0
+	}
+	return f.sealed.Rejected()
+}
 
 // Read reads one SDU into p. If the SDU is larger than p, the first len(p)
 // bytes are returned with an error matching ErrMsgSize and the rest is lost,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
+	"o7s.dev/ouroboros/stack/crypt"
 	"os"
 	"testing"
 	"time"
@@ -287,11 +288,13 @@ func TestFlowListCounts(t *testing.T) {
 		if r.Name != "srv" || r.Layer != "local" || r.QoS != qos.Raw {
 			t.Fatalf("row %+v", r)
 		}
-		if r.Side == "alloc" && (r.SentPkts != 5 || r.SentBytes != 25) {
-			t.Fatalf("allocator row %+v: want 5 packets, 25 bytes sent", r)
+		// irmd counts what it carries: each 5-byte SDU sealed.
+		const wire = 5 * (5 + crypt.Overhead)
+		if r.Side == "alloc" && (r.SentPkts != 5 || r.SentBytes != wire) {
+			t.Fatalf("allocator row %+v: want 5 packets, %d bytes sent", r, wire)
 		}
-		if r.Side == "accept" && (r.RecvPkts != 5 || r.RecvBytes != 25) {
-			t.Fatalf("acceptor row %+v: want 5 packets, 25 bytes received", r)
+		if r.Side == "accept" && (r.RecvPkts != 5 || r.RecvBytes != wire) {
+			t.Fatalf("acceptor row %+v: want 5 packets, %d bytes received", r, wire)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"o7s.dev/ouroboros/stack/crypt"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/qos"
@@ -101,17 +102,29 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 	if err != nil {
 		return nil, -1, err
 	}
+	req, st, err := m.crypt.request(n)
+	if err != nil {
+		return nil, -1, err
+	}
 	p, fd, err := m.newPort(pr, n, q, ip, sideAlloc)
 	if err != nil {
 		return nil, -1, err
 	}
-	if _, err := ip.Alloc(ctx, n, hash, q, nil, p); err != nil {
+	resp, err := ip.Alloc(ctx, n, hash, q, req, p)
+	var keys []byte
+	if err == nil {
+		keys, err = m.crypt.finish(n, st, resp)
+		if err != nil {
+			p.Down(reasonDown) // the peer accepted: tell it the flow is gone
+		}
+	}
+	if err != nil {
 		p.discard()
 		closeFD(fd)
 		return nil, -1, err
 	}
 	m.log.Debug("flow allocated", "id", p.id, "name", n, "qos", q.String(), "pid", pr.pid)
-	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: ip.MaxSDU()}, fd, nil
+	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: ip.MaxSDU() - crypt.Overhead, Keys: keys}, fd, nil
 }
 
 // findIPCP asks the IPCPs, in query order, which reaches the name.
@@ -149,13 +162,31 @@ func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.In
 // else to a process accepting for the name, starting a bound program when
 // none is.
 //
-// The allocation's data is not used yet: nothing is carried back.
-func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, _ []byte) (ipcp.Port, []byte, error) {
-	p, err := m.arrived(ctx, from, hash, q)
-	return p, nil, err
+// The allocation's data is the flow's key exchange: an application flow
+// is refused without one, and accepted with this end's answer.
+func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
+	n, err := m.nameForHash(from, hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	var resp, keys []byte
+	if len(data) > 0 {
+		if resp, keys, err = m.crypt.respond(n, data); err != nil {
+			m.log.Warn("flow refused", "name", n, "err", err)
+			return nil, nil, err
+		}
+	}
+	p, err := m.arrived(ctx, from, hash, q, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, resp, nil
 }
 
-func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec) (ipcp.Port, error) {
+// arrived finds the flow's acceptor: an IPCP bound to the name, or else,
+// for an encrypted flow (keys set), a process. A flow without a key
+// exchange is for IPCPs only.
+func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, keys []byte) (ipcp.Port, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.cfg.AllocTimeout)
@@ -175,6 +206,24 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 		if p, ok, err := m.toBoundIPCP(from, n, q); ok {
 			return p, err
 		}
+		if keys == nil {
+			// Only an IPCP may take a flow without a key exchange: wait
+			// for one to be bound, for the grace period.
+			if graceOver {
+				return nil, ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n)
+			}
+			m.mu.Lock()
+			changed := m.changed
+			m.mu.Unlock()
+			select {
+			case <-changed:
+			case <-grace.C:
+				graceOver = true
+			case <-ctx.Done():
+				return nil, ctrl.Errorf(ctrl.CodeTimeout, "no IPCP took the flow for %q in time", n)
+			}
+			continue
+		}
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
@@ -187,7 +236,7 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 		}
 		if a := m.pickLocked(nm); a != nil {
 			m.mu.Unlock()
-			return m.hand(a, n, q, from)
+			return m.hand(a, n, q, from, keys)
 		}
 		bound := m.boundAliveLocked(nm)
 		auto := nm.autoProgram()
@@ -292,13 +341,17 @@ func (nm *name) autoProgram() *progBinding {
 }
 
 // hand gives the flow to the process behind a taken accept request.
-func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP) (ipcp.Port, error) {
+func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, keys []byte) (ipcp.Port, error) {
 	p, fd, err := m.newPort(a.pr, n, q, from, sideAccept)
 	if err != nil {
 		a.ch <- acceptResult{fd: -1}
 		return nil, err
 	}
-	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: from.MaxSDU()}, fd: fd}
+	maxSDU := from.MaxSDU()
+	if len(keys) > 0 {
+		maxSDU -= crypt.Overhead
+	}
+	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: maxSDU, Keys: keys}, fd: fd}
 	return p, nil
 }
 

@@ -60,6 +60,8 @@ type IRM struct {
 	changed chan struct{}         // closed and replaced when accepters or bindings change
 	closed  bool
 
+	crypt *flowCrypt
+
 	nextID  atomic.Uint64
 	nextSeq uint64         // orders connections; m.mu held
 	wg      sync.WaitGroup // connection and auto-start goroutines
@@ -85,6 +87,7 @@ func New(cfg Config) *IRM {
 		ports:   make(map[uint64]*port),
 		lowers:  make(map[uint64]*lowerFlow),
 		changed: make(chan struct{}),
+		crypt:   newFlowCrypt(),
 	}
 }
 

@@ -317,7 +317,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 	}
 	lo := m.ipcps["lo"].ipcp
 
-	down, err := m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best)
+	down, err := m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 
 	// The IPCP refusing: the error is the flow's answer, the pipe is down.
 	fake("u").err = ctrl.Errorf(ctrl.CodeNotAllowed, "not now")
-	_, err = m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best)
+	_, err = m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil)
 	wantCode(t, err, ctrl.CodeNotAllowed, "not now")
 	ports := fake("u").ports
 	if _, isDown := ports[len(ports)-1].(*ownerEnd).Reason(); !isDown {
@@ -354,8 +354,9 @@ func TestArrivedNotToOwnLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A flow that came through layer net is not handed to a member of net.
-	_, err := m.arrived(context.Background(), fake("x"), ipcp.DefaultHash.Sum("net"), qos.Raw)
-	wantCode(t, err, ctrl.CodeUnreachable, "no process accepts")
+	// Without a key exchange, no process may take it either.
+	_, err := m.arrived(context.Background(), fake("x"), ipcp.DefaultHash.Sum("net"), qos.Raw, nil)
+	wantCode(t, err, ctrl.CodeNotAllowed, "no key exchange")
 	if len(fake("u").accepts) != 0 {
 		t.Fatal("a layer ran over itself")
 	}
