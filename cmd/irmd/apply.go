@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"o7s.dev/ouroboros/stack/config"
+	"o7s.dev/ouroboros/stack/crypt"
+	"o7s.dev/ouroboros/stack/crypt/oap"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/irm"
 )
@@ -37,6 +39,22 @@ func apply(ctx context.Context, m *irm.IRM, cfg *config.Config, log *slog.Logger
 }
 
 func applyName(m *irm.IRM, n config.Name) error {
+	p := irm.CryptPolicy{Plain: n.Encryption == config.EncryptionOff}
+	if n.Cipher != "" {
+		s, err := crypt.ParseSuite(n.Cipher)
+		if err != nil {
+			return err
+		}
+		p.Suites = []crypt.Suite{s}
+	}
+	if n.KEX != "" {
+		k, err := oap.ParseKEX(n.KEX)
+		if err != nil {
+			return err
+		}
+		p.KEX = k
+	}
+	m.SetCryptPolicy(n.Name, p)
 	err := m.CreateName(ctrl.NameCreate{Name: n.Name, LB: n.LB})
 	var ce *ctrl.Error
 	if err != nil && !(errors.As(err, &ce) && ce.Code == ctrl.CodeExists) {

@@ -362,6 +362,12 @@ func (c *checker) name(n string, vals map[string]any) Name {
 			if s, ok := lbPolicies.check(t, k, v); ok {
 				nm.LB = s
 			}
+		case k == keyEncryption:
+			nm.Encryption, _ = encryptions.check(t, k, v)
+		case k == keyCipher:
+			nm.Cipher, _ = ciphers.check(t, k, v)
+		case k == keyKEX:
+			nm.KEX, _ = kexes.check(t, k, v)
 		case slices.Contains(laterNameKeys, k):
 			t.errorf(k, "is not supported yet")
 		default:

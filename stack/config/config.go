@@ -97,7 +97,19 @@ type Name struct {
 	Args  []string // arguments each program is started with when Auto
 	Auto  bool     // true when args is set: start a program on demand
 	LB    string   // LBRoundRobin or LBSpillover
+	// Encryption of flows to the name: EncryptionRequired ("" too, the
+	// default) or EncryptionOff, which lets them go unencrypted when both
+	// hosts say so.
+	Encryption string
+	Cipher     string // "aes-256-gcm" or "chacha20-poly1305"; "" allows both
+	KEX        string // "x25519" or "x25519-mlkem768"; "" is x25519
 }
+
+// Encryption policies of a name.
+const (
+	EncryptionRequired = "required"
+	EncryptionOff      = "off"
+)
 
 // Load reads and checks the configuration file at path. The error, if any,
 // lists every problem found, one per line, each starting with path; the

@@ -281,6 +281,9 @@ func TestNames(t *testing.T) {
 		{"name.\"a.b\".lb = \"spill\"\n", Name{Name: "a.b", LB: LBSpillover}},
 		{"[name.'*.ouro']\n", Name{Name: "*.ouro", LB: LBSpillover}},
 		{"[name.\"ünïcødé\"]\n", Name{Name: "ünïcødé", LB: LBSpillover}},
+		{"[name.a]\nencryption = \"off\"\n", Name{Name: "a", LB: LBSpillover, Encryption: EncryptionOff}},
+		{"[name.a]\ncipher = \"ChaCha20-Poly1305\"\nkex = \"x25519-mlkem768\"\n",
+			Name{Name: "a", LB: LBSpillover, Cipher: "chacha20-poly1305", KEX: "x25519-mlkem768"}},
 	}
 	for _, tt := range tests {
 		cfg, err := Parse(file, []byte(tt.doc))
@@ -436,6 +439,9 @@ func TestBadInput(t *testing.T) {
 		{"names not table", "name = [\"a\"]\n", "name", "a list is not a table"},
 
 		// Names.
+		{"encryption", "[name.a]\nencryption = \"none\"\n", "[name.a] encryption", `"none" is not one of required, off`},
+		{"cipher", "[name.a]\ncipher = \"aes-128-gcm\"\n", "[name.a] cipher", `"aes-128-gcm" is not one of aes-256-gcm, chacha20-poly1305`},
+		{"kex", "[name.a]\nkex = \"p256\"\n", "[name.a] kex", `"p256" is not one of x25519, x25519-mlkem768`},
 		{"prog not list", "[name.a]\nprog = \"/bin/x\"\n", "[name.a] prog", `"/bin/x" is not a list of strings; write prog = ["/bin/x"]`},
 		{"prog relative", "[name.a]\nprog = [\"/bin/x\", \"bin/x\"]\n", "[name.a] prog[1]", `"bin/x" is not an absolute path`},
 		{"prog not string", "[name.a]\nprog = [1]\n", "[name.a] prog[0]", "1 is not a string"},

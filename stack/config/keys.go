@@ -130,7 +130,20 @@ const (
 	keyLB   = "lb"
 )
 
-var nameKeys = []string{keyProg, keyArgs, keyLB}
+var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX}
+
+// The keys of a name's flow encryption.
+const (
+	keyEncryption = "encryption"
+	keyCipher     = "cipher"
+	keyKEX        = "kex"
+)
+
+var (
+	encryptions = choice{words: []string{EncryptionRequired, EncryptionOff}}
+	ciphers     = choice{words: []string{"aes-256-gcm", "chacha20-poly1305"}, fold: true}
+	kexes       = choice{words: []string{"x25519", "x25519-mlkem768"}, fold: true}
+)
 
 // laterNameKeys are keys of the reference's name tables that this release
 // does not read yet; they are refused rather than silently ignored.

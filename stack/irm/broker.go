@@ -124,7 +124,11 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 		return nil, -1, err
 	}
 	m.log.Debug("flow allocated", "id", p.id, "name", n, "qos", q.String(), "pid", pr.pid)
-	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: ip.MaxSDU() - crypt.Overhead, Keys: keys}, fd, nil
+	maxSDU := ip.MaxSDU()
+	if len(keys) > 0 {
+		maxSDU -= crypt.Overhead
+	}
+	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: maxSDU, Keys: keys}, fd, nil
 }
 
 // findIPCP asks the IPCPs, in query order, which reaches the name.
@@ -169,14 +173,12 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 	if err != nil {
 		return nil, nil, err
 	}
-	var resp, keys []byte
-	if len(data) > 0 {
-		if resp, keys, err = m.crypt.respond(n, data); err != nil {
-			m.log.Warn("flow refused", "name", n, "err", err)
-			return nil, nil, err
-		}
+	resp, keys, err := m.crypt.respond(n, data)
+	if err != nil {
+		m.log.Warn("flow refused", "name", n, "err", err)
+		return nil, nil, err
 	}
-	p, err := m.arrived(ctx, from, hash, q, keys)
+	p, err := m.arrived(ctx, from, hash, q, keys, m.crypt.policy(n).Plain)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,9 +186,10 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 }
 
 // arrived finds the flow's acceptor: an IPCP bound to the name, or else,
-// for an encrypted flow (keys set), a process. A flow without a key
-// exchange is for IPCPs only.
-func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, keys []byte) (ipcp.Port, error) {
+// for an encrypted flow (keys set) or one the name's policy lets go
+// unencrypted (plainOK), a process. Other flows without a key exchange are
+// for IPCPs only.
+func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, keys []byte, plainOK bool) (ipcp.Port, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.cfg.AllocTimeout)
@@ -206,7 +209,7 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 		if p, ok, err := m.toBoundIPCP(from, n, q); ok {
 			return p, err
 		}
-		if keys == nil {
+		if keys == nil && !plainOK {
 			// Only an IPCP may take a flow without a key exchange: wait
 			// for one to be bound, for the grace period.
 			if graceOver {

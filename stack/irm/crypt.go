@@ -14,33 +14,74 @@ package irm
 // exchange in this release.
 
 import (
+	"sync"
+
 	"o7s.dev/ouroboros/stack/crypt"
 	"o7s.dev/ouroboros/stack/crypt/oap"
 	"o7s.dev/ouroboros/stack/ctrl"
 )
 
+// CryptPolicy is how flows to a name are encrypted, by the host's
+// administrator (irmd.conf); an application cannot change it.
+type CryptPolicy struct {
+	// Plain lets flows to the name go unencrypted: this host then sends
+	// no key exchange for them and accepts requests without one. A flow
+	// is unencrypted only if both hosts' policies say so.
+	Plain bool
+	// Suites are the ciphers allowed, preferred first; empty allows both,
+	// the faster on this machine first.
+	Suites []crypt.Suite
+	// KEX is the key exchange this host asks for, and the weakest it
+	// accepts; 0 is X25519.
+	KEX oap.KEX
+}
+
 // flowCrypt holds irmd's key-exchange state: ephemeral keys made ahead of
-// time, and the replay cache of requests it answered.
+// time, the replay cache of requests it answered, and the policies.
 type flowCrypt struct {
 	pool   *oap.KeyPool
 	server *oap.Server
+
+	mu       sync.Mutex
+	policies map[string]CryptPolicy
 }
 
 func newFlowCrypt() *flowCrypt {
-	c := &flowCrypt{pool: oap.NewKeyPool(0)}
-	c.server = oap.NewServer(func(string) (oap.Config, error) { return c.config(), nil })
+	c := &flowCrypt{pool: oap.NewKeyPool(0), policies: map[string]CryptPolicy{}}
+	c.server = oap.NewServer(func(name string) (oap.Config, error) { return c.config(name), nil })
 	return c
 }
 
-// config is the exchange's configuration: X25519 and either AEAD, the
-// faster on this machine first.
-func (c *flowCrypt) config() oap.Config {
-	return oap.Config{KEX: oap.X25519, Pool: c.pool}
+func (c *flowCrypt) policy(name string) CryptPolicy {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.policies[name]
 }
 
-// request starts the exchange for a flow to name.
+// config is the exchange's configuration for flows to name.
+func (c *flowCrypt) config(name string) oap.Config {
+	p := c.policy(name)
+	kex := p.KEX
+	if kex == 0 {
+		kex = oap.X25519
+	}
+	return oap.Config{KEX: kex, Suites: p.Suites, Pool: c.pool}
+}
+
+// SetCryptPolicy sets how flows to name are encrypted.
+func (m *IRM) SetCryptPolicy(name string, p CryptPolicy) {
+	m.crypt.mu.Lock()
+	defer m.crypt.mu.Unlock()
+	m.crypt.policies[name] = p
+}
+
+// request starts the exchange for a flow to name; it returns no request
+// (and no state) when the name's policy lets its flows go unencrypted.
 func (c *flowCrypt) request(name string) ([]byte, *oap.ClientState, error) {
-	req, st, err := oap.NewRequest(c.config(), name)
+	if c.policy(name).Plain {
+		return nil, nil, nil
+	}
+	req, st, err := oap.NewRequest(c.config(name), name)
 	if err != nil {
 		return nil, nil, ctrl.Errorf(ctrl.CodeInternal, "key exchange for %q: %v", name, err)
 	}
@@ -50,6 +91,9 @@ func (c *flowCrypt) request(name string) ([]byte, *oap.ClientState, error) {
 // finish completes the exchange with the peer's answer and returns the
 // keys, encoded for the application.
 func (c *flowCrypt) finish(name string, st *oap.ClientState, resp []byte) ([]byte, error) {
+	if st == nil {
+		return nil, nil // unencrypted by policy
+	}
 	if len(resp) == 0 {
 		return nil, ctrl.Errorf(ctrl.CodeNotAllowed, "%q accepted the flow without a key exchange: refusing it unencrypted", name)
 	}
@@ -61,10 +105,11 @@ func (c *flowCrypt) finish(name string, st *oap.ClientState, resp []byte) ([]byt
 }
 
 // respond answers a request for a flow to name and returns the answer and
-// this end's keys, encoded for the application.
+// this end's keys, encoded for the application. A request without a key
+// exchange gets neither: the caller refuses it unless policy allows.
 func (c *flowCrypt) respond(name string, req []byte) (resp, keys []byte, err error) {
 	if len(req) == 0 {
-		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", name)
+		return nil, nil, nil
 	}
 	resp, k, _, _, err := c.server.Respond(name, req)
 	if err != nil {

@@ -317,7 +317,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 	}
 	lo := m.ipcps["lo"].ipcp
 
-	down, err := m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil)
+	down, err := m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 
 	// The IPCP refusing: the error is the flow's answer, the pipe is down.
 	fake("u").err = ctrl.Errorf(ctrl.CodeNotAllowed, "not now")
-	_, err = m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil)
+	_, err = m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil, false)
 	wantCode(t, err, ctrl.CodeNotAllowed, "not now")
 	ports := fake("u").ports
 	if _, isDown := ports[len(ports)-1].(*ownerEnd).Reason(); !isDown {
@@ -355,7 +355,7 @@ func TestArrivedNotToOwnLayer(t *testing.T) {
 	}
 	// A flow that came through layer net is not handed to a member of net.
 	// Without a key exchange, no process may take it either.
-	_, err := m.arrived(context.Background(), fake("x"), ipcp.DefaultHash.Sum("net"), qos.Raw, nil)
+	_, err := m.arrived(context.Background(), fake("x"), ipcp.DefaultHash.Sum("net"), qos.Raw, nil, false)
 	wantCode(t, err, ctrl.CodeNotAllowed, "no key exchange")
 	if len(fake("u").accepts) != 0 {
 		t.Fatal("a layer ran over itself")
