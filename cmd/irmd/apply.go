@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 
 	"o7s.dev/ouroboros/stack/config"
 	"o7s.dev/ouroboros/stack/crypt"
+	"o7s.dev/ouroboros/stack/crypt/cert"
 	"o7s.dev/ouroboros/stack/crypt/oap"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/irm"
@@ -25,6 +27,9 @@ func apply(ctx context.Context, m *irm.IRM, cfg *config.Config, log *slog.Logger
 	j := &joiner{m: m, log: log, backoff: defaultBackoff}
 	bootCtx, cancel := context.WithTimeout(ctx, applyTimeout)
 	defer cancel()
+	if err := applyIdentity(m, cfg); err != nil {
+		return j.wg.Wait, fmt.Errorf("[irmd]: %w", err)
+	}
 	for _, n := range cfg.Names {
 		if err := applyName(m, n); err != nil {
 			return j.wg.Wait, fmt.Errorf("[name.%s]: %w", n.Name, err)
@@ -38,8 +43,42 @@ func apply(ctx context.Context, m *irm.IRM, cfg *config.Config, log *slog.Logger
 	return j.wg.Wait, nil
 }
 
+// applyIdentity loads the CAs irmd trusts and the host's certificate.
+func applyIdentity(m *irm.IRM, cfg *config.Config) error {
+	if len(cfg.CA) == 0 && cfg.Cert == "" {
+		return nil
+	}
+	var roots *x509.CertPool
+	if len(cfg.CA) > 0 {
+		var err error
+		if roots, err = cert.Pool(cfg.CA...); err != nil {
+			return fmt.Errorf("ca: %w", err)
+		}
+	}
+	var host *cert.Pair
+	if cfg.Cert != "" {
+		var err error
+		if host, err = cert.Load(cfg.Cert, cfg.Key); err != nil {
+			return fmt.Errorf("cert: %w", err)
+		}
+	}
+	m.SetCryptIdentity(roots, host)
+	return nil
+}
+
 func applyName(m *irm.IRM, n config.Name) error {
-	p := irm.CryptPolicy{Plain: n.Encryption == config.EncryptionOff}
+	p := irm.CryptPolicy{Plain: n.Encryption == config.EncryptionOff, RequireCert: n.RequireCert}
+	if n.Cert != "" {
+		pair, err := cert.Load(n.Cert, n.Key)
+		if err != nil {
+			return fmt.Errorf("cert: %w", err)
+		}
+		// Clients refuse a server certificate for another name: say so now.
+		if kind, who, err := cert.Identity(pair.Cert); err != nil || kind != cert.KindName || who != n.Name {
+			return fmt.Errorf("cert: %s is not a name certificate for %q (it is %s %q, %v)", n.Cert, n.Name, kind, who, err)
+		}
+		p.Cert = pair
+	}
 	if n.Cipher != "" {
 		s, err := crypt.ParseSuite(n.Cipher)
 		if err != nil {

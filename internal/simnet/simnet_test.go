@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,6 +116,7 @@ func allocPairs(ctx context.Context, t testing.TB, n *Net, pairs [][2]string) []
 	var mu sync.Mutex
 	var times []time.Duration
 	var failed []string
+	var retried atomic.Int64
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for _, pr := range pairs {
@@ -124,13 +126,26 @@ func allocPairs(ctx context.Context, t testing.TB, n *Net, pairs [][2]string) []
 			defer wg.Done()
 			defer func() { <-sem }()
 			start := time.Now()
-			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			f, err := n.Node(pr[0]).Alloc(actx, "srv-"+pr[1], qos.Raw)
+			var err error
+			tries := 0
+			// Up to three tries, as an application would: on a machine
+			// short of CPU a directory answer can miss its 2 s timeout.
+			for tries < 3 {
+				tries++
+				actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				var f ipcp.Port
+				if f, err = n.Node(pr[0]).Alloc(actx, "srv-"+pr[1], qos.Raw); err == nil {
+					err = pingRetrying(actx, f)
+					f.Down(ctrl.ReasonPeer)
+				}
+				cancel()
+				if err == nil {
+					break
+				}
+			}
 			d := time.Since(start)
-			if err == nil {
-				err = pingRetrying(actx, f)
-				f.Down(ctrl.ReasonPeer)
+			if tries > 1 {
+				retried.Add(1)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -146,6 +161,9 @@ func allocPairs(ctx context.Context, t testing.TB, n *Net, pairs [][2]string) []
 		t.Fatalf("%d of %d allocations failed, e.g. %s", len(failed), len(pairs), failed[0])
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	if r := retried.Load(); r > 0 {
+		t.Logf("%d of %d allocations needed more than one try", r, len(pairs))
+	}
 	return times
 }
 
@@ -201,7 +219,7 @@ func TestLargeRandomNetwork(t *testing.T) {
 	for _, e := range edges {
 		n.Link(e[0], e[1], LinkOpts{Delay: time.Millisecond, Loss: 0.01})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	start := time.Now()
 	buildLayer(ctx, t, n, names, edges)

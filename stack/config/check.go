@@ -27,7 +27,7 @@ func (c *checker) config(doc map[string]any) *Config {
 		}
 	}
 	if v, ok := doc[groupIrmd]; ok {
-		cfg.LogLevel = c.irmd(v)
+		c.irmd(cfg, v)
 	}
 	for i := range types {
 		for _, m := range c.members(types[i].name, doc) {
@@ -35,7 +35,11 @@ func (c *checker) config(doc map[string]any) *Config {
 		}
 	}
 	for _, m := range c.members(groupName, doc) {
-		cfg.Names = append(cfg.Names, c.name(m.name, m.vals))
+		nm := c.name(m.name, m.vals)
+		if nm.RequireCert && len(cfg.CA) == 0 {
+			c.member(groupName, m.name).errorf(keyRequireCert, "needs ca in [irmd]: the CAs a certificate must come from")
+		}
+		cfg.Names = append(cfg.Names, nm)
 	}
 	c.acrossIPCPs(cfg.IPCPs)
 	return cfg
@@ -146,22 +150,38 @@ func isTableArray(v any) bool {
 }
 
 // irmd checks the [irmd] table and returns its log level.
-func (c *checker) irmd(v any) string {
+func (c *checker) irmd(cfg *Config, v any) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.report("", groupIrmd, "%s is not a table; write an [irmd] line with log_level = ... below it", show(v))
-		return ""
+		return
 	}
 	t := &table{c: c, head: "[" + groupIrmd + "]"}
-	level := ""
 	for _, k := range sortedKeys(m) {
-		if k == keyLogLevel {
-			level, _ = logLevels.check(t, k, m[k])
-			continue
+		switch k {
+		case keyLogLevel:
+			cfg.LogLevel, _ = logLevels.check(t, k, m[k])
+		case keyCA:
+			cfg.CA, _ = list(t, k, m[k], true, program)
+		case keyCert:
+			cfg.Cert, _ = program(t, k, m[k])
+		case keyKey:
+			cfg.Key, _ = program(t, k, m[k])
+		default:
+			t.unknownKey(k, m[k], irmdKeys, "the keys of [irmd] are "+strings.Join(irmdKeys, ", "))
 		}
-		t.unknownKey(k, m[k], []string{keyLogLevel}, "the [irmd] table has only "+keyLogLevel)
 	}
-	return level
+	pairKeys(t, cfg.Cert, cfg.Key)
+}
+
+// pairKeys checks that a certificate and its key come together.
+func pairKeys(t *table, cert, key string) {
+	switch {
+	case cert != "" && key == "":
+		t.errorf(keyCert, "is set without key, the certificate's private key file")
+	case key != "" && cert == "":
+		t.errorf(keyKey, "is set without cert, the certificate file")
+	}
 }
 
 // ipcp checks one [TYPE.NAME] table.
@@ -368,12 +388,19 @@ func (c *checker) name(n string, vals map[string]any) Name {
 			nm.Cipher, _ = ciphers.check(t, k, v)
 		case k == keyKEX:
 			nm.KEX, _ = kexes.check(t, k, v)
+		case k == keyCert:
+			nm.Cert, _ = program(t, k, v)
+		case k == keyKey:
+			nm.Key, _ = program(t, k, v)
+		case k == keyRequireCert:
+			nm.RequireCert, _ = boolean(t, k, v)
 		case slices.Contains(laterNameKeys, k):
 			t.errorf(k, "is not supported yet")
 		default:
 			t.unknownKey(k, v, nameKeys, "the keys of a name are "+strings.Join(nameKeys, ", "))
 		}
 	}
+	pairKeys(t, nm.Cert, nm.Key)
 	if nm.Auto && progsOK && len(nm.Progs) == 0 {
 		t.errorf(keyArgs, "is set, but there is no prog to start with it")
 	}

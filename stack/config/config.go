@@ -67,8 +67,13 @@ const enrolSupported = true
 type Config struct {
 	File     string
 	LogLevel string // "debug", "info", "warn", "error", or "" if unset
-	IPCPs    []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
-	Names    []Name // sorted by name
+	// CA lists the files of the CA certificates irmd trusts for flow
+	// authentication; Cert and Key are the host's own certificate, which
+	// it presents when it allocates a flow (absolute paths; "" if unset).
+	CA        []string
+	Cert, Key string
+	IPCPs     []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
+	Names     []Name // sorted by name
 }
 
 // IPCP is one [TYPE.NAME] table: an IPC process to create and, if Bootstrap
@@ -103,6 +108,11 @@ type Name struct {
 	Encryption string
 	Cipher     string // "aes-256-gcm" or "chacha20-poly1305"; "" allows both
 	KEX        string // "x25519" or "x25519-mlkem768"; "" is x25519
+	// Cert and Key are the name's certificate, presented when this host
+	// accepts a flow to the name; RequireCert refuses a flow to the name
+	// whose other end shows no valid certificate (from a CA in [irmd] ca).
+	Cert, Key   string
+	RequireCert bool
 }
 
 // Encryption policies of a name.

@@ -130,7 +130,18 @@ const (
 	keyLB   = "lb"
 )
 
-var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX}
+var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert}
+
+// irmdKeys are the keys of [irmd].
+var irmdKeys = []string{keyLogLevel, keyCA, keyCert, keyKey}
+
+// Certificate keys: the CAs irmd trusts, and the certificates it presents.
+const (
+	keyCA          = "ca"
+	keyCert        = "cert"
+	keyKey         = "key"
+	keyRequireCert = "require_cert"
+)
 
 // The keys of a name's flow encryption.
 const (

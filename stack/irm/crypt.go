@@ -14,9 +14,12 @@ package irm
 // exchange in this release.
 
 import (
+	"crypto/x509"
 	"sync"
+	"time"
 
 	"o7s.dev/ouroboros/stack/crypt"
+	"o7s.dev/ouroboros/stack/crypt/cert"
 	"o7s.dev/ouroboros/stack/crypt/oap"
 	"o7s.dev/ouroboros/stack/ctrl"
 )
@@ -34,7 +37,16 @@ type CryptPolicy struct {
 	// KEX is the key exchange this host asks for, and the weakest it
 	// accepts; 0 is X25519.
 	KEX oap.KEX
+	// Cert is the name's certificate, presented when this host accepts a
+	// flow to the name.
+	Cert *cert.Pair
+	// RequireCert refuses a flow to the name unless the other end shows a
+	// valid certificate from a CA of SetCryptIdentity.
+	RequireCert bool
 }
+
+// expiryWarning is how long before a certificate expires irmd warns.
+const expiryWarning = 30 * 24 * time.Hour
 
 // flowCrypt holds irmd's key-exchange state: ephemeral keys made ahead of
 // time, the replay cache of requests it answered, and the policies.
@@ -44,11 +56,13 @@ type flowCrypt struct {
 
 	mu       sync.Mutex
 	policies map[string]CryptPolicy
+	roots    *x509.CertPool // CAs a peer's certificate must chain to; nil: none checked
+	host     *cert.Pair     // presented when this host allocates
 }
 
 func newFlowCrypt() *flowCrypt {
 	c := &flowCrypt{pool: oap.NewKeyPool(0), policies: map[string]CryptPolicy{}}
-	c.server = oap.NewServer(func(name string) (oap.Config, error) { return c.config(name), nil })
+	c.server = oap.NewServer(func(name string) (oap.Config, error) { return c.config(name, true), nil })
 	return c
 }
 
@@ -58,21 +72,55 @@ func (c *flowCrypt) policy(name string) CryptPolicy {
 	return c.policies[name]
 }
 
-// config is the exchange's configuration for flows to name.
-func (c *flowCrypt) config(name string) oap.Config {
+// config is the exchange's configuration for flows to name, at the end
+// that accepts them (server) or allocates them.
+func (c *flowCrypt) config(name string, server bool) oap.Config {
 	p := c.policy(name)
 	kex := p.KEX
 	if kex == 0 {
 		kex = oap.X25519
 	}
-	return oap.Config{KEX: kex, Suites: p.Suites, Pool: c.pool}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg := oap.Config{KEX: kex, Suites: p.Suites, Pool: c.pool, Roots: c.roots,
+		RequirePeerCert: p.RequireCert && c.roots != nil, Cert: c.host}
+	if server {
+		cfg.Cert = p.Cert
+	}
+	return cfg
 }
 
-// SetCryptPolicy sets how flows to name are encrypted.
+// SetCryptPolicy sets how flows to name are encrypted and authenticated.
 func (m *IRM) SetCryptPolicy(name string, p CryptPolicy) {
+	if p.Cert != nil {
+		m.warnExpiry("the certificate of "+name, p.Cert)
+	}
 	m.crypt.mu.Lock()
 	defer m.crypt.mu.Unlock()
 	m.crypt.policies[name] = p
+}
+
+// SetCryptIdentity sets the CAs a peer's certificate must chain to (nil:
+// peers' certificates are not checked) and the certificate this host
+// presents when it allocates flows (nil: none).
+func (m *IRM) SetCryptIdentity(roots *x509.CertPool, host *cert.Pair) {
+	if host != nil {
+		m.warnExpiry("the host's certificate", host)
+	}
+	m.crypt.mu.Lock()
+	defer m.crypt.mu.Unlock()
+	m.crypt.roots, m.crypt.host = roots, host
+}
+
+// warnExpiry logs a certificate that expires soon, or has.
+func (m *IRM) warnExpiry(what string, p *cert.Pair) {
+	if soon, left := cert.ExpiresSoon(p.Cert, time.Now(), expiryWarning); soon {
+		if left <= 0 {
+			m.log.Error(what+" has expired: flows that need it are refused", "expired", p.Cert.NotAfter)
+			return
+		}
+		m.log.Warn(what+" expires soon: renew it (irm cert issue)", "expires", p.Cert.NotAfter, "in", left.Round(time.Hour))
+	}
 }
 
 // request starts the exchange for a flow to name; it returns no request
@@ -81,7 +129,7 @@ func (c *flowCrypt) request(name string) ([]byte, *oap.ClientState, error) {
 	if c.policy(name).Plain {
 		return nil, nil, nil
 	}
-	req, st, err := oap.NewRequest(c.config(name), name)
+	req, st, err := oap.NewRequest(c.config(name, false), name)
 	if err != nil {
 		return nil, nil, ctrl.Errorf(ctrl.CodeInternal, "key exchange for %q: %v", name, err)
 	}
