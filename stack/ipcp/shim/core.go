@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -269,9 +270,9 @@ func (c *Core[A]) allocated(eid uint32, r mgmt, peer A, q qos.Spec, port ipcp.Po
 	switch r.result {
 	case resultOK:
 	case resultUnreachable:
-		return ctrl.Errorf(ctrl.CodeUnreachable, "%v answers for %q but nothing there accepts it", peer, name)
+		return ctrl.Errorf(ctrl.CodeUnreachable, "%v answers for %q but nothing there accepts it%s", peer, name, because(r.reason))
 	default:
-		return ctrl.Errorf(ctrl.CodeNotAllowed, "%v refused the flow to %q", peer, name)
+		return ctrl.Errorf(ctrl.CodeNotAllowed, "%v refused the flow to %q%s", peer, name, because(r.reason))
 	}
 	return c.startFlow(eid, r.srcEID, peer, q, nil, port)
 }
@@ -326,4 +327,12 @@ func (c *Core[A]) logDrop(what string, from A) {
 		return
 	}
 	c.log.Warn("dropping bad datagrams (logged once per 10 s)", "latest", what, "from", fmt.Sprint(from), "counters", c.Counters())
+}
+
+// because quotes a peer's reason for refusing a flow, if it gave one.
+func because(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + strconv.Quote(reason)
 }

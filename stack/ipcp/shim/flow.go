@@ -107,11 +107,12 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 		delete(c.arriving, key)
 		c.mu.Unlock()
 	}()
-	reply := func(local uint32, result uint8, data []byte) {
-		c.send(from, encodeMgmt(make([]byte, 0, 16+len(data)), &mgmt{code: codeFlowReply, srcEID: local, dstEID: m.srcEID, result: result, data: data}))
+	reply := func(local uint32, result uint8, data []byte, reason string) {
+		c.send(from, encodeMgmt(make([]byte, 0, 16+len(data)+len(reason)),
+			&mgmt{code: codeFlowReply, srcEID: local, dstEID: m.srcEID, result: result, data: data, reason: reason}))
 	}
 	if !c.registered(m.hash) {
-		reply(0, resultUnreachable, nil)
+		reply(0, resultUnreachable, nil, "the name is not registered here")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -126,13 +127,13 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 	port, data, err := c.cfg.Host.Arrived(ctx, c.self, m.hash, m.qos, m.data)
 	if err != nil {
 		c.log.Info("flow request refused", "from", from, "err", err)
-		reply(0, resultUnreachable, nil)
+		reply(0, resultUnreachable, nil, err.Error())
 		return
 	}
 	if len(data) > ipcp.MaxAllocData || mgmtHeader+13+len(data) > c.MaxSDU()+dataHeader {
 		c.log.Warn("flow request refused: the reply's data does not fit a packet", "from", from, "bytes", len(data))
 		port.Down(ctrl.ReasonDown)
-		reply(0, resultRefused, nil)
+		reply(0, resultRefused, nil, "the reply's key exchange does not fit a packet")
 		return
 	}
 	c.mu.Lock()
@@ -140,10 +141,10 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 	c.mu.Unlock()
 	if err := c.startFlow(local, m.srcEID, from, m.qos, data, port); err != nil {
 		port.Down(ctrl.ReasonDown)
-		reply(0, resultRefused, nil)
+		reply(0, resultRefused, nil, err.Error())
 		return
 	}
-	reply(local, resultOK, data)
+	reply(local, resultOK, data, "")
 }
 
 // routineKeepalive sends a keepalive on every flow idle for the keepalive

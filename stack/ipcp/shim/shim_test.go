@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"o7s.dev/ouroboros/stack/ipcp/ipcptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,10 +164,33 @@ func TestAllocToUnregisteredNameFails(t *testing.T) {
 	}
 }
 
+// refusingHost refuses every flow, as irmd does when the request lacks a
+// key exchange its policy requires.
+type refusingHost struct{}
+
+func (refusingHost) Arrived(context.Context, ipcp.IPCP, []byte, qos.Spec, []byte) (ipcp.Port, []byte, error) {
+	return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, `flows to "srv" are encrypted`)
+}
+
+func TestRefusalReasonReachesTheRequester(t *testing.T) {
+	net := &memNet{nodes: map[string]*memTr{}}
+	a := startCore(t, net, "a", ipcptest.NewHost(16))
+	b := startCore(t, net, "b", refusingHost{})
+	hash := ipcp.SHA3_256.Sum("srv")
+	b.Register(hash)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := a.Alloc(ctx, "srv", hash, qos.Raw, nil, ipcptest.NewPort(16))
+	if err == nil || !strings.Contains(err.Error(), "are encrypted") {
+		t.Fatalf("err = %v: the peer's reason is lost", err)
+	}
+}
+
 func FuzzManagement(f *testing.F) {
 	for _, m := range []mgmt{
 		{code: codeFlowReq, srcEID: 7, qos: qos.Data, hash: make([]byte, 32)},
 		{code: codeFlowReply, srcEID: 1, dstEID: 2},
+		{code: codeFlowReply, result: resultRefused, reason: "flows to \"x\" are encrypted"},
 		{code: codeDealloc, dstEID: 3}, {code: codeQuery, hash: []byte{1, 2, 3}},
 	} {
 		f.Add(encodeMgmt(nil, &m))

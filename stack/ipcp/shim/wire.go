@@ -18,7 +18,8 @@ import (
 //
 //	FLOW_REQ    src eid u32, QoS (30 bytes), hash length u8, hash,
 //	            data length u16, data
-//	FLOW_REPLY  src eid u32, dst eid u32, result u8, data length u16, data
+//	FLOW_REPLY  src eid u32, dst eid u32, result u8, reason length u8,
+//	            reason (why a flow was refused, for its user), data length u16, data
 //	DEALLOC     dst eid u32
 //	KEEPALIVE   dst eid u32
 //	QUERY       hash length u8, hash
@@ -65,6 +66,7 @@ type mgmt struct {
 	qos     qos.Spec
 	hash    []byte // aliases the packet
 	data    []byte // FLOW_REQ, FLOW_REPLY: the allocation's data; aliases the packet
+	reason  string // FLOW_REPLY: why the flow was refused
 	version uint8
 }
 
@@ -111,6 +113,12 @@ func encodeMgmt(b []byte, m *mgmt) []byte {
 		b = binary.BigEndian.AppendUint32(b, m.srcEID)
 		b = binary.BigEndian.AppendUint32(b, m.dstEID)
 		b = append(b, m.result)
+		reason := m.reason
+		if len(reason) > 255 {
+			reason = reason[:255]
+		}
+		b = append(b, byte(len(reason)))
+		b = append(b, reason...)
 		b = appendData(b, m.data)
 	case codeDealloc, codeKeepalive:
 		b = binary.BigEndian.AppendUint32(b, m.dstEID)
@@ -150,7 +158,11 @@ func decodeMgmt(p []byte, m *mgmt) error {
 		m.srcEID = binary.BigEndian.Uint32(b)
 		m.dstEID = binary.BigEndian.Uint32(b[4:])
 		m.result = b[8]
-		return decodeData(b[9:], m)
+		if len(b) < 10 || len(b) < 10+int(b[9]) {
+			return errMalformed
+		}
+		m.reason = string(b[10 : 10+int(b[9])])
+		return decodeData(b[10+int(b[9]):], m)
 	case codeDealloc, codeKeepalive:
 		if len(b) < 4 {
 			return errMalformed
