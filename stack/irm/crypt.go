@@ -51,6 +51,10 @@ const expiryWarning = 30 * 24 * time.Hour
 // flowCrypt holds irmd's key-exchange state: ephemeral keys made ahead of
 // time, the replay cache of requests it answered, and the policies.
 type flowCrypt struct {
+	// The pool and server are made at the first flow: they generate keys
+	// in the background, which an IRM that never allocates (a test, a
+	// failed start) should not pay for.
+	once   sync.Once
 	pool   *oap.KeyPool
 	server *oap.Server
 
@@ -61,9 +65,14 @@ type flowCrypt struct {
 }
 
 func newFlowCrypt() *flowCrypt {
-	c := &flowCrypt{pool: oap.NewKeyPool(0), policies: map[string]CryptPolicy{}}
-	c.server = oap.NewServer(func(name string) (oap.Config, error) { return c.config(name, true), nil })
-	return c
+	return &flowCrypt{policies: map[string]CryptPolicy{}}
+}
+
+func (c *flowCrypt) start() {
+	c.once.Do(func() {
+		c.pool = oap.NewKeyPool(0)
+		c.server = oap.NewServer(func(name string) (oap.Config, error) { return c.config(name, true), nil })
+	})
 }
 
 func (c *flowCrypt) policy(name string) CryptPolicy {
@@ -129,6 +138,7 @@ func (c *flowCrypt) request(name string) ([]byte, *oap.ClientState, error) {
 	if c.policy(name).Plain {
 		return nil, nil, nil
 	}
+	c.start()
 	req, st, err := oap.NewRequest(c.config(name, false), name)
 	if err != nil {
 		return nil, nil, ctrl.Errorf(ctrl.CodeInternal, "key exchange for %q: %v", name, err)
@@ -159,6 +169,7 @@ func (c *flowCrypt) respond(name string, req []byte) (resp, keys []byte, err err
 	if len(req) == 0 {
 		return nil, nil, nil
 	}
+	c.start()
 	resp, k, _, _, err := c.server.Respond(name, req)
 	if err != nil {
 		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", name, err)
