@@ -67,14 +67,25 @@ func (c *sealedConn) WriteBatch(pdus [][]byte) (int, error) {
 	return c.write(pdus, c.sock.WriteBatch)
 }
 
-// TryWriteBatch implements frct.Lower.
+// TryWriteBatch implements frct.Lower: it never blocks, not even for a
+// writer blocked on a full socket (which holds the sealer): then nothing
+// is written, as when the socket is full. FRCT's own goroutine sends acks
+// and retransmissions this way, and must go on reading meanwhile.
 func (c *sealedConn) TryWriteBatch(pdus [][]byte) (int, error) {
-	return c.write(pdus, c.sock.TryWriteBatch)
+	if !c.wmu.TryLock() {
+		return 0, nil
+	}
+	defer c.wmu.Unlock()
+	return c.writeLocked(pdus, c.sock.TryWriteBatch)
 }
 
 func (c *sealedConn) write(pdus [][]byte, send func([][]byte) (int, error)) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	return c.writeLocked(pdus, send)
+}
+
+func (c *sealedConn) writeLocked(pdus [][]byte, send func([][]byte) (int, error)) (int, error) {
 	done := 0
 	for done < len(pdus) {
 		k := min(len(pdus)-done, sealBatch)

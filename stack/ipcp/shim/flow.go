@@ -3,6 +3,7 @@ package shim
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,7 +128,11 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 	port, data, err := c.cfg.Host.Arrived(ctx, c.self, m.hash, m.qos, m.data)
 	if err != nil {
 		c.log.Info("flow request refused", "from", from, "err", err)
-		reply(0, resultUnreachable, nil, err.Error())
+		result := uint8(resultUnreachable)
+		if ce := (*ctrl.Error)(nil); errors.As(err, &ce) && ce.Code == ctrl.CodeNotAllowed {
+			result = resultRefused // found, but the host will not have it (policy, certificates)
+		}
+		reply(0, result, nil, err.Error())
 		return
 	}
 	if len(data) > ipcp.MaxAllocData || mgmtHeader+13+len(data) > c.MaxSDU()+dataHeader {
