@@ -128,9 +128,14 @@ func allocPairs(ctx context.Context, t testing.TB, n *Net, pairs [][2]string) []
 			start := time.Now()
 			var err error
 			tries := 0
-			// Up to three tries, as an application would: on a machine
-			// short of CPU a directory answer can miss its 2 s timeout.
-			for tries < 3 {
+			// Up to five tries, a moment apart, as an application would:
+			// with 1% loss on every hop a directory answer can miss its
+			// timeout, and a lookup can come back empty (about 0.2% of
+			// first tries).
+			for tries < 5 {
+				if tries > 0 {
+					time.Sleep(250 * time.Millisecond)
+				}
 				tries++
 				actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				var f ipcp.Port
