@@ -15,7 +15,7 @@ import (
 	"o7s.dev/ouroboros/stack/qos"
 )
 
-var fastLayer = map[string]string{"ls_t_dead": "500", "ls_t_recalc": "1", "ls_t_update": "2", "ls_t_timeo": "6",
+var fastLayer = map[string]string{"ls_t_dead": "1000", "ls_t_recalc": "1", "ls_t_update": "2", "ls_t_timeo": "6",
 	"dht_t_replicate": "3", "dht_t_refresh": "3"}
 
 // randomTopology returns the edges of a random connected graph: a random
@@ -97,9 +97,16 @@ func buildLayer(ctx context.Context, t testing.TB, n *Net, names []string, edges
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := n.Node(e[0]).IPCP.Connect(ctx, e[1], "", qos.Raw); err != nil {
-				errs <- fmt.Errorf("connect %s-%s: %w", e[0], e[1], err)
+			// Up to three tries, as irmd's configuration does: with 16
+			// connections set up at once on a loaded machine, an acceptor
+			// may give up on a handshake that is too slow.
+			var err error
+			for range 3 {
+				if err = n.Node(e[0]).IPCP.Connect(ctx, e[1], "", qos.Raw); err == nil {
+					return
+				}
 			}
+			errs <- fmt.Errorf("connect %s-%s: %w", e[0], e[1], err)
 		}()
 	}
 	wg.Wait()
