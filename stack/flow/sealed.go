@@ -24,10 +24,18 @@ const sealBatch = 16
 type sealedConn struct {
 	sock *seqpkt.Conn
 
-	wmu  sync.Mutex
+	// The Sealer is locked only while sealing, never while a write waits
+	// on the socket: FRCT's acknowledgements and retransmissions
+	// (TryWriteBatch) must not queue behind an application's write blocked
+	// on a full socket. Each kind of writer seals into its own buffers;
+	// the two may send in another order than they sealed, which the
+	// receiver's replay window absorbs.
+	smu  sync.Mutex
 	seal *crypt.Sealer
-	wbuf [][]byte // sealed packets, capacity kept between calls
-	wout [][]byte
+	wmu  sync.Mutex // WriteBatch's buffers
+	w    sealBufs
+	tmu  sync.Mutex // TryWriteBatch's buffers
+	t    sealBufs
 
 	rmu   sync.Mutex
 	open  *crypt.Opener
@@ -36,6 +44,17 @@ type sealedConn struct {
 	plain []byte // one SDU, for Read into a short buffer
 
 	rejected atomic.Uint64
+}
+
+// sealBufs holds one writer's sealed packets; their capacity is kept
+// between calls.
+type sealBufs struct {
+	buf [][]byte
+	out [][]byte
+}
+
+func newSealBufs() sealBufs {
+	return sealBufs{buf: make([][]byte, sealBatch), out: make([][]byte, sealBatch)}
 }
 
 // newSealedConn seals and opens the flow's packets with keys (which it
@@ -50,8 +69,7 @@ func newSealedConn(sock *seqpkt.Conn, keys crypt.Keys, maxSDU int) (*sealedConn,
 	if err != nil {
 		return nil, err
 	}
-	c := &sealedConn{sock: sock, seal: seal, open: open,
-		wbuf: make([][]byte, sealBatch), wout: make([][]byte, sealBatch),
+	c := &sealedConn{sock: sock, seal: seal, open: open, w: newSealBufs(), t: newSealBufs(),
 		rbuf: make([][]byte, sealBatch), rlens: make([]int, sealBatch), plain: make([]byte, maxSDU)}
 	for i := range c.rbuf {
 		c.rbuf[i] = make([]byte, maxSDU+crypt.Overhead)
@@ -64,45 +82,47 @@ func (c *sealedConn) Rejected() uint64 { return c.rejected.Load() }
 
 // WriteBatch implements frct.Lower and sduConn.
 func (c *sealedConn) WriteBatch(pdus [][]byte) (int, error) {
-	return c.write(pdus, c.sock.WriteBatch)
-}
-
-// TryWriteBatch implements frct.Lower: it never blocks, not even for a
-// writer blocked on a full socket (which holds the sealer): then nothing
-// is written, as when the socket is full. FRCT's own goroutine sends acks
-// and retransmissions this way, and must go on reading meanwhile.
-func (c *sealedConn) TryWriteBatch(pdus [][]byte) (int, error) {
-	if !c.wmu.TryLock() {
-		return 0, nil
-	}
-	defer c.wmu.Unlock()
-	return c.writeLocked(pdus, c.sock.TryWriteBatch)
-}
-
-func (c *sealedConn) write(pdus [][]byte, send func([][]byte) (int, error)) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.writeLocked(pdus, send)
+	return c.write(&c.w, pdus, c.sock.WriteBatch)
 }
 
-func (c *sealedConn) writeLocked(pdus [][]byte, send func([][]byte) (int, error)) (int, error) {
+// TryWriteBatch implements frct.Lower: it never waits on the socket, nor
+// for a writer that does.
+func (c *sealedConn) TryWriteBatch(pdus [][]byte) (int, error) {
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	return c.write(&c.t, pdus, c.sock.TryWriteBatch)
+}
+
+// write seals pdus into b, a batch at a time, and sends each batch.
+func (c *sealedConn) write(b *sealBufs, pdus [][]byte, send func([][]byte) (int, error)) (int, error) {
 	done := 0
 	for done < len(pdus) {
 		k := min(len(pdus)-done, sealBatch)
-		for i := range k {
-			out, err := c.seal.Seal(c.wbuf[i][:0], pdus[done+i])
-			if err != nil {
-				return done, err
-			}
-			c.wbuf[i], c.wout[i] = out, out
+		if err := c.sealInto(b, pdus[done:done+k]); err != nil {
+			return done, err
 		}
-		n, err := send(c.wout[:k])
+		n, err := send(b.out[:k])
 		done += n
 		if err != nil || n < k {
 			return done, err
 		}
 	}
 	return done, nil
+}
+
+func (c *sealedConn) sealInto(b *sealBufs, pdus [][]byte) error {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	for i, p := range pdus {
+		out, err := c.seal.Seal(b.buf[i][:0], p)
+		if err != nil {
+			return err
+		}
+		b.buf[i], b.out[i] = out, out
+	}
+	return nil
 }
 
 // Write implements sduConn.
@@ -171,9 +191,9 @@ func (c *sealedConn) SetWriteDeadline(t time.Time) error { return c.sock.SetWrit
 // Close implements frct.Lower and sduConn; the keys are erased.
 func (c *sealedConn) Close() error {
 	err := c.sock.Close()
-	c.wmu.Lock()
+	c.smu.Lock()
 	c.seal.Erase()
-	c.wmu.Unlock()
+	c.smu.Unlock()
 	c.rmu.Lock()
 	c.open.Erase()
 	c.rmu.Unlock()

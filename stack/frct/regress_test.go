@@ -2,6 +2,7 @@ package frct_test
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -178,5 +179,59 @@ func TestReliableWritePastDeadlineIsDeliveredOnce(t *testing.T) {
 	r.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if _, err := r.Read(buf); err == nil {
 		t.Fatalf("an SDU more than the %d written arrived: %d", sent, buf[0])
+	}
+}
+
+// busyLower refuses every TryWriteBatch while busy, as a socket full of an
+// application's writes (or a sealed flow's busy sealer) does.
+type busyLower struct {
+	*dropper
+	busy atomic.Bool
+}
+
+func (b *busyLower) TryWriteBatch(p [][]byte) (int, error) {
+	if b.busy.Load() {
+		return 0, nil
+	}
+	return b.dropper.TryWriteBatch(p)
+}
+
+// A retransmission that the Lower did not take is retried as soon as the
+// Lower takes packets again, without the backoff of a packet lost on the
+// path: backing off for a busy socket once pushed a lost packet's timeout
+// into tens of seconds and stalled a transfer through 10% loss.
+func TestRetransmissionNotBackedOffWhileLowerBusy(t *testing.T) {
+	ea, eb := frcttest.Link(frcttest.Impairment{Seed: 1}, frcttest.Impairment{Seed: 2})
+	a := &busyLower{dropper: &dropper{End: ea, drop: func(i uint32) bool { return i == 20 }, sent: map[uint32]bool{}}}
+	w := frct.New(a, frct.Config{QoS: qos.Data, MTU: 2048, Seed: 3})
+	r := frct.New(eb, frct.Config{QoS: qos.Data, MTU: 2048, Seed: 4})
+	defer w.Close()
+	defer r.Close()
+	buf := make([]byte, 8)
+	r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := range 20 { // round trips measured: the timeout is a few ms
+		if _, err := w.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Read(buf); err != nil || buf[0] != byte(i) {
+			t.Fatalf("SDU %d: %d, %v", i, buf[0], err)
+		}
+	}
+	a.busy.Store(true)
+	for i := 20; i < 30; i++ { // 20 is lost; its retransmissions are refused
+		if _, err := w.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(3 * time.Second) // the Lower stays busy: what is under test
+	a.busy.Store(false)
+	freed := time.Now()
+	for i := 20; i < 30; i++ {
+		if _, err := r.Read(buf); err != nil || buf[0] != byte(i) {
+			t.Fatalf("SDU %d: %d, %v\nsender %s", i, buf[0], err, frct.DebugState(w))
+		}
+	}
+	if d := time.Since(freed); d > 500*time.Millisecond {
+		t.Fatalf("the lost SDU arrived %v after the Lower took packets again: the timeout backed off while nothing was sent", d)
 	}
 }

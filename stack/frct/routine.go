@@ -29,7 +29,12 @@ func (c *Conn) routineReceive() {
 		next := c.nextTimerLocked()
 		c.mu.Unlock()
 		c.tell(ev)
-		c.flush(out)
+		if sent := c.flush(out); sent < len(out) {
+			c.mu.Lock()
+			c.s.unsent(sent, time.Now())
+			next = c.nextTimerLocked()
+			c.mu.Unlock()
+		}
 		c.lower.SetReadDeadline(next)
 		if c.kicked.Swap(false) {
 			continue // a writer changed the timers after we computed them
@@ -235,9 +240,10 @@ func (c *Conn) controlPDULocked(dst []byte, flags Flags) []byte {
 // flush sends control PDUs and retransmissions without blocking; what does
 // not fit is dropped (acknowledgements are cumulative, retransmissions are
 // retried by the timer).
-func (c *Conn) flush(out [][]byte) {
+// It returns how many the Lower took.
+func (c *Conn) flush(out [][]byte) int {
 	if len(out) == 0 {
-		return
+		return 0
 	}
 	n, _ := c.lower.TryWriteBatch(out)
 	if n < len(out) {
@@ -245,4 +251,5 @@ func (c *Conn) flush(out [][]byte) {
 		c.st.ControlDropped += uint64(len(out) - n)
 		c.mu.Unlock()
 	}
+	return n
 }

@@ -21,6 +21,10 @@ type sender struct {
 	hasRTT            bool
 	rtoDue            time.Time // zero: no retransmission timer
 	dupAcks           int
+	// The last timeout's retransmissions, and the timeout before it
+	// backed off, for unsent.
+	rtoResent int
+	rtoBefore time.Duration
 
 	blockedSince, lastProbe time.Time // window closed
 	ackedClosed             bool      // Conn.acked closed
@@ -273,6 +277,7 @@ func (s *sender) fastRetransmit(now time.Time, out [][]byte, st *Stats) [][]byte
 // first) and backs the timeout off. It reports a packet that has gone
 // unacknowledged for R: the peer is dead.
 func (s *sender) onRTO(cfg Config, now time.Time, out [][]byte, st *Stats) ([][]byte, bool) {
+	s.rtoResent = 0
 	if s.rtoDue.IsZero() || now.Before(s.rtoDue) {
 		return out, false
 	}
@@ -291,11 +296,30 @@ func (s *sender) onRTO(cfg Config, now time.Time, out [][]byte, st *Stats) ([][]
 		e.rtx, e.last = true, now
 		out = append(out, e.pdu)
 		st.Retransmitted++
+		s.rtoResent++
 		s.lastDataSent = now
 	}
+	s.rtoBefore = s.rto
 	s.rto = min(2*s.rto, maxRTO)
 	s.rtoDue = now.Add(s.rto)
 	return out, false
+}
+
+// rtoRetry is how soon a timeout whose retransmissions the Lower did not
+// take is retried.
+const rtoRetry = 2 * time.Millisecond
+
+// unsent takes back the backoff of the last timeout when the Lower took
+// fewer than sent of the PDUs it handed over, the retransmissions first:
+// a packet that never left was not lost on the path, and backing off for
+// it would let a busy or full socket push the timeout into seconds while
+// the packet at una stays missing.
+func (s *sender) unsent(sent int, now time.Time) {
+	if sent >= s.rtoResent || s.rtoDue.IsZero() {
+		return
+	}
+	s.rto = s.rtoBefore
+	s.rtoDue = now.Add(min(s.rto, rtoRetry))
 }
 
 // probeDue reports whether a closed window calls for a rendezvous probe.
