@@ -94,7 +94,13 @@ func bootstrapType(args []string) string {
 
 func parseIPCPBootstrap(args []string) (*command, error) {
 	typ := bootstrapType(args)
-	g := grammar{values: []string{"name", "layer", "type"}, flags: []string{"autobind"}, options: optionKeys(typ)}
+	g := grammar{
+		values:  []string{"name", "layer", "type"},
+		flags:   []string{"autobind"},
+		options: optionKeys(typ),
+		late:    identityKeys,
+		repeat:  []string{"ca"},
+	}
 	m, err := scanArgs(args, g)
 	if err != nil {
 		return nil, explainOption(err, typ)
@@ -115,6 +121,9 @@ func parseIPCPBootstrap(args []string) (*command, error) {
 		return nil, fmt.Errorf("autobind is only for unicast and broadcast IPCPs, not %s", req.Type)
 	}
 	if req.Options, err = bootstrapValues(m, req.Type); err != nil {
+		return nil, err
+	}
+	if req.Identity, err = identity(m, req.Type); err != nil {
 		return nil, err
 	}
 	for _, k := range requiredOptions[req.Type] {

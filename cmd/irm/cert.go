@@ -35,7 +35,8 @@ used as an IPCP certificate, nor the other way round. These commands work
 on files only: irmd need not run. Keys are Ed25519 unless algo p256 asks
 for ECDSA P-256; a key file is written with mode 0600 and never
 overwritten. Point irmd.conf at the CA's .crt file and at each name's or
-IPCP's .crt and .key.`,
+IPCP's .crt and .key; "irm ipcp bootstrap" and "irm ipcp enroll" take an
+IPCP's as ca, cert and key.`,
 		example: []string{
 			"irm cert ca name example.ca dir /etc/ouroboros/ca",
 			"irm cert issue name oping ca /etc/ouroboros/ca/example.ca dir /etc/ouroboros/certs",

@@ -25,6 +25,13 @@ func withProgram(t *testing.T, name string) string {
 
 func TestParseCommands(t *testing.T) {
 	prog := withProgram(t, "oecho")
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// rel is a path given relative to irm's working directory, as irmd
+	// gets it.
+	rel := func(p string) string { return filepath.Join(wd, p) }
 	cases := []struct {
 		args    string
 		op      ctrl.Op
@@ -81,11 +88,34 @@ func TestParseCommands(t *testing.T) {
 		// A value that looks like a keyword is still a value.
 		{"i b n type l layer t local", ctrl.OpIPCPBootstrap, ctrl.IPCPBootstrap{Name: "type", Layer: "layer", Type: "local"}, nil, false},
 
+		// ipcp bootstrap, authenticated: the files go in Identity, with
+		// absolute paths, never in Options.
+		{"ipcp bootstrap name a layer l type unicast ca /etc/o/ca.crt", ctrl.OpIPCPBootstrap,
+			ctrl.IPCPBootstrap{Name: "a", Layer: "l", Type: "unicast",
+				Identity: &ctrl.IPCPIdentity{CA: []string{"/etc/o/ca.crt"}}}, nil, false},
+		{"i b n a l l t unicast ca /etc/o/ca.crt ca ca2.crt cert /etc/o/a.crt key ./k/../a.key autobind", ctrl.OpIPCPBootstrap,
+			ctrl.IPCPBootstrap{Name: "a", Layer: "l", Type: "unicast", Autobind: true,
+				Identity: &ctrl.IPCPIdentity{CA: []string{"/etc/o/ca.crt", rel("ca2.crt")}, Cert: "/etc/o/a.crt", Key: rel("a.key")}}, nil, false},
+		// "c" is still congestion, "ce" cert and "k" key, for a unicast IPCP.
+		{"i b n a l l t unicast c none ce /a.crt k /a.key r lfa", ctrl.OpIPCPBootstrap,
+			ctrl.IPCPBootstrap{Name: "a", Layer: "l", Type: "unicast",
+				Options:  map[string]string{"congestion": "none", "routing": "lfa"},
+				Identity: &ctrl.IPCPIdentity{Cert: "/a.crt", Key: "/a.key"}}, nil, false},
+		// Without a type, irmd checks that the IPCP is a unicast one.
+		{"i b n a l l cert /a.crt key /a.key", ctrl.OpIPCPBootstrap,
+			ctrl.IPCPBootstrap{Name: "a", Layer: "l", Identity: &ctrl.IPCPIdentity{Cert: "/a.crt", Key: "/a.key"}}, nil, false},
+
 		// ipcp enroll
 		{"ipcp enroll name a layer net", ctrl.OpIPCPEnroll, ctrl.IPCPEnroll{Name: "a", Layer: "net", Dst: "net"}, nil, true},
 		{"i e n a dst b.net", ctrl.OpIPCPEnroll, ctrl.IPCPEnroll{Name: "a", Dst: "b.net"}, nil, true},
 		{"i e n a l net ds b t broadcast au", ctrl.OpIPCPEnroll,
 			ctrl.IPCPEnroll{Name: "a", Layer: "net", Dst: "b", Type: "broadcast", Autobind: true}, nil, true},
+		{"ipcp enroll name a layer net cert certs/a.crt key certs/a.key ca /etc/o/ca.crt", ctrl.OpIPCPEnroll,
+			ctrl.IPCPEnroll{Name: "a", Layer: "net", Dst: "net",
+				Identity: &ctrl.IPCPIdentity{CA: []string{"/etc/o/ca.crt"}, Cert: rel("certs/a.crt"), Key: rel("certs/a.key")}}, nil, true},
+		{"i e n a d b t unicast ca /c1 ca /c2 k /a.key ce /a.crt", ctrl.OpIPCPEnroll,
+			ctrl.IPCPEnroll{Name: "a", Dst: "b", Type: "unicast",
+				Identity: &ctrl.IPCPIdentity{CA: []string{"/c1", "/c2"}, Cert: "/a.crt", Key: "/a.key"}}, nil, true},
 
 		// ipcp connect, disconnect
 		{"ipcp connect name a dst b", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b"}, nil, true},
@@ -229,6 +259,26 @@ func TestParseErrors(t *testing.T) {
 		{"ipcp bootstrap name a layer l type udp4 ip 192.0.2.1 autobind", "autobind is only for unicast and broadcast IPCPs, not udp4"},
 		{"ipcp bootstrap name a layer l type unicast ad 4", `ambiguous keyword "ad": could be addr_auth, addr`},
 		{"ipcp bootstrap name a layer l type unicast dht_t 4", `ambiguous keyword "dht_t": could be dht_t_expire, dht_t_refresh, dht_t_replicate`},
+
+		// the identity of an authenticated layer
+		{"ipcp bootstrap name a layer l type unicast cert /a.crt", "missing key FILE: cert needs the private key"},
+		{"ipcp bootstrap name a layer l type unicast ca /ca.crt key /a.key", "missing cert FILE: key needs the certificate"},
+		{"ipcp enroll name a layer l cert /a.crt", "missing key FILE"},
+		{"ipcp enroll name a layer l key /a.key", "missing cert FILE"},
+		{"ipcp bootstrap name a layer l type udp4 ip 192.0.2.1 ca /ca.crt",
+			"ca is only for unicast IPCPs, not udp4: only unicast layers authenticate their members"},
+		{"ipcp bootstrap name a layer l type eth-dix dev e cert /a.crt key /a.key", "cert is only for unicast IPCPs, not eth-dix"},
+		{"ipcp bootstrap name a layer l type local key /a.key", "key is only for unicast IPCPs, not local"},
+		{"ipcp bootstrap name a layer l type broadcast ca /ca.crt", "ca is only for unicast IPCPs, not broadcast"},
+		{"ipcp enroll name a layer l type broadcast cert /a.crt key /a.key", "cert is only for unicast IPCPs, not broadcast"},
+		{"ipcp bootstrap name a layer l type unicast cert /a.crt cert /b.crt key /a.key", "cert is given more than once"},
+		{"ipcp enroll name a layer l key /a.key key /b.key cert /a.crt", "key is given more than once"},
+		{"ipcp bootstrap name a layer l type unicast ca /ca.crt ca /x/../ca.crt", "ca /ca.crt is given twice"},
+		{"ipcp bootstrap name a layer l type unicast ca  cert /a.crt key /a.key", "empty value for ca"},
+		{"ipcp enroll name a layer l cert  key /a.key", "empty value for cert"},
+		{"ipcp enroll name a layer l ca", "missing value after ca"},
+		{"ipcp enroll name a layer l c /x", `ambiguous keyword "c": could be ca, cert`},
+		{"ipcp bootstrap name a layer l type udp4 ip 192.0.2.1 c /x", `ambiguous keyword "c": could be ca, cert`},
 
 		// required options
 		{"ipcp bootstrap name a layer l type udp4", "missing ip: a udp4 IPCP needs it"},

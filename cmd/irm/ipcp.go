@@ -48,20 +48,26 @@ The IPCP belongs to no layer until it is bootstrapped or enrolled.`,
 				parse:   parseIPCPDestroy,
 			},
 			{
-				name:    "bootstrap",
-				usage:   []string{"irm ipcp bootstrap name N layer L [type TYPE] [autobind] [OPTION VALUE]..."},
+				name: "bootstrap",
+				usage: []string{
+					"irm ipcp bootstrap name N layer L [type TYPE] [autobind] [ca FILE]... [cert FILE key FILE] [OPTION VALUE]...",
+				},
 				summary: "Start a new layer with an IPCP, creating the IPCP if needed.",
 				text:    bootstrapText,
 				example: []string{
 					"irm ipcp bootstrap name local.ipcp layer local type local",
 					"irm ipcp bootstrap name udp.ipcp layer udp type udp4 ip 192.0.2.1 port 3435",
 					"irm ipcp bootstrap name net.ipcp layer net type unicast autobind routing lfa",
+					"irm ipcp bootstrap name net.a layer net type unicast autobind ca /etc/ouroboros/ca/net.ca.crt " +
+						"cert /etc/ouroboros/certs/net.a.crt key /etc/ouroboros/certs/net.a.key",
 				},
 				parse: parseIPCPBootstrap,
 			},
 			{
-				name:    "enroll",
-				usage:   []string{"irm ipcp enroll name N [layer L] [dst D] [type unicast|broadcast] [autobind]"},
+				name: "enroll",
+				usage: []string{
+					"irm ipcp enroll name N [layer L] [dst D] [type unicast|broadcast] [autobind] [ca FILE]... [cert FILE key FILE]",
+				},
 				summary: "Join an existing layer through one of its members.",
 				text: `Enrolls IPCP N in an existing layer by contacting member D, which must be
 reachable by name through a lower layer: D defaults to the layer name L,
@@ -69,9 +75,21 @@ which the members bind to (autobind) and register in the lower layers;
 give at least one of them. If N does not exist, it is created, of type
 TYPE (default unicast). autobind then binds the IPCP to its own name and
 to the layer name, so that others can enroll through it and connect to
-it. irmd gives up after 20 seconds.`,
-				example: []string{"irm ipcp enroll name net.b layer net autobind"},
-				parse:   parseIPCPEnroll,
+it. irmd gives up after 20 seconds.
+
+A unicast layer bootstrapped with ca admits only IPCPs with a certificate
+from one of its CAs. To join one, give cert and key, an IPCP certificate
+for N ("irm cert issue ... kind ipcp") and its private key, and ca, the
+CA files the members' certificates must come from (repeat ca for
+several). A layer bootstrapped without ca is open and needs none of
+them. Relative paths are taken from the current directory, and irmd
+reads the files.`,
+				example: []string{
+					"irm ipcp enroll name net.b layer net autobind",
+					"irm ipcp enroll name net.b layer net autobind ca /etc/ouroboros/ca/net.ca.crt " +
+						"cert /etc/ouroboros/certs/net.b.crt key /etc/ouroboros/certs/net.b.key",
+				},
+				parse: parseIPCPEnroll,
 			},
 			{
 				name:    "connect",
@@ -115,6 +133,14 @@ const bootstrapText = `Bootstraps IPCP N as the first member of a new layer L. I
 exist, it is created with the given type; if it does, type may be left
 out. autobind (unicast and broadcast only) binds the IPCP to its own name
 and to the layer name, so that others can enroll through it.
+
+A unicast layer bootstrapped with ca FILE is authenticated: it admits
+only IPCPs with an IPCP certificate ("irm cert issue kind ipcp") from one
+of the CAs in FILE; repeat ca for several files. cert and key, given
+together, are this IPCP's own certificate and private key. A layer
+bootstrapped without ca is open: any IPCP that reaches a member can
+enroll. Relative paths are taken from the current directory, and irmd
+reads the files. The other types take none of these.
 
 Options, by type (defaults in brackets):
   local      hash H                      [SHA3_256]
@@ -183,7 +209,12 @@ func parseIPCPDestroy(args []string) (*command, error) {
 }
 
 func parseIPCPEnroll(args []string) (*command, error) {
-	m, err := scanArgs(args, grammar{values: []string{"name", "layer", "dst", "type"}, flags: []string{"autobind"}})
+	m, err := scanArgs(args, grammar{
+		values: []string{"name", "layer", "dst", "type"},
+		flags:  []string{"autobind"},
+		late:   identityKeys,
+		repeat: []string{"ca"},
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +233,9 @@ func parseIPCPEnroll(args []string) (*command, error) {
 		if err := oneOf("type", req.Type, enrollTypes); err != nil {
 			return nil, fmt.Errorf("%v (only these types enroll; the others are bootstrapped)", err)
 		}
+	}
+	if req.Identity, err = identity(m, req.Type); err != nil {
+		return nil, err
 	}
 	return &command{op: ctrl.OpIPCPEnroll, req: req, timeout: remoteTimeout}, nil
 }

@@ -197,19 +197,24 @@ func match(what, word string, words []string) (string, error) {
 	return "", &matchError{what: what, word: word, candidates: cands, allowed: words}
 }
 
-// matchTiered matches word against first and, only if it names none of
-// those, against second. An unknown word's error lists both.
-func matchTiered(what, word string, first, second []string) (string, error) {
-	key, err := match(what, word, first)
-	var me *matchError
-	if err == nil || len(second) == 0 || !errors.As(err, &me) || len(me.candidates) > 0 {
-		return key, err
+// matchTiered matches word against the keywords of the first tier and,
+// only if it names none of those, against the next tier, and so on. A word
+// ambiguous within a tier is an error there; an unknown word's error lists
+// the keywords of every tier.
+func matchTiered(what, word string, tiers ...[]string) (string, error) {
+	var all []string
+	for _, words := range tiers {
+		if len(words) == 0 {
+			continue
+		}
+		all = append(all, words...)
+		key, err := match(what, word, words)
+		var me *matchError
+		if err == nil || !errors.As(err, &me) || len(me.candidates) > 0 {
+			return key, err
+		}
 	}
-	key, err = match(what, word, second)
-	if errors.As(err, &me) {
-		me.allowed = slices.Concat(first, second)
-	}
-	return key, err
+	return "", &matchError{what: what, word: word, allowed: all}
 }
 
 // grammar lists the keywords a command accepts after its name.
@@ -221,6 +226,10 @@ type grammar struct {
 	// of the keywords above: the many bootstrap options must not make the
 	// everyday abbreviations ambiguous ("l" stays layer, not ls_t_recalc).
 	options []string
+	// late are value keywords a word names only if it names none of the
+	// options either: the identity keywords, so that "c" stays congestion
+	// for a unicast IPCP rather than becoming ambiguous with ca and cert.
+	late []string
 }
 
 // argMap holds a command's keyword arguments: the values given for each
@@ -234,7 +243,7 @@ func scanArgs(args []string, g grammar) (argMap, error) {
 	primary := slices.Concat(g.values, g.flags)
 	m := make(argMap)
 	for i := 0; i < len(args); i++ {
-		key, err := matchTiered("keyword", args[i], primary, g.options)
+		key, err := matchTiered("keyword", args[i], primary, g.options, g.late)
 		if err != nil {
 			return nil, err
 		}

@@ -89,6 +89,34 @@ func TestMatchTiered(t *testing.T) {
 	}
 }
 
+// TestMatchTieredLate checks a third tier, the identity keywords: a prefix
+// that names an option is the option, and an unknown word lists all tiers.
+func TestMatchTieredLate(t *testing.T) {
+	first := []string{"name", "layer"}
+	second := []string{"congestion", "keepalive"}
+	cases := []struct{ word, want, err string }{
+		{word: "c", want: "congestion"},
+		{word: "ca", want: "ca"},
+		{word: "ce", want: "cert"},
+		{word: "k", want: "keepalive"},
+		{word: "key", want: "key"},
+		{word: "x", err: `unknown keyword "x": want one of name, layer, congestion, keepalive, ca, cert, key`},
+	}
+	for _, c := range cases {
+		got, err := matchTiered("keyword", c.word, first, second, identityKeys)
+		switch {
+		case c.err != "" && (err == nil || err.Error() != c.err):
+			t.Errorf("matchTiered(%q) = %q, %v; want error %q", c.word, got, err, c.err)
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("matchTiered(%q) = %q, %v; want %q", c.word, got, err, c.want)
+		}
+	}
+	// Without the middle tier, "c" is ambiguous among the last.
+	if _, err := matchTiered("keyword", "c", first, nil, identityKeys); err == nil || !strings.Contains(err.Error(), "could be ca, cert") {
+		t.Errorf("c without options: %v", err)
+	}
+}
+
 func TestScanArgs(t *testing.T) {
 	g := grammar{values: []string{"name", "ipcp", "layer"}, flags: []string{"auto"}, repeat: []string{"ipcp"}}
 	cases := []struct {

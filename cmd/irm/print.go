@@ -141,14 +141,26 @@ func (l *flowList) print(w io.Writer) error {
 		return cmp.Compare(sideRank(a.Side), sideRank(b.Side))
 	})
 	t := newTable(w, "ID", "SIDE", "NAME", "QOS", "LAYER", "IPCP", "OWNER", "AGE",
-		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES")
+		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES", "SEALED")
 	for _, f := range l.Flows {
 		t.row(strconv.FormatUint(f.ID, 10), f.Side, f.Name, qosCell(f.QoS), f.Layer, f.IPCP,
 			ownerCell(f), ageCell(f.AgeMS),
 			strconv.FormatUint(f.SentPkts, 10), bytesCell(f.SentBytes),
-			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes))
+			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes), sealedCell(f))
 	}
 	return t.flush()
+}
+
+// sealedCell says whether a flow is encrypted and, for those irmd opens
+// (an IPCP's flows over lower layers), how many packets did not open.
+func sealedCell(f ctrl.FlowStat) string {
+	switch {
+	case !f.Encrypted:
+		return "no"
+	case f.Rejected > 0:
+		return fmt.Sprintf("yes (%d rejected)", f.Rejected)
+	}
+	return "yes"
 }
 
 // sideRank orders the allocating end of a flow before the accepting end.

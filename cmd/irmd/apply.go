@@ -113,8 +113,7 @@ func applyIPCP(ctx, bootCtx context.Context, j *joiner, ip config.IPCP) error {
 	m := j.m
 	switch {
 	case ip.Bootstrap != "":
-		req := ctrl.IPCPBootstrap{Name: ip.Name, Layer: ip.Bootstrap, Type: ip.Type, Autobind: ip.Autobind, Options: ip.Options}
-		if err := m.Bootstrap(bootCtx, req); err != nil {
+		if err := m.Bootstrap(bootCtx, bootstrapRequest(ip)); err != nil {
 			return err
 		}
 		for _, r := range ip.Reg {
@@ -137,6 +136,26 @@ func applyIPCP(ctx, bootCtx context.Context, j *joiner, ip config.IPCP) error {
 	return m.CreateIPCP(ip.Name, ip.Type)
 }
 
+// bootstrapRequest is the "irm ipcp bootstrap" that ip's table describes.
+func bootstrapRequest(ip config.IPCP) ctrl.IPCPBootstrap {
+	return ctrl.IPCPBootstrap{Name: ip.Name, Layer: ip.Bootstrap, Type: ip.Type, Autobind: ip.Autobind,
+		Options: ip.Options, Identity: ipcpIdentity(ip)}
+}
+
+// enrollRequest is the "irm ipcp enroll" that ip's table describes.
+func enrollRequest(ip config.IPCP) ctrl.IPCPEnroll {
+	return ctrl.IPCPEnroll{Name: ip.Name, Dst: ip.Enrol, Type: ip.Type, Autobind: ip.Autobind, Identity: ipcpIdentity(ip)}
+}
+
+// ipcpIdentity returns the CAs, certificate and key that authenticate ip
+// to its layer, or nil if its table sets none.
+func ipcpIdentity(ip config.IPCP) *ctrl.IPCPIdentity {
+	if len(ip.CA) == 0 && ip.Cert == "" && ip.Key == "" {
+		return nil
+	}
+	return &ctrl.IPCPIdentity{CA: ip.CA, Cert: ip.Cert, Key: ip.Key}
+}
+
 // joiner enrols IPCPs and connects them to their neighbours in the
 // background, each step retried until it succeeds, since the peers of a
 // host usually come up in no particular order.
@@ -150,7 +169,7 @@ type joiner struct {
 // enrol enrols ip, then registers its names and connects it.
 func (j *joiner) enrol(ctx context.Context, ip config.IPCP) {
 	j.wg.Go(func() {
-		req := ctrl.IPCPEnroll{Name: ip.Name, Dst: ip.Enrol, Type: ip.Type, Autobind: ip.Autobind}
+		req := enrollRequest(ip)
 		ok := retry(ctx, j.log, j.backoff, func() error { return j.m.Enroll(ctx, req) },
 			"enrolment failed", "ipcp", ip.Name, "dst", ip.Enrol)
 		if !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -311,4 +312,56 @@ func TestApplyBootstrapFailureIsFatal(t *testing.T) {
 		}
 		wait()
 	})
+}
+
+// TestRequestsCarryIdentity checks that the ca, cert and key of an IPCP
+// table reach irmd in the bootstrap and enrol requests, and that a table
+// without them asks for an open layer.
+func TestRequestsCarryIdentity(t *testing.T) {
+	cfg := mustParse(t, `
+[unicast.a]
+bootstrap = "net"
+autobind = true
+ca = "/etc/o/net.ca.crt"
+cert = "/etc/o/a.crt"
+key = "/etc/o/a.key"
+
+[unicast.b]
+enrol = "a"
+ca = ["/etc/o/net.ca.crt", "/etc/o/old.ca.crt"]
+cert = "/etc/o/b.crt"
+key = "/etc/o/b.key"
+
+[unicast.c]
+bootstrap = "open"
+
+[unicast.d]
+enrol = "c"
+`)
+	ipcps := map[string]config.IPCP{}
+	for _, ip := range cfg.IPCPs {
+		ipcps[ip.Name] = ip
+	}
+	boot := bootstrapRequest(ipcps["a"])
+	want := &ctrl.IPCPIdentity{CA: []string{"/etc/o/net.ca.crt"}, Cert: "/etc/o/a.crt", Key: "/etc/o/a.key"}
+	if !reflect.DeepEqual(boot.Identity, want) {
+		t.Errorf("a: Identity %+v, want %+v", boot.Identity, want)
+	}
+	if boot.Name != "a" || boot.Layer != "net" || !boot.Autobind || boot.Options["routing"] != "link_state" {
+		t.Errorf("a: %+v", boot)
+	}
+	enrol := enrollRequest(ipcps["b"])
+	want = &ctrl.IPCPIdentity{CA: []string{"/etc/o/net.ca.crt", "/etc/o/old.ca.crt"}, Cert: "/etc/o/b.crt", Key: "/etc/o/b.key"}
+	if !reflect.DeepEqual(enrol.Identity, want) {
+		t.Errorf("b: Identity %+v, want %+v", enrol.Identity, want)
+	}
+	if enrol.Name != "b" || enrol.Dst != "a" || enrol.Type != "unicast" {
+		t.Errorf("b: %+v", enrol)
+	}
+	if id := bootstrapRequest(ipcps["c"]).Identity; id != nil {
+		t.Errorf("c: Identity %+v, want nil", id)
+	}
+	if id := enrollRequest(ipcps["d"]).Identity; id != nil {
+		t.Errorf("d: Identity %+v, want nil", id)
+	}
 }

@@ -18,19 +18,27 @@ import (
 // 1400 bytes, and in the same run operf from A to B over the udp4 layer
 // between them alone, a single direct hop; it reports the relayed packet
 // rate as a ratio of the direct one. It does so with the layer's default
-// congestion avoidance and without.
+// congestion avoidance and without, and with member flows left unsealed
+// (encryption off for the members' names), to show what sealing them
+// costs a relay.
 func BenchmarkE2EUnicastRelay(b *testing.B) {
 	for _, cong := range []string{"mb-ecn", "none"} {
-		b.Run(cong, func(b *testing.B) { benchRelay(b, cong) })
+		b.Run(cong, func(b *testing.B) { benchRelay(b, cong, "") })
 	}
+	var plain strings.Builder
+	for _, n := range []string{"ucA", "ucB", "ucC", ucLayer} {
+		fmt.Fprintf(&plain, "[name.%s]\nencryption = \"off\"\n\n", n)
+	}
+	b.Run("mb-ecn-unsealed", func(b *testing.B) { benchRelay(b, "mb-ecn", plain.String()) })
 }
 
 // benchRelay is BenchmarkE2EUnicastRelay for a layer with congestion
-// avoidance cong: mb-ecn paces the sender by the relay's ECN marks, none
-// shows what the relay forwards when the sender is not held back.
-func benchRelay(b *testing.B, cong string) {
+// avoidance cong, its irmds started with conf: mb-ecn paces the sender by
+// the relay's ECN marks, none shows what the relay forwards when the
+// sender is not held back.
+func benchRelay(b *testing.B, cong, conf string) {
 	const d = 3 * time.Second
-	u := newUCLab(b, []hop{{"b", "a"}, {"c", "b"}}, "congestion", cong)
+	u := newUCLabConf(b, []hop{{"b", "a"}, {"c", "b"}}, conf, "congestion", cong)
 	na, nb, nc := u.nodes["a"], u.nodes["b"], u.nodes["c"]
 	// The direct hop: a server on B by B's name in the udp4 layer ab.
 	direct := nb.Start("operf", "-l")

@@ -37,9 +37,16 @@ const (
 
 // TestE2EUnicastHeaderImmutable captures the datagrams of a flow entering
 // and leaving the relay B between A and C, both ways, and checks that B
-// changed nothing but the TTL (one less) and the ECN field.
+// changed nothing but the TTL (one less) and the ECN field. Member flows
+// are sealed hop by hop, which hides the header on the wire: here the
+// administrator lets them go unencrypted (an open layer whose names say
+// encryption = "off"), so that the header can be seen.
 func TestE2EUnicastHeaderImmutable(t *testing.T) {
-	u := newUCLab(t, []hop{{"b", "a"}, {"c", "b"}})
+	var conf strings.Builder
+	for _, n := range []string{"ucA", "ucB", "ucC", ucLayer} {
+		fmt.Fprintf(&conf, "[name.%s]\nencryption = \"off\"\n\n", n)
+	}
+	u := newUCLabConf(t, []hop{{"b", "a"}, {"c", "b"}}, conf.String())
 	a, c := u.nodes["a"], u.nodes["c"]
 	addrA := ucAddr(t, a, "ucA")
 	addrC := ucAddr(t, c, "ucC")

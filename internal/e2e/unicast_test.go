@@ -2,7 +2,8 @@ package e2e
 
 import (
 	"fmt"
-	"o7s.dev/ouroboros/stack/crypt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/internal/netlab"
+	"o7s.dev/ouroboros/stack/crypt"
+	"o7s.dev/ouroboros/stack/ipcp/unicast"
 )
 
 // The unicast layer between namespaces. Every node has its own irmd; each
@@ -48,6 +51,13 @@ type ucLab struct {
 // and the unicast layer: the first hop's "to" bootstraps it with opts,
 // then every hop is made in order. Link i is numbered 10.i+1.0.0/24.
 func newUCLab(t testing.TB, hops []hop, opts ...string) *ucLab {
+	t.Helper()
+	return newUCLabConf(t, hops, "", opts...)
+}
+
+// newUCLabConf is newUCLab with every irmd started with conf as its
+// irmd.conf ("": an empty one).
+func newUCLabConf(t testing.TB, hops []hop, conf string, opts ...string) *ucLab {
 	t.Helper()
 	u := &ucLab{t: t, lab: netlab.New(t, bin), nodes: map[string]*netlab.Node{},
 		ends: map[string]map[string]*netlab.End{}, links: map[string]*netlab.Link{}, init: map[string]string{}}
@@ -88,7 +98,15 @@ func newUCLab(t testing.TB, hops []hop, opts ...string) *ucLab {
 	for n, node := range u.nodes {
 		quietResolver(node)
 		node.Hosts(hosts[n]) // before irmd starts: it reads the hosts file once
-		node.StartIRMd()
+		if conf == "" {
+			node.StartIRMd()
+			continue
+		}
+		file := filepath.Join(node.RunDir, "irmd.conf")
+		if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		node.StartIRMd("--config", file)
 	}
 	for n, node := range u.nodes {
 		for layer, e := range u.ends[n] {
@@ -369,10 +387,10 @@ func TestE2EUnicastOverUnicast(t *testing.T) {
 	pingUntil(t, a, "pinger", 1, 15*time.Second)
 	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "20", "-i", "10ms"),
 		"20 packets transmitted, 20 received, 0% packet loss")
-	// Full-size SDUs of the upper layer (raw: no FRCT header in them; 1400
-	// bytes sealed), so that the lower one carries 1400 bytes plus the
-	// upper's header.
-	maxSDU := strconv.Itoa(1400 - crypt.Overhead)
+	// Full-size SDUs of the upper layer (raw: no FRCT header in them; a
+	// whole SDU of the layer sealed), so that the lower one carries that,
+	// the upper's header and the seal of the upper's member flow.
+	maxSDU := strconv.Itoa(unicast.MaxSDU - crypt.Overhead)
 	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "20", "-i", "10ms", "-q", "raw", "-s", maxSDU),
 		"20 packets transmitted, 20 received, 0% packet loss")
 	// upC's adjacency is a flow of the lower unicast layer, relayed by B.

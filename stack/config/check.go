@@ -64,6 +64,12 @@ func (typ *ipcpType) option(k string) *option {
 	return nil
 }
 
+// has reports whether an IPCP table of type typ may hold the type-specific
+// key k: an option or, where the layer authenticates, an identity key.
+func (typ *ipcpType) has(k string) bool {
+	return typ.option(k) != nil || typ.auth && slices.Contains(identityKeys, k)
+}
+
 // keys lists the keys an IPCP table of type typ may hold.
 func (typ *ipcpType) keys() []string {
 	ks := []string{keyBootstrap}
@@ -73,6 +79,9 @@ func (typ *ipcpType) keys() []string {
 	ks = append(ks, keyReg)
 	if typ.connect {
 		ks = append(ks, keyConn)
+	}
+	if typ.auth {
+		ks = append(ks, identityKeys...)
 	}
 	for _, o := range typ.options {
 		ks = append(ks, o.key)
@@ -206,6 +215,12 @@ func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[strin
 			p.Reg, _ = list(t, k, v, true, name)
 		case keyConn:
 			p.Conn, _ = list(t, k, v, true, name)
+		case keyCA, keyCert, keyKey:
+			if !typ.auth {
+				c.unknownIPCPKey(t, types, typ, k, v)
+				continue
+			}
+			p.identity(t, k, v)
 		default:
 			o := typ.option(k)
 			if o == nil {
@@ -234,6 +249,19 @@ func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[strin
 		t.errorf("", "IPCP type %s is not supported yet", typ.name)
 	}
 	return p
+}
+
+// identity checks k, one of the keys that authenticate an IPCP to its
+// layer, and stores its value in p.
+func (p *IPCP) identity(t *table, k string, v any) {
+	switch k {
+	case keyCA:
+		p.CA, _ = paths(t, k, v)
+	case keyCert:
+		p.Cert, _ = program(t, k, v)
+	case keyKey:
+		p.Key, _ = program(t, k, v)
+	}
 }
 
 // apply checks v as the value of o and stores it in opts.
@@ -265,7 +293,7 @@ func withDefaults(typ *ipcpType, set, opts map[string]string) map[string]string 
 func (c *checker) unknownIPCPKey(t *table, types []ipcpType, typ *ipcpType, k string, v any) {
 	var owners []string
 	for i := range types {
-		if types[i].option(k) != nil {
+		if types[i].has(k) {
 			owners = append(owners, types[i].name)
 		}
 	}
@@ -299,6 +327,26 @@ func (c *checker) ipcpRules(t *table, typ *ipcpType, set map[string]string) {
 	}
 	if _, ok := set[keyReg]; ok && !boot && !enrol {
 		t.errorf(keyReg, "needs bootstrap or enrol: names are registered in the IPCP's layer")
+	}
+	// The identity is not a bootstrap option: an enrolling IPCP needs its
+	// own certificate. set holds the keys as written, so a pair whose
+	// value was refused is not reported as missing a half.
+	pairKeys(t, set[keyCert], set[keyKey])
+	// A member both shows a certificate and checks the others' against
+	// the layer's CA: one without the other cannot join the layer.
+	_, hasCA := set[keyCA]
+	_, hasCert := set[keyCert]
+	switch {
+	case !boot && !enrol: // said below
+	case hasCA && !hasCert:
+		t.errorf(keyCA, "needs cert and key: the IPCP's own certificate, which the other members check")
+	case hasCert && !hasCA:
+		t.errorf(keyCert, "needs ca: the layer's CA, against which the IPCP checks the other members")
+	}
+	for _, k := range identityKeys {
+		if _, ok := set[k]; ok && !boot && !enrol {
+			t.errorf(k, "needs bootstrap or enrol: it authenticates the IPCP to its layer")
+		}
 	}
 	if _, ok := set[keyConn]; ok {
 		switch {

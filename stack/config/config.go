@@ -87,6 +87,13 @@ type IPCP struct {
 	// Conn lists the neighbours to connect to (both components, raw QoS)
 	// once the IPCP is in its layer.
 	Conn []string
+	// CA lists the CA certificate files of an authenticated layer: one
+	// bootstrapped with CA admits only IPCPs with a certificate from one
+	// of them. Cert and Key are the IPCP's own certificate and private
+	// key, which it shows to the other members. All are absolute paths,
+	// set only for unicast IPCPs that bootstrap or enrol.
+	CA        []string
+	Cert, Key string
 	// Options holds the type-specific bootstrap options, keyed and written
 	// as the irm CLI spells them ({"hash": "SHA3_256", "ip": "10.0.0.1",
 	// "port": "3435"}), with every default filled in. UDP peers appear as

@@ -248,6 +248,16 @@ func TestCommonKeys(t *testing.T) {
 		"[unicast.u]\nbootstrap = \"net\"\nautobind = true\nconn = [\"lan2\"]\nls_t_dead = 500\n",
 		IPCP{Name: "u", Type: TypeUnicast, Bootstrap: "net", Autobind: true, Conn: []string{"lan2"},
 			Options: with(TypeUnicast, "ls_t_dead", "500")},
+	}, {
+		"authenticated bootstrap",
+		"[unicast.u]\nbootstrap = \"net\"\nca = \"/etc/o/ca.crt\"\ncert = \"/etc/o/u.crt\"\nkey = \"/etc/o/u.key\"\n",
+		IPCP{Name: "u", Type: TypeUnicast, Bootstrap: "net", CA: []string{"/etc/o/ca.crt"},
+			Cert: "/etc/o/u.crt", Key: "/etc/o/u.key", Options: with(TypeUnicast)},
+	}, {
+		"authenticated enrol",
+		"[unicast.u]\nenrol = \"net\"\nca = [\"/etc/o/ca1.crt\", \"/etc/o/ca2.crt\"]\ncert = \"/etc/o/u.crt\"\nkey = \"/etc/o/u.key\"\n",
+		IPCP{Name: "u", Type: TypeUnicast, Enrol: "net", CA: []string{"/etc/o/ca1.crt", "/etc/o/ca2.crt"},
+			Cert: "/etc/o/u.crt", Key: "/etc/o/u.key", Options: map[string]string{}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -414,6 +424,9 @@ func TestOrder(t *testing.T) {
 
 // TestBadInput checks that each mistake is reported once, naming the file,
 // the table and the key.
+// idPair is an IPCP's certificate and key, for tests of its other keys.
+const idPair = "cert = \"/etc/o/x.crt\"\nkey = \"/etc/o/x.key\"\n"
+
 func TestBadInput(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -604,6 +617,23 @@ func TestBadInput(t *testing.T) {
 		{"ls_t_dead quoted", bootstrapped(TypeUnicast, `ls_t_dead = "500"`), "[unicast.x] ls_t_dead", `"500" is not a whole number (100-60000 milliseconds); write numbers without quotes`},
 		{"ls_t_dead enrol", "[unicast.x]\nenrol = \"net\"\nls_t_dead = 500\n", "[unicast.x] ls_t_dead", "is a bootstrap option; an enrolling IPCP takes it from its layer"},
 		{"ls_t_dead local", bootstrapped(TypeLocal, `ls_t_dead = 500`), "[local.x] ls_t_dead", "is not a key of local IPCPs, only of unicast"},
+
+		// The identity of an IPCP in an authenticated layer.
+		{"ipcp cert alone", bootstrapped(TypeUnicast, "ca = \"/etc/o/ca.crt\"\ncert = \"/etc/o/x.crt\""), "[unicast.x] cert", "is set without key, the certificate's private key file"},
+		{"ipcp key alone", "[unicast.x]\nenrol = \"net\"\nkey = \"/etc/o/x.key\"\n", "[unicast.x] key", "is set without cert, the certificate file"},
+		{"ipcp cert relative", bootstrapped(TypeUnicast, "ca = \"/etc/o/ca.crt\"\ncert = \"x.crt\"\nkey = \"/etc/o/x.key\""), "[unicast.x] cert", `"x.crt" is not an absolute path`},
+		{"ipcp key type", bootstrapped(TypeUnicast, "ca = \"/etc/o/ca.crt\"\ncert = \"/etc/o/x.crt\"\nkey = 1"), "[unicast.x] key", "1 is not a string"},
+		{"ipcp ca relative", bootstrapped(TypeUnicast, idPair+`ca = "ca.crt"`), "[unicast.x] ca", `"ca.crt" is not an absolute path`},
+		{"ipcp ca list relative", bootstrapped(TypeUnicast, idPair+`ca = ["/etc/o/ca.crt", "ca.crt"]`), "[unicast.x] ca[1]", `"ca.crt" is not an absolute path`},
+		{"ipcp ca twice", bootstrapped(TypeUnicast, idPair+`ca = ["/etc/o/ca.crt", "/etc/o/ca.crt"]`), "[unicast.x] ca[1]", `"/etc/o/ca.crt" is listed twice`},
+		{"ipcp ca type", bootstrapped(TypeUnicast, idPair+`ca = 1`), "[unicast.x] ca", "1 is not a path or a list of paths"},
+		{"ipcp ca alone", "[unicast.x]\nca = \"/etc/o/ca.crt\"\n", "[unicast.x] ca", "needs bootstrap or enrol: it authenticates the IPCP to its layer"},
+		{"ipcp ca udp4", bootstrapped(TypeUDP4, `ca = "/etc/o/ca.crt"`), "[udp4.x] ca", "is not a key of udp4 IPCPs, only of unicast"},
+		{"ipcp cert local", bootstrapped(TypeLocal, `cert = "/etc/o/x.crt"`), "[local.x] cert", "is not a key of local IPCPs, only of unicast"},
+		{"ipcp key broadcast", bootstrapped(TypeBroadcast, `key = "/etc/o/x.key"`), "[broadcast.x] key", "is not a key of broadcast IPCPs, only of unicast"},
+		{"ipcp ca without cert", bootstrapped(TypeUnicast, `ca = "/etc/o/ca.crt"`), "[unicast.x] ca", "needs cert and key"},
+		{"ipcp cert without ca", bootstrapped(TypeUnicast, idPair), "[unicast.x] cert", "needs ca"},
+		{"ipcp cert typo", bootstrapped(TypeUnicast, `crt = "/etc/o/x.crt"`), "[unicast.x] crt", "unknown key; did you mean"},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

@@ -25,6 +25,7 @@ type ipcpType struct {
 	name    string
 	layered bool // can enrol and autobind (unicast and broadcast)
 	connect bool // can connect to neighbours (conn; unicast)
+	auth    bool // authenticates its members (ca, cert, key; unicast)
 	options []option
 	// finish, if set, checks and completes the options of a
 	// bootstrapping IPCP once they hold their defaults; set holds the
@@ -108,7 +109,7 @@ func ipcpTypes() []ipcpType {
 		{name: TypeUDP4, options: udpOptions(ipv4), finish: peerPorts},
 		{name: TypeUDP6, options: udpOptions(ipv6), finish: peerPorts},
 		{name: TypeBroadcast, layered: true},
-		{name: TypeUnicast, layered: true, connect: true, options: unicastOptions(), finish: linkStateTimers},
+		{name: TypeUnicast, layered: true, connect: true, auth: true, options: unicastOptions(), finish: linkStateTimers},
 	}
 }
 
@@ -136,12 +137,17 @@ var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKE
 var irmdKeys = []string{keyLogLevel, keyCA, keyCert, keyKey}
 
 // Certificate keys: the CAs irmd trusts, and the certificates it presents.
+// In an IPCP table, ca, cert and key authenticate the IPCP to its layer.
 const (
 	keyCA          = "ca"
 	keyCert        = "cert"
 	keyKey         = "key"
 	keyRequireCert = "require_cert"
 )
+
+// identityKeys are the keys of the IPCP tables of the types that
+// authenticate their members.
+var identityKeys = []string{keyCA, keyCert, keyKey}
 
 // The keys of a name's flow encryption.
 const (

@@ -137,6 +137,22 @@ func program(t *table, k string, v any) (string, bool) {
 	return s, true
 }
 
+// paths accepts an absolute path or a list of them, each listed once.
+func paths(t *table, k string, v any) ([]string, bool) {
+	switch v.(type) {
+	case string:
+		s, ok := program(t, k, v)
+		if !ok {
+			return nil, false
+		}
+		return []string{s}, true
+	case []any:
+		return list(t, k, v, true, program)
+	}
+	t.errorf(k, "%s is not a path or a list of paths", show(v))
+	return nil, false
+}
+
 // intRange describes the integers a key accepts.
 type intRange struct {
 	lo, hi int64

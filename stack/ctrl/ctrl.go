@@ -205,6 +205,11 @@ type FlowStat struct {
 	SentBytes uint64 `json:"sent_bytes"`
 	RecvPkts  uint64 `json:"recv_pkts"`
 	RecvBytes uint64 `json:"recv_bytes"`
+	// Encrypted says whether the flow's packets are sealed; Rejected
+	// counts those that did not open (forged, modified, replayed), for the
+	// flows irmd opens: those of layered IPCPs.
+	Encrypted bool   `json:"encrypted,omitempty"`
+	Rejected  uint64 `json:"rejected,omitempty"`
 }
 
 // FlowList answers OpFlowList.
@@ -232,6 +237,20 @@ type IPCPBootstrap struct {
 	Type     string            `json:"type,omitempty"`
 	Autobind bool              `json:"autobind,omitempty"`
 	Options  map[string]string `json:"options,omitempty"`
+	// Identity, if set, authenticates the IPCP's layer: the layer admits
+	// only members with a certificate from Identity.CA.
+	Identity *IPCPIdentity `json:"identity,omitempty"`
+}
+
+// IPCPIdentity is what authenticates a layered IPCP to the other members of
+// its layer: the layer's CA certificates, which every member's certificate
+// must chain to, and the IPCP's own certificate (an IPCP certificate, see
+// irm cert) and private key. Each is the absolute path of a PEM file that
+// irmd reads.
+type IPCPIdentity struct {
+	CA   []string `json:"ca,omitempty"`
+	Cert string   `json:"cert,omitempty"`
+	Key  string   `json:"key,omitempty"`
 }
 
 // IPCPEnroll enrolls an IPCP in an existing layer through a member.
@@ -241,6 +260,9 @@ type IPCPEnroll struct {
 	Dst      string `json:"dst,omitempty"`
 	Type     string `json:"type,omitempty"`
 	Autobind bool   `json:"autobind,omitempty"`
+	// Identity, if set, is the IPCP's certificate and the layer's CAs:
+	// needed to join a layer that authenticates its members.
+	Identity *IPCPIdentity `json:"identity,omitempty"`
 }
 
 // IPCPConnect connects (or disconnects) an IPCP's component to a neighbour.

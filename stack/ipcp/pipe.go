@@ -30,6 +30,10 @@ type pipeQueue struct {
 	closed bool
 	// dropped counts SDUs longer than the reader's buffer.
 	dropped uint64
+	// transform, if set, rewrites each SDU as it is queued (sealing it);
+	// failed counts the SDUs it refused, which are dropped.
+	transform Transform
+	failed    uint64
 	// readable and writable wake one blocked reader or writer; their
 	// capacity of one means a wake-up is never lost.
 	readable chan struct{}
@@ -59,9 +63,9 @@ func (q *pipeQueue) put(bufs [][]byte, block bool) (int, error) {
 			return done, ErrPipeDown
 		}
 		for done < len(bufs) && q.n < len(q.slots) {
-			i := (q.head + q.n) % len(q.slots)
-			q.slots[i] = append(q.slots[i][:0], bufs[done]...)
-			q.n++
+			if q.enqueueLocked(bufs[done]) {
+				q.n++
+			}
 			done++
 		}
 		full := done < len(bufs)
@@ -76,6 +80,24 @@ func (q *pipeQueue) put(bufs [][]byte, block bool) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// enqueueLocked fills the next free slot with sdu, transformed if the queue
+// has a transform, and reports whether it did: an SDU the transform
+// refuses is dropped, as a network drops what it cannot carry.
+func (q *pipeQueue) enqueueLocked(sdu []byte) bool {
+	i := (q.head + q.n) % len(q.slots)
+	if q.transform == nil {
+		q.slots[i] = append(q.slots[i][:0], sdu...)
+		return true
+	}
+	out, err := q.transform(q.slots[i][:0], sdu)
+	if err != nil {
+		q.failed++
+		return false
+	}
+	q.slots[i] = out
+	return true
 }
 
 // get moves queued SDUs into bufs, waiting for at least one; io.EOF once the
@@ -167,6 +189,28 @@ func (e *PipeEnd) Down(r ctrl.Reason) {
 		e.in.close()
 		e.out.close()
 	})
+}
+
+// Transform rewrites an SDU as a pipe end queues it: it appends the result
+// to dst and returns it, or fails, and then the SDU is dropped.
+type Transform func(dst, sdu []byte) ([]byte, error)
+
+// SetWriteTransform makes every SDU written to e from now on pass through
+// t: a lower flow's owner seals its packets so. t runs under the queue's
+// lock, once per SDU in the order they are queued, so it needs no lock of
+// its own (a Sealer's counter) and the queue copies each SDU only once.
+func (e *PipeEnd) SetWriteTransform(t Transform) {
+	e.out.mu.Lock()
+	defer e.out.mu.Unlock()
+	e.out.transform = t
+}
+
+// TransformFailed returns how many SDUs written to e the transform
+// refused.
+func (e *PipeEnd) TransformFailed() uint64 {
+	e.out.mu.Lock()
+	defer e.out.mu.Unlock()
+	return e.out.failed
 }
 
 // Dropped returns how many SDUs to this end were dropped because they were

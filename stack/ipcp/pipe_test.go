@@ -144,3 +144,35 @@ func TestPipeDropsWhatDoesNotFitTheReader(t *testing.T) {
 		t.Fatalf("dropped %d, want 1", b.Dropped())
 	}
 }
+
+// TestPipeWriteTransform checks that a transform rewrites every SDU in
+// order, that an SDU it refuses is dropped and counted while the others
+// pass, and that it applies to one direction only.
+func TestPipeWriteTransform(t *testing.T) {
+	a, b := NewPipe(8, 1, 2)
+	seq := 0
+	a.SetWriteTransform(func(dst, sdu []byte) ([]byte, error) {
+		seq++ // runs under the queue's lock: no data race
+		if bytes.Equal(sdu, []byte("bad")) {
+			return nil, errors.New("refused")
+		}
+		return fmt.Appendf(append(dst, sdu...), "#%d", seq), nil
+	})
+	n, err := a.TryWriteBatch([][]byte{[]byte("x"), []byte("bad"), []byte("y")})
+	if n != 3 || err != nil {
+		t.Fatalf("TryWriteBatch = %d, %v; want 3, nil", n, err)
+	}
+	got := readAll(t, b, 2)
+	if string(got[0]) != "x#1" || string(got[1]) != "y#3" {
+		t.Fatalf("read %q, want x#1 y#3", got)
+	}
+	if f := a.TransformFailed(); f != 1 {
+		t.Errorf("TransformFailed = %d, want 1", f)
+	}
+	if _, err := b.WriteBatch([][]byte{[]byte("back")}); err != nil {
+		t.Fatal(err)
+	}
+	if back := readAll(t, a, 1); string(back[0]) != "back" {
+		t.Errorf("the other direction read %q, want it untouched", back[0])
+	}
+}

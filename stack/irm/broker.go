@@ -127,6 +127,7 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 	maxSDU := ip.MaxSDU()
 	if len(keys) > 0 {
 		maxSDU -= crypt.Overhead
+		p.encrypted.Store(true)
 	}
 	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: maxSDU, Keys: keys}, fd, nil
 }
@@ -166,30 +167,11 @@ func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.In
 // else to a process accepting for the name, starting a bound program when
 // none is.
 //
-// The allocation's data is the flow's key exchange: an application flow
-// is refused without one, and accepted with this end's answer.
+// The allocation's data is the flow's key exchange, answered under the
+// acceptor's policy: a member flow's under the IPCP's identity
+// (membership.go), an application flow's under the name's policy; an
+// application flow without one is refused unless the policy allows it.
 func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
-	n, err := m.nameForHash(from, hash)
-	if err != nil {
-		return nil, nil, err
-	}
-	resp, keys, err := m.crypt.respond(n, data)
-	if err != nil {
-		m.log.Warn("flow refused", "name", n, "err", err)
-		return nil, nil, err
-	}
-	p, err := m.arrived(ctx, from, hash, q, keys, m.crypt.policy(n).Plain)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, resp, nil
-}
-
-// arrived finds the flow's acceptor: an IPCP bound to the name, or else,
-// for an encrypted flow (keys set) or one the name's policy lets go
-// unencrypted (plainOK), a process. Other flows without a key exchange are
-// for IPCPs only.
-func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, keys []byte, plainOK bool) (ipcp.Port, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.cfg.AllocTimeout)
@@ -197,36 +179,67 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 	}
 	n, err := m.nameForHash(from, hash)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	e, graceOver, err := m.waitBoundIPCP(ctx, from, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e != nil {
+		return m.acceptLower(e, from, n, q, data)
+	}
+	resp, keys, err := m.crypt.respond(n, data)
+	if err == nil && keys == nil && !m.crypt.policy(n).Plain {
+		err = ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n)
+	}
+	if err != nil {
+		m.log.Warn("flow refused", "name", n, "err", err)
+		return nil, nil, err
+	}
+	p, err := m.arrived(ctx, from, n, q, keys, graceOver)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, resp, nil
+}
+
+// waitBoundIPCP returns the IPCP that takes a flow for n: one bound to it
+// now, or, while no process or program is bound to n either, one bound
+// within the grace period (its layer is being set up). nil means the flow
+// is for a process; graceOver that the grace period ran out waiting.
+func (m *IRM) waitBoundIPCP(ctx context.Context, from ipcp.IPCP, n string) (e *ipcpEntry, graceOver bool, err error) {
 	grace := time.NewTimer(m.cfg.BindGrace)
 	defer grace.Stop()
-	graceOver := false
+	for {
+		if e := m.boundIPCP(from, n); e != nil {
+			return e, false, nil
+		}
+		m.mu.Lock()
+		nm, ok := m.names[n]
+		forProcess := ok && (len(nm.pids) > 0 || len(nm.progs) > 0)
+		changed := m.changed
+		m.mu.Unlock()
+		if forProcess {
+			return nil, false, nil
+		}
+		select {
+		case <-changed:
+		case <-grace.C:
+			return nil, true, nil
+		case <-ctx.Done():
+			return nil, false, ctrl.Errorf(ctrl.CodeTimeout, "nothing took the flow for %q in time", n)
+		}
+	}
+}
+
+// arrived finds a process for a flow to n with keys (nil: unencrypted),
+// waiting for one to accept, starting a bound program if need be.
+// graceOver says the grace period for a binding is over already.
+func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec, keys []byte, graceOver bool) (ipcp.Port, error) {
+	grace := time.NewTimer(m.cfg.BindGrace)
+	defer grace.Stop()
 	var exited <-chan error // the auto-started program's end
 	for {
-		// Checked on every change too: an IPCP may be bound to the name a
-		// moment after the flow arrived (its layer is being set up).
-		if p, ok, err := m.toBoundIPCP(from, n, q); ok {
-			return p, err
-		}
-		if keys == nil && !plainOK {
-			// Only an IPCP may take a flow without a key exchange: wait
-			// for one to be bound, for the grace period.
-			if graceOver {
-				return nil, ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n)
-			}
-			m.mu.Lock()
-			changed := m.changed
-			m.mu.Unlock()
-			select {
-			case <-changed:
-			case <-grace.C:
-				graceOver = true
-			case <-ctx.Done():
-				return nil, ctrl.Errorf(ctrl.CodeTimeout, "no IPCP took the flow for %q in time", n)
-			}
-			continue
-		}
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
@@ -246,6 +259,7 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 		changed := m.changed
 		m.mu.Unlock()
 
+		var err error
 		if exited == nil && auto != nil {
 			if exited, err = m.autoStart(*auto, n); err != nil {
 				return nil, err
@@ -353,6 +367,7 @@ func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, keys []by
 	maxSDU := from.MaxSDU()
 	if len(keys) > 0 {
 		maxSDU -= crypt.Overhead
+		p.encrypted.Store(true)
 	}
 	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: maxSDU, Keys: keys}, fd: fd}
 	return p, nil

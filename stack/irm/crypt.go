@@ -138,8 +138,14 @@ func (c *flowCrypt) request(name string) ([]byte, *oap.ClientState, error) {
 	if c.policy(name).Plain {
 		return nil, nil, nil
 	}
+	return c.newRequest(name, func() oap.Config { return c.config(name, false) })
+}
+
+// newRequest starts an exchange for a flow to name under the Config that
+// cfg returns; cfg is called once the key pool runs, which it refers to.
+func (c *flowCrypt) newRequest(name string, cfg func() oap.Config) ([]byte, *oap.ClientState, error) {
 	c.start()
-	req, st, err := oap.NewRequest(c.config(name, false), name)
+	req, st, err := oap.NewRequest(cfg(), name)
 	if err != nil {
 		return nil, nil, ctrl.Errorf(ctrl.CodeInternal, "key exchange for %q: %v", name, err)
 	}

@@ -96,10 +96,14 @@ func (m *IRM) Bootstrap(ctx context.Context, req ctrl.IPCPBootstrap) error {
 	if req.Autobind && !layered(e.typ) {
 		return ctrl.Errorf(ctrl.CodeInvalid, "autobind applies to unicast and broadcast IPCPs, not %s", e.typ)
 	}
+	if err := m.setIdentity(e, req.Identity); err != nil {
+		return err
+	}
 	if err := e.ipcp.Bootstrap(ctx, req.Layer, req.Options); err != nil {
 		return err
 	}
 	m.log.Info("IPCP bootstrapped", "ipcp", req.Name, "layer", req.Layer, "type", e.typ)
+	m.logLayerSecurity(e, req.Layer)
 	if req.Autobind {
 		return m.autobind(req.Name, req.Layer)
 	}

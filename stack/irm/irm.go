@@ -160,4 +160,7 @@ type ipcpEntry struct {
 	// joining is the layer an enrolment in progress names, so that the
 	// IPCP's flows skip that layer before the IPCP reports it. m.mu held.
 	joining string
+	// identity authenticates a layered IPCP to its layer's other members;
+	// nil in an open layer. m.mu held.
+	identity *layerIdentity
 }

@@ -61,6 +61,12 @@ func fakes(t *testing.T) (*IRM, func(name string) *fakeLayered) {
 			return f
 		}})
 	t.Cleanup(func() { m.Close() })
+	// The fakes carry no allocation data: member flows to the names the
+	// tests use go unencrypted, which an open layer allows where the
+	// policy says so (membership_test.go runs the key exchange).
+	for _, n := range []string{"peer", "net"} {
+		m.SetCryptPolicy(n, CryptPolicy{Plain: true})
+	}
 	return m, func(n string) *fakeLayered {
 		t.Helper()
 		mu.Lock()
@@ -227,6 +233,13 @@ func exchange(t *testing.T, a, b ipcp.Port) {
 }
 
 // wantEOF checks that the end reads io.EOF: the other end went down.
+// arrivedPlain delivers a flow for name n, without a key exchange, that
+// arrived through from.
+func arrivedPlain(m *IRM, from ipcp.IPCP, n string, q qos.Spec) (ipcp.Port, error) {
+	p, _, err := m.Arrived(context.Background(), from, ipcp.DefaultHash.Sum(n), q, nil)
+	return p, err
+}
+
 func wantEOF(t *testing.T, p ipcp.Port) {
 	t.Helper()
 	if n, err := p.ReadBatch([][]byte{make([]byte, 64)}, []int{0}); n != 0 || !errors.Is(err, io.EOF) {
@@ -317,7 +330,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 	}
 	lo := m.ipcps["lo"].ipcp
 
-	down, err := m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil, false)
+	down, err := arrivedPlain(m, lo, "net", qos.Best)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +351,7 @@ func TestArrivedGoesToBoundIPCP(t *testing.T) {
 
 	// The IPCP refusing: the error is the flow's answer, the pipe is down.
 	fake("u").err = ctrl.Errorf(ctrl.CodeNotAllowed, "not now")
-	_, err = m.arrived(context.Background(), lo, ipcp.DefaultHash.Sum("net"), qos.Best, nil, false)
+	_, err = arrivedPlain(m, lo, "net", qos.Best)
 	wantCode(t, err, ctrl.CodeNotAllowed, "not now")
 	ports := fake("u").ports
 	if _, isDown := ports[len(ports)-1].(*ownerEnd).Reason(); !isDown {
@@ -355,7 +368,8 @@ func TestArrivedNotToOwnLayer(t *testing.T) {
 	}
 	// A flow that came through layer net is not handed to a member of net.
 	// Without a key exchange, no process may take it either.
-	_, err := m.arrived(context.Background(), fake("x"), ipcp.DefaultHash.Sum("net"), qos.Raw, nil, false)
+	m.SetCryptPolicy("net", CryptPolicy{})
+	_, err := arrivedPlain(m, fake("x"), "net", qos.Raw)
 	wantCode(t, err, ctrl.CodeNotAllowed, "no key exchange")
 	if len(fake("u").accepts) != 0 {
 		t.Fatal("a layer ran over itself")
@@ -526,12 +540,24 @@ func TestUnicastIsCreated(t *testing.T) {
 
 // BenchmarkLowerFlow1400 measures a lower flow's ends, the pipe with the
 // IRM's counting, per SDU: compare with ipcp's BenchmarkPipe1400.
-func BenchmarkLowerFlow1400(b *testing.B) {
+func BenchmarkLowerFlow1400(b *testing.B) { benchLowerFlow(b, false) }
+
+// BenchmarkLowerFlowSealed1400 is BenchmarkLowerFlow1400 on a member flow
+// whose owner end seals what it writes.
+func BenchmarkLowerFlowSealed1400(b *testing.B) { benchLowerFlow(b, true) }
+
+func benchLowerFlow(b *testing.B, sealed bool) {
 	m := New(Config{})
 	defer m.Close()
 	up, down, err := m.newLowerFlow("peer", qos.Raw, "u", nil, sideAlloc)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if sealed {
+		keys, _ := memberKeys(b)
+		if err := up.seal(&keys); err != nil {
+			b.Fatal(err)
+		}
 	}
 	const batch = 32
 	out := make([][]byte, batch)

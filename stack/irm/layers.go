@@ -50,6 +50,9 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
 	if err != nil {
 		return err
 	}
+	if err := m.setIdentity(e, req.Identity); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, layerTimeout)
 	defer cancel()
 	m.mu.Lock()

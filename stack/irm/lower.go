@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"o7s.dev/ouroboros/stack/crypt"
+	"o7s.dev/ouroboros/stack/crypt/oap"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/qos"
@@ -43,6 +45,8 @@ type lowerFlow struct {
 
 	sentPkts, sentBytes atomic.Uint64 // from the owner
 	recvPkts, recvBytes atomic.Uint64 // to the owner
+	rejected            atomic.Uint64 // sealed packets that did not open
+	encrypted           atomic.Bool
 	forgetOnce          sync.Once
 }
 
@@ -58,7 +62,7 @@ func (m *IRM) newLowerFlow(n string, q qos.Spec, owner string, carrier ipcp.IPCP
 		return nil, nil, ctrl.Errorf(ctrl.CodeDown, "irmd is shutting down")
 	}
 	m.lowers[f.id] = f
-	return &ownerEnd{carrierEnd{PipeEnd: a, f: f}}, &carrierEnd{PipeEnd: b, f: f}, nil
+	return &ownerEnd{carrierEnd: carrierEnd{PipeEnd: a, f: f}}, &carrierEnd{PipeEnd: b, f: f}, nil
 }
 
 // down ends the flow for both ends and forgets it.
@@ -84,6 +88,7 @@ func (f *lowerFlow) stat() ctrl.FlowStat {
 		Owner: f.owner, Side: f.side, AgeMS: time.Since(f.created).Milliseconds(),
 		SentPkts: f.sentPkts.Load(), SentBytes: f.sentBytes.Load(),
 		RecvPkts: f.recvPkts.Load(), RecvBytes: f.recvBytes.Load(),
+		Encrypted: f.encrypted.Load(), Rejected: f.rejected.Load(),
 	}
 }
 
@@ -100,9 +105,13 @@ func (e *carrierEnd) Down(r ctrl.Reason) {
 	e.f.forget()
 }
 
-// ownerEnd is the upper IPCP's end of a lower flow.
+// ownerEnd is the upper IPCP's end of a lower flow. On an encrypted flow
+// the pipe seals what the owner writes (membership.go) and the owner's
+// reads open what the pipe holds.
 type ownerEnd struct {
 	carrierEnd
+	rmu    sync.Mutex    // serialises reads, for the opener
+	opener *crypt.Opener // nil: the flow is not encrypted
 }
 
 var (
@@ -110,9 +119,10 @@ var (
 	_ ipcp.Port = (*ownerEnd)(nil)
 )
 
-// ReadBatch implements ipcp.Port, counting what reaches the owner.
+// ReadBatch implements ipcp.Port, counting what reaches the owner and
+// opening it on an encrypted flow.
 func (e *ownerEnd) ReadBatch(bufs [][]byte, lens []int) (int, error) {
-	n, err := e.PipeEnd.ReadBatch(bufs, lens)
+	n, err := e.read(bufs, lens)
 	var bytes uint64
 	for _, l := range lens[:n] {
 		bytes += uint64(l)
@@ -120,6 +130,20 @@ func (e *ownerEnd) ReadBatch(bufs [][]byte, lens []int) (int, error) {
 	e.f.recvPkts.Add(uint64(n))
 	e.f.recvBytes.Add(bytes)
 	return n, err
+}
+
+func (e *ownerEnd) read(bufs [][]byte, lens []int) (int, error) {
+	if e.opener == nil {
+		return e.PipeEnd.ReadBatch(bufs, lens)
+	}
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	for {
+		n, err := e.PipeEnd.ReadBatch(bufs, lens)
+		if n = e.openBatch(bufs, lens, n); n > 0 || err != nil {
+			return n, err
+		}
+	}
 }
 
 // WriteBatch implements ipcp.Port, counting what the owner sends.
@@ -166,16 +190,36 @@ func (m *IRM) AllocLower(ctx context.Context, from ipcp.IPCP, n string, q qos.Sp
 		return nil, ctrl.Errorf(ctrl.CodeUnreachable,
 			"no lower layer reaches %q: register it in a layer below (irm name register %s layer LAYER)", n, n)
 	}
+	id := m.identityOf(owner)
+	req, st, err := m.crypt.memberRequest(id, n)
+	if err != nil {
+		return nil, err
+	}
 	up, down, err := m.newLowerFlow(n, q, owner, lower, sideAlloc)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := lower.Alloc(ctx, n, hash, q, nil, down); err != nil {
+	resp, err := lower.Alloc(ctx, n, hash, q, req, down)
+	if err == nil {
+		err = m.sealLower(up, n, st, resp)
+	}
+	if err != nil {
 		up.f.down(reasonDown)
 		return nil, err
 	}
-	m.log.Debug("lower flow allocated", "id", up.ID(), "ipcp", owner, "name", n, "via", lower.Info().Name, "qos", q.String())
+	m.log.Debug("lower flow allocated", "id", up.ID(), "ipcp", owner, "name", n, "via", lower.Info().Name,
+		"qos", q.String(), "encrypted", up.f.encrypted.Load())
 	return up, nil
+}
+
+// sealLower finishes the key exchange of an allocated member flow and
+// seals it.
+func (m *IRM) sealLower(up *ownerEnd, n string, st *oap.ClientState, resp []byte) error {
+	keys, err := m.crypt.memberFinish(n, st, resp)
+	if err != nil || keys == nil {
+		return err
+	}
+	return up.seal(keys)
 }
 
 // layerOf returns an IPCP's name and layer: the one it reports, else the
@@ -193,11 +237,9 @@ func (m *IRM) layerOf(ip ipcp.IPCP) (string, string) {
 	return info.Name, ""
 }
 
-// toBoundIPCP hands a flow that arrived through from for name n to an IPCP
-// bound to the name, if one accepts flows and is not of from's layer. ok
-// says whether one was found; then the returned port (or error) is the
-// answer to the flow.
-func (m *IRM) toBoundIPCP(from ipcp.IPCP, n string, q qos.Spec) (p ipcp.Port, ok bool, err error) {
+// boundIPCP returns an IPCP bound to name n that accepts flows and is not
+// of from's layer (a layer never runs over itself), nil if there is none.
+func (m *IRM) boundIPCP(from ipcp.IPCP, n string) *ipcpEntry {
 	_, layer := m.layerOf(from)
 	m.mu.Lock()
 	var bound []*ipcpEntry
@@ -210,25 +252,49 @@ func (m *IRM) toBoundIPCP(from ipcp.IPCP, n string, q qos.Spec) (p ipcp.Port, ok
 	}
 	m.mu.Unlock()
 	for _, e := range bound {
-		acc, isAcc := e.ipcp.(ipcp.Acceptor)
-		if !isAcc {
+		if _, isAcc := e.ipcp.(ipcp.Acceptor); !isAcc {
 			continue
 		}
 		if _, l := m.layerOf(e.ipcp); layer != "" && l == layer {
 			continue
 		}
-		up, down, err := m.newLowerFlow(n, q, e.name, from, sideAccept)
-		if err != nil {
-			return nil, true, err
-		}
-		if err := acc.AcceptLower(n, q, up); err != nil {
-			up.f.down(reasonDown)
-			return nil, true, err
-		}
-		m.log.Debug("lower flow accepted", "id", up.ID(), "ipcp", e.name, "name", n, "via", from.Info().Name, "qos", q.String())
-		return down, true, nil
+		return e
 	}
-	return nil, false, nil
+	return nil
+}
+
+// acceptLower hands the IPCP e a flow for name n that arrived through
+// from, once the key exchange in the request (data) passes e's identity.
+// It returns from's end of the flow and the exchange's answer.
+func (m *IRM) acceptLower(e *ipcpEntry, from ipcp.IPCP, n string, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
+	m.mu.Lock()
+	id := e.identity
+	m.mu.Unlock()
+	resp, keys, err := m.crypt.memberRespond(id, n, data)
+	if err != nil {
+		m.log.Warn("member flow refused", "ipcp", e.name, "name", n, "via", from.Info().Name, "err", err)
+		return nil, nil, err
+	}
+	up, down, err := m.newLowerFlow(n, q, e.name, from, sideAccept)
+	if err == nil && keys != nil {
+		err = up.seal(keys)
+		keys = nil
+	}
+	if err == nil {
+		err = e.ipcp.(ipcp.Acceptor).AcceptLower(n, q, up)
+	}
+	if err != nil {
+		if keys != nil {
+			keys.Erase()
+		}
+		if up != nil {
+			up.f.down(reasonDown)
+		}
+		return nil, nil, err
+	}
+	m.log.Debug("lower flow accepted", "id", up.ID(), "ipcp", e.name, "name", n, "via", from.Info().Name,
+		"qos", q.String(), "encrypted", up.f.encrypted.Load())
+	return down, resp, nil
 }
 
 // lowerStats lists the lower flows.

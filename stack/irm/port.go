@@ -36,6 +36,7 @@ type port struct {
 	sentPkts, sentBytes atomic.Uint64 // from the application
 	recvPkts, recvBytes atomic.Uint64 // to the application
 	appGone             atomic.Bool
+	encrypted           atomic.Bool // the application got keys
 	downOnce            sync.Once
 }
 
@@ -126,5 +127,6 @@ func (p *port) stat() ctrl.FlowStat {
 		PID: p.proc.pid, Side: p.side, AgeMS: time.Since(p.created).Milliseconds(),
 		SentPkts: p.sentPkts.Load(), SentBytes: p.sentBytes.Load(),
 		RecvPkts: p.recvPkts.Load(), RecvBytes: p.recvBytes.Load(),
+		Encrypted: p.encrypted.Load(),
 	}
 }

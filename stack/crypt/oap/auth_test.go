@@ -192,3 +192,50 @@ func TestUnsupportedKey(t *testing.T) {
 	}
 	wantErr(t, verify(k.Public(), m, sig), ErrSignature)
 }
+
+// TestIPCPMembership checks how IPCPs authenticate each other: a member
+// reached by the layer's name answers with its own IPCP certificate, which
+// the client accepts whatever IPCP name it carries; RespondWith applies the
+// acceptor's own policy; an IPCP certificate from another CA, or a name
+// certificate, does not pass for membership.
+func TestIPCPMembership(t *testing.T) {
+	clk := newClock()
+	layer, other := newPKI(t, "layer", cert.Ed25519), newPKI(t, "other", cert.Ed25519)
+	member := Config{Cert: layer.issue(t, "net.b", cert.KindIPCP, cert.Ed25519), Roots: layer.roots,
+		RequirePeerCert: true, PeerKind: cert.KindIPCP, Now: clk.Now}
+	// The server's lookup would admit anyone: RespondWith must not use it.
+	s := fixedServer(Config{Now: clk.Now})
+	try := func(cli Config) (Peer, Peer, error) {
+		req, st, err := NewRequest(cli, "net")
+		if err != nil {
+			return Peer{}, Peer{}, err
+		}
+		resp, _, _, sp, err := s.RespondWith(member, "net", req)
+		if err != nil {
+			return Peer{}, Peer{}, err
+		}
+		_, _, cp, err := st.Finish(resp)
+		return cp, sp, err
+	}
+	joiner := member
+	joiner.Cert = layer.issue(t, "net.a", cert.KindIPCP, cert.Ed25519)
+	cp, sp, err := try(joiner)
+	if err != nil {
+		t.Fatalf("a member's exchange: %v", err)
+	}
+	if cp.Name != "net.b" || sp.Name != "net.a" {
+		t.Errorf("peers %q and %q, want net.b and net.a", cp.Name, sp.Name)
+	}
+	outsider := joiner
+	outsider.Cert = other.issue(t, "net.a", cert.KindIPCP, cert.Ed25519)
+	_, _, err = try(outsider)
+	wantErr(t, err, cert.ErrUntrusted)
+	anonymous := joiner
+	anonymous.Cert = nil
+	_, _, err = try(anonymous)
+	wantErr(t, err, ErrNoCert)
+	named := joiner
+	named.Cert = layer.issue(t, "net.a", cert.KindName, cert.Ed25519)
+	_, _, err = try(named)
+	wantErr(t, err, cert.ErrWrongKind)
+}

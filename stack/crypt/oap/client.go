@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"o7s.dev/ouroboros/stack/crypt"
+	"o7s.dev/ouroboros/stack/crypt/cert"
 )
 
 // ClientState is a request waiting for its response. Finish consumes it.
@@ -26,6 +27,17 @@ type ClientState struct {
 	kex  KEX
 	keys clientKeys
 	done bool
+}
+
+// serverName is the name the server's certificate must be for. An IPCP is
+// reached by its own name or its layer's, and any member answers for the
+// layer: what an IPCP certificate proves is membership, which the layer's
+// CA (cfg.Roots) vouches for, so any IPCP name is accepted.
+func (st *ClientState) serverName() string {
+	if st.cfg.PeerKind == cert.KindIPCP {
+		return ""
+	}
+	return st.name
 }
 
 // NewRequest starts an exchange with the server of the destination name
@@ -115,7 +127,7 @@ func (st *ClientState) finish(resp []byte) (crypt.Keys, crypt.Suite, Peer, error
 	if err := st.match(&p); err != nil {
 		return crypt.Keys{}, 0, Peer{}, err
 	}
-	peer, err := authPeer(&st.cfg, p.certs, p.sig, signedResponse(st.req, resp[:p.signed]), st.name)
+	peer, err := authPeer(&st.cfg, p.certs, p.sig, signedResponse(st.req, resp[:p.signed]), st.serverName())
 	if err != nil {
 		return crypt.Keys{}, 0, Peer{}, err
 	}

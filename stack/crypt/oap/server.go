@@ -40,19 +40,29 @@ func NewServer(cfg func(name string) (Config, error)) *Server {
 // ErrWeakKEX, ErrNoSuite, ErrNoCert, ErrCertificate, ErrSignature,
 // ErrMalformed, ErrVersion, ErrReplayCacheFull, or the Config's).
 func (s *Server) Respond(name string, req []byte) (resp []byte, keys crypt.Keys, suite crypt.Suite, peer Peer, err error) {
-	resp, keys, suite, peer, err = s.respond(name, req)
+	cfg, err := s.config(name)
+	if err != nil {
+		return nil, crypt.Keys{}, 0, Peer{}, fmt.Errorf("oap: request for %q: %w", name, err)
+	}
+	return s.RespondWith(cfg, name, req)
+}
+
+// RespondWith is Respond under cfg instead of the Config NewServer's lookup
+// gives for name: for a flow whose acceptor has its own policy, as an IPCP
+// of an authenticated layer has. The replay cache is the same.
+func (s *Server) RespondWith(cfg Config, name string, req []byte) (resp []byte, keys crypt.Keys, suite crypt.Suite, peer Peer, err error) {
+	cfg, err = cfg.withDefaults()
+	if err == nil {
+		resp, keys, suite, peer, err = s.respond(cfg, name, req)
+	}
 	if err != nil {
 		return nil, crypt.Keys{}, 0, Peer{}, fmt.Errorf("oap: request for %q: %w", name, err)
 	}
 	return resp, keys, suite, peer, nil
 }
 
-func (s *Server) respond(name string, req []byte) ([]byte, crypt.Keys, crypt.Suite, Peer, error) {
+func (s *Server) respond(cfg Config, name string, req []byte) ([]byte, crypt.Keys, crypt.Suite, Peer, error) {
 	q, err := parseRequest(req)
-	if err != nil {
-		return nil, crypt.Keys{}, 0, Peer{}, err
-	}
-	cfg, err := s.config(name)
 	if err != nil {
 		return nil, crypt.Keys{}, 0, Peer{}, err
 	}

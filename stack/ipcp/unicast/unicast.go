@@ -37,9 +37,11 @@ import (
 )
 
 // MaxSDU is the largest SDU the layer carries for its users: small enough
-// that four unicast layers stacked on one another still fit an Ethernet
-// frame, since each adds its header.
-const MaxSDU = 1400
+// that two unicast layers stacked on one another still fit a udp4 flow on
+// a 1500-byte interface (1468 bytes), since each adds its header (15 or 19
+// bytes) and seals its member flows (crypt.Overhead, 25 bytes):
+// 1380 + 2 × (19 + 25) = 1468.
+const MaxSDU = 1380
 
 // maxPDU bounds what a member flow or an upper layer's flow may deliver in
 // one packet.

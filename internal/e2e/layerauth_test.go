@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"o7s.dev/ouroboros/internal/netlab"
+)
+
+// irmCert runs irm cert commands in dir, as the walkthrough in docs/irm.md
+// does (its relative paths are dir's).
+func irmCert(t *testing.T, dir string, cmds ...string) {
+	t.Helper()
+	for _, c := range cmds {
+		cmd := exec.Command(filepath.Join(bin, "irm"), strings.Fields(c)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("irm %s: %v\n%s", c, err, out)
+		}
+	}
+}
+
+// TestE2EAuthenticatedLayer follows docs/irm.md's walkthrough: a CA and an
+// IPCP certificate per member made with irm cert; A bootstraps layer net
+// with its certificate, B enrolls and connects with its own, and pings
+// cross the layer. C, an outsider, can neither enroll (without a
+// certificate, or with one from a CA of its own) nor connect an IPCP of its
+// own to A's: each is refused with the reason, and A's irmd logs it. On
+// the wire, member flows are sealed: the layer's header is not in clear.
+func TestE2EAuthenticatedLayer(t *testing.T) {
+	dir := t.TempDir()
+	irmCert(t, dir,
+		"cert ca name net.ca dir ca",
+		"cert issue name net.a ca ca/net.ca kind ipcp dir certs",
+		"cert issue name net.b ca ca/net.ca kind ipcp dir certs",
+		"cert ca name rogue.ca dir rogue",
+		"cert issue name net.c ca rogue/rogue.ca kind ipcp dir rogue")
+	id := func(ca, crt string) []string {
+		return []string{"ca", filepath.Join(dir, ca), "cert", filepath.Join(dir, crt+".crt"), "key", filepath.Join(dir, crt+".key")}
+	}
+
+	lab := netlab.New(t, bin)
+	a, b, c := lab.Node("a"), lab.Node("b"), lab.Node("c")
+	sw := lab.Switch("sw", a, b, c).Subnet("10.1.0.0/24")
+	aAddr := sw.Ends[0].IP4().String()
+	irmds := map[*netlab.Node]*netlab.Proc{}
+	for i, n := range []*netlab.Node{a, b, c} {
+		if n != a {
+			n.Hosts(map[string]string{"net": aAddr, "net.a": aAddr})
+		}
+		irmds[n] = n.StartIRMd()
+		n.MustRun("irm", "ipcp", "bootstrap", "name", "u", "layer", "wan", "type", "udp4", "ip", sw.Ends[i].IP4().String())
+	}
+	a.MustRun("irm", append([]string{"ipcp", "bootstrap", "name", "net.a", "layer", "net", "type", "unicast", "autobind"},
+		id("ca/net.ca.crt", "certs/net.a")...)...)
+	for _, n := range []string{"net", "net.a"} {
+		a.MustRun("irm", "name", "register", n, "layer", "wan")
+	}
+	waitFor(t, 2*time.Second, "irmd's log line for the authenticated layer", func() bool {
+		return strings.Contains(irmds[a].Output(), "layer admits only members with a certificate from its CA")
+	})
+
+	capture := sw.Ends[0].CaptureUDP()
+	b.MustRun("irm", append([]string{"ipcp", "enroll", "name", "net.b", "layer", "net", "autobind"},
+		id("ca/net.ca.crt", "certs/net.b")...)...)
+	b.MustRun("irm", "ipcp", "connect", "name", "net.b", "dst", "net.a")
+	a.MustRun("irm", "name", "register", "pinger", "layer", "net")
+	a.MustRun("irm", "bind", "process", itoa(a.Start("oping", "-l").PID()), "name", "pinger")
+	pingUntil(t, b, "pinger", 1, 15*time.Second)
+	mustContain(t, b.MustRun("oping", "-n", "pinger", "-c", "20", "-i", "10ms"),
+		"20 packets transmitted, 20 received, 0% packet loss")
+	seen, err := capture.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMemberFlowsSealed(t, seen, ucAddr(t, a, "net.a"), ucAddr(t, b, "net.b"))
+
+	// The outsider.
+	for _, try := range []struct {
+		what string
+		args []string
+		want string
+	}{
+		{"enroll without a certificate", nil, "admits only members with a certificate"},
+		{"enroll with another CA's certificate", id("rogue/rogue.ca.crt", "rogue/net.c"), "unknown CA"},
+	} {
+		out, err := c.Run("irm", append([]string{"ipcp", "enroll", "name", "net.c", "layer", "net"}, try.args...)...)
+		if err == nil || !strings.Contains(out, try.want) {
+			t.Fatalf("%s: err %v, output:\n%s", try.what, err, out)
+		}
+		t.Logf("%s: %s", try.what, strings.TrimSpace(out))
+	}
+	c.MustRun("irm", "ipcp", "bootstrap", "name", "net.c", "layer", "net", "type", "unicast")
+	out, err := c.Run("irm", "ipcp", "connect", "name", "net.c", "dst", "net.a")
+	if err == nil || !strings.Contains(out, "certificate") {
+		t.Fatalf("connect from an IPCP of another layer called net: err %v, output:\n%s", err, out)
+	}
+	t.Logf("connect from outside: %s", strings.TrimSpace(out))
+	if n := strings.Count(irmds[a].Output(), "member flow refused"); n < 3 {
+		t.Errorf("a's irmd logged %d refused member flows, want 3 or more:\n%s", n, irmds[a].Output())
+	}
+	if nb := ipcpRow(t, a, "net.a")["NEIGHBOURS"]; strings.Contains(nb, "net.c") || !strings.Contains(nb, "net.b") {
+		t.Errorf("net.a's neighbours: %s", nb)
+	}
+}
+
+// checkMemberFlowsSealed checks the udp4 data datagrams between the
+// members with addresses x and y: each begins, after its endpoint id, with
+// a sealed packet's header (epoch 0, and a counter), never with the layer's
+// header, whose destination address would be one of the two.
+func checkMemberFlowsSealed(t *testing.T, ds []netlab.Datagram, x, y uint32) {
+	t.Helper()
+	data := 0
+	for _, d := range ds {
+		p := d.Payload
+		if len(p) < dtEnd || binary.BigEndian.Uint32(p) == 0 {
+			continue // too short for data, or the udp4 layer's own messages
+		}
+		data++
+		if dst := binary.BigEndian.Uint32(p[dtDst:]); dst == x || dst == y {
+			t.Fatalf("a datagram carries the layer's header in clear (destination %#x): %x", dst, p)
+		}
+		if p[shimEID] != 0 {
+			t.Fatalf("a datagram does not begin with a sealed packet's header (epoch %d): %x", p[shimEID], p)
+		}
+	}
+	if data < 40 {
+		t.Fatalf("%d data datagrams between the members, want 40 or more", data)
+	}
+	t.Logf("%d data datagrams between the members, all sealed", data)
+}
