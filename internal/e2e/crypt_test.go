@@ -102,18 +102,13 @@ func lossyPair(t *testing.T, percent int) (a, b *netlab.Node) {
 	return a, b
 }
 
-// TestE2EEncryptedUnderLoss: through a router that drops 5% of the packets
-// each way, an encrypted reliable transfer of 50 MB arrives identical (its
-// retransmissions sealed like every packet); through one that drops 10%, a
-// one-way best-effort stream of 100 000 packets runs to its end. (A
-// reliable transfer through 10% loss stalled in about one run of three:
-// being investigated, see the notes.)
+// TestE2EEncryptedUnderLoss: through a router that drops 10% of the
+// packets each way, an encrypted reliable transfer of 50 MB arrives
+// identical (its retransmissions sealed like every packet), and a one-way
+// best-effort stream of 100 000 packets runs to its end.
 func TestE2EEncryptedUnderLoss(t *testing.T) {
-	{
-		a, b := lossyPair(t, 5)
-		catAcross(t, a, b, 50<<20)
-	}
 	a, b := lossyPair(t, 10)
+	catAcross(t, a, b, 50<<20)
 
 	b.MustRun("irm", "name", "register", "stream", "layer", "wan")
 	b.MustRun("irm", "bind", "process", strconv.Itoa(os.Getpid()), "name", "stream")

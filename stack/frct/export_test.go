@@ -1,6 +1,9 @@
 package frct
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // DebugState describes a Conn's protocol state, for test failure messages.
 func DebugState(c *Conn) string {
@@ -15,4 +18,12 @@ func DebugState(c *Conn) string {
 	return fmt.Sprintf("snd{next=%d una=%d(+%d) rwe=+%d drf=%t rto=%v rtoDue=%v srtt=%v dup=%d blocked=%t%s} rcv{base=%d nxt=+%d high=+%d buffered=%d ackDue=%v} err=%v",
 		s.next-s.runStart, s.una-s.runStart, s.next-s.una, s.rwe-s.next, s.drf, s.rto, !s.rtoDue.IsZero(), s.srtt, s.dupAcks, !s.blockedSince.IsZero(), w,
 		r.base-r.runStart, r.nxt-r.base, r.high-r.base, r.buffered, !r.ackDue.IsZero(), c.err)
+}
+
+// Timers returns a Conn's retransmission timeout and smoothed RTT (0: no
+// sample yet).
+func Timers(c *Conn) (rto, srtt time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.rto, c.s.srtt
 }

@@ -235,3 +235,33 @@ func TestRetransmissionNotBackedOffWhileLowerBusy(t *testing.T) {
 		t.Fatalf("the lost SDU arrived %v after the Lower took packets again: the timeout backed off while nothing was sent", d)
 	}
 }
+
+// Under sustained loss the sender still measures a round trip: with one
+// packet in ten lost from the first, every cumulative acknowledgement
+// covers a retransmission, and the RTT estimate once never formed,
+// leaving the timeout at its initial 250 ms, backed off into seconds (a
+// transfer through 10% loss crawled at ~150 packets/s). The first sample
+// now comes from the packet an acknowledgement covers that was sent last.
+func TestRoundTripsMeasuredUnderLoss(t *testing.T) {
+	w, r := dropping(t, qos.Data, func(i uint32) bool { return i%10 == 0 })
+	const n = 3000
+	go func() {
+		buf := make([]byte, 500)
+		for range n {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 2048)
+	r.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for i := range n {
+		if _, err := r.Read(buf); err != nil {
+			t.Fatalf("SDU %d: %v\nsender %s", i, err, frct.DebugState(w))
+		}
+	}
+	rto, srtt := frct.Timers(w)
+	if srtt == 0 || rto > 50*time.Millisecond {
+		t.Fatalf("after %d SDUs with one in ten lost: srtt %v, rto %v; want a measured RTT and a timeout of a few ms\n%s", n, srtt, rto, frct.DebugState(w))
+	}
+}
