@@ -133,3 +133,67 @@ func checkMemberFlowsSealed(t *testing.T, ds []netlab.Datagram, x, y uint32) {
 	}
 	t.Logf("%d data datagrams between the members, all sealed", data)
 }
+
+// TestE2EAuthenticatedLayerConfig sets up an authenticated layer with
+// irmd.conf alone, as docs/config.md shows: B enrols in A's layer and
+// connects with its certificate, retrying until A is up, and A's pings
+// reach B's server.
+func TestE2EAuthenticatedLayerConfig(t *testing.T) {
+	dir := t.TempDir()
+	irmCert(t, dir,
+		"cert ca name office.ca dir ca",
+		"cert issue name lan1 ca ca/office.ca kind ipcp dir certs",
+		"cert issue name lan2 ca ca/office.ca kind ipcp dir certs")
+	f := func(rel string) string { return filepath.Join(dir, rel) }
+	lab := netlab.New(t, bin)
+	a, b := lab.Node("a"), lab.Node("b")
+	l := lab.Link(a, b).Subnet("10.1.0.0/24")
+	b.Hosts(map[string]string{"lan1": l.A.IP4().String()})
+	confA := writeConfig(t, `
+[udp4.u]
+bootstrap = "wan"
+ip = "`+l.A.IP4().String()+`"
+reg = ["lan1"]
+
+[unicast.lan1]
+bootstrap = "office"
+autobind = true
+ca = "`+f("ca/office.ca.crt")+`"
+cert = "`+f("certs/lan1.crt")+`"
+key = "`+f("certs/lan1.key")+`"
+`)
+	confB := writeConfig(t, `
+[name.pinger]
+prog = ["`+bin+`/oping"]
+args = ["-l"]
+
+[udp4.u]
+bootstrap = "wan"
+ip = "`+l.B.IP4().String()+`"
+
+[unicast.lan2]
+enrol = "lan1"
+autobind = true
+conn = ["lan1"]
+reg = ["pinger"]
+ca = "`+f("ca/office.ca.crt")+`"
+cert = "`+f("certs/lan2.crt")+`"
+key = "`+f("certs/lan2.key")+`"
+`)
+	for n, conf := range map[*netlab.Node]string{a: confA, b: confB} {
+		n.MustRun("irmd", "--config", conf, "--check")
+	}
+	irmdB := b.StartIRMd("--config", confB)
+	irmdA := a.StartIRMd("--config", confA)
+	pingUntil(t, a, "pinger", 3, 20*time.Second)
+	mustContain(t, ipcpRow(t, a, "lan1")["NEIGHBOURS"], "lan2")
+	mustContain(t, irmdA.Output(), "layer admits only members with a certificate from its CA")
+	for _, f := range strings.Split(a.MustRun("irm", "flow", "list"), "\n") {
+		if strings.Contains(f, "ipcp lan1") && !strings.Contains(f, "yes") {
+			t.Errorf("a member flow is not sealed: %s", f)
+		}
+	}
+	if t.Failed() {
+		t.Logf("b's irmd:\n%s", irmdB.Output())
+	}
+}
