@@ -22,7 +22,8 @@ func BenchmarkE2EEncryptedGoodput(b *testing.B) {
 	}
 	for _, loss := range []int{1, 5} {
 		b.Run(strconv.Itoa(loss)+"%", func(b *testing.B) {
-			a, srv, dst := lossyPath(b, loss)
+			a, srv, dst := lossyPair(b, loss)
+			srv.MustRun("irm", "name", "register", "sink", "layer", "wan")
 			const size = 20 << 20
 			data := make([]byte, size)
 			rand.Read(data)
@@ -37,32 +38,6 @@ func BenchmarkE2EEncryptedGoodput(b *testing.B) {
 			b.ReportMetric(ours/tcp, "ratio")
 		})
 	}
-}
-
-// lossyPath is lossyPair for benchmarks: it returns b's address too.
-func lossyPath(t testing.TB, percent int) (a, b *netlab.Node, dst string) {
-	t.Helper()
-	lab := netlab.New(t, bin)
-	a, r, b := lab.Node("a"), lab.Router("r"), lab.Node("b")
-	left := lab.Link(a, r).Subnet("10.1.0.0/24")
-	right := lab.Link(r, b).Subnet("10.2.0.0/24")
-	a.Route("default", left.B.IP4())
-	b.Route("default", right.A.IP4())
-	r.Loss(percent)
-	// A real link drops packets of its MTU; on a veth, TCP hands the
-	// kernel 64 KiB segments that the router would drop (or pass) whole.
-	// One segment per packet makes the loss hit TCP as it hits us.
-	for _, e := range []*netlab.End{left.A, left.B, right.A, right.B} {
-		e.Node.MustRun("ip", "link", "set", "dev", e.Name, "gso_max_segs", "1")
-	}
-	dst = right.B.IP4().String()
-	a.Hosts(map[string]string{"sink": dst})
-	a.StartIRMd()
-	b.StartIRMd()
-	a.MustRun("irm", "ipcp", "bootstrap", "name", "ua", "layer", "wan", "type", "udp4", "ip", left.A.IP4().String())
-	b.MustRun("irm", "ipcp", "bootstrap", "name", "ub", "layer", "wan", "type", "udp4", "ip", dst)
-	b.MustRun("irm", "name", "register", "sink", "layer", "wan")
-	return a, b, dst
 }
 
 // ocatGoodput sends data from a to b with ocat -q data and returns Mbit/s.
