@@ -328,10 +328,18 @@ func (p *IPCP) addMember(f *memberFlow) bool {
 		p.sendDatabase(f)
 	}
 	p.mu.Unlock()
+	// A keepalive at once: the peer's dead timer runs from its side of the
+	// handshake, and under load our first periodic one may come too late.
+	_, _ = f.port.TryWriteBatch([][]byte{p.keepalive()})
 	if changed {
 		p.requestRecompute()
 	}
 	return true
+}
+
+// keepalive returns a CEP keepalive from this member.
+func (p *IPCP) keepalive() []byte {
+	return (&cep{typ: cepKeepalive, nodeID: p.nodeID, addr: p.Addr(), name: p.name}).append(nil)
 }
 
 // memberDown forgets a member flow that ended, and routes around it.
@@ -428,7 +436,7 @@ func (p *IPCP) memberControl(f *memberFlow, pkt []byte) {
 // sendKeepalives proves this member alive on every member flow, and takes
 // down the flows whose peers have been silent for LSDead.
 func (p *IPCP) sendKeepalives(now time.Time) {
-	msg := (&cep{typ: cepKeepalive, nodeID: p.nodeID, addr: p.Addr(), name: p.name}).append(nil)
+	msg := p.keepalive()
 	var dead []*memberFlow
 	for _, f := range p.memberList() {
 		if now.Sub(time.Unix(0, f.lastHeard.Load())) > p.cfg.LSDead {
