@@ -60,7 +60,11 @@ func (l *ipcpList) print(w io.Writer) error {
 	// Only layered IPCPs have neighbours: hosts without them are spared
 	// an empty column.
 	neighbours := slices.ContainsFunc(l.IPCPs, func(p ctrl.IPCPInfo) bool { return len(p.Neighbours) > 0 })
+	admits := slices.ContainsFunc(l.IPCPs, func(p ctrl.IPCPInfo) bool { return p.Admits != "" })
 	header := []string{"NAME", "TYPE", "LAYER", "STATE", "HASH", "FLOWS", "NAMES", "ADDRESS", "DROPPED"}
+	if admits {
+		header = append(header, "ADMITS")
+	}
 	if neighbours {
 		header = append(header, "NEIGHBOURS")
 	}
@@ -68,6 +72,9 @@ func (l *ipcpList) print(w io.Writer) error {
 	for _, p := range l.IPCPs {
 		cells := []string{p.Name, p.Type, p.Layer, p.State, p.Hash, strconv.Itoa(p.Flows), strings.Join(p.Names, ","),
 			p.Detail, drops(p.Counters)}
+		if admits {
+			cells = append(cells, p.Admits)
+		}
 		if neighbours {
 			cells = append(cells, strings.Join(p.Neighbours, ", "))
 		}

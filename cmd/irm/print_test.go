@@ -54,12 +54,12 @@ udp.a    udp4   wan    bootstrapped  SHA3_256  0      -            10.0.0.1:3435
 func TestPrintIPCPsNeighbours(t *testing.T) {
 	l := &ipcpList{IPCPs: []ctrl.IPCPInfo{
 		{Name: "ucA", Type: "unicast", Layer: "net", State: "bootstrapped", Hash: "SHA3_256", Detail: "0x1a2b3c4d",
-			Names: []string{"ucA", "net"}, Flows: 1, Neighbours: []string{"ucB (dt, mgmt)", "ucC (mgmt)"}},
+			Names: []string{"ucA", "net"}, Flows: 1, Neighbours: []string{"ucB (dt, mgmt)", "ucC (mgmt)"}, Admits: "CA net.ca"},
 		{Name: "eth.a", Type: "eth-dix", Layer: "eth", State: "bootstrapped", Hash: "SHA3_256", Detail: "veth0"},
 	}}
-	want := `NAME   TYPE     LAYER  STATE         HASH      FLOWS  NAMES    ADDRESS     DROPPED  NEIGHBOURS
-eth.a  eth-dix  eth    bootstrapped  SHA3_256  0      -        veth0       -        -
-ucA    unicast  net    bootstrapped  SHA3_256  1      ucA,net  0x1a2b3c4d  -        ucB (dt, mgmt), ucC (mgmt)
+	want := `NAME   TYPE     LAYER  STATE         HASH      FLOWS  NAMES    ADDRESS     DROPPED  ADMITS     NEIGHBOURS
+eth.a  eth-dix  eth    bootstrapped  SHA3_256  0      -        veth0       -        -          -
+ucA    unicast  net    bootstrapped  SHA3_256  1      ucA,net  0x1a2b3c4d  -        CA net.ca  ucB (dt, mgmt), ucC (mgmt)
 `
 	if got := render(t, l); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

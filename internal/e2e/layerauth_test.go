@@ -106,6 +106,12 @@ func TestE2EAuthenticatedLayer(t *testing.T) {
 	if nb := ipcpRow(t, a, "net.a")["NEIGHBOURS"]; strings.Contains(nb, "net.c") || !strings.Contains(nb, "net.b") {
 		t.Errorf("net.a's neighbours: %s", nb)
 	}
+	for n, want := range map[*netlab.Node]string{a: "CA net.ca", c: "open"} {
+		name := map[*netlab.Node]string{a: "net.a", c: "net.c"}[n]
+		if got := ipcpRow(t, n, name)["ADMITS"]; got != want {
+			t.Errorf("%s admits %q, want %q", name, got, want)
+		}
+	}
 }
 
 // checkMemberFlowsSealed checks the udp4 data datagrams between the

@@ -296,6 +296,9 @@ type IPCPInfo struct {
 	// Neighbours are a layered IPCP's adjacencies, each as the peer's
 	// name with its components: "ucB (dt, mgmt)".
 	Neighbours []string `json:"neighbours,omitempty"`
+	// Admits says whom a layered IPCP's layer admits: "open" (anyone
+	// who reaches a member), or "CA " and the names of the layer's CAs.
+	Admits string `json:"admits,omitempty"`
 }
 
 // IPCPList answers OpIPCPList.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
@@ -147,11 +148,12 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 	type snap struct {
 		e     *ipcpEntry
 		names []string
+		id    *layerIdentity
 	}
 	m.mu.Lock()
 	snaps := make([]snap, 0, len(m.ipcps))
 	for _, e := range m.ipcps {
-		s := snap{e: e}
+		s := snap{e: e, id: e.identity}
 		for n := range e.names {
 			s.names = append(s.names, n)
 		}
@@ -169,7 +171,7 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 		sort.Strings(s.names)
 		out = append(out, ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
 			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: info.Counters,
-			Neighbours: info.Neighbours})
+			Neighbours: info.Neighbours, Admits: admits(e, info, s.id)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Layer != out[j].Layer {
@@ -178,6 +180,17 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 		return out[i].Name < out[j].Name
 	})
 	return out
+}
+
+// admits describes whom a layered IPCP's layer admits, once it is in one.
+func admits(e *ipcpEntry, info ipcp.Info, id *layerIdentity) string {
+	switch {
+	case !layered(e.typ) || info.Layer == "":
+		return ""
+	case id == nil:
+		return "open"
+	}
+	return "CA " + strings.Join(id.cas, ", ")
 }
 
 // orderedIPCPsLocked returns the IPCPs in query order: by type rank, then name.
