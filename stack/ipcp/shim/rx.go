@@ -88,11 +88,15 @@ func (c *Core[A]) classify(m *Msg[A]) (*flow[A], []byte) {
 // deliver hands SDUs to a flow's application without blocking.
 func (c *Core[A]) deliver(f *flow[A], sdus [][]byte) {
 	n, err := f.port.TryWriteBatch(sdus)
+	if err != nil {
+		// The application is gone: what it did not take counts as for a
+		// flow that no longer exists, not as an application too slow.
+		c.stats.UnknownEID.Add(uint64(len(sdus) - n))
+		c.endFlow(f, ctrl.ReasonPeer, true)
+		return
+	}
 	if n < len(sdus) {
 		c.stats.AppFull.Add(uint64(len(sdus) - n))
-	}
-	if err != nil {
-		c.endFlow(f, ctrl.ReasonPeer, true) // the application is gone
 	}
 }
 
