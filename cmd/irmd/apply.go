@@ -43,8 +43,16 @@ func apply(ctx context.Context, m *irm.IRM, cfg *config.Config, log *slog.Logger
 	return j.wg.Wait, nil
 }
 
-// applyIdentity loads the CAs irmd trusts and the host's certificate.
+// applyIdentity loads the CAs irmd trusts, the host's certificate and the
+// certificates it refuses.
 func applyIdentity(m *irm.IRM, cfg *config.Config) error {
+	if len(cfg.Revoked) > 0 {
+		r, err := cert.ParseRevoked(cfg.Revoked)
+		if err != nil { // checked by config already
+			return fmt.Errorf("revoked: %w", err)
+		}
+		m.SetRevoked(r)
+	}
 	if len(cfg.CA) == 0 && cfg.Cert == "" {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -143,22 +144,39 @@ func checkMemberFlowsSealed(t *testing.T, ds []netlab.Datagram, x, y uint32) {
 // TestE2EAuthenticatedLayerConfig sets up an authenticated layer with
 // irmd.conf alone, as docs/config.md shows: B enrols in A's layer and
 // connects with its certificate, retrying until A is up, and A's pings
-// reach B's server.
+// reach B's server. C's certificate, from the same CA, is revoked in A's
+// [irmd] revoked by the fingerprint irm cert show prints: C is refused.
 func TestE2EAuthenticatedLayerConfig(t *testing.T) {
 	dir := t.TempDir()
 	irmCert(t, dir,
 		"cert ca name office.ca dir ca",
 		"cert issue name lan1 ca ca/office.ca kind ipcp dir certs",
-		"cert issue name lan2 ca ca/office.ca kind ipcp dir certs")
+		"cert issue name lan2 ca ca/office.ca kind ipcp dir certs",
+		"cert issue name lan3 ca ca/office.ca kind ipcp dir certs")
 	f := func(rel string) string { return filepath.Join(dir, rel) }
+	// lan3's key leaked: A revokes its certificate by fingerprint.
+	show, err := exec.Command(filepath.Join(bin, "irm"), "cert", "show", "file", f("certs/lan3.crt")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("irm cert show: %v\n%s", err, show)
+	}
+	fp := regexp.MustCompile(`fingerprint: SHA-256 (\S+)`).FindSubmatch(show)
+	if fp == nil {
+		t.Fatalf("no fingerprint in:\n%s", show)
+	}
 	lab := netlab.New(t, bin)
-	a, b := lab.Node("a"), lab.Node("b")
-	l := lab.Link(a, b).Subnet("10.1.0.0/24")
-	b.Hosts(map[string]string{"lan1": l.A.IP4().String()})
+	a, b, c := lab.Node("a"), lab.Node("b"), lab.Node("c")
+	sw := lab.Switch("sw", a, b, c).Subnet("10.1.0.0/24")
+	aAddr := sw.Ends[0].IP4().String()
+	for _, n := range []*netlab.Node{b, c} {
+		n.Hosts(map[string]string{"lan1": aAddr})
+	}
 	confA := writeConfig(t, `
+[irmd]
+revoked = ["`+string(fp[1])+`"]
+
 [udp4.u]
 bootstrap = "wan"
-ip = "`+l.A.IP4().String()+`"
+ip = "`+aAddr+`"
 reg = ["lan1"]
 
 [unicast.lan1]
@@ -175,7 +193,7 @@ args = ["-l"]
 
 [udp4.u]
 bootstrap = "wan"
-ip = "`+l.B.IP4().String()+`"
+ip = "`+sw.Ends[1].IP4().String()+`"
 
 [unicast.lan2]
 enrol = "lan1"
@@ -194,6 +212,15 @@ key = "`+f("certs/lan2.key")+`"
 	pingUntil(t, a, "pinger", 3, 20*time.Second)
 	mustContain(t, ipcpRow(t, a, "lan1")["NEIGHBOURS"], "lan2")
 	mustContain(t, irmdA.Output(), "layer admits only members with a certificate from its CA")
+
+	c.StartIRMd()
+	c.MustRun("irm", "ipcp", "bootstrap", "name", "u", "layer", "wan", "type", "udp4", "ip", sw.Ends[2].IP4().String())
+	out, err := c.Run("irm", "ipcp", "enroll", "name", "lan3", "layer", "office", "dst", "lan1",
+		"ca", f("ca/office.ca.crt"), "cert", f("certs/lan3.crt"), "key", f("certs/lan3.key"))
+	if err == nil || !strings.Contains(out, "is revoked") {
+		t.Fatalf("enrolling with a revoked certificate: err %v, output:\n%s", err, out)
+	}
+	t.Logf("revoked: %s", strings.TrimSpace(out))
 	for _, f := range strings.Split(a.MustRun("irm", "flow", "list"), "\n") {
 		if strings.Contains(f, "ipcp lan1") && !strings.Contains(f, "yes") {
 			t.Errorf("a member flow is not sealed: %s", f)

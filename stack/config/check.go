@@ -176,6 +176,8 @@ func (c *checker) irmd(cfg *Config, v any) {
 			cfg.Cert, _ = program(t, k, m[k])
 		case keyKey:
 			cfg.Key, _ = program(t, k, m[k])
+		case keyRevoked:
+			cfg.Revoked, _ = list(t, k, m[k], true, fingerprint)
 		default:
 			t.unknownKey(k, m[k], irmdKeys, "the keys of [irmd] are "+strings.Join(irmdKeys, ", "))
 		}

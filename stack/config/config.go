@@ -72,8 +72,12 @@ type Config struct {
 	// it presents when it allocates a flow (absolute paths; "" if unset).
 	CA        []string
 	Cert, Key string
-	IPCPs     []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
-	Names     []Name // sorted by name
+	// Revoked lists the SHA-256 fingerprints (as irm cert show prints
+	// them) of certificates refused whatever CA issued them: names' and
+	// IPCPs'.
+	Revoked []string
+	IPCPs   []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
+	Names   []Name // sorted by name
 }
 
 // IPCP is one [TYPE.NAME] table: an IPC process to create and, if Bootstrap

@@ -324,6 +324,21 @@ func TestLogLevel(t *testing.T) {
 	}
 }
 
+// TestRevoked: fingerprints are read in any case, with or without colons,
+// and kept as irm cert show prints them.
+func TestRevoked(t *testing.T) {
+	colons := strings.Repeat("AB:", 31) + "CD"
+	doc := "[irmd]\nrevoked = [\"" + colons + "\", \"" + strings.Repeat("ef", 32) + "\"]\n"
+	cfg, err := Parse(file, []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{colons, strings.Repeat("EF:", 31) + "EF"}
+	if !reflect.DeepEqual(cfg.Revoked, want) {
+		t.Errorf("revoked %q, want %q", cfg.Revoked, want)
+	}
+}
+
 func TestEmptyFile(t *testing.T) {
 	for _, doc := range []string{"", "# nothing\n\n"} {
 		cfg, err := Parse(file, []byte(doc))
@@ -442,7 +457,10 @@ func TestBadInput(t *testing.T) {
 		{"top log_level", "log_level = \"info\"\n", "log_level", "is an [irmd] key"},
 		{"top bootstrap", "bootstrap = \"L\"\n", "bootstrap", "is an IPCP key"},
 		{"irmd not table", "irmd = 1\n", "irmd", "1 is not a table"},
-		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key"},
+		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key, revoked"},
+		{"irmd revoked short", "[irmd]\nrevoked = [\"AB:CD\"]\n", "[irmd] revoked[0]", "want 64 hex digits"},
+		{"irmd revoked not a list", "[irmd]\nrevoked = \"AB\"\n", "[irmd] revoked", "is not a list of strings"},
+		{"irmd revoked twice", "[irmd]\nrevoked = [\"" + strings.Repeat("ab", 32) + "\", \"" + strings.Repeat("AB", 32) + "\"]\n", "[irmd] revoked[1]", "is listed twice"},
 		{"irmd cert alone", "[irmd]\ncert = \"/etc/o/h.crt\"\n", "[irmd] cert", "is set without key"},
 		{"irmd ca relative", "[irmd]\nca = [\"ca.crt\"]\n", "[irmd] ca[0]", "is not an absolute path"},
 		{"name key alone", "[name.a]\nkey = \"/etc/o/a.key\"\n", "[name.a] key", "is set without cert"},

@@ -134,7 +134,7 @@ const (
 var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert}
 
 // irmdKeys are the keys of [irmd].
-var irmdKeys = []string{keyLogLevel, keyCA, keyCert, keyKey}
+var irmdKeys = []string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked}
 
 // Certificate keys: the CAs irmd trusts, and the certificates it presents.
 // In an IPCP table, ca, cert and key authenticate the IPCP to its layer.
@@ -143,6 +143,7 @@ const (
 	keyCert        = "cert"
 	keyKey         = "key"
 	keyRequireCert = "require_cert"
+	keyRevoked     = "revoked"
 )
 
 // identityKeys are the keys of the IPCP tables of the types that

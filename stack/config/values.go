@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"o7s.dev/ouroboros/stack/crypt/cert"
 )
 
 // maxName is the longest name, IPCP name or layer name, in bytes, as in the
@@ -474,4 +476,20 @@ func ethertype(t *table, k string, v any) (string, bool) {
 		return "", false
 	}
 	return fmt.Sprintf("0x%04X", n), true
+}
+
+// fingerprint accepts a certificate's SHA-256 fingerprint as irm cert show
+// prints it, and returns it in that form.
+func fingerprint(t *table, k string, v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		t.errorf(k, "%s is not a string", show(v))
+		return "", false
+	}
+	fp, err := cert.ParseFingerprint(s)
+	if err != nil {
+		t.errorf(k, "%v", err)
+		return "", false
+	}
+	return cert.FormatFingerprint(fp), true
 }

@@ -62,6 +62,7 @@ type flowCrypt struct {
 	policies map[string]CryptPolicy
 	roots    *x509.CertPool // CAs a peer's certificate must chain to; nil: none checked
 	host     *cert.Pair     // presented when this host allocates
+	revoked  cert.Revoked   // refused whatever CA issued them
 }
 
 func newFlowCrypt() *flowCrypt {
@@ -92,7 +93,7 @@ func (c *flowCrypt) config(name string, server bool) oap.Config {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cfg := oap.Config{KEX: kex, Suites: p.Suites, Pool: c.pool, Roots: c.roots,
-		RequirePeerCert: p.RequireCert && c.roots != nil, Cert: c.host}
+		RequirePeerCert: p.RequireCert && c.roots != nil, Cert: c.host, Revoked: c.revoked}
 	if server {
 		cfg.Cert = p.Cert
 	}
@@ -119,6 +120,16 @@ func (m *IRM) SetCryptIdentity(roots *x509.CertPool, host *cert.Pair) {
 	m.crypt.mu.Lock()
 	defer m.crypt.mu.Unlock()
 	m.crypt.roots, m.crypt.host = roots, host
+}
+
+// SetRevoked sets the certificates refused in every flow's key exchange,
+// those of names and of IPCPs alike, even when a trusted CA issued them. A
+// revoked CA revokes what it issued. Flows set up before are not ended:
+// the set applies from the next allocation.
+func (m *IRM) SetRevoked(r cert.Revoked) {
+	m.crypt.mu.Lock()
+	defer m.crypt.mu.Unlock()
+	m.crypt.revoked = r
 }
 
 // warnExpiry logs a certificate that expires soon, or has.

@@ -126,7 +126,10 @@ func (m *IRM) logLayerSecurity(e *ipcpEntry, layer string) {
 // IPCP with identity id (nil: an open layer) to or for name n.
 func (c *flowCrypt) memberConfig(id *layerIdentity, n string) oap.Config {
 	p := c.policy(n)
-	cfg := oap.Config{KEX: p.KEX, Suites: p.Suites, Pool: c.pool, PeerKind: cert.KindIPCP}
+	c.mu.Lock()
+	revoked := c.revoked
+	c.mu.Unlock()
+	cfg := oap.Config{KEX: p.KEX, Suites: p.Suites, Pool: c.pool, PeerKind: cert.KindIPCP, Revoked: revoked}
 	if id != nil {
 		cfg.Cert, cfg.Roots, cfg.RequirePeerCert = id.pair, id.roots, true
 	}

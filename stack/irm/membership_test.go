@@ -86,7 +86,7 @@ func udpHost(t *testing.T, ip, port string, peers map[string]string) *IRM {
 // memberLab is a member "net.b" of layer "net" on 127.0.0.3, bootstrapped
 // with identity (nil: an open layer), and a host on 127.0.0.2 whose udp
 // layer reaches it by both names.
-func memberLab(t *testing.T, identity *ctrl.IPCPIdentity) (joiner *IRM) {
+func memberLab(t *testing.T, identity *ctrl.IPCPIdentity) (joiner, member *IRM) {
 	t.Helper()
 	pb := freeUDP(t, "127.0.0.3")
 	b := udpHost(t, "127.0.0.3", pb, nil)
@@ -101,7 +101,7 @@ func memberLab(t *testing.T, identity *ctrl.IPCPIdentity) (joiner *IRM) {
 		}
 	}
 	at := "127.0.0.3:" + pb
-	return udpHost(t, "127.0.0.2", freeUDP(t, "127.0.0.2"), map[string]string{"net": at, "net.b": at})
+	return udpHost(t, "127.0.0.2", freeUDP(t, "127.0.0.2"), map[string]string{"net": at, "net.b": at}), b
 }
 
 // TestAuthenticatedLayer: in a layer bootstrapped with a CA, an IPCP with
@@ -120,7 +120,7 @@ func TestAuthenticatedLayer(t *testing.T) {
 		{"another CA's", other.identity(t, "net.x", cert.KindIPCP), "unknown CA"},
 	} {
 		t.Run(c.what, func(t *testing.T) {
-			a := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
+			a, _ := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
 			err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.x", Layer: "net", Identity: c.id})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("enroll: %v; want an error saying %q", err, c.want)
@@ -128,14 +128,31 @@ func TestAuthenticatedLayer(t *testing.T) {
 		})
 	}
 	t.Run("a name certificate", func(t *testing.T) {
-		a := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
+		a, _ := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
 		err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.x", Layer: "net", Identity: layer.identity(t, "net.x", cert.KindName)})
 		if err == nil || !strings.Contains(err.Error(), "not an IPCP certificate") && !strings.Contains(err.Error(), "wrong kind") && !strings.Contains(err.Error(), "is a name certificate") {
 			t.Fatalf("enroll with a name certificate: %v", err)
 		}
 	})
+	t.Run("a revoked certificate", func(t *testing.T) {
+		a, b := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
+		id := layer.identity(t, "net.r", cert.KindIPCP)
+		leaf, err := cert.LoadCerts(id.Cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := cert.ParseRevoked([]string{cert.Fingerprint(leaf[0])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.SetRevoked(r)
+		err = a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.r", Layer: "net", Identity: id})
+		if err == nil || !strings.Contains(err.Error(), "is revoked") {
+			t.Fatalf("enroll with a revoked certificate: %v", err)
+		}
+	})
 	t.Run("a member", func(t *testing.T) {
-		a := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
+		a, _ := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
 		if err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.a", Layer: "net", Identity: layer.identity(t, "net.a", cert.KindIPCP)}); err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +176,7 @@ func TestAuthenticatedLayer(t *testing.T) {
 // its own refuses a member that cannot show a certificate from it.
 func TestOpenLayerEncryptsMemberFlows(t *testing.T) {
 	ctx := context.Background()
-	a := memberLab(t, nil)
+	a, _ := memberLab(t, nil)
 	if err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.a", Layer: "net"}); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +188,7 @@ func TestOpenLayerEncryptsMemberFlows(t *testing.T) {
 		t.Fatalf("lower flows: %+v", flows)
 	}
 	own := newLayerPKI(t, "own CA")
-	b := memberLab(t, nil)
+	b, _ := memberLab(t, nil)
 	err := b.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.c", Layer: "net", Identity: own.identity(t, "net.c", cert.KindIPCP)})
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("enrolling with a CA through an open member: %v", err)

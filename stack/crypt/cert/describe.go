@@ -60,7 +60,11 @@ func pathNote(c *x509.Certificate) string {
 // Fingerprint returns the SHA-256 hash of c's DER encoding in colon-separated
 // hex, as other tools print it.
 func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
+	return FormatFingerprint(sha256.Sum256(c.Raw))
+}
+
+// FormatFingerprint writes a SHA-256 fingerprint as Fingerprint does.
+func FormatFingerprint(sum [sha256.Size]byte) string {
 	var b strings.Builder
 	for i, x := range sum {
 		if i > 0 {

@@ -239,3 +239,28 @@ func TestIPCPMembership(t *testing.T) {
 	_, _, err = try(named)
 	wantErr(t, err, cert.ErrWrongKind)
 }
+
+// TestRevokedPeer checks that a peer whose certificate is revoked is
+// refused at either end, though its CA is trusted.
+func TestRevokedPeer(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	srvCert := p.issue(t, serverName, cert.KindName, cert.Ed25519)
+	cliCert := p.issue(t, "client.test", cert.KindName, cert.Ed25519)
+	revoked := func(c *cert.Pair) cert.Revoked {
+		r, err := cert.ParseRevoked([]string{cert.Fingerprint(c.Cert)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	s := fixedServer(Config{Cert: srvCert, Roots: p.roots, Revoked: revoked(cliCert), Now: clk.Now})
+	_, _, err := tryExchange(s, Config{Cert: cliCert, Roots: p.roots, Now: clk.Now})
+	wantErr(t, err, cert.ErrRevoked)
+	s = fixedServer(Config{Cert: srvCert, Now: clk.Now})
+	_, _, err = tryExchange(s, Config{Roots: p.roots, Revoked: revoked(srvCert), Now: clk.Now})
+	wantErr(t, err, cert.ErrRevoked)
+	if _, _, err := tryExchange(s, Config{Roots: p.roots, Revoked: revoked(cliCert), Now: clk.Now}); err != nil {
+		t.Fatalf("a server whose certificate is not revoked: %v", err)
+	}
+}

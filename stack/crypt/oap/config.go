@@ -35,6 +35,9 @@ type Config struct {
 	// PeerKind is the kind a peer's certificate must be; empty means
 	// cert.KindName. IPCPs authenticating each other set cert.KindIPCP.
 	PeerKind cert.Kind
+	// Revoked refuses a peer whose chain holds a certificate it lists
+	// (ErrCertificate wrapping cert.ErrRevoked), even one Roots vouch for.
+	Revoked cert.Revoked
 	// Pool supplies ephemeral keys generated ahead of time; nil generates
 	// them per exchange. The Server uses its own and ignores this one.
 	Pool *KeyPool

@@ -28,6 +28,9 @@ func authPeer(cfg *Config, certs [][]byte, sig, signed []byte, name string) (Pee
 	if err := cert.Verify(chain, cfg.Roots, cfg.PeerKind, name, cfg.Now()); err != nil {
 		return Peer{}, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
+	if err := cfg.Revoked.Check(chain); err != nil {
+		return Peer{}, fmt.Errorf("%w: %w", ErrCertificate, err)
+	}
 	leaf := chain[0]
 	if err := verify(leaf.PublicKey, signed, sig); err != nil {
 		return Peer{}, fmt.Errorf("%w by %q", err, leaf.Subject.CommonName)
