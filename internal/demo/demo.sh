@@ -144,13 +144,24 @@ for _ in $(seq 100); do [ -S "$rcnet/irmd.sock" ] && break; sleep 0.05; done
 show in_b irm ipcp bootstrap name ub2 layer lan type udp4 ip 10.78.0.1
 show in_c irm ipcp bootstrap name uc layer lan type udp4 ip 10.78.0.2
 
-step "A unicast layer 'corp' over both UDP layers: B bootstraps it, A and C enroll through B"
-show in_b irm ipcp bootstrap name ucB layer corp type unicast autobind
+step "Certificates for a routed layer: a CA, and an IPCP certificate for each member"
+cd "$work"
+show irm cert ca name corp.ca dir pki
+for n in ucA ucB ucC; do show irm cert issue name $n ca pki/corp.ca kind ipcp dir pki; done
+# The certificate options of one member's IPCP.
+id() { echo ca pki/corp.ca.crt cert "pki/$1.crt" key "pki/$1.key"; }
+
+step "A unicast layer 'corp' over both UDP layers, admitting only IPCPs with a certificate from corp.ca: B bootstraps it, A and C enroll through B"
+show in_b irm ipcp bootstrap name ucB layer corp type unicast autobind $(id ucB)
 show in_b irm name register ucB layer wan layer lan
-show in_a irm ipcp enroll name ucA layer corp dst ucB autobind
+show in_a irm ipcp enroll name ucA layer corp dst ucB autobind $(id ucA)
 show in_a irm ipcp connect name ucA dst ucB
-show in_c irm ipcp enroll name ucC layer corp dst ucB autobind
+show in_c irm ipcp enroll name ucC layer corp dst ucB autobind $(id ucC)
 show in_c irm ipcp connect name ucC dst ucB
+
+step "An IPCP without a certificate from corp.ca is refused"
+show in_c irm ipcp enroll name ucX layer corp dst ucB || true
+in_c irm ipcp destroy name ucX
 
 step "A reaches a server on C by name; B forwards"
 show in_c irm name register far layer corp
@@ -161,4 +172,4 @@ for _ in $(seq 50); do in_a oping -n far -c 1 -w 1s >/dev/null 2>&1 && break; sl
 show in_a oping -n far -c 5 -i 100ms
 show in_b irm ipcp list
 
-step "Done: three hosts, two UDP layers, one routed layer, flows by name"
+step "Done: three hosts, two UDP layers, one routed layer that admits only certified members, flows by name"

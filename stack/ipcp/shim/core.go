@@ -20,9 +20,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
@@ -329,10 +331,16 @@ func (c *Core[A]) logDrop(what string, from A) {
 	c.log.Warn("dropping bad datagrams (logged once per 10 s)", "latest", what, "from", fmt.Sprint(from), "counters", c.Counters())
 }
 
-// because quotes a peer's reason for refusing a flow, if it gave one.
+// because appends a peer's reason for refusing a flow, if it gave one, as
+// it reads, or quoted if it holds characters that do not print.
 func because(reason string) string {
-	if reason == "" {
+	switch {
+	case reason == "":
 		return ""
+	case strings.ContainsFunc(reason, func(r rune) bool { return !unicode.IsPrint(r) }):
+		// It comes from the network: nothing in it may pass for another
+		// line of a log or a terminal control sequence.
+		return ": " + strconv.Quote(reason)
 	}
-	return ": " + strconv.Quote(reason)
+	return ": " + reason
 }

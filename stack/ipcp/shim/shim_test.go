@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"o7s.dev/ouroboros/stack/ipcp/ipcptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/ipcp/ipcptest"
 	"o7s.dev/ouroboros/stack/qos"
 )
 
