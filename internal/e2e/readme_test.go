@@ -51,3 +51,26 @@ func tutorial(t *testing.T, readme string) string {
 	}
 	return rest[start+6 : start+6+end]
 }
+
+// TestE2EDemo runs make demo's script, the README's first command, against
+// the binaries under test, so that it cannot rot either: as root it also
+// sets up its three hosts and the authenticated routed layer.
+func TestE2EDemo(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "internal/demo/demo.sh"))
+	cmd.Env = append(os.Environ(), "BIN="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out)
+	}
+	want := []string{"5 packets transmitted, 5 received, 0% packet loss", "identical"}
+	if os.Geteuid() == 0 {
+		want = append(want, "identical: 20971520 bytes across the link", "peer certificate required", "CA corp.ca")
+	}
+	mustContain(t, string(out), want...)
+}
