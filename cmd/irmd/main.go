@@ -12,10 +12,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"syscall"
 
 	"o7s.dev/ouroboros/stack/config"
+	"o7s.dev/ouroboros/stack/crypt/cert"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/irm"
 )
@@ -32,6 +34,8 @@ irmd is the Ouroboros daemon: one per host. It hosts the IPC resource manager
 and the host's IPC processes (IPCPs), and serves applications and the irm tool
 on the control socket in its run directory ($OUROBOROS_RUNDIR, default
 /run/ouroboros). Stop it with SIGINT or SIGTERM: flows are told they are down.
+SIGHUP rereads the configuration file and applies [irmd] revoked (flows whose
+peer showed a revoked certificate end); other changes need a restart.
 
 Options:
 `
@@ -182,7 +186,7 @@ func serve(log *slog.Logger, cfg *config.Config) error {
 			return err
 		case s := <-sigs:
 			if s == syscall.SIGHUP {
-				log.Warn("SIGHUP ignored: reloading the configuration is not supported; restart irmd")
+				reload(log, m, cfg)
 				continue
 			}
 			log.Info("shutting down", "signal", s.String())
@@ -195,4 +199,35 @@ func serve(log *slog.Logger, cfg *config.Config) error {
 			return nil
 		}
 	}
+}
+
+// reload rereads the configuration file on SIGHUP and applies what can
+// change while irmd runs: [irmd] revoked, which also ends the flows whose
+// other end showed a certificate now revoked. The rest takes effect when
+// irmd restarts, and irmd says so if it changed. A file that does not
+// parse changes nothing.
+func reload(log *slog.Logger, m *irm.IRM, cfg *config.Config) {
+	if cfg == nil {
+		log.Warn("SIGHUP: irmd runs without a configuration file; nothing to reload")
+		return
+	}
+	next, err := config.Load(cfg.File)
+	if err != nil {
+		log.Error("SIGHUP: the configuration is unchanged", "err", err)
+		return
+	}
+	r, err := cert.ParseRevoked(next.Revoked)
+	if err != nil { // checked by config already
+		log.Error("SIGHUP: the configuration is unchanged", "err", err)
+		return
+	}
+	ended := m.SetRevoked(r)
+	log.Info("configuration reloaded: revoked certificates applied", "file", cfg.File,
+		"revoked", len(next.Revoked), "flows ended", ended)
+	before, after := *cfg, *next
+	before.Revoked, after.Revoked = nil, nil
+	if !reflect.DeepEqual(before, after) {
+		log.Warn("SIGHUP: only [irmd] revoked is applied while irmd runs; the other changes take effect when it restarts")
+	}
+	cfg.Revoked = next.Revoked
 }

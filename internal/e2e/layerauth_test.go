@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"encoding/binary"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,14 +157,7 @@ func TestE2EAuthenticatedLayerConfig(t *testing.T) {
 		"cert issue name lan3 ca ca/office.ca kind ipcp dir certs")
 	f := func(rel string) string { return filepath.Join(dir, rel) }
 	// lan3's key leaked: A revokes its certificate by fingerprint.
-	show, err := exec.Command(filepath.Join(bin, "irm"), "cert", "show", "file", f("certs/lan3.crt")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("irm cert show: %v\n%s", err, show)
-	}
-	fp := regexp.MustCompile(`fingerprint: SHA-256 (\S+)`).FindSubmatch(show)
-	if fp == nil {
-		t.Fatalf("no fingerprint in:\n%s", show)
-	}
+	fp3 := fingerprint(t, f("certs/lan3.crt"))
 	lab := netlab.New(t, bin)
 	a, b, c := lab.Node("a"), lab.Node("b"), lab.Node("c")
 	sw := lab.Switch("sw", a, b, c).Subnet("10.1.0.0/24")
@@ -172,7 +167,7 @@ func TestE2EAuthenticatedLayerConfig(t *testing.T) {
 	}
 	confA := writeConfig(t, `
 [irmd]
-revoked = ["`+string(fp[1])+`"]
+revoked = ["`+fp3+`"]
 
 [udp4.u]
 bootstrap = "wan"
@@ -221,6 +216,35 @@ key = "`+f("certs/lan2.key")+`"
 		t.Fatalf("enrolling with a revoked certificate: err %v, output:\n%s", err, out)
 	}
 	t.Logf("revoked: %s", strings.TrimSpace(out))
+
+	// Then lan2's: A's file gets its fingerprint too, and a SIGHUP ends
+	// lan2's adjacency at once; its reconnections are refused.
+	conf, err := os.ReadFile(confA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := strings.Replace(string(conf), `"`+fp3+`"`, `"`+fp3+`", "`+fingerprint(t, f("certs/lan2.crt"))+`"`, 1)
+	if err := os.WriteFile(confA, []byte(next), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	irmdA.Signal(syscall.SIGHUP)
+	waitFor(t, 5*time.Second, "lan2's adjacency to end", func() bool {
+		return !strings.Contains(ipcpRow(t, a, "lan1")["NEIGHBOURS"], "lan2")
+	})
+	mustContain(t, irmdA.Output(), "configuration reloaded", "member flow ended: the peer's certificate is revoked")
+	time.Sleep(time.Second) // lan2 retries meanwhile (its irmd backs off from 100 ms)
+	if nb := ipcpRow(t, a, "lan1")["NEIGHBOURS"]; strings.Contains(nb, "lan2") {
+		t.Errorf("lan2 is a neighbour again after its revocation: %s", nb)
+	}
+	refused := 0
+	for _, line := range strings.Split(irmdA.Output(), "\n") {
+		if strings.Contains(line, "member flow refused") && strings.Contains(line, "lan2") {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("a's irmd logged no refusal of lan2's reconnections:\n%s", irmdA.Output())
+	}
 	for _, f := range strings.Split(a.MustRun("irm", "flow", "list"), "\n") {
 		if strings.Contains(f, "ipcp lan1") && !strings.Contains(f, "yes") {
 			t.Errorf("a member flow is not sealed: %s", f)
@@ -229,4 +253,19 @@ key = "`+f("certs/lan2.key")+`"
 	if t.Failed() {
 		t.Logf("b's irmd:\n%s", irmdB.Output())
 	}
+}
+
+// fingerprint returns a certificate's SHA-256 fingerprint as irm cert show
+// prints it.
+func fingerprint(t *testing.T, file string) string {
+	t.Helper()
+	show, err := exec.Command(filepath.Join(bin, "irm"), "cert", "show", "file", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("irm cert show: %v\n%s", err, show)
+	}
+	fp := regexp.MustCompile(`fingerprint: SHA-256 (\S+)`).FindSubmatch(show)
+	if fp == nil {
+		t.Fatalf("no fingerprint in:\n%s", show)
+	}
+	return string(fp[1])
 }

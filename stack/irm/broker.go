@@ -3,6 +3,7 @@ package irm
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"os"
@@ -113,10 +114,14 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 	resp, err := ip.Alloc(ctx, n, hash, q, req, p)
 	var keys []byte
 	if err == nil {
-		keys, err = m.crypt.finish(n, st, resp)
+		var peer []*x509.Certificate
+		keys, peer, err = m.crypt.finish(n, st, resp)
 		if err != nil {
 			p.Down(reasonDown) // the peer accepted: tell it the flow is gone
 		}
+		m.mu.Lock()
+		p.peer = peer
+		m.mu.Unlock()
 	}
 	if err != nil {
 		p.discard()
@@ -188,7 +193,7 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 	if e != nil {
 		return m.acceptLower(e, from, n, q, data)
 	}
-	resp, keys, err := m.crypt.respond(n, data)
+	resp, keys, peer, err := m.crypt.respond(n, data)
 	if err == nil && keys == nil && !m.crypt.policy(n).Plain {
 		err = ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n)
 	}
@@ -196,11 +201,19 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Sp
 		m.log.Warn("flow refused", "name", n, "err", err)
 		return nil, nil, err
 	}
-	p, err := m.arrived(ctx, from, n, q, keys, graceOver)
+	p, err := m.arrived(ctx, from, n, q, secret{keys, peer}, graceOver)
 	if err != nil {
 		return nil, nil, err
 	}
 	return p, resp, nil
+}
+
+// secret is what a flow's key exchange gave the accepting end: the keys,
+// encoded for the application (nil: unencrypted), and the peer's verified
+// certificate chain (nil: anonymous), kept for revocations decided later.
+type secret struct {
+	keys []byte
+	peer []*x509.Certificate
 }
 
 // waitBoundIPCP returns the IPCP that takes a flow for n: one bound to it
@@ -232,10 +245,10 @@ func (m *IRM) waitBoundIPCP(ctx context.Context, from ipcp.IPCP, n string) (e *i
 	}
 }
 
-// arrived finds a process for a flow to n with keys (nil: unencrypted),
-// waiting for one to accept, starting a bound program if need be.
-// graceOver says the grace period for a binding is over already.
-func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec, keys []byte, graceOver bool) (ipcp.Port, error) {
+// arrived finds a process for a flow to n with sec, waiting for one to
+// accept, starting a bound program if need be. graceOver says the grace
+// period for a binding is over already.
+func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec, sec secret, graceOver bool) (ipcp.Port, error) {
 	grace := time.NewTimer(m.cfg.BindGrace)
 	defer grace.Stop()
 	var exited <-chan error // the auto-started program's end
@@ -252,7 +265,7 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 		}
 		if a := m.pickLocked(nm); a != nil {
 			m.mu.Unlock()
-			return m.hand(a, n, q, from, keys)
+			return m.hand(a, n, q, from, sec)
 		}
 		bound := m.boundAliveLocked(nm)
 		auto := nm.autoProgram()
@@ -358,18 +371,21 @@ func (nm *name) autoProgram() *progBinding {
 }
 
 // hand gives the flow to the process behind a taken accept request.
-func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, keys []byte) (ipcp.Port, error) {
+func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, sec secret) (ipcp.Port, error) {
 	p, fd, err := m.newPort(a.pr, n, q, from, sideAccept)
 	if err != nil {
 		a.ch <- acceptResult{fd: -1}
 		return nil, err
 	}
+	m.mu.Lock()
+	p.peer = sec.peer
+	m.mu.Unlock()
 	maxSDU := from.MaxSDU()
-	if len(keys) > 0 {
+	if len(sec.keys) > 0 {
 		maxSDU -= crypt.Overhead
 		p.encrypted.Store(true)
 	}
-	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: maxSDU, Keys: keys}, fd: fd}
+	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: maxSDU, Keys: sec.keys}, fd: fd}
 	return p, nil
 }
 

@@ -124,12 +124,35 @@ func (m *IRM) SetCryptIdentity(roots *x509.CertPool, host *cert.Pair) {
 
 // SetRevoked sets the certificates refused in every flow's key exchange,
 // those of names and of IPCPs alike, even when a trusted CA issued them. A
-// revoked CA revokes what it issued. Flows set up before are not ended:
-// the set applies from the next allocation.
-func (m *IRM) SetRevoked(r cert.Revoked) {
+// revoked CA revokes what it issued. Flows whose other end showed a
+// certificate that is now revoked are ended, and it returns how many.
+func (m *IRM) SetRevoked(r cert.Revoked) int {
 	m.crypt.mu.Lock()
-	defer m.crypt.mu.Unlock()
 	m.crypt.revoked = r
+	m.crypt.mu.Unlock()
+	var ports []*port
+	var lowers []*lowerFlow
+	m.mu.Lock()
+	for _, p := range m.ports {
+		if r.Check(p.peer) != nil {
+			ports = append(ports, p)
+		}
+	}
+	for _, f := range m.lowers {
+		if r.Check(f.peer) != nil {
+			lowers = append(lowers, f)
+		}
+	}
+	m.mu.Unlock()
+	for _, p := range ports {
+		m.log.Warn("flow ended: the peer's certificate is revoked", "id", p.id, "name", p.name, "err", r.Check(p.peer))
+		p.Down(reasonDown)
+	}
+	for _, f := range lowers {
+		m.log.Warn("member flow ended: the peer's certificate is revoked", "id", f.id, "ipcp", f.owner, "name", f.name, "err", r.Check(f.peer))
+		f.down(reasonDown)
+	}
+	return len(ports) + len(lowers)
 }
 
 // warnExpiry logs a certificate that expires soon, or has.
@@ -164,37 +187,40 @@ func (c *flowCrypt) newRequest(name string, cfg func() oap.Config) ([]byte, *oap
 }
 
 // finish completes the exchange with the peer's answer and returns the
-// keys, encoded for the application.
-func (c *flowCrypt) finish(name string, st *oap.ClientState, resp []byte) ([]byte, error) {
+// keys, encoded for the application, and the peer's verified chain (nil:
+// anonymous).
+func (c *flowCrypt) finish(name string, st *oap.ClientState, resp []byte) ([]byte, []*x509.Certificate, error) {
 	if st == nil {
-		return nil, nil // unencrypted by policy
+		return nil, nil, nil // unencrypted by policy
 	}
 	if len(resp) == 0 {
-		return nil, ctrl.Errorf(ctrl.CodeNotAllowed, "%q accepted the flow without a key exchange: refusing it unencrypted", name)
+		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "%q accepted the flow without a key exchange: refusing it unencrypted", name)
 	}
-	keys, _, _, err := st.Finish(resp)
+	keys, _, peer, err := st.Finish(resp)
 	if err != nil {
-		return nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange with %q failed: %v", name, err)
+		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange with %q failed: %v", name, err)
 	}
-	return encodeKeys(keys)
+	b, err := encodeKeys(keys)
+	return b, peer.Chain, err
 }
 
-// respond answers a request for a flow to name and returns the answer and
-// this end's keys, encoded for the application. A request without a key
-// exchange gets neither: the caller refuses it unless policy allows.
-func (c *flowCrypt) respond(name string, req []byte) (resp, keys []byte, err error) {
+// respond answers a request for a flow to name and returns the answer,
+// this end's keys, encoded for the application, and the client's verified
+// chain (nil: anonymous). A request without a key exchange gets none of
+// them: the caller refuses it unless policy allows.
+func (c *flowCrypt) respond(name string, req []byte) (resp, keys []byte, peer []*x509.Certificate, err error) {
 	if len(req) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	c.start()
-	resp, k, _, _, err := c.server.Respond(name, req)
+	resp, k, _, p, err := c.server.Respond(name, req)
 	if err != nil {
-		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", name, err)
+		return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", name, err)
 	}
 	if keys, err = encodeKeys(k); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return resp, keys, nil
+	return resp, keys, p.Chain, nil
 }
 
 func encodeKeys(k crypt.Keys) ([]byte, error) {

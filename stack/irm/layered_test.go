@@ -555,7 +555,7 @@ func benchLowerFlow(b *testing.B, sealed bool) {
 	}
 	if sealed {
 		keys, _ := memberKeys(b)
-		if err := up.seal(&keys); err != nil {
+		if err := up.seal(&keys, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,6 +16,7 @@ package irm
 
 import (
 	"context"
+	"crypto/x509"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type lowerFlow struct {
 	recvPkts, recvBytes atomic.Uint64 // to the owner
 	rejected            atomic.Uint64 // sealed packets that did not open
 	encrypted           atomic.Bool
+	peer                []*x509.Certificate // the peer's verified chain; m.mu held
 	forgetOnce          sync.Once
 }
 
@@ -215,11 +217,11 @@ func (m *IRM) AllocLower(ctx context.Context, from ipcp.IPCP, n string, q qos.Sp
 // sealLower finishes the key exchange of an allocated member flow and
 // seals it.
 func (m *IRM) sealLower(up *ownerEnd, n string, st *oap.ClientState, resp []byte) error {
-	keys, err := m.crypt.memberFinish(n, st, resp)
+	keys, peer, err := m.crypt.memberFinish(n, st, resp)
 	if err != nil || keys == nil {
 		return err
 	}
-	return up.seal(keys)
+	return up.seal(keys, peer)
 }
 
 // layerOf returns an IPCP's name and layer: the one it reports, else the
@@ -270,14 +272,14 @@ func (m *IRM) acceptLower(e *ipcpEntry, from ipcp.IPCP, n string, q qos.Spec, da
 	m.mu.Lock()
 	id := e.identity
 	m.mu.Unlock()
-	resp, keys, err := m.crypt.memberRespond(id, n, data)
+	resp, keys, peer, err := m.crypt.memberRespond(id, n, data)
 	if err != nil {
 		m.log.Warn("member flow refused", "ipcp", e.name, "name", n, "via", from.Info().Name, "err", err)
 		return nil, nil, err
 	}
 	up, down, err := m.newLowerFlow(n, q, e.name, from, sideAccept)
 	if err == nil && keys != nil {
-		err = up.seal(keys)
+		err = up.seal(keys, peer)
 		keys = nil
 	}
 	if err == nil {

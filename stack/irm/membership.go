@@ -151,49 +151,52 @@ func (c *flowCrypt) memberRequest(id *layerIdentity, n string) ([]byte, *oap.Cli
 	return c.newRequest(n, func() oap.Config { return c.memberConfig(id, n) })
 }
 
-// memberFinish completes a member flow's exchange with the peer's answer.
-// No keys and no error: the flow goes unencrypted.
-func (c *flowCrypt) memberFinish(n string, st *oap.ClientState, resp []byte) (*crypt.Keys, error) {
+// memberFinish completes a member flow's exchange with the peer's answer,
+// and returns the keys and the peer's verified chain. No keys and no
+// error: the flow goes unencrypted.
+func (c *flowCrypt) memberFinish(n string, st *oap.ClientState, resp []byte) (*crypt.Keys, []*x509.Certificate, error) {
 	if st == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(resp) == 0 {
-		return nil, ctrl.Errorf(ctrl.CodeNotAllowed, "%q accepted the flow without a key exchange: refusing it unencrypted", n)
+		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "%q accepted the flow without a key exchange: refusing it unencrypted", n)
 	}
-	keys, _, _, err := st.Finish(resp)
+	keys, _, peer, err := st.Finish(resp)
 	if err != nil {
-		return nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange with %q failed: %v", n, err)
+		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange with %q failed: %v", n, err)
 	}
-	return &keys, nil
+	return &keys, peer.Chain, nil
 }
 
 // memberRespond answers a member flow's request for n at an IPCP with
-// identity id. No response and no keys: the flow goes unencrypted, which
-// only an open layer's policy allows.
-func (c *flowCrypt) memberRespond(id *layerIdentity, n string, req []byte) ([]byte, *crypt.Keys, error) {
+// identity id, and returns the answer, the keys and the peer's verified
+// chain. No response and no keys: the flow goes unencrypted, which only an
+// open layer's policy allows.
+func (c *flowCrypt) memberRespond(id *layerIdentity, n string, req []byte) ([]byte, *crypt.Keys, []*x509.Certificate, error) {
 	if len(req) == 0 {
 		switch {
 		case id != nil:
-			return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "layer admits only members with a certificate from its CA: the request to %q carried no key exchange", n)
+			return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "layer admits only members with a certificate from its CA: the request to %q carried no key exchange", n)
 		case !c.memberPlain(id, n):
-			return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n)
+			return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n)
 		}
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	c.start()
-	resp, keys, _, _, err := c.server.RespondWith(c.memberConfig(id, n), n, req)
+	resp, keys, _, peer, err := c.server.RespondWith(c.memberConfig(id, n), n, req)
 	switch {
 	case err != nil && id != nil:
-		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "layer admits only members with a certificate from its CA: key exchange for %q refused: %v", n, err)
+		return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "layer admits only members with a certificate from its CA: key exchange for %q refused: %v", n, err)
 	case err != nil:
-		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", n, err)
+		return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", n, err)
 	}
-	return resp, &keys, nil
+	return resp, &keys, peer.Chain, nil
 }
 
 // seal makes the flow's owner end seal what it writes and open what it
-// reads with keys, which it erases.
-func (e *ownerEnd) seal(keys *crypt.Keys) error {
+// reads with keys, which it erases; peer is the other end's verified
+// chain (nil: anonymous).
+func (e *ownerEnd) seal(keys *crypt.Keys, peer []*x509.Certificate) error {
 	defer keys.Erase()
 	s, err := keys.Sealer()
 	if err != nil {
@@ -206,6 +209,9 @@ func (e *ownerEnd) seal(keys *crypt.Keys) error {
 	e.opener = o
 	e.PipeEnd.SetWriteTransform(s.Seal)
 	e.f.encrypted.Store(true)
+	e.f.m.mu.Lock()
+	e.f.peer = peer
+	e.f.m.mu.Unlock()
 	return nil
 }
 

@@ -55,6 +55,20 @@ func (p *layerPKI) identity(t *testing.T, ipcpName string, kind cert.Kind) *ctrl
 	return p.issued[base]
 }
 
+// revoking returns the set that revokes the certificate in file.
+func revoking(t *testing.T, file string) cert.Revoked {
+	t.Helper()
+	leaf, err := cert.LoadCerts(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := cert.ParseRevoked([]string{cert.Fingerprint(leaf[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // freeUDP returns a UDP port free on ip.
 func freeUDP(t *testing.T, ip string) string {
 	t.Helper()
@@ -137,23 +151,16 @@ func TestAuthenticatedLayer(t *testing.T) {
 	t.Run("a revoked certificate", func(t *testing.T) {
 		a, b := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
 		id := layer.identity(t, "net.r", cert.KindIPCP)
-		leaf, err := cert.LoadCerts(id.Cert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := cert.ParseRevoked([]string{cert.Fingerprint(leaf[0])})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.SetRevoked(r)
-		err = a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.r", Layer: "net", Identity: id})
+		b.SetRevoked(revoking(t, id.Cert))
+		err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.r", Layer: "net", Identity: id})
 		if err == nil || !strings.Contains(err.Error(), "is revoked") {
 			t.Fatalf("enroll with a revoked certificate: %v", err)
 		}
 	})
-	t.Run("a member", func(t *testing.T) {
-		a, _ := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
-		if err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.a", Layer: "net", Identity: layer.identity(t, "net.a", cert.KindIPCP)}); err != nil {
+	t.Run("a member, then revoked", func(t *testing.T) {
+		a, b := memberLab(t, layer.identity(t, "net.b", cert.KindIPCP))
+		id := layer.identity(t, "net.a", cert.KindIPCP)
+		if err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.a", Layer: "net", Identity: id}); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.Connect(ctx, ctrl.IPCPConnect{Name: "net.a", Dst: "net.b"}); err != nil {
@@ -167,6 +174,13 @@ func TestAuthenticatedLayer(t *testing.T) {
 			if !f.Encrypted {
 				t.Errorf("member flow %+v is not encrypted", f)
 			}
+		}
+		// Revoking net.a's certificate at net.b ends both its flows there.
+		if ended := b.SetRevoked(revoking(t, id.Cert)); ended != 2 {
+			t.Errorf("revoking net.a ended %d flows at net.b, want 2", ended)
+		}
+		if flows := b.lowerStats(); len(flows) != 0 {
+			t.Errorf("net.b's lower flows after the revocation: %+v", flows)
 		}
 	})
 }
@@ -241,7 +255,7 @@ func TestMemberFlowRejectsForgeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	mine, peers := memberKeys(t)
-	if err := up.seal(&mine); err != nil {
+	if err := up.seal(&mine, nil); err != nil {
 		t.Fatal(err)
 	}
 	peer, err := peers.Sealer()

@@ -1,6 +1,7 @@
 package irm
 
 import (
+	"crypto/x509"
 	"errors"
 	"io"
 	"sync"
@@ -38,6 +39,9 @@ type port struct {
 	appGone             atomic.Bool
 	encrypted           atomic.Bool // the application got keys
 	downOnce            sync.Once
+	// peer is the other end's verified certificate chain, nil if it
+	// showed none. m.mu held.
+	peer []*x509.Certificate
 }
 
 var _ ipcp.Port = (*port)(nil)

@@ -165,7 +165,8 @@ func TestNoRootsIsAnonymous(t *testing.T) {
 	p := newPKI(t, "ca", cert.Ed25519)
 	s := fixedServer(Config{Cert: p.issue(t, "other.test", cert.KindName, cert.Ed25519), Now: clk.Now})
 	cli, srv := exchange(t, s, Config{Cert: p.issue(t, "client.test", cert.KindName, cert.Ed25519), Now: clk.Now})
-	if cli.peer != (Peer{}) || srv.peer != (Peer{}) {
+	anonymous := func(p Peer) bool { return p.Cert == nil && p.Name == "" && p.Chain == nil }
+	if !anonymous(cli.peer) || !anonymous(srv.peer) {
 		t.Errorf("peers %+v, %+v without roots; want anonymous", cli.peer, srv.peer)
 	}
 }

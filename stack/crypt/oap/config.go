@@ -55,6 +55,9 @@ type Peer struct {
 	// destination name, on the server the name in the client's
 	// certificate. Empty for an anonymous peer.
 	Name string
+	// Chain is the verified chain the peer presented, Cert first: what a
+	// revocation decided later is checked against.
+	Chain []*x509.Certificate
 }
 
 // withDefaults fills the zero fields and checks the rest.

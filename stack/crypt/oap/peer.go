@@ -39,5 +39,5 @@ func authPeer(cfg *Config, certs [][]byte, sig, signed []byte, name string) (Pee
 	if err != nil { // Verify checked the identity already
 		return Peer{}, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
-	return Peer{Cert: leaf, Name: n}, nil
+	return Peer{Cert: leaf, Name: n, Chain: chain}, nil
 }
