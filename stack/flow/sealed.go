@@ -37,11 +37,15 @@ type sealedConn struct {
 	tmu  sync.Mutex // TryWriteBatch's buffers
 	t    sealBufs
 
-	rmu   sync.Mutex
-	open  *crypt.Opener
-	rbuf  [][]byte // sealed packets as read
-	rlens []int
-	plain []byte // one SDU, for Read into a short buffer
+	rmu  sync.Mutex
+	open *crypt.Opener
+	// The read buffers are made at the first read, as many as fit
+	// readBufBytes: a flow of the local layer (64 KiB SDUs) would
+	// otherwise zero a megabyte at every allocation.
+	maxSDU int
+	rbuf   [][]byte // sealed packets as read
+	rlens  []int
+	plain  []byte // one SDU, for Read into a short buffer
 
 	rejected atomic.Uint64
 }
@@ -69,12 +73,25 @@ func newSealedConn(sock *seqpkt.Conn, keys crypt.Keys, maxSDU int) (*sealedConn,
 	if err != nil {
 		return nil, err
 	}
-	c := &sealedConn{sock: sock, seal: seal, open: open, w: newSealBufs(), t: newSealBufs(),
-		rbuf: make([][]byte, sealBatch), rlens: make([]int, sealBatch), plain: make([]byte, maxSDU)}
-	for i := range c.rbuf {
-		c.rbuf[i] = make([]byte, maxSDU+crypt.Overhead)
+	return &sealedConn{sock: sock, seal: seal, open: open, w: newSealBufs(), t: newSealBufs(), maxSDU: maxSDU}, nil
+}
+
+// readBufBytes bounds the memory of a sealed flow's read buffers: all of
+// sealBatch for SDUs up to 4 KiB, fewer for larger ones, one at least.
+const readBufBytes = 64 << 10
+
+// readBufs returns the read buffers, making them at the first read.
+// c.rmu held.
+func (c *sealedConn) readBufs() ([][]byte, []int) {
+	if c.rbuf == nil {
+		size := c.maxSDU + crypt.Overhead
+		k := min(max(readBufBytes/size, 1), sealBatch)
+		c.rbuf, c.rlens = make([][]byte, k), make([]int, k)
+		for i := range c.rbuf {
+			c.rbuf[i] = make([]byte, size)
+		}
 	}
-	return c, nil
+	return c.rbuf, c.rlens
 }
 
 // Rejected returns how many packets did not open.
@@ -144,10 +161,12 @@ func (c *sealedConn) ReadBatch(bufs [][]byte, lens []int) (int, error) {
 func (c *sealedConn) readLocked(bufs [][]byte, lens []int) (int, error) {
 	for {
 		k := min(len(bufs), sealBatch)
-		n, err := c.sock.ReadBatch(c.rbuf[:k], c.rlens[:k])
+		rbuf, rlens := c.readBufs()
+		k = min(k, len(rbuf))
+		n, err := c.sock.ReadBatch(rbuf[:k], rlens[:k])
 		out := 0
 		for i := range n {
-			pkt := c.rbuf[i][:c.rlens[i]]
+			pkt := rbuf[i][:rlens[i]]
 			if len(pkt)-crypt.Overhead > len(bufs[out]) {
 				c.rejected.Add(1) // cannot be ours: larger than any SDU
 				continue
@@ -171,6 +190,9 @@ func (c *sealedConn) readLocked(bufs [][]byte, lens []int) (int, error) {
 func (c *sealedConn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if c.plain == nil {
+		c.plain = make([]byte, c.maxSDU)
+	}
 	one, lens := [][]byte{c.plain}, []int{0}
 	if _, err := c.readLocked(one, lens); err != nil {
 		return 0, err
