@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/internal/netlab"
-	"o7s.dev/ouroboros/stack/flow"
 	"o7s.dev/ouroboros/stack/qos"
 )
 
@@ -122,24 +121,7 @@ func TestE2EEncryptedUnderLoss(t *testing.T) {
 	srv, cli := attachNode(t, b), attachNode(t, a)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	accepted := make(chan *flow.Flow, 1)
-	go func() {
-		f, err := srv.Accept(ctx)
-		if err != nil {
-			t.Error(err)
-		}
-		accepted <- f
-	}()
-	w, err := cli.Alloc(ctx, "stream", qos.Best)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	r := <-accepted
-	if r == nil {
-		t.FailNow()
-	}
-	defer r.Close()
+	w, r := flowPair(t, ctx, srv, cli, "stream", qos.Best)
 	if !w.Encrypted() || !r.Encrypted() {
 		t.Fatal("the flow is not encrypted")
 	}

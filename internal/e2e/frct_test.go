@@ -26,22 +26,7 @@ func TestE2EOneWayBestStreamCompletes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv, cli := attachTo(t, h), attachTo(t, h)
-	accepted := make(chan *flow.Flow, 1)
-	go func() {
-		f, err := srv.Accept(ctx)
-		if err != nil {
-			t.Error(err)
-		}
-		accepted <- f
-	}()
-	w, err := cli.Alloc(ctx, "stream", qos.Best)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := <-accepted
-	if r == nil {
-		t.FailNow()
-	}
+	w, r := flowPair(t, ctx, srv, cli, "stream", qos.Best)
 	const n = 100000
 	go func() {
 		msg := make([]byte, 200)

@@ -187,12 +187,10 @@ func attachNode(t *testing.T, n *netlab.Node) *flow.Process {
 	return p
 }
 
-// echoFlow allocates a raw flow from cli to "hdr", which srv accepts, and
-// sends count marked SDUs of 200 bytes each way.
-func echoFlow(t *testing.T, srv, cli *flow.Process, count int) {
+// flowPair allocates a flow from cli to name, which srv accepts, and
+// returns both ends (the allocating one first), closed when the test ends.
+func flowPair(t *testing.T, ctx context.Context, srv, cli *flow.Process, name string, q qos.Spec) (w, r *flow.Flow) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	type acceptance struct {
 		f   *flow.Flow
 		err error
@@ -202,17 +200,26 @@ func echoFlow(t *testing.T, srv, cli *flow.Process, count int) {
 		f, err := srv.Accept(ctx)
 		accepted <- acceptance{f, err}
 	}()
-	w, err := cli.Alloc(ctx, "hdr", qos.Raw)
+	w, err := cli.Alloc(ctx, name, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Close()
+	t.Cleanup(func() { w.Close() })
 	acc := <-accepted
 	if acc.err != nil {
 		t.Fatalf("accept: %v", acc.err)
 	}
-	r := acc.f
-	defer r.Close()
+	t.Cleanup(func() { acc.f.Close() })
+	return w, acc.f
+}
+
+// echoFlow allocates a raw flow from cli to "hdr", which srv accepts, and
+// sends count marked SDUs of 200 bytes each way.
+func echoFlow(t *testing.T, srv, cli *flow.Process, count int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w, r := flowPair(t, ctx, srv, cli, "hdr", qos.Raw)
 	buf := make([]byte, 2048)
 	for i := range count {
 		msg := bytes.Repeat([]byte{byte(i)}, 200)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -350,6 +351,7 @@ func TestHostileNeighbourInputIsDroppedAndCounted(t *testing.T) {
 func TestPolicingAboveTheDeclaredBandwidth(t *testing.T) {
 	n := build(t, []string{"a", "b"}, chain("a", "b"), map[string]string{"congestion": "none"})
 	got := make(chan int, 1)
+	var delivered atomic.Uint64 // SDUs
 	if err := n.Node("b").Serve("sink", func(p ipcp.Port) {
 		bufs, lens := [][]byte{make([]byte, 2048)}, []int{0}
 		total := 0
@@ -359,6 +361,7 @@ func TestPolicingAboveTheDeclaredBandwidth(t *testing.T) {
 				return
 			}
 			total += lens[0]
+			delivered.Add(1)
 		}
 	}); err != nil {
 		t.Fatal(err)
@@ -368,11 +371,30 @@ func TestPolicingAboveTheDeclaredBandwidth(t *testing.T) {
 	f := pingFlow(t, n, "a", "sink", q)
 	sdu := make([]byte, 1000)
 	start := time.Now()
+	written := 0
 	for time.Since(start) < time.Second {
-		_, _ = f.WriteBatch([][]byte{sdu, sdu, sdu, sdu})
+		k, _ := f.WriteBatch([][]byte{sdu, sdu, sdu, sdu})
+		written += k
 		time.Sleep(time.Millisecond) // offers about 30 Mbit/s
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Every SDU written is delivered or dropped and counted, once those
+	// still on the way have arrived.
+	accounted := func() uint64 {
+		sum := delivered.Load()
+		for _, node := range []string{"a", "b"} {
+			for _, c := range n.Node(node).IPCP.Info().Counters {
+				sum += c
+			}
+		}
+		return sum
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for accounted() < uint64(written) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d SDUs written, %d delivered or counted as dropped", written, accounted())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	f.Down(ctrl.ReasonPeer)
 	total := <-got
 	policed := n.Node("a").IPCP.Info().Counters["policed"]
