@@ -172,4 +172,4 @@ func (q *QoS) Set(s string) error {
 }
 
 // QoSUsage is the help text of a -q option.
-const QoSUsage = "QoS spec: raw, best, video, voice or data. FRCT is not in this release: every spec gets what the layer gives, which over the local layer is lossless and in order"
+const QoSUsage = "QoS spec: raw (what the layer gives), best, video or voice (in order; what a layer loses is skipped) or data (in order and reliable: lost SDUs are sent again)"
