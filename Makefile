@@ -72,4 +72,4 @@ package-check: package
 	./packaging/check.sh
 
 clean:
-	rm -rf $(BIN) dist e2e.out
+	rm -rf $(BIN) dist e2e.out fuzz.out
