@@ -38,7 +38,7 @@ type Route struct {
 	// order when the ones before are down.
 	NextHops []addr.Addr
 	// Multipath says every next hop is on a shortest path: pick one per
-	// flow (PickNextHop), never per packet, so flows stay in order. It is
+	// flow (dt.Table.Lookup), never per packet, so flows stay in order. It is
 	// set on every ECMP route, even one with a single next hop.
 	Multipath bool
 	// Cost is the length of the shortest path, saturated at the largest
