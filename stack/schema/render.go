@@ -1,0 +1,259 @@
+package schema
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// This file writes the tables for people: irm's help and the docs' option
+// tables, so that they say what Check and Parse do.
+
+// phrase is what o sets, with its unit: "seconds between link-state updates".
+func (o *Option) phrase() string {
+	if o.Unit != "" {
+		return o.Unit + " " + o.Help
+	}
+	return o.Help
+}
+
+// or joins words as "a, b or c", each through quote.
+func or(words []string, quote func(string) string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = quote(w)
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+func plain(s string) string { return s }
+func code(s string) string  { return "`" + s + "`" }
+
+// values describes the values o takes, in words; quote writes a value as
+// the reader types it.
+func (o *Option) values(typ string, quote func(string) string) string {
+	ip, host := "an address of the type's IP version", "another host's address, of the type's IP version"
+	if v := version(typ); v != 0 {
+		ip, host = fmt.Sprintf("an IPv%d address", v), fmt.Sprintf("another host's IPv%d address", v)
+	}
+	switch o.Kind {
+	case Word:
+		return or(o.Words, quote)
+	case Int:
+		if len(o.Words) > 0 {
+			return or(o.Words, plain)
+		}
+		return fmt.Sprintf("%d to %d", o.Lo, o.Hi)
+	case BindAddr:
+		return ip
+	case HostAddr:
+		return host
+	case Device:
+		return "1 to 15 ASCII characters, no / : or spaces"
+	case Ethertype:
+		return "0x0600 to 0xFFFE, hex or decimal"
+	case Peers:
+		return "host[:port]"
+	}
+	return ""
+}
+
+// HelpOptions writes the option lines of irm ipcp bootstrap's help: every
+// type with the options irm takes, one line each, wrapped to 79 columns.
+func HelpOptions() string {
+	var b strings.Builder
+	b.WriteString("Options, by type (defaults in brackets):\n")
+	for _, g := range groups() {
+		label := strings.Join(g.names, "/")
+		t := g.typ
+		if len(t.Flags()) == 0 {
+			fmt.Fprintf(&b, "  %-10s no options\n", label)
+			continue
+		}
+		for i := range t.Options {
+			o := &t.Options[i]
+			if o.FileOnly {
+				continue
+			}
+			head := o.Name() + " " + o.Arg
+			text := o.phrase() + ": " + o.values(g.typName(), plain)
+			switch {
+			case o.Required:
+				text += ", required"
+			case o.Default != "":
+				text += " [" + o.Default + "]"
+			}
+			if o.NotYet != "" {
+				text += " (not supported yet)"
+			}
+			writeWrapped(&b, fmt.Sprintf("  %-10s %-18s ", label, head), text, 79)
+			label = ""
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// writeWrapped writes text after head, wrapping at width under the
+// column where the text starts.
+func writeWrapped(b *strings.Builder, head, text string, width int) {
+	indent := strings.Repeat(" ", len(head))
+	line := head
+	for i, w := range strings.Fields(text) {
+		if i > 0 && len(line)+1+len(w) > width {
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+			line = indent
+		} else if i > 0 {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line + "\n")
+}
+
+// group is a run of types with the same options, shown together.
+type group struct {
+	names []string
+	typ   Type
+}
+
+// typName is the type to describe values for: none (either IP version)
+// when the group has several.
+func (g group) typName() string {
+	if len(g.names) > 1 {
+		return ""
+	}
+	return g.typ.Name
+}
+
+// groups returns the types, with those of the same options (udp4 and udp6)
+// in one group.
+func groups() []group {
+	var out []group
+	for _, t := range Types() {
+		if n := len(out); n > 0 && sameOptions(out[n-1].typ, t) {
+			out[n-1].names = append(out[n-1].names, t.Name)
+			continue
+		}
+		out = append(out, group{names: []string{t.Name}, typ: t})
+	}
+	return out
+}
+
+func sameOptions(a, b Type) bool {
+	return slices.EqualFunc(a.Options, b.Options, func(x, y Option) bool {
+		return x.Key == y.Key && x.Kind == y.Kind && x.Default == y.Default && x.Range() == y.Range()
+	})
+}
+
+// ConfigTable writes the Markdown table of the keys of the IPCP tables of
+// the group of types whose first is first (udp4 for udp4 and udp6) in
+// irmd.conf, for docs/config.md; "" for no such group.
+func ConfigTable(first string) string {
+	i := slices.IndexFunc(groups(), func(g group) bool { return g.names[0] == first })
+	if i < 0 {
+		return ""
+	}
+	g := groups()[i]
+	t := &g.typ
+	var b strings.Builder
+	b.WriteString("| Key | Value | irm option | Default |\n|-----|-------|------------|---------|\n")
+	for i := range t.Options {
+		o := &t.Options[i]
+		key := code(o.Key)
+		if o.Alias != "" {
+			key += " (or " + code(o.Alias) + ")"
+		}
+		value := o.phrase() + ": " + o.tomlValues(g.typName())
+		if o.NotYet != "" {
+			value += "; not supported yet: bootstrap refuses it"
+		}
+		flag := code(o.Name())
+		switch {
+		case o.Kind == Peers:
+			flag = code(o.Name()+".NAME") + ", from this file only"
+		case o.FileOnly:
+			flag = "none"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", key, value, flag, o.tomlDefault())
+	}
+	return b.String()
+}
+
+// tomlValues describes the values o takes as they are written in irmd.conf.
+func (o *Option) tomlValues(typ string) string {
+	str := func(s string) string { return "`\"" + s + "\"`" }
+	switch o.Kind {
+	case Word:
+		return or(o.Words, str)
+	case Int:
+		if len(o.Words) > 0 {
+			return or(o.Words, code)
+		}
+		return fmt.Sprintf("`%d` to `%d`", o.Lo, o.Hi)
+	case Ethertype:
+		return "`0x0600` to `0xFFFE`, as a TOML integer (`0xA000`, `40960`) or a string (`\"0xA000\"`)"
+	case Peers:
+		return "a table of peer name = `\"host[:port]\"`"
+	case Device:
+		return "a string of 1 to 15 ASCII characters, no `/`, `:` or spaces"
+	}
+	return "a string, " + o.values(typ, code)
+}
+
+// tomlDefault writes o's default as irmd.conf would spell it.
+func (o *Option) tomlDefault() string {
+	switch {
+	case o.Required:
+		return "required"
+	case o.Default == "":
+		return "unset"
+	case o.Kind == Word:
+		return "`\"" + o.Default + "\"`"
+	}
+	return "`" + o.Default + "`"
+}
+
+// BootstrapTable writes the Markdown table of irm ipcp bootstrap's options
+// of every type, for docs/irm.md.
+func BootstrapTable() string {
+	var b strings.Builder
+	b.WriteString("| Type | Option | Value (default) |\n|------|--------|-----------------|\n")
+	for _, g := range groups() {
+		label := strings.Join(mapSlice(g.names, code), ", ")
+		t := g.typ
+		if len(t.Flags()) == 0 {
+			fmt.Fprintf(&b, "| %s | | no options |\n", label)
+			continue
+		}
+		for i := range t.Options {
+			o := &t.Options[i]
+			if o.FileOnly {
+				continue
+			}
+			text := o.phrase() + ": " + o.values(g.typName(), code)
+			switch {
+			case o.Required:
+				text += "; required"
+			case o.Default != "":
+				text += " (" + code(o.Default) + ")"
+			}
+			if o.NotYet != "" {
+				text += "; not supported yet"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", label, code(o.Name()), text)
+			label = ""
+		}
+	}
+	return b.String()
+}
+
+func mapSlice(ss []string, f func(string) string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = f(s)
+	}
+	return out
+}
