@@ -6,7 +6,7 @@ const DefaultEthertype = 0xA000
 
 func devOption() Option {
 	return Option{Key: "dev", Kind: Device, Required: true,
-		Arg: "IF", Help: "the Ethernet interface (see ip link)"}
+		Arg: "IF", Help: "the Ethernet interface, as ip link names it"}
 }
 
 func ethLLCType() Type {

@@ -9,9 +9,9 @@ import (
 
 // Error is a problem with one option given to an IPCP.
 type Error struct {
-	Type    string // the IPCP type
-	Name    string // the option, as irm spells it ("peer.NAME" for a peer)
-	Value   string // the value given
+	Type  string // the IPCP type
+	Name  string // the option, as irm spells it ("peer.NAME" for a peer)
+	Value string // the value given
 	// Problem is what is wrong: phrased to follow the value, or, for an
 	// option that is missing or unknown (Whole), the whole message.
 	Problem string
@@ -58,7 +58,7 @@ func (t *Type) Parse(opts map[string]string) (map[string]string, error) {
 	t.Finish(out, given)
 	for _, r := range t.Rules {
 		if name, p := r(out, given); p != "" {
-			return nil, &Error{Type: t.Name, Name: name, Value: out[name], Problem: p}
+			return nil, &Error{Type: t.Name, Name: name, Value: out[name], Problem: p, Whole: true}
 		}
 	}
 	return out, nil
@@ -79,7 +79,7 @@ func (t *Type) Finish(opts map[string]string, given func(name string) bool) {
 
 // Missing says that a required option o is missing.
 func (t *Type) Missing(o *Option) string {
-	return fmt.Sprintf("missing %s: a %s IPCP needs it (%s)", o.Name(), t.Name, o.Help)
+	return fmt.Sprintf("missing %s: %s %s IPCP needs it (%s)", o.Name(), t.article(), t.Name, o.Help)
 }
 
 // optionOf returns the option that the key k of the IPCP's options sets.
@@ -109,5 +109,13 @@ func (t *Type) unknown(k string) error {
 	if len(names) > 0 {
 		takes = "it takes " + strings.Join(names, ", ")
 	}
-	return &Error{Type: t.Name, Name: k, Problem: fmt.Sprintf("option %s does not apply to a %s IPCP; %s", k, t.Name, takes), Whole: true}
+	return &Error{Type: t.Name, Name: k, Problem: fmt.Sprintf("option %s does not apply to %s %s IPCP; %s", k, t.article(), t.Name, takes), Whole: true}
+}
+
+// article is "a" or "an", as English puts it before t's name.
+func (t *Type) article() string {
+	if strings.HasPrefix(t.Name, "e") {
+		return "an"
+	}
+	return "a"
 }

@@ -150,7 +150,8 @@ func sameOptions(a, b Type) bool {
 
 // ConfigTable writes the Markdown table of the keys of the IPCP tables of
 // the group of types whose first is first (udp4 for udp4 and udp6) in
-// irmd.conf, for docs/config.md; "" for no such group.
+// irmd.conf, for docs/config.md; "" for no such group or one without
+// options.
 func ConfigTable(first string) string {
 	i := slices.IndexFunc(groups(), func(g group) bool { return g.names[0] == first })
 	if i < 0 {
@@ -158,6 +159,9 @@ func ConfigTable(first string) string {
 	}
 	g := groups()[i]
 	t := &g.typ
+	if len(t.Options) == 0 {
+		return ""
+	}
 	var b strings.Builder
 	b.WriteString("| Key | Value | irm option | Default |\n|-----|-------|------------|---------|\n")
 	for i := range t.Options {

@@ -36,6 +36,8 @@ func (o *Option) Check(typ, s string) (string, string) {
 // "one of none, mb-ecn".
 func (o *Option) Range() string {
 	switch {
+	case len(o.Words) == 1:
+		return o.Words[0]
 	case len(o.Words) > 0:
 		return "one of " + strings.Join(o.Words, ", ")
 	case o.Kind == Int:
@@ -150,7 +152,13 @@ func device(s string) (string, string) {
 // 0xFFFF is reserved, and the types of protocols a host already runs are
 // refused: their frames would reach both stacks.
 func ethertype(s string) (string, string) {
-	n, err := strconv.ParseUint(s, 0, 64)
+	var n uint64
+	var err error
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		n, err = strconv.ParseUint(h, 16, 16)
+	} else {
+		n, err = strconv.ParseUint(s, 10, 16)
+	}
 	if err != nil || n < 0x0600 || n > 0xFFFE {
 		return "", "is not an Ethernet type (0x0600-0xFFFE, such as 0xA000)"
 	}
