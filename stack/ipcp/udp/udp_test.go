@@ -84,16 +84,3 @@ func TestResolveOrder(t *testing.T) {
 		t.Fatal("an unknown name resolved")
 	}
 }
-
-func TestPortByteOrder(t *testing.T) {
-	for _, port := range []uint16{1, 3435, 0xabcd, 65535} {
-		if got := ntohs(htons(port)); got != port {
-			t.Fatalf("ntohs(htons(%d)) = %d", port, got)
-		}
-		v := htons(port)
-		b := (*[2]byte)(unsafePointer(&v))
-		if b[0] != byte(port>>8) || b[1] != byte(port) {
-			t.Fatalf("htons(%d) bytes %x, want network order", port, b[:])
-		}
-	}
-}
