@@ -52,14 +52,7 @@ func ParseType(s string) (Type, error) {
 }
 
 // Rank orders types for name queries: lower first.
-func (t Type) Rank() int {
-	for i, x := range Types() {
-		if x == t {
-			return i
-		}
-	}
-	return len(Types())
-}
+func (t Type) Rank() int { return schema.Rank(string(t)) }
 
 // HashAlgo is a layer's directory hash: names are known to a layer by their hash.
 type HashAlgo string

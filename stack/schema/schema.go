@@ -1,7 +1,5 @@
 package schema
 
-import "slices"
-
 // The IPCP types, spelt as in irm and as the table names of irmd.conf.
 const (
 	Local     = "local"
@@ -89,28 +87,54 @@ type Type struct {
 // is wrong.
 type Rule func(opts map[string]string, given func(name string) bool) (name, problem string)
 
+// order is the IPCP types in the order their IPCPs come up: a layer
+// before the layers that may run over it. It is never written.
+var order = [...]string{Local, EthLLC, EthDIX, UDP4, UDP6, Broadcast, Unicast}
+
 // Types returns the IPCP types in the order their IPCPs come up: a layer
 // before the layers that may run over it. The caller may modify the result.
 func Types() []Type {
-	return []Type{localType(), ethLLCType(), ethDIXType(), udpType(UDP4), udpType(UDP6), broadcastType(), unicastType()}
-}
-
-// Names returns the names of the IPCP types, in the order of Types.
-func Names() []string {
-	var out []string
-	for _, t := range Types() {
-		out = append(out, t.Name)
+	out := make([]Type, len(order))
+	for i, n := range order {
+		out[i] = *Lookup(n)
 	}
 	return out
 }
 
+// Names returns the names of the IPCP types, in the order of Types.
+func Names() []string { return append([]string(nil), order[:]...) }
+
+// Rank returns the place of type name in the order of Types, or the
+// number of types for an unknown one. It does not allocate, for sorting.
+func Rank(name string) int {
+	for i, n := range order {
+		if n == name {
+			return i
+		}
+	}
+	return len(order)
+}
+
 // Lookup returns the type called name, or nil.
 func Lookup(name string) *Type {
-	ts := Types()
-	if i := slices.IndexFunc(ts, func(t Type) bool { return t.Name == name }); i >= 0 {
-		return &ts[i]
+	var t Type
+	switch name {
+	case Local:
+		t = localType()
+	case EthLLC:
+		t = ethLLCType()
+	case EthDIX:
+		t = ethDIXType()
+	case UDP4, UDP6:
+		t = udpType(name)
+	case Broadcast:
+		t = broadcastType()
+	case Unicast:
+		t = unicastType()
+	default:
+		return nil
 	}
-	return nil
+	return &t
 }
 
 // Option returns t's option with irm keyword name, or nil.

@@ -14,7 +14,10 @@ func TestTables(t *testing.T) {
 	if got, want := strings.Join(Names(), " "), "local eth-llc eth-dix udp4 udp6 broadcast unicast"; got != want {
 		t.Errorf("types %q, want lower layers first: %q", got, want)
 	}
-	for _, typ := range Types() {
+	for i, typ := range Types() {
+		if Names()[i] != typ.Name || Rank(typ.Name) != i {
+			t.Errorf("type %d is %s, named %s, ranked %d", i, typ.Name, Names()[i], Rank(typ.Name))
+		}
 		keys, names := map[string]bool{}, map[string]bool{}
 		for _, o := range typ.Options {
 			if keys[o.Key] || names[o.Name()] || o.Alias != "" && keys[o.Alias] {
