@@ -80,3 +80,28 @@ func TestDocs(t *testing.T) {
 		t.Error("no doc has the bootstrap table")
 	}
 }
+
+// TestDocsLB checks the lb row of config.md's [name.NAME] table, which is
+// written by hand among the other keys of a name, against LB.
+func TestDocsLB(t *testing.T) {
+	b, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "| `lb` |") {
+			row = l
+		}
+	}
+	lb := LB()
+	words := append(append([]string(nil), lb.Words...), lb.Default)
+	for a := range lb.Aliases {
+		words = append(words, a)
+	}
+	for _, w := range words {
+		if !strings.Contains(row, `"`+w+`"`) {
+			t.Errorf("config.md's lb row %q does not name %q", row, w)
+		}
+	}
+}
