@@ -145,9 +145,9 @@ reads the files. The other types take none of these.
 
 ` + schema.HelpOptions() + `
 
-irm checks that each option belongs to the type and its value, by the
-same table irmd.conf and the IPCP use; irmd checks the rest. This release has no broadcast layers yet:
-irmd answers "not supported yet" for them.`
+irm checks each option and its value against the same table that
+irmd.conf and the IPCP use; irmd checks the rest. This release has no
+broadcast layers yet: irmd answers "not supported yet" for them.`
 
 func parseIPCPCreate(args []string) (*command, error) {
 	m, err := scanArgs(args, grammar{values: []string{"name", "type"}})
