@@ -31,7 +31,8 @@ func (e *Error) Error() string {
 // the rules between options checked. The error is an *Error naming the
 // first option at fault, in table order.
 func (t *Type) Parse(opts map[string]string) (map[string]string, error) {
-	for _, k := range slices.Sorted(maps.Keys(opts)) {
+	keys := slices.Sorted(maps.Keys(opts))
+	for _, k := range keys {
 		if t.optionOf(k) == nil {
 			return nil, t.unknown(k)
 		}
@@ -40,7 +41,7 @@ func (t *Type) Parse(opts map[string]string) (map[string]string, error) {
 	for i := range t.Options {
 		o := &t.Options[i]
 		name := o.Name()
-		for _, k := range slices.Sorted(maps.Keys(opts)) {
+		for _, k := range keys {
 			if k != name && !(o.Kind == Peers && strings.HasPrefix(k, name+".")) {
 				continue
 			}
@@ -87,7 +88,7 @@ func (t *Type) optionOf(k string) *Option {
 	if o := t.Option(k); o != nil && o.Kind != Peers {
 		return o
 	}
-	if name, _, ok := strings.Cut(k, "."); ok {
+	if name, peer, ok := strings.Cut(k, "."); ok && peer != "" {
 		if o := t.Option(name); o != nil && o.Kind == Peers {
 			return o
 		}
