@@ -22,17 +22,19 @@ func render(what string) (string, error) {
 	switch f := strings.Fields(what); {
 	case len(f) == 2 && f[0] == "config" && ConfigTable(f[1]) != "":
 		return ConfigTable(f[1]), nil
+	case len(f) == 2 && f[0] == "params" && ParamTable(f[1]) != "":
+		return ParamTable(f[1]), nil
 	case len(f) == 1 && f[0] == "bootstrap":
 		return BootstrapTable(), nil
 	}
-	return "", fmt.Errorf("unknown part %q: want \"config TYPE\" or \"bootstrap\"", what)
+	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\" or \"bootstrap\"", what)
 }
 
 // TestDocs checks that the option tables of the docs are the ones the
 // schema writes, so that the docs say what irm, irmd.conf and the IPCPs
 // check. With -update (make docs) it rewrites them.
 func TestDocs(t *testing.T) {
-	want := map[string]bool{"config.md": true, "irm.md": true} // docs that must have parts
+	want := map[string]bool{"config.md": true, "irm.md": true, "guide.md": true} // docs that must have parts
 	files, err := filepath.Glob("../../docs/*.md")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no docs: %v", err)

@@ -261,3 +261,23 @@ func mapSlice(ss []string, f func(string) string) []string {
 	}
 	return out
 }
+
+// ParamTable writes the Markdown table of type typ's options with both
+// spellings side by side, for the guide; "" for an unknown type.
+func ParamTable(typ string) string {
+	t := Lookup(typ)
+	if t == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("| irm option | irmd.conf key | default | range | meaning |\n|---|---|---|---|---|\n")
+	for i := range t.Options {
+		o := &t.Options[i]
+		rng := strings.ReplaceAll(o.Range(), "-", "–")
+		if o.Kind == Word || len(o.Words) > 0 {
+			rng = strings.Join(mapSlice(o.Words, code), ", ")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(o.Name()), code(o.Key), code(o.Default), rng, o.phrase())
+	}
+	return b.String()
+}
