@@ -146,3 +146,26 @@ func TestHelpFits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckIdempotent checks that the canonical form of a value, which irm
+// and irmd.conf hand on to the IPCP, is accepted again, unchanged: the
+// IPCP checks the value a second time.
+func FuzzCheckIdempotent(f *testing.F) {
+	for _, s := range []string{"0xA000", "1536", "sha3_512", "link-state", "2001:DB8::1", "h.example", "[::1]:9", "007", "fe80::1%eth0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, typ := range Types() {
+			for i := range typ.Options {
+				o := &typ.Options[i]
+				c, p := o.Check(typ.Name, s)
+				if p != "" {
+					continue
+				}
+				if again, p := o.Check(typ.Name, c); p != "" || again != c {
+					t.Errorf("%s %s: %q reads as %q, which reads as %q, %s", typ.Name, o.Name(), s, c, again, p)
+				}
+			}
+		}
+	})
+}
