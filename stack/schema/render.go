@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -32,21 +33,21 @@ func or(words []string, quote func(string) string) string {
 func plain(s string) string { return s }
 func code(s string) string  { return "`" + s + "`" }
 
-// values describes the values o takes, in words; quote writes a value as
-// the reader types it.
-func (o *Option) values(typ string, quote func(string) string) string {
+// values describes the values o takes, in words; word and num write a word
+// and a number as the reader types them.
+func (o *Option) values(typ string, word, num func(string) string) string {
 	ip, host := "an address of the type's IP version", "another host's address, of the type's IP version"
 	if v := version(typ); v != 0 {
 		ip, host = fmt.Sprintf("an IPv%d address", v), fmt.Sprintf("another host's IPv%d address", v)
 	}
 	switch o.Kind {
 	case Word:
-		return or(o.Words, quote)
+		return or(o.Words, word)
 	case Int:
 		if len(o.Words) > 0 {
-			return or(o.Words, plain)
+			return or(o.Words, num)
 		}
-		return fmt.Sprintf("%d to %d", o.Lo, o.Hi)
+		return num(strconv.FormatInt(o.Lo, 10)) + " to " + num(strconv.FormatInt(o.Hi, 10))
 	case BindAddr:
 		return ip
 	case HostAddr:
@@ -61,37 +62,62 @@ func (o *Option) values(typ string, quote func(string) string) string {
 	return ""
 }
 
+// irmLine is one line of the lists of irm's options: an option of a group
+// of types, or, with o nil, a group that takes none.
+type irmLine struct {
+	names []string // the group's types, on its first line only
+	typ   string   // the type to describe values for ("" for both IP versions)
+	o     *Option
+}
+
+// irmLines lists the options irm ipcp bootstrap takes, by group of types.
+func irmLines() []irmLine {
+	var out []irmLine
+	for _, g := range groups() {
+		names := g.names
+		if len(g.typ.Flags()) == 0 {
+			out = append(out, irmLine{names: names})
+			continue
+		}
+		for i := range g.typ.Options {
+			if o := &g.typ.Options[i]; !o.FileOnly {
+				out = append(out, irmLine{names: names, typ: g.typName(), o: o})
+				names = nil
+			}
+		}
+	}
+	return out
+}
+
+// summary says what o sets, the values it takes (words and numbers written
+// by word and num) and its default (written by dflt) or required.
+func (o *Option) summary(typ string, word, num, dflt func(string) string, required string) string {
+	text := o.phrase() + ": " + o.values(typ, word, num)
+	switch {
+	case o.Required:
+		text += required
+	case o.Default != "":
+		text += dflt(o.Default)
+	}
+	if o.NotYet != "" {
+		text += " (not supported yet)"
+	}
+	return text
+}
+
 // HelpOptions writes the option lines of irm ipcp bootstrap's help: every
 // type with the options irm takes, one line each, wrapped to 79 columns.
 func HelpOptions() string {
 	var b strings.Builder
 	b.WriteString("Options, by type (defaults in brackets):\n")
-	for _, g := range groups() {
-		label := strings.Join(g.names, "/")
-		t := g.typ
-		if len(t.Flags()) == 0 {
+	for _, l := range irmLines() {
+		label := strings.Join(l.names, "/")
+		if l.o == nil {
 			fmt.Fprintf(&b, "  %-10s no options\n", label)
 			continue
 		}
-		for i := range t.Options {
-			o := &t.Options[i]
-			if o.FileOnly {
-				continue
-			}
-			head := o.Name() + " " + o.Arg
-			text := o.phrase() + ": " + o.values(g.typName(), plain)
-			switch {
-			case o.Required:
-				text += ", required"
-			case o.Default != "":
-				text += " [" + o.Default + "]"
-			}
-			if o.NotYet != "" {
-				text += " (not supported yet)"
-			}
-			writeWrapped(&b, fmt.Sprintf("  %-10s %-18s ", label, head), text, 79)
-			label = ""
-		}
+		text := l.o.summary(l.typ, plain, plain, func(d string) string { return " [" + d + "]" }, ", required")
+		writeWrapped(&b, fmt.Sprintf("  %-10s %-18s ", label, l.o.Name()+" "+l.o.Arg), text, 79)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }
@@ -188,15 +214,9 @@ func ConfigTable(first string) string {
 
 // tomlValues describes the values o takes as they are written in irmd.conf.
 func (o *Option) tomlValues(typ string) string {
-	str := func(s string) string { return "`\"" + s + "\"`" }
 	switch o.Kind {
-	case Word:
-		return or(o.Words, str)
-	case Int:
-		if len(o.Words) > 0 {
-			return or(o.Words, code)
-		}
-		return fmt.Sprintf("`%d` to `%d`", o.Lo, o.Hi)
+	case Word, Int:
+		return o.values(typ, func(s string) string { return "`\"" + s + "\"`" }, code)
 	case Ethertype:
 		return "`0x0600` to `0xFFFE`, as a TOML integer (`0xA000`, `40960`) or a string (`\"0xA000\"`)"
 	case Peers:
@@ -204,7 +224,7 @@ func (o *Option) tomlValues(typ string) string {
 	case Device:
 		return "a string of 1 to 15 ASCII characters, no `/`, `:` or spaces"
 	}
-	return "a string, " + o.values(typ, code)
+	return "a string, " + o.values(typ, code, code)
 }
 
 // tomlDefault writes o's default as irmd.conf would spell it.
@@ -225,31 +245,14 @@ func (o *Option) tomlDefault() string {
 func BootstrapTable() string {
 	var b strings.Builder
 	b.WriteString("| Type | Option | Value (default) |\n|------|--------|-----------------|\n")
-	for _, g := range groups() {
-		label := strings.Join(mapSlice(g.names, code), ", ")
-		t := g.typ
-		if len(t.Flags()) == 0 {
+	for _, l := range irmLines() {
+		label := strings.Join(mapSlice(l.names, code), ", ")
+		if l.o == nil {
 			fmt.Fprintf(&b, "| %s | | no options |\n", label)
 			continue
 		}
-		for i := range t.Options {
-			o := &t.Options[i]
-			if o.FileOnly {
-				continue
-			}
-			text := o.phrase() + ": " + o.values(g.typName(), code)
-			switch {
-			case o.Required:
-				text += "; required"
-			case o.Default != "":
-				text += " (" + code(o.Default) + ")"
-			}
-			if o.NotYet != "" {
-				text += "; not supported yet"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", label, code(o.Name()), text)
-			label = ""
-		}
+		text := l.o.summary(l.typ, code, plain, func(d string) string { return " (" + code(d) + ")" }, "; required")
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", label, code(l.o.Name()), text)
 	}
 	return b.String()
 }
