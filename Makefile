@@ -13,7 +13,7 @@ CMDS        := $(notdir $(wildcard cmd/*))
 # with "context deadline exceeded" in Go 1.26 (go.dev/issue/75804).
 FUZZTIME    ?= 100000x
 
-.PHONY: all build test unit e2e fuzz lint bench demo package package-check clean
+.PHONY: all build test unit e2e fuzz lint docs bench demo package package-check clean
 
 all: build
 
@@ -46,6 +46,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+## docs: rewrite the option tables in docs/ from stack/schema (make unit
+## fails while they differ)
+docs:
+	$(GO) test -count=1 -run '^TestDocs$$' ./stack/schema/ -update
+
 ## bench: RTT and allocation time over the local layer (in-process and with
 ## the real tools), FRCT goodput under loss, flow socket batches; as root,
 ## underlays and unicast relays against plain UDP, encrypted goodput under
@@ -72,4 +77,4 @@ package-check: package
 	./packaging/check.sh
 
 clean:
-	rm -rf $(BIN) dist e2e.out
+	rm -rf $(BIN) dist e2e.out fuzz.out

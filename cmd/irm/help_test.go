@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // walk calls f for every node of the tree below root with its path.
@@ -125,12 +127,12 @@ func TestHelpBootstrapOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range bootstrapOptions {
-		if !strings.Contains(c.text, o.key) {
-			t.Errorf("bootstrap help does not mention %s", o.key)
+	for _, k := range optionKeys("") {
+		if !strings.Contains(c.text, k) {
+			t.Errorf("bootstrap help does not mention %s", k)
 		}
 	}
-	for _, w := range append(append([]string(nil), hashes...), ipcpTypes...) {
+	for _, w := range append(schema.Hashes(), ipcpTypes...) {
 		if !strings.Contains(c.text, w) {
 			t.Errorf("bootstrap help does not mention %s", w)
 		}

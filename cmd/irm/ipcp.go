@@ -7,14 +7,15 @@ import (
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/qos"
+	"o7s.dev/ouroboros/stack/schema"
 )
 
-// ipcpTypes lists the IPCP types, in the order the help shows them.
-var ipcpTypes = []string{"local", "unicast", "broadcast", "udp4", "udp6", "eth-llc", "eth-dix"}
+// ipcpTypes lists the IPCP types, lower layers first.
+var ipcpTypes = schema.Names()
 
 // enrollTypes are the types that join an existing layer; the shims and the
 // local layer are only ever bootstrapped.
-var enrollTypes = []string{"unicast", "broadcast"}
+var enrollTypes = autobindTypes()
 
 // components are the parts of a unicast IPCP that connect to a neighbour.
 var components = []string{"dt", "mgmt"}
@@ -129,7 +130,7 @@ their connected components. Each filter given must match.`,
 	}
 }
 
-const bootstrapText = `Bootstraps IPCP N as the first member of a new layer L. If N does not
+var bootstrapText = `Bootstraps IPCP N as the first member of a new layer L. If N does not
 exist, it is created with the given type; if it does, type may be left
 out. autobind (unicast and broadcast only) binds the IPCP to its own name
 and to the layer name, so that others can enroll through it.
@@ -142,41 +143,11 @@ bootstrapped without ca is open: any IPCP that reaches a member can
 enroll. Relative paths are taken from the current directory, and irmd
 reads the files. The other types take none of these.
 
-Options, by type (defaults in brackets):
-  local      hash H                      [SHA3_256]
-  udp4/udp6  ip A                        address to bind, required
-             port P                      1-65535 [3435]
-             dns D                       DNS server for dynamic updates (not supported yet)
-             keepalive S                 seconds between keepalives of idle flows [25]
-  eth-llc    dev IF                      Ethernet interface, required
-             hash H                      [SHA3_256]
-  eth-dix    dev IF                      Ethernet interface, required
-             ethertype E                 0x0600-0xFFFE [0xA000]
-             hash H                      [SHA3_256]
-  unicast    addr BYTES                  address size, 4 or 8 [4]
-             eid BYTES                   endpoint id size, 8 [8]
-             ttl T                       maximum time to live, 1-255 [60]
-             addr_auth flat              address authority [flat]
-             directory DHT               directory policy [DHT]
-             hash H                      directory hash [SHA3_256]
-             routing link_state|lfa|ecmp [link_state]
-             congestion none|mb-ecn      [mb-ecn]
-             dht_alpha N                 DHT lookups in parallel [3]
-             dht_k N                     DHT replication factor [8]
-             dht_t_expire S              seconds before a DHT entry expires [86400]
-             dht_t_refresh S             seconds between DHT refreshes [900]
-             dht_t_replicate S           seconds between DHT replications [900]
-             ls_t_recalc S               seconds between route recalculations [4]
-             ls_t_update S               seconds between link-state updates [15]
-             ls_t_timeo S                seconds before a silent link is removed [60]
-             ls_t_dead MS                an adjacency silent this long is declared
-                                         dead; default 1000 ms (100-60000)
-  broadcast  no options
-H is one of SHA3_224, SHA3_256, SHA3_384, SHA3_512.
+` + schema.HelpOptions() + `
 
-irm checks that each option belongs to the type and that its value has the
-right form; irmd checks the rest. This release has no broadcast layers yet:
-irmd answers "not supported yet" for them.`
+irm checks each option and its value against the same table that
+irmd.conf and the IPCP use; irmd checks the rest. This release has no
+broadcast layers yet: irmd answers "not supported yet" for them.`
 
 func parseIPCPCreate(args []string) (*command, error) {
 	m, err := scanArgs(args, grammar{values: []string{"name", "type"}})

@@ -6,11 +6,12 @@ import (
 	"slices"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/schema"
 )
 
-// lbPolicies are the ways a name spreads flows over the processes bound to
-// it; the first is the CLI's default.
-var lbPolicies = []string{"round-robin", "spillover"}
+// lbPolicy is the lb option of a name; irm name create defaults it to
+// round-robin, as the reference's irm does.
+var lbPolicy = schema.LB()
 
 func nameNode() *node {
 	return &node{
@@ -83,12 +84,13 @@ func parseNameCreate(args []string) (*command, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := ctrl.NameCreate{Name: name, LB: lbPolicies[0]}
+	req := ctrl.NameCreate{Name: name, LB: schema.LBRoundRobin}
 	if m.has("lb") {
-		req.LB = m.get("lb")
-		if err := oneOf("lb", req.LB, lbPolicies); err != nil {
-			return nil, err
+		lb, p := lbPolicy.Check("", m.get("lb"))
+		if p != "" {
+			return nil, &schema.Error{Name: "lb", Value: m.get("lb"), Problem: p}
 		}
+		req.LB = lb
 	}
 	return &command{op: ctrl.OpNameCreate, req: req}, nil
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 func TestMatch(t *testing.T) {
@@ -168,35 +171,28 @@ func TestBootstrapType(t *testing.T) {
 	}
 }
 
-// TestOptionTables keeps the option table, the required options and the
-// types consistent with each other.
-func TestOptionTables(t *testing.T) {
+// TestOptionKeys checks that irm takes, for each type, the options of its
+// schema table that irm can set, and without a type all of them once.
+func TestOptionKeys(t *testing.T) {
+	all := optionKeys("")
 	seen := map[string]bool{}
-	for _, o := range bootstrapOptions {
-		if seen[o.key] {
-			t.Errorf("option %s listed twice", o.key)
+	for _, k := range all {
+		if seen[k] {
+			t.Errorf("option %s listed twice", k)
 		}
-		seen[o.key] = true
-		if len(o.types) == 0 {
-			t.Errorf("option %s belongs to no type", o.key)
-		}
-		for _, typ := range o.types {
-			if !strings.Contains(" "+strings.Join(ipcpTypes, " ")+" ", " "+typ+" ") {
-				t.Errorf("option %s names unknown type %s", o.key, typ)
-			}
-		}
+		seen[k] = true
 	}
-	for typ, keys := range requiredOptions {
-		for _, k := range keys {
-			if !strings.Contains(" "+strings.Join(optionKeys(typ), " ")+" ", " "+k+" ") {
-				t.Errorf("%s requires %s, which it does not take", typ, k)
+	for _, typ := range schema.Types() {
+		for _, o := range typ.Options {
+			if got := slices.Contains(optionKeys(typ.Name), o.Name()); got == o.FileOnly {
+				t.Errorf("%s: option %s taken %v, file-only %v", typ.Name, o.Name(), got, o.FileOnly)
+			}
+			if !o.FileOnly && !seen[o.Name()] {
+				t.Errorf("optionKeys(\"\") lacks %s", o.Name())
 			}
 		}
 	}
 	if got := optionKeys("broadcast"); len(got) != 0 {
 		t.Errorf("broadcast takes %q, want no options", got)
-	}
-	if got := optionKeys(""); len(got) != len(bootstrapOptions) {
-		t.Errorf("optionKeys(\"\") = %d keys, want all %d", len(got), len(bootstrapOptions))
 	}
 }

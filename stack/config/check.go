@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
+
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // The top-level tables besides the IPCP types.
@@ -30,7 +31,7 @@ func (c *checker) config(doc map[string]any) *Config {
 		c.irmd(cfg, v)
 	}
 	for i := range types {
-		for _, m := range c.members(types[i].name, doc) {
+		for _, m := range c.members(types[i].Name, doc) {
 			cfg.IPCPs = append(cfg.IPCPs, c.ipcp(types, &types[i], m.name, m.vals))
 		}
 	}
@@ -47,7 +48,7 @@ func (c *checker) config(doc map[string]any) *Config {
 
 func findType(types []ipcpType, name string) *ipcpType {
 	for i := range types {
-		if types[i].name == name {
+		if types[i].Name == name {
 			return &types[i]
 		}
 	}
@@ -55,9 +56,9 @@ func findType(types []ipcpType, name string) *ipcpType {
 }
 
 // option returns typ's option spelt k in the file, or nil.
-func (typ *ipcpType) option(k string) *option {
-	for i := range typ.options {
-		if o := &typ.options[i]; o.key == k || o.alias != "" && o.alias == k {
+func (typ *ipcpType) option(k string) *schema.Option {
+	for i := range typ.Options {
+		if o := &typ.Options[i]; o.Key == k || o.Alias != "" && o.Alias == k {
 			return o
 		}
 	}
@@ -67,24 +68,24 @@ func (typ *ipcpType) option(k string) *option {
 // has reports whether an IPCP table of type typ may hold the type-specific
 // key k: an option or, where the layer authenticates, an identity key.
 func (typ *ipcpType) has(k string) bool {
-	return typ.option(k) != nil || typ.auth && slices.Contains(identityKeys, k)
+	return typ.option(k) != nil || typ.Auth && slices.Contains(identityKeys, k)
 }
 
 // keys lists the keys an IPCP table of type typ may hold.
 func (typ *ipcpType) keys() []string {
 	ks := []string{keyBootstrap}
-	if typ.layered {
+	if typ.Layered {
 		ks = append(ks, keyEnrol, keyAutobind)
 	}
 	ks = append(ks, keyReg)
-	if typ.connect {
+	if typ.Connect {
 		ks = append(ks, keyConn)
 	}
-	if typ.auth {
+	if typ.Auth {
 		ks = append(ks, identityKeys...)
 	}
-	for _, o := range typ.options {
-		ks = append(ks, o.key)
+	for _, o := range typ.Options {
+		ks = append(ks, o.Key)
 	}
 	return ks
 }
@@ -93,7 +94,7 @@ func (typ *ipcpType) keys() []string {
 func (c *checker) unknownTop(k string, v any, types []ipcpType) {
 	groups := []string{groupIrmd, groupName}
 	for _, typ := range types {
-		groups = append(groups, typ.name)
+		groups = append(groups, typ.Name)
 	}
 	if _, ok := v.(map[string]any); ok {
 		msg := "unknown table"
@@ -197,11 +198,11 @@ func pairKeys(t *table, cert, key string) {
 
 // ipcp checks one [TYPE.NAME] table.
 func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[string]any) IPCP {
-	t := c.member(typ.name, n)
+	t := c.member(typ.Name, n)
 	if p := nameProblem(n); p != "" {
 		t.errorf("", "the IPCP name %s", p)
 	}
-	p := IPCP{Name: n, Type: typ.name}
+	p := IPCP{Name: n, Type: typ.Name}
 	set := map[string]string{} // canonical key -> the key as written, for the keys present
 	opts := map[string]string{}
 	for _, k := range sortedKeys(vals) {
@@ -218,7 +219,7 @@ func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[strin
 		case keyConn:
 			p.Conn, _ = list(t, k, v, true, name)
 		case keyCA, keyCert, keyKey:
-			if !typ.auth {
+			if !typ.Auth {
 				c.unknownIPCPKey(t, types, typ, k, v)
 				continue
 			}
@@ -229,12 +230,12 @@ func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[strin
 				c.unknownIPCPKey(t, types, typ, k, v)
 				continue
 			}
-			if prev, dup := set[o.key]; dup {
+			if prev, dup := set[o.Key]; dup {
 				t.errorf(k, "%s is set too; they are the same key, keep one", prev)
 				continue
 			}
-			set[o.key] = k
-			o.apply(t, k, v, opts)
+			set[o.Key] = k
+			optionValue(t, typ.Name, o, k, v, opts)
 			continue
 		}
 		set[k] = k
@@ -242,13 +243,11 @@ func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[strin
 	c.ipcpRules(t, typ, set)
 	p.Options = map[string]string{}
 	if _, boot := set[keyBootstrap]; boot {
-		p.Options = withDefaults(typ, set, opts)
-		if typ.finish != nil {
-			typ.finish(t, set, p.Options)
-		}
+		p.Options = opts
+		typ.finish(t, set, opts)
 	}
-	if !c.supported(typ.name) {
-		t.errorf("", "IPCP type %s is not supported yet", typ.name)
+	if !c.supported(typ.Name) {
+		t.errorf("", "IPCP type %s is not supported yet", typ.Name)
 	}
 	return p
 }
@@ -266,28 +265,28 @@ func (p *IPCP) identity(t *table, k string, v any) {
 	}
 }
 
-// apply checks v as the value of o and stores it in opts.
-func (o *option) apply(t *table, k string, v any, opts map[string]string) {
-	if o.checkMap != nil {
-		m, _ := o.checkMap(t, k, v)
-		for n, s := range m {
-			opts[o.opt+"."+n] = s
+// finish fills in the defaults of a bootstrapping IPCP's options, and the
+// options that follow from others, then checks the rules between them. set
+// holds the keys present, as written: an option whose value was refused
+// is neither defaulted nor checked against the others.
+func (typ *ipcpType) finish(t *table, set, opts map[string]string) {
+	written := func(name string) string {
+		if o := typ.Option(name); o != nil {
+			return set[o.Key]
 		}
-		return
+		return ""
 	}
-	if s, ok := o.check(t, k, v); ok {
-		opts[o.opt] = s
-	}
-}
-
-// withDefaults fills in the default of every option not set.
-func withDefaults(typ *ipcpType, set, opts map[string]string) map[string]string {
-	for _, o := range typ.options {
-		if _, ok := set[o.key]; !ok && o.def != "" {
-			opts[o.opt] = o.def
+	given := func(name string) bool { return written(name) != "" }
+	typ.Finish(opts, given)
+	for _, rule := range typ.Rules {
+		if name, p := rule(opts, given); p != "" {
+			k := written(name)
+			if k == "" {
+				k = typ.Option(name).Key
+			}
+			t.errorf(k, "%s", p)
 		}
 	}
-	return opts
 }
 
 // unknownIPCPKey reports a key that typ does not have, naming the types
@@ -296,14 +295,14 @@ func (c *checker) unknownIPCPKey(t *table, types []ipcpType, typ *ipcpType, k st
 	var owners []string
 	for i := range types {
 		if types[i].has(k) {
-			owners = append(owners, types[i].name)
+			owners = append(owners, types[i].Name)
 		}
 	}
 	if len(owners) > 0 {
-		t.errorf(k, "is not a key of %s IPCPs, only of %s", typ.name, strings.Join(owners, ", "))
+		t.errorf(k, "is not a key of %s IPCPs, only of %s", typ.Name, strings.Join(owners, ", "))
 		return
 	}
-	t.unknownKey(k, v, typ.keys(), "the keys of "+typ.name+" IPCPs are "+strings.Join(typ.keys(), ", "))
+	t.unknownKey(k, v, typ.keys(), "the keys of "+typ.Name+" IPCPs are "+strings.Join(typ.keys(), ", "))
 }
 
 // ipcpRules checks the rules between the keys of an IPCP table, set being
@@ -314,14 +313,14 @@ func (c *checker) ipcpRules(t *table, typ *ipcpType, set map[string]string) {
 	switch {
 	case boot && enrol:
 		t.errorf(keyEnrol, "bootstrap is set too: an IPCP either bootstraps a new layer or enrols in an existing one")
-	case enrol && !typ.layered:
-		t.errorf(keyEnrol, "%s IPCPs do not enrol; use bootstrap = \"LAYER\"", typ.name)
+	case enrol && !typ.Layered:
+		t.errorf(keyEnrol, "%s IPCPs do not enrol; use bootstrap = \"LAYER\"", typ.Name)
 	case enrol && !c.enrol:
 		t.errorf(keyEnrol, "enrolment is not supported yet")
 	}
 	if _, ok := set[keyAutobind]; ok {
 		switch {
-		case !typ.layered:
+		case !typ.Layered:
 			t.errorf(keyAutobind, "only unicast and broadcast IPCPs autobind")
 		case !boot && !enrol:
 			t.errorf(keyAutobind, "needs bootstrap or enrol: the IPCP binds to its layer's name")
@@ -352,7 +351,7 @@ func (c *checker) ipcpRules(t *table, typ *ipcpType, set map[string]string) {
 	}
 	if _, ok := set[keyConn]; ok {
 		switch {
-		case !typ.connect:
+		case !typ.Connect:
 			t.errorf(keyConn, "only unicast IPCPs connect to neighbours")
 		case !enrol && !boot:
 			t.errorf(keyConn, "needs bootstrap or enrol: an IPCP connects to its neighbours once it is in a layer")
@@ -360,33 +359,17 @@ func (c *checker) ipcpRules(t *table, typ *ipcpType, set map[string]string) {
 			t.errorf(keyConn, "connecting to neighbours is not supported yet")
 		}
 	}
-	for _, o := range typ.options {
-		k, ok := set[o.key]
+	for _, o := range typ.Options {
+		k, ok := set[o.Key]
 		switch {
 		case ok && enrol && !boot:
 			t.errorf(k, "is a bootstrap option; an enrolling IPCP takes it from its layer")
 		case ok && !boot:
 			t.errorf(k, "is a bootstrap option, but bootstrap is not set")
-		case !ok && boot && o.required:
-			t.errorf(o.key, "is missing; %s IPCPs need it to bootstrap", typ.name)
+		case !ok && boot && o.Required:
+			t.errorf(o.Key, "is missing; %s IPCPs need it to bootstrap: %s", typ.Name, o.Help)
 		}
 	}
-}
-
-// linkStateTimers checks that a link outlives the interval between its
-// updates: otherwise routing would declare links down between updates.
-func linkStateTimers(t *table, set, opts map[string]string) {
-	update, timeo := opts["ls_t_update"], opts["ls_t_timeo"]
-	u, err1 := strconv.Atoi(update)
-	o, err2 := strconv.Atoi(timeo)
-	if err1 != nil || err2 != nil || o > u {
-		return
-	}
-	k, dflt := set["ls_t_timeo"], ""
-	if k == "" {
-		k, dflt = set["ls_t_update"], ", the default"
-	}
-	t.errorf(k, "ls_t_timeo (%s seconds%s) must be longer than ls_t_update (%s seconds), or links time out between updates", timeo, dflt, update)
 }
 
 // acrossIPCPs checks the rules between IPCP tables: an IPCP name names one
@@ -429,7 +412,7 @@ func (c *checker) name(n string, vals map[string]any) Name {
 			nm.Args, _ = list(t, k, v, false, anyString)
 			nm.Auto = true
 		case k == keyLB:
-			if s, ok := lbPolicies.check(t, k, v); ok {
+			if s, ok := optionString(t, "", &lbPolicy, k, v); ok {
 				nm.LB = s
 			}
 		case k == keyEncryption:

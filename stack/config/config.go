@@ -25,6 +25,8 @@ import (
 	"os"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // DefaultPath is the configuration file that the packaged irmd service
@@ -33,19 +35,19 @@ const DefaultPath = "/etc/ouroboros/irmd.conf"
 
 // The IPCP types, spelt as in the irm CLI and as table names in the file.
 const (
-	TypeLocal     = "local"
-	TypeEthLLC    = "eth-llc"
-	TypeEthDIX    = "eth-dix"
-	TypeUDP4      = "udp4"
-	TypeUDP6      = "udp6"
-	TypeBroadcast = "broadcast"
-	TypeUnicast   = "unicast"
+	TypeLocal     = schema.Local
+	TypeEthLLC    = schema.EthLLC
+	TypeEthDIX    = schema.EthDIX
+	TypeUDP4      = schema.UDP4
+	TypeUDP6      = schema.UDP6
+	TypeBroadcast = schema.Broadcast
+	TypeUnicast   = schema.Unicast
 )
 
 // The load-balancing policies of a name.
 const (
-	LBRoundRobin = "round-robin"
-	LBSpillover  = "spillover"
+	LBRoundRobin = schema.LBRoundRobin
+	LBSpillover  = schema.LBSpillover
 )
 
 // Supported reports whether this release can run IPCPs of type typ. The

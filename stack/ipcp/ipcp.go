@@ -16,6 +16,7 @@ import (
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/qos"
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // Type is an IPCP type, spelled as in the irm grammar.
@@ -23,41 +24,35 @@ type Type string
 
 // IPCP types, in the order the IRM asks them to reach a name.
 const (
-	Local     Type = "local"
-	EthLLC    Type = "eth-llc"
-	EthDIX    Type = "eth-dix"
-	UDP4      Type = "udp4"
-	UDP6      Type = "udp6"
-	Broadcast Type = "broadcast"
-	Unicast   Type = "unicast"
+	Local     Type = schema.Local
+	EthLLC    Type = schema.EthLLC
+	EthDIX    Type = schema.EthDIX
+	UDP4      Type = schema.UDP4
+	UDP6      Type = schema.UDP6
+	Broadcast Type = schema.Broadcast
+	Unicast   Type = schema.Unicast
 )
 
-// Types lists every type in query order.
-func Types() []Type { return []Type{Local, EthLLC, EthDIX, UDP4, UDP6, Broadcast, Unicast} }
+// Types lists every type in query order: stack/schema's order, lower
+// layers first.
+func Types() []Type {
+	var out []Type
+	for _, n := range schema.Names() {
+		out = append(out, Type(n))
+	}
+	return out
+}
 
 // ParseType checks that s names an IPCP type.
 func ParseType(s string) (Type, error) {
-	for _, t := range Types() {
-		if string(t) == s {
-			return t, nil
-		}
+	if schema.Lookup(s) != nil {
+		return Type(s), nil
 	}
-	names := make([]string, 0, 7)
-	for _, t := range Types() {
-		names = append(names, string(t))
-	}
-	return "", fmt.Errorf("unknown IPCP type %q: use one of %s", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown IPCP type %q: use one of %s", s, strings.Join(schema.Names(), ", "))
 }
 
 // Rank orders types for name queries: lower first.
-func (t Type) Rank() int {
-	for i, x := range Types() {
-		if x == t {
-			return i
-		}
-	}
-	return len(Types())
-}
+func (t Type) Rank() int { return schema.Rank(string(t)) }
 
 // HashAlgo is a layer's directory hash: names are known to a layer by their hash.
 type HashAlgo string
@@ -71,16 +66,7 @@ const (
 )
 
 // DefaultHash is the hash of a layer bootstrapped without one.
-const DefaultHash = SHA3_256
-
-// ParseHash checks that s names a hash algorithm.
-func ParseHash(s string) (HashAlgo, error) {
-	switch h := HashAlgo(strings.ToUpper(s)); h {
-	case SHA3_224, SHA3_256, SHA3_384, SHA3_512:
-		return h, nil
-	}
-	return "", fmt.Errorf("unknown hash %q: use SHA3_224, SHA3_256, SHA3_384 or SHA3_512", s)
-}
+const DefaultHash HashAlgo = schema.DefaultHash
 
 // Sum hashes a name.
 func (h HashAlgo) Sum(name string) []byte {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // LB is a name's load-balancing policy across the processes accepting for it.
@@ -16,21 +17,24 @@ type LB string
 // Policies.
 const (
 	// RoundRobin hands successive flows to successive accepting processes.
-	RoundRobin LB = "round-robin"
+	RoundRobin LB = schema.LBRoundRobin
 	// Spillover hands flows to the first bound process that is accepting,
 	// spilling over to the next only while it is busy.
-	Spillover LB = "spillover"
+	Spillover LB = schema.LBSpillover
 )
 
-// ParseLB checks a policy name; "" means the default for implicit names.
+// ParseLB checks a policy name, or one of the aliases stack/schema lists;
+// "" means the default for implicit names.
 func ParseLB(s string) (LB, error) {
-	switch s {
-	case "", "spillover", "spill":
-		return Spillover, nil
-	case "round-robin", "rr":
-		return RoundRobin, nil
+	lb := schema.LB()
+	if s == "" {
+		return LB(lb.Default), nil
 	}
-	return "", ctrl.Errorf(ctrl.CodeInvalid, "unknown load-balancing policy %q: use round-robin or spillover", s)
+	v, p := lb.Check("", s)
+	if p != "" {
+		return "", ctrl.Errorf(ctrl.CodeInvalid, "load-balancing policy %q %s", s, p)
+	}
+	return LB(v), nil
 }
 
 // name is a name known to the IRM.

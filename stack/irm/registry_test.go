@@ -39,9 +39,9 @@ func TestIPCPLifecycle(t *testing.T) {
 	wantCode(t, m.CreateIPCP("lo", "local"), ctrl.CodeExists, "exists")
 	ctx := context.Background()
 	wantCode(t, m.Bootstrap(ctx, ctrl.IPCPBootstrap{Name: "lo", Layer: "l", Options: map[string]string{"ip": "1.2.3.4"}}),
-		ctrl.CodeInvalid, `option "ip" does not apply`)
+		ctrl.CodeInvalid, "option ip does not apply to a local IPCP; it takes hash")
 	wantCode(t, m.Bootstrap(ctx, ctrl.IPCPBootstrap{Name: "lo", Layer: "l", Options: map[string]string{"hash": "MD5"}}),
-		ctrl.CodeInvalid, "unknown hash")
+		ctrl.CodeInvalid, `bad hash: "MD5" is not one of SHA3_224`)
 	wantCode(t, m.Bootstrap(ctx, ctrl.IPCPBootstrap{Name: "lo", Layer: "l", Autobind: true}), ctrl.CodeInvalid, "autobind")
 	wantCode(t, m.Bootstrap(ctx, ctrl.IPCPBootstrap{Name: "lo", Layer: "l", Type: "udp4"}), ctrl.CodeInvalid, "is of type local")
 	wantCode(t, m.Bootstrap(ctx, ctrl.IPCPBootstrap{Name: "nope", Layer: "l"}), ctrl.CodeNotFound, "give its type")

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"o7s.dev/ouroboros/stack/internal/mmsg"
 )
 
 // ErrEmpty is returned when writing a zero-length SDU, which would be
@@ -50,30 +52,18 @@ type Conn struct {
 	rdl, wdl atomic.Int64
 
 	rmu   sync.Mutex
-	rbufs [][]byte
-	rlens []int
-	rn    int
-	rerr  error
-	rhdr  [MaxBatch]unix.Mmsghdr
-	riov  [MaxBatch]unix.Iovec
-	rfn   func(uintptr) bool
+	r     *mmsg.Batch
 	rone  [1][]byte // Read's batch of one, kept here so it does not escape
 	rlen1 [1]int
 
-	wmu   sync.Mutex
-	wbufs [][]byte
-	wn    int
-	werr  error
-	whdr  [MaxBatch]unix.Mmsghdr
-	wiov  [MaxBatch]unix.Iovec
-	wfn   func(uintptr) bool
-	wone  [1][]byte
+	wmu  sync.Mutex
+	w    *mmsg.Batch
+	wone [1][]byte
 
-	// tmu guards TryWriteBatch's own scratch, so that it never waits for a
+	// tmu guards TryWriteBatch's own batch, so that it never waits for a
 	// blocked WriteBatch.
-	tmu  sync.Mutex
-	thdr [MaxBatch]unix.Mmsghdr
-	tiov [MaxBatch]unix.Iovec
+	tmu sync.Mutex
+	t   *mmsg.Batch
 }
 
 // Pair returns the two ends of a new socket pair.
@@ -116,16 +106,8 @@ func PairFD() (*Conn, int, error) {
 	return c, fds[1], nil
 }
 
-// growBuffers asks for SocketBuffer bytes each way; SO_*BUFFORCE works for
-// root beyond the sysctl limits, the plain options otherwise.
-func growBuffers(fd int) {
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, SocketBuffer) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, SocketBuffer)
-	}
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, SocketBuffer) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, SocketBuffer)
-	}
-}
+// growBuffers asks for SocketBuffer bytes each way.
+func growBuffers(fd int) { mmsg.GrowBuffers(fd, SocketBuffer) }
 
 // New takes ownership of fd, a SOCK_SEQPACKET socket, and makes it non-blocking.
 func New(fd int, name string) (*Conn, error) {
@@ -139,9 +121,7 @@ func New(fd int, name string) (*Conn, error) {
 		f.Close()
 		return nil, fmt.Errorf("seqpkt: %w", err)
 	}
-	c := &Conn{f: f, rc: rc}
-	c.rfn = c.recvBatch
-	c.wfn = c.sendBatch
+	c := &Conn{f: f, rc: rc, r: mmsg.New(mmsg.Recv, MaxBatch), w: mmsg.New(mmsg.Send, MaxBatch), t: mmsg.New(mmsg.Send, MaxBatch)}
 	return c, nil
 }
 
@@ -177,22 +157,19 @@ func unixNano(t time.Time) int64 {
 // expired reports whether a deadline stored by unixNano has passed.
 func expired(dl int64) bool { return dl != 0 && time.Now().UnixNano() >= dl }
 
-// io runs one system call through the poller, which waits for readiness
-// and honours the deadline. Go's poller fails at once, without trying, when
-// the deadline has passed; so then the call is tried once directly, which
-// is what non-blocking use asks for.
-func io1(rc syscall.RawConn, dl int64, wait func(func(uintptr) bool) error, fn func(uintptr) bool) error {
+// io1 runs the first n messages of b through the poller, which waits for
+// readiness and honours the deadline. Go's poller fails at once, without
+// trying, when the deadline has passed; so then the call is tried once
+// directly, which is what non-blocking use asks for.
+func io1(rc syscall.RawConn, dl int64, b *mmsg.Batch, n int) (int, error) {
 	if expired(dl) {
-		done := false
-		if err := rc.Control(func(fd uintptr) { done = fn(fd) }); err != nil {
-			return err
+		moved, ok, err := b.Try(rc, n)
+		if err == nil && !ok {
+			err = os.ErrDeadlineExceeded
 		}
-		if done {
-			return nil
-		}
-		return os.ErrDeadlineExceeded
+		return moved, err
 	}
-	return wait(fn)
+	return b.Wait(rc, n)
 }
 
 // Read reads one SDU into p. It returns io.EOF once the other end has closed
@@ -225,25 +202,15 @@ func (c *Conn) readBatchLocked(bufs [][]byte, lens []int) (int, error) {
 		return 0, nil
 	}
 	for i, b := range bufs {
-		c.riov[i] = unix.Iovec{Base: bufPtr(b)}
-		c.riov[i].SetLen(len(b))
-		c.rhdr[i] = unix.Mmsghdr{}
-		c.rhdr[i].Hdr.Iov = &c.riov[i]
-		c.rhdr[i].Hdr.SetIovlen(1)
+		c.r.Set(i, b, false)
 	}
-	c.rbufs, c.rlens, c.rn, c.rerr = bufs, lens, 0, nil
-	err := io1(c.rc, c.rdl.Load(), c.rc.Read, c.rfn)
-	c.rbufs, c.rlens = nil, nil
+	n, err := io1(c.rc, c.rdl.Load(), c.r, len(bufs))
 	if err != nil {
 		return 0, wrapErr("read", err)
 	}
-	if c.rerr != nil {
-		return 0, wrapErr("read", c.rerr)
-	}
-	n := c.rn
 	for i := 0; i < n; i++ {
-		lens[i] = int(c.rhdr[i].Len)
-		if c.rhdr[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+		lens[i] = c.r.Len(i)
+		if c.r.Truncated(i) {
 			return i + 1, ErrTruncated
 		}
 		if lens[i] == 0 {
@@ -254,20 +221,6 @@ func (c *Conn) readBatchLocked(bufs [][]byte, lens []int) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// recvBatch is the poller callback: it returns false to wait for readability.
-func (c *Conn) recvBatch(fd uintptr) bool {
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptrOf(&c.rhdr[0]), uintptr(len(c.rbufs)), unix.MSG_DONTWAIT, 0, 0)
-	if errno == unix.EAGAIN || errno == unix.EINTR {
-		return false
-	}
-	if errno != 0 {
-		c.rerr = errno
-		return true
-	}
-	c.rn = int(n)
-	return true
 }
 
 // Write writes p as one SDU.
@@ -311,22 +264,13 @@ func (c *Conn) writeBatchLocked(bufs [][]byte) (int, error) {
 			bufs = bufs[:i]
 			break
 		}
-		c.wiov[i] = unix.Iovec{Base: &b[0]}
-		c.wiov[i].SetLen(len(b))
-		c.whdr[i] = unix.Mmsghdr{}
-		c.whdr[i].Hdr.Iov = &c.wiov[i]
-		c.whdr[i].Hdr.SetIovlen(1)
+		c.w.Set(i, b, false)
 	}
-	c.wbufs, c.wn, c.werr = bufs, 0, nil
-	err := io1(c.rc, c.wdl.Load(), c.rc.Write, c.wfn)
-	c.wbufs = nil
+	n, err := io1(c.rc, c.wdl.Load(), c.w, len(bufs))
 	if err != nil {
-		return 0, wrapErr("write", err)
+		return n, wrapErr("write", err)
 	}
-	if c.werr != nil {
-		return c.wn, wrapErr("write", c.werr)
-	}
-	return c.wn, nil
+	return n, nil
 }
 
 // TryWriteBatch writes what it can of bufs without blocking, even while
@@ -343,42 +287,16 @@ func (c *Conn) TryWriteBatch(bufs [][]byte) (int, error) {
 			bufs = bufs[:i]
 			break
 		}
-		c.tiov[i] = unix.Iovec{Base: &b[0]}
-		c.tiov[i].SetLen(len(b))
-		c.thdr[i] = unix.Mmsghdr{}
-		c.thdr[i].Hdr.Iov = &c.tiov[i]
-		c.thdr[i].Hdr.SetIovlen(1)
+		c.t.Set(i, b, false)
 	}
 	if len(bufs) == 0 {
 		return 0, nil
 	}
-	var n uintptr
-	var errno unix.Errno
-	err := c.rc.Control(func(fd uintptr) {
-		n, _, errno = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptrOf(&c.thdr[0]), uintptr(len(bufs)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
-	})
-	switch {
-	case err != nil:
+	n, _, err := c.t.Try(c.rc, len(bufs))
+	if err != nil {
 		return 0, wrapErr("write", err)
-	case errno == unix.EAGAIN || errno == unix.EINTR:
-		return 0, nil
-	case errno != 0:
-		return 0, wrapErr("write", errno)
 	}
-	return int(n), nil
-}
-
-func (c *Conn) sendBatch(fd uintptr) bool {
-	n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptrOf(&c.whdr[0]), uintptr(len(c.wbufs)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
-	if errno == unix.EAGAIN || errno == unix.EINTR {
-		return false
-	}
-	if errno != 0 {
-		c.werr = errno
-		return true
-	}
-	c.wn = int(n)
-	return true
+	return n, nil
 }
 
 // wrapErr maps socket errors onto the io and os errors callers check for.

@@ -14,15 +14,14 @@ package eth
 // parse are returned empty so that the core counts them as malformed.
 
 import (
-	"encoding/binary"
 	"os"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/internal/mmsg"
 	"o7s.dev/ouroboros/stack/ipcp/shim"
 )
 
@@ -45,24 +44,13 @@ type conn struct {
 	mtu int // the largest datagram (frame payload)
 
 	rmu   sync.Mutex
-	rhdr  [batch]unix.Mmsghdr
-	riov  [2 * batch]unix.Iovec
-	rname [batch]unix.RawSockaddrLinklayer
+	r     *mmsg.Batch
 	rslot [batch][maxHeader]byte
-	rlen  int
-	rn    int
-	rerr  error
-	rfn   func(uintptr) bool
 
 	wmu   sync.Mutex
 	src   MAC // the interface's address, the source of every frame
-	whdr  [batch]unix.Mmsghdr
-	wiov  [2 * batch]unix.Iovec
+	w     *mmsg.Batch
 	wslot [batch][maxHeader]byte
-	wlen  int
-	wn    int
-	werr  error
-	wfn   func(uintptr) bool
 }
 
 var _ shim.Transport[MAC] = (*conn)(nil)
@@ -90,15 +78,18 @@ func open(dev string, fr framing) (*conn, linkState, error) {
 		unix.Close(fd)
 		return nil, linkState{}, err
 	}
-	growBuffers(fd)
+	mmsg.GrowBuffers(fd, socketBuffer)
 	f := os.NewFile(uintptr(fd), "eth:"+dev)
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
 		return nil, linkState{}, err
 	}
-	c := &conn{f: f, rc: rc, fr: fr, mtu: fr.payloadMTU(st.mtu), src: st.mac}
-	c.rfn, c.wfn = c.recv, c.send
+	c := &conn{f: f, rc: rc, fr: fr, mtu: fr.payloadMTU(st.mtu), src: st.mac,
+		r: mmsg.New(mmsg.Recv, batch), w: mmsg.New(mmsg.Send, batch)}
+	// The interface going down or away is reported once, and the link
+	// watch acts on it; frames may be queued behind the error.
+	c.r.PassOver(linkGone)
 	return c, st, nil
 }
 
@@ -119,7 +110,7 @@ func bindTo(fd int, fr framing, index int) error {
 		proto = unix.ETH_P_802_2
 	}
 	// sll_protocol is in network byte order.
-	sa := &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: index}
+	sa := &unix.SockaddrLinklayer{Protocol: mmsg.Htons(proto), Ifindex: index}
 	return unix.Bind(fd, sa)
 }
 
@@ -152,15 +143,6 @@ func (c *conn) readLink(dev string) (linkState, error) {
 	return st, err
 }
 
-func growBuffers(fd int) {
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, socketBuffer) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
-	}
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, socketBuffer) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, socketBuffer)
-	}
-}
-
 // MTU implements shim.Transport: the largest datagram a frame carries.
 func (c *conn) MTU() int { return c.mtu }
 
@@ -178,34 +160,21 @@ func (c *conn) ReadBatch(msgs []shim.Msg[MAC]) (int, error) {
 	}
 	for {
 		c.prepareRead(msgs[:n])
-		c.rlen, c.rn, c.rerr = n, 0, nil
-		if err := c.rc.Read(c.rfn); err != nil {
+		got, err := c.r.Wait(c.rc, n)
+		if err != nil {
 			return 0, err
 		}
-		if c.rerr != nil {
-			return 0, c.rerr
-		}
-		if k := c.keep(msgs[:c.rn]); k > 0 {
+		if k := c.keep(msgs[:got]); k > 0 {
 			return k, nil
 		}
 	}
 }
 
-// prepareRead points slot i's header iovec at its header slot and its
-// payload iovec at msgs[i].Buf.
+// prepareRead joins message i's header slot to msgs[i].Buf.
 func (c *conn) prepareRead(msgs []shim.Msg[MAC]) {
 	h := c.fr.header()
 	for i := range msgs {
-		iov := c.riov[2*i : 2*i+2]
-		iov[0] = unix.Iovec{Base: &c.rslot[i][0]}
-		iov[0].SetLen(h)
-		iov[1] = unix.Iovec{Base: unsafe.SliceData(msgs[i].Buf)}
-		iov[1].SetLen(len(msgs[i].Buf))
-		c.rhdr[i] = unix.Mmsghdr{}
-		c.rhdr[i].Hdr.Iov = &iov[0]
-		c.rhdr[i].Hdr.SetIovlen(2)
-		c.rhdr[i].Hdr.Name = (*byte)(unsafe.Pointer(&c.rname[i]))
-		c.rhdr[i].Hdr.Namelen = unix.SizeofSockaddrLinklayer
+		c.r.SetHead(i, c.rslot[i][:h], msgs[i].Buf, true)
 	}
 }
 
@@ -232,37 +201,16 @@ func (c *conn) keep(msgs []shim.Msg[MAC]) int {
 // check judges received frame i: only frames to this host or broadcast,
 // not our own, whole, and of this layer are OK.
 func (c *conn) check(i int) (int, verdict) {
-	switch c.rname[i].Pkttype {
+	switch c.r.Linklayer(i).Pkttype {
 	case unix.PACKET_HOST, unix.PACKET_BROADCAST:
 	default:
 		return 0, frameOther // multicast, for another host, or sent by us
 	}
-	n, v := c.fr.parse(c.rslot[i][:c.fr.header()], int(c.rhdr[i].Len))
-	if v == frameOK && c.rhdr[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+	n, v := c.fr.parse(c.rslot[i][:c.fr.header()], c.r.Len(i))
+	if v == frameOK && c.r.Truncated(i) {
 		return 0, frameBad // larger than the interface's MTU
 	}
 	return n, v
-}
-
-// recv runs recvmmsg; it is called by the poller until it returns true.
-func (c *conn) recv(fd uintptr) bool {
-	for range 4 {
-		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdr[0])), uintptr(c.rlen), unix.MSG_DONTWAIT, 0, 0)
-		switch errno {
-		case 0:
-			c.rn = int(n)
-			return true
-		case unix.EAGAIN, unix.EINTR:
-			return false
-		case unix.ENETDOWN, unix.ENODEV, unix.ENXIO:
-			// The interface went down or away: the error is reported once
-			// and the link watch acts on it. Frames may be queued behind it.
-			continue
-		}
-		c.rerr = errno
-		return true
-	}
-	return false
 }
 
 // WriteBatch implements shim.Transport. A frame the kernel refuses is
@@ -274,17 +222,15 @@ func (c *conn) WriteBatch(msgs []shim.Msg[MAC]) (int, error) {
 	done := 0
 	for done < len(msgs) {
 		n := c.prepareWrite(msgs[done:min(len(msgs), done+batch)])
-		c.wlen, c.wn, c.werr = n, 0, nil
-		if err := c.rc.Write(c.wfn); err != nil {
+		sent, err := c.w.Wait(c.rc, n)
+		switch errno, ok := err.(unix.Errno); {
+		case err == nil:
+		case !ok || linkGone(errno):
 			return done, err
+		default:
+			sent++ // skip the frame refused
 		}
-		if c.werr != nil {
-			if linkGone(c.werr) {
-				return done, c.werr
-			}
-			c.wn++ // skip the frame refused
-		}
-		done += c.wn
+		done += sent
 	}
 	return done, nil
 }
@@ -295,40 +241,13 @@ func (c *conn) prepareWrite(msgs []shim.Msg[MAC]) int {
 	h := c.fr.header()
 	for i, m := range msgs {
 		c.fr.put(c.wslot[i][:], m.Addr, c.src, m.N)
-		iov := c.wiov[2*i : 2*i+2]
-		iov[0] = unix.Iovec{Base: &c.wslot[i][0]}
-		iov[0].SetLen(h)
-		iov[1] = unix.Iovec{Base: unsafe.SliceData(m.Buf)}
-		iov[1].SetLen(m.N)
-		c.whdr[i] = unix.Mmsghdr{}
-		c.whdr[i].Hdr.Iov = &iov[0]
-		c.whdr[i].Hdr.SetIovlen(2)
 		// No address: the socket's binding names the interface.
+		c.w.SetHead(i, c.wslot[i][:h], m.Buf[:m.N], false)
 	}
 	return len(msgs)
 }
 
-// send runs sendmmsg; it is called by the poller until it returns true.
-func (c *conn) send(fd uintptr) bool {
-	n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.whdr[0])), uintptr(c.wlen), unix.MSG_DONTWAIT, 0, 0)
-	switch errno {
-	case 0:
-		c.wn = int(n)
-		return true
-	case unix.EAGAIN, unix.EINTR:
-		return false
-	}
-	c.werr = errno
-	return true
-}
-
-func linkGone(err error) bool {
+// linkGone reports whether err says the interface is down or gone.
+func linkGone(err unix.Errno) bool {
 	return err == unix.ENETDOWN || err == unix.ENXIO || err == unix.ENODEV
-}
-
-// htons puts v in network byte order, as sockaddr_ll wants its protocol.
-func htons(v uint16) uint16 {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], v)
-	return binary.NativeEndian.Uint16(b[:])
 }

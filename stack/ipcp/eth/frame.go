@@ -3,6 +3,8 @@ package eth
 import (
 	"encoding/binary"
 	"net"
+
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // The two frame formats, each carrying one shim datagram (the payload:
@@ -38,7 +40,7 @@ const (
 
 	// DefaultEthertype is the eth-dix ethertype when none is given, from
 	// the range IEEE leaves unassigned for private protocols in practice.
-	DefaultEthertype = 0xA000
+	DefaultEthertype = schema.DefaultEthertype
 
 	// minEthertype and maxEthertype bound the ethertypes a layer may use:
 	// smaller values are 802.3 lengths, 0xFFFF is reserved.

@@ -18,6 +18,7 @@ import (
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/qos"
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // MaxSDU is the largest SDU the local layer carries.
@@ -79,20 +80,14 @@ func (p *IPCP) Info() ipcp.Info {
 // MaxSDU implements ipcp.IPCP.
 func (p *IPCP) MaxSDU() int { return MaxSDU }
 
-// Bootstrap implements ipcp.IPCP. The only option is "hash".
+// Bootstrap implements ipcp.IPCP. The options are the local type's table
+// in stack/schema: only "hash".
 func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string) error {
-	h := ipcp.DefaultHash
-	for k, v := range opts {
-		switch k {
-		case "hash":
-			var err error
-			if h, err = ipcp.ParseHash(v); err != nil {
-				return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", p.name, err)
-			}
-		default:
-			return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: option %q does not apply to a local IPCP (only hash does)", p.name, k)
-		}
+	vals, err := schema.Lookup(schema.Local).Parse(opts)
+	if err != nil {
+		return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", p.name, err)
 	}
+	h := ipcp.HashAlgo(vals["hash"])
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state != ipcp.StateCreated {

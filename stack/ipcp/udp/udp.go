@@ -20,10 +20,11 @@ import (
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/ipcp/shim"
+	"o7s.dev/ouroboros/stack/schema"
 )
 
 // DefaultPort is the layer's UDP port when none is given.
-const DefaultPort = 3435
+const DefaultPort = schema.DefaultPort
 
 // MTUs: the largest datagram payload that crosses a 1500-byte Ethernet
 // path without fragmentation (IP and UDP headers taken off).
@@ -42,8 +43,8 @@ type IPCP struct {
 
 	mu    sync.Mutex
 	layer string
-	addr  netip.AddrPort // bound address
-	peers map[string]netip.AddrPort
+	addr  netip.AddrPort    // bound address
+	peers map[string]string // static peers: name to host:port
 }
 
 var _ ipcp.IPCP = (*IPCP)(nil)
@@ -53,7 +54,7 @@ func New(name string, typ ipcp.Type, host ipcp.Host, log *slog.Logger) *IPCP {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &IPCP{name: name, typ: typ, log: log, done: make(chan struct{}), peers: make(map[string]netip.AddrPort)}
+	p := &IPCP{name: name, typ: typ, log: log, done: make(chan struct{}), peers: make(map[string]string)}
 	p.Core = shim.New(shim.Config[netip.AddrPort]{Name: name, Type: typ, Host: host, Log: log}, p)
 	return p
 }
@@ -77,66 +78,34 @@ type options struct {
 	ip        netip.Addr
 	port      uint16
 	keepalive time.Duration
-	peers     map[string]netip.AddrPort
+	peers     map[string]string // name to host:port, as the schema writes them
 }
 
+// parse checks the options against the type's table in stack/schema, as
+// irm and irmd.conf do, and reads them.
 func (p *IPCP) parse(opts map[string]string) (options, error) {
-	o := options{port: DefaultPort, peers: make(map[string]netip.AddrPort)}
-	peers := make(map[string]string)
-	bad := func(k, v, want string) error {
-		return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %s %q: %s", p.name, k, v, want)
+	vals, err := schema.Lookup(string(p.typ)).Parse(opts)
+	if err != nil {
+		return options{}, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", p.name, err)
 	}
-	for k, v := range opts {
-		switch {
-		case k == "ip":
-			a, err := netip.ParseAddr(v)
-			if err != nil || a.Is4() != (p.typ == ipcp.UDP4) || a.Zone() != "" {
-				return o, bad(k, v, "not an "+family(p.typ)+" address")
-			}
-			o.ip = a
-		case k == "port":
-			n, err := strconv.ParseUint(v, 10, 16)
-			if err != nil || n == 0 {
-				return o, bad(k, v, "not a port number (1-65535)")
-			}
-			o.port = uint16(n)
-		case k == "keepalive":
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil || n == 0 {
-				return o, bad(k, v, "not a number of seconds")
-			}
-			o.keepalive = time.Duration(n) * time.Second
-		case strings.HasPrefix(k, "peer."):
-			peers[k] = v // after the loop: a peer without a port takes the layer's
-		case k == "dns":
-			return o, ctrl.Errorf(ctrl.CodeNotSupported, "ipcp %s: dns (dynamic DNS updates) is not supported yet; names resolve through the system resolver", p.name)
-		default:
-			return o, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: option %q does not apply to a %s IPCP (ip, port, peer.NAME, keepalive do)", p.name, k, p.typ)
+	if _, ok := vals["dns"]; ok {
+		return options{}, ctrl.Errorf(ctrl.CodeNotSupported, "ipcp %s: dns (dynamic DNS updates) is not supported yet; names resolve through the system resolver", p.name)
+	}
+	// The schema checked the numbers' ranges and wrote them in decimal.
+	port, _ := strconv.ParseUint(vals["port"], 10, 16)
+	keepalive, _ := strconv.ParseUint(vals["keepalive"], 10, 32)
+	o := options{
+		ip:        netip.MustParseAddr(vals["ip"]),
+		port:      uint16(port),
+		keepalive: time.Duration(keepalive) * time.Second,
+		peers:     make(map[string]string),
+	}
+	for k, v := range vals {
+		if name, ok := strings.CutPrefix(k, "peer."); ok {
+			o.peers[name] = v
 		}
-	}
-	if !o.ip.IsValid() {
-		return o, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: give the address to bind with ip (0.0.0.0 or :: binds all)", p.name)
-	}
-	for k, v := range peers {
-		ap, err := p.parsePeer(v, o.port)
-		if err != nil {
-			return o, bad(k, v, err.Error())
-		}
-		o.peers[strings.TrimPrefix(k, "peer.")] = ap
 	}
 	return o, nil
-}
-
-// parsePeer reads host[:port], where host is an address literal.
-func (p *IPCP) parsePeer(v string, port uint16) (netip.AddrPort, error) {
-	if ap, err := netip.ParseAddrPort(v); err == nil {
-		return ap, familyCheck(p.typ == ipcp.UDP6, ap.Addr())
-	}
-	a, err := netip.ParseAddr(strings.Trim(v, "[]"))
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("want an address or address:port")
-	}
-	return netip.AddrPortFrom(a, port), familyCheck(p.typ == ipcp.UDP6, a)
 }
 
 func family(t ipcp.Type) string {
@@ -152,6 +121,7 @@ func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string
 	if err != nil {
 		return err
 	}
+
 	if p.Running() {
 		return ctrl.Errorf(ctrl.CodeExists, "ipcp %s is already in layer %s", p.name, p.layer)
 	}
@@ -167,9 +137,7 @@ func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string
 	p.mu.Lock()
 	p.layer, p.addr, p.peers = layer, laddr, o.peers
 	p.mu.Unlock()
-	if o.keepalive > 0 {
-		p.SetKeepalive(o.keepalive)
-	}
+	p.SetKeepalive(o.keepalive)
 	p.Start(c, p.resolveName, ipcp.DefaultHash)
 	go p.routineLink(o.ip, p.done)
 	return nil
@@ -188,16 +156,25 @@ func (p *IPCP) Close() error {
 }
 
 // resolveName finds the address of the IPCP answering for name: a static
-// peer first, then the system resolver, at the layer's port.
+// peer first (its host name resolved now, so a peer whose address changes
+// is found at its new one), then the system resolver, at the layer's port.
 func (p *IPCP) resolveName(ctx context.Context, name string, _ []byte) (netip.AddrPort, error) {
 	p.mu.Lock()
-	ap, ok := p.peers[name]
+	ep, peer := p.peers[name]
 	port := p.addr.Port()
 	p.mu.Unlock()
-	if ok {
-		return ap, nil
-	}
-	if a, err := netip.ParseAddr(name); err == nil {
+	host := name
+	if peer {
+		if ap, err := netip.ParseAddrPort(ep); err == nil {
+			return ap, nil
+		}
+		h, ps, err := net.SplitHostPort(ep)
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("peer %s at %q: %v", name, ep, err)
+		}
+		n, _ := strconv.ParseUint(ps, 10, 16)
+		host, port = h, uint16(n)
+	} else if a, err := netip.ParseAddr(name); err == nil {
 		return netip.AddrPortFrom(a, port), familyCheck(p.typ == ipcp.UDP6, a)
 	}
 	network := "ip4"
@@ -206,9 +183,12 @@ func (p *IPCP) resolveName(ctx context.Context, name string, _ []byte) (netip.Ad
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, name)
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
 	if err != nil || len(addrs) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("no %s address for %q", family(p.typ), name)
+		return netip.AddrPort{}, fmt.Errorf("no %s address for %q", family(p.typ), host)
+	}
+	if peer { // the administrator named the host: no route check
+		return netip.AddrPortFrom(addrs[0].Unmap(), port), nil
 	}
 	for _, a := range addrs {
 		if p.routesVia(a.Unmap()) {

@@ -22,7 +22,7 @@ func TestParseOptions(t *testing.T) {
 	if o.ip != netip.MustParseAddr("10.0.0.1") || o.port != 4000 || o.keepalive != 7*time.Second {
 		t.Fatalf("options %+v", o)
 	}
-	if o.peers["srv"] != netip.MustParseAddrPort("10.0.0.2:4000") || o.peers["db"] != netip.MustParseAddrPort("10.0.0.3:5000") {
+	if o.peers["srv"] != "10.0.0.2:4000" || o.peers["db"] != "10.0.0.3:5000" {
 		t.Fatalf("peers %v: a peer without a port takes the layer's", o.peers)
 	}
 	o, err = p.parse(map[string]string{"ip": "0.0.0.0"})
@@ -38,15 +38,17 @@ func TestParseOptionsBad(t *testing.T) {
 		code ctrl.Code
 		want string
 	}{
-		{ipcp.UDP4, map[string]string{}, ctrl.CodeInvalid, "give the address"},
+		{ipcp.UDP4, map[string]string{}, ctrl.CodeInvalid, "missing ip: a udp4 IPCP needs it (the address to listen on"},
 		{ipcp.UDP4, map[string]string{"ip": "fd00::1"}, ctrl.CodeInvalid, "not an IPv4 address"},
 		{ipcp.UDP6, map[string]string{"ip": "10.0.0.1"}, ctrl.CodeInvalid, "not an IPv6 address"},
 		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "port": "0"}, ctrl.CodeInvalid, "not a port number"},
 		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "port": "70000"}, ctrl.CodeInvalid, "not a port number"},
 		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "keepalive": "-1"}, ctrl.CodeInvalid, "seconds"},
-		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "peer.x": "host.example"}, ctrl.CodeInvalid, "address"},
-		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "peer.x": "fd00::2"}, ctrl.CodeInvalid, "other IP family"},
-		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "dev": "eth0"}, ctrl.CodeInvalid, `option "dev" does not apply`},
+		// The range irmd.conf and irm have, from the same table.
+		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "keepalive": "3601"}, ctrl.CodeInvalid, `bad keepalive: "3601" is out of range (1-3600 seconds)`},
+		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "peer.x": "host_example"}, ctrl.CodeInvalid, "neither an IP address nor a host name"},
+		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "peer.x": "fd00::2"}, ctrl.CodeInvalid, "not an IPv4 address"},
+		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "dev": "eth0"}, ctrl.CodeInvalid, "option dev does not apply"},
 		{ipcp.UDP4, map[string]string{"ip": "10.0.0.1", "dns": "10.0.0.53"}, ctrl.CodeNotSupported, "not supported yet"},
 	}
 	for _, c := range cases {
@@ -62,11 +64,15 @@ func TestResolveOrder(t *testing.T) {
 	p := New("u", ipcp.UDP4, nil, nil)
 	p.mu.Lock() // as Bootstrap leaves them, without opening a socket
 	p.addr = netip.MustParseAddrPort("127.0.0.1:3435")
-	p.peers = map[string]netip.AddrPort{"srv": netip.MustParseAddrPort("127.0.0.9:1234")}
+	p.peers = map[string]string{"srv": "127.0.0.9:1234", "here": "localhost:99"}
 	p.mu.Unlock()
 	ctx := context.Background()
 	if a, err := p.resolveName(ctx, "srv", nil); err != nil || a.String() != "127.0.0.9:1234" {
 		t.Fatalf("static peer: %v, %v", a, err)
+	}
+	// A peer named by host name, as irmd.conf allows, resolves at its port.
+	if a, err := p.resolveName(ctx, "here", nil); err != nil || !a.Addr().IsLoopback() || a.Port() != 99 {
+		t.Fatalf("static peer by host name: %v, %v", a, err)
 	}
 	if a, err := p.resolveName(ctx, "127.0.0.7", nil); err != nil || a.String() != "127.0.0.7:3435" {
 		t.Fatalf("address literal: %v, %v", a, err)
@@ -76,18 +82,5 @@ func TestResolveOrder(t *testing.T) {
 	}
 	if _, err := p.resolveName(ctx, "no-such-name.invalid", nil); err == nil {
 		t.Fatal("an unknown name resolved")
-	}
-}
-
-func TestPortByteOrder(t *testing.T) {
-	for _, port := range []uint16{1, 3435, 0xabcd, 65535} {
-		if got := ntohs(htons(port)); got != port {
-			t.Fatalf("ntohs(htons(%d)) = %d", port, got)
-		}
-		v := htons(port)
-		b := (*[2]byte)(unsafePointer(&v))
-		if b[0] != byte(port>>8) || b[1] != byte(port) {
-			t.Fatalf("htons(%d) bytes %x, want network order", port, b[:])
-		}
 	}
 }

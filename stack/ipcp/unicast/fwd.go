@@ -6,7 +6,7 @@ package unicast
 //	                                            ├─► route ─ dst is self ─► deliver ─► FA (eid 0)
 //	member flow ─► readMember ─► receive ─ TTL ─┘      │                          ├─► DHT (eid 1)
 //	                                                   │                          └─► app port (eid ≥ 64)
-//	                                                   └─ else: PFF[cube] ─► dtOutput queue (by cube,
+//	                                                   └─ else: pff[cube] ─► dtOutput queue (by cube,
 //	                                                      ECN marked by depth) ─► writeDT ─► member flow
 //
 // Only TTL and ECN change on the way. Every packet is handled in the

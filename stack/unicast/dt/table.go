@@ -4,7 +4,6 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"o7s.dev/ouroboros/stack/qos"
 	"o7s.dev/ouroboros/stack/unicast/addr"
 )
 
@@ -125,45 +124,4 @@ func mix64(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
-}
-
-// PFF is the PDU forwarding function of an IPCP: one Table per QoS cube,
-// so each cube can be routed on its own metric.
-type PFF struct {
-	tables [qos.CubeVoice + 1]*Table
-}
-
-// NewPFF returns a PFF with an empty table per cube.
-func NewPFF() *PFF {
-	f := &PFF{}
-	for i := range f.tables {
-		f.tables[i] = NewTable()
-	}
-	return f
-}
-
-// Table returns the table of cube c, or nil for an unknown cube.
-func (f *PFF) Table(c qos.Cube) *Table {
-	if int(c) >= len(f.tables) {
-		return nil
-	}
-	return f.tables[c]
-}
-
-// Replace replaces the routes of cube c (see Table.Replace). Unknown
-// cubes are ignored.
-func (f *PFF) Replace(c qos.Cube, routes map[addr.Addr]NextHops) {
-	if t := f.Table(c); t != nil {
-		t.Replace(routes)
-	}
-}
-
-// Lookup returns the next hop for a packet of cube c (see Table.Lookup);
-// false for an unknown cube.
-func (f *PFF) Lookup(c qos.Cube, dst addr.Addr, flowKey uint64, up func(addr.Addr) bool) (addr.Addr, bool) {
-	t := f.Table(c)
-	if t == nil {
-		return addr.None, false
-	}
-	return t.Lookup(dst, flowKey, up)
 }

@@ -4,7 +4,6 @@ import (
 	"sync"
 	"testing"
 
-	"o7s.dev/ouroboros/stack/qos"
 	"o7s.dev/ouroboros/stack/unicast/addr"
 )
 
@@ -111,6 +110,12 @@ func TestMultipathSpreadAndStability(t *testing.T) {
 	if moved[10] < count[11]*4/10 || moved[12] < count[11]*4/10 {
 		t.Fatalf("flows of the failed hop did not spread: %v", moved)
 	}
+	// Hop 11 comes back: every flow is where it was before it went down.
+	for k, was := range first {
+		if h, _ := tb.Lookup(5, uint64(k), upSet(all)); h != was {
+			t.Fatalf("flow %d did not come back to %v: %v", k, was, h)
+		}
+	}
 	if _, ok := tb.Lookup(5, 1, upSet(nil)); ok {
 		t.Fatal("found a hop with all hops down")
 	}
@@ -171,25 +176,6 @@ func TestLookupDuringReplace(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-}
-
-func TestPFFCubes(t *testing.T) {
-	f := NewPFF()
-	f.Replace(qos.CubeVoice, map[addr.Addr]NextHops{5: {Hops: []addr.Addr{10}}})
-	f.Replace(qos.CubeBE, map[addr.Addr]NextHops{5: {Hops: []addr.Addr{20}}})
-	f.Replace(qos.Cube(9), map[addr.Addr]NextHops{5: {Hops: []addr.Addr{30}}})
-	if h, _ := f.Lookup(qos.CubeVoice, 5, 0, nil); h != 10 {
-		t.Errorf("voice: %v", h)
-	}
-	if h, _ := f.Lookup(qos.CubeBE, 5, 0, nil); h != 20 {
-		t.Errorf("best effort: %v", h)
-	}
-	if _, ok := f.Lookup(qos.CubeVideo, 5, 0, nil); ok {
-		t.Error("video has a route it was never given")
-	}
-	if _, ok := f.Lookup(qos.Cube(9), 5, 0, nil); ok || f.Table(qos.Cube(9)) != nil {
-		t.Error("unknown cube routed")
-	}
 }
 
 func BenchmarkLookup(b *testing.B) {

@@ -8,8 +8,8 @@
 //
 //	ParseLSU ─► DB.Update ─► accepted? flood on to the other neighbours
 //	                 │
-//	   DB.Compute(self, policy) ─► map[destination]Route ─► forwarding table
-//	                                                      ─► PickNextHop per flow
+//	   DB.Compute(self, policy) ─► map[destination]Route ─► dt.Table (one per QoS cube)
+//	                                                      ─► Lookup per packet, next hop per flow
 //
 // The package is pure logic: no goroutines, timers or I/O. The IPCP
 // floods, re-originates its own LSU with a higher Seq more often than the

@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 
+	"o7s.dev/ouroboros/stack/schema"
 	"o7s.dev/ouroboros/stack/unicast/addr"
 )
 
@@ -13,12 +14,12 @@ type Policy string
 const (
 	// LinkState: one shortest-path next hop per destination; among equal
 	// paths, the one through the lowest neighbour address.
-	LinkState Policy = "link_state"
+	LinkState Policy = schema.RoutingLinkState
 	// LFA: the LinkState next hop, then loop-free alternates (RFC 5286
 	// inequality 1) to use when it is down.
-	LFA Policy = "lfa"
+	LFA Policy = schema.RoutingLFA
 	// ECMP: every neighbour on a shortest path; flows are spread over them.
-	ECMP Policy = "ecmp"
+	ECMP Policy = schema.RoutingECMP
 )
 
 // ParsePolicy validates a policy name from configuration.
@@ -38,7 +39,7 @@ type Route struct {
 	// order when the ones before are down.
 	NextHops []addr.Addr
 	// Multipath says every next hop is on a shortest path: pick one per
-	// flow (PickNextHop), never per packet, so flows stay in order. It is
+	// flow (dt.Table.Lookup), never per packet, so flows stay in order. It is
 	// set on every ECMP route, even one with a single next hop.
 	Multipath bool
 	// Cost is the length of the shortest path, saturated at the largest

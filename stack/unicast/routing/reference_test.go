@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/stack/unicast/addr"
+	"o7s.dev/ouroboros/stack/unicast/dt"
 )
 
 // topology is a set of LSUs with an independent, brute-force reference of
@@ -164,6 +165,10 @@ type coverage struct{ routes, alternates, multipath, spread int }
 func checkTopology(t testing.TB, tp *topology, spread int) (cov coverage) {
 	d := tp.db(t)
 	ls, lfa, ecmp := allRoutes(d, tp, LinkState), allRoutes(d, tp, LFA), allRoutes(d, tp, ECMP)
+	tables := map[addr.Addr]*dt.Table{}
+	for at, routes := range ecmp {
+		tables[at] = tableOf(routes)
+	}
 	for _, s := range tp.addrs {
 		for _, dst := range tp.addrs {
 			r, ok := ls[s][dst]
@@ -184,7 +189,7 @@ func checkTopology(t testing.TB, tp *topology, spread int) (cov coverage) {
 			}
 			checkPrimary(t, tp, ls, s, dst, r, want)
 			checkLFA(t, tp, ls, s, dst, lfa[s][dst], r.NextHops[0])
-			checkECMP(t, tp, ecmp, s, dst, want)
+			checkECMP(t, tp, ecmp[s][dst], tables, s, dst, want)
 			if len(want) > 1 && len(want) <= 6 && spread > 0 {
 				spread--
 				cov.spread++
@@ -274,17 +279,17 @@ func checkLFA(t testing.TB, tp *topology, ls map[addr.Addr]map[addr.Addr]Route, 
 	}
 }
 
-// checkECMP checks the ecmp route from s to d, and that per-flow choices
+// checkECMP checks the ecmp route r from s to d, and that the per-flow
+// choices of the forwarding tables built from every member's ecmp routes
 // are stable and reach d loop-free at the shortest-path cost.
-func checkECMP(t testing.TB, tp *topology, ecmp map[addr.Addr]map[addr.Addr]Route, s, d addr.Addr, want []addr.Addr) {
-	r := ecmp[s][d]
+func checkECMP(t testing.TB, tp *topology, r Route, tables map[addr.Addr]*dt.Table, s, d addr.Addr, want []addr.Addr) {
 	if !r.Multipath || !slices.Equal(r.NextHops, want) || uint64(r.Cost) != tp.d(s, d) {
 		t.Fatalf("ecmp %v→%v: %+v, want multipath %v at cost %d", s, d, r, want, tp.d(s, d))
 	}
 	for _, key := range []uint64{0, 1, uint64(s) ^ uint64(d)<<32} {
 		next := func(at addr.Addr) addr.Addr {
-			h, ok := PickNextHop(ecmp[at][d], key, nil)
-			h2, _ := PickNextHop(ecmp[at][d], key, func(addr.Addr) bool { return true })
+			h, ok := tables[at].Lookup(d, key, nil)
+			h2, _ := tables[at].Lookup(d, key, func(addr.Addr) bool { return true })
 			if !ok || h != h2 {
 				t.Fatalf("ecmp %v→%v flow %d: picks %v, %v, %v", at, d, key, h, ok, h2)
 			}
@@ -297,13 +302,15 @@ func checkECMP(t testing.TB, tp *topology, ecmp map[addr.Addr]map[addr.Addr]Rout
 }
 
 // checkSpread checks that 1000 flows spread over all of a multipath
-// route's hops, each getting at least 10%, and that each flow's choice is
-// stable.
+// route's hops in the forwarding table, each getting at least 10%, and
+// that each flow's choice is stable.
 func checkSpread(t testing.TB, r Route) {
+	const dst = 1
+	tb := tableOf(map[addr.Addr]Route{dst: r})
 	count := map[addr.Addr]int{}
 	for key := range uint64(1000) {
-		h, _ := PickNextHop(r, key, nil)
-		if again, _ := PickNextHop(r, key, nil); again != h {
+		h, _ := tb.Lookup(dst, key, nil)
+		if again, _ := tb.Lookup(dst, key, nil); again != h {
 			t.Fatalf("flow %d picks %v, then %v", key, h, again)
 		}
 		count[h]++
@@ -313,4 +320,16 @@ func checkSpread(t testing.TB, r Route) {
 			t.Fatalf("1000 flows over %v: %v gets %d", r.NextHops, h, count[h])
 		}
 	}
+}
+
+// tableOf loads routes into a forwarding table the way the unicast IPCP
+// does, so the tests check the choices the data path makes.
+func tableOf(routes map[addr.Addr]Route) *dt.Table {
+	m := make(map[addr.Addr]dt.NextHops, len(routes))
+	for dst, r := range routes {
+		m[dst] = dt.NextHops{Hops: r.NextHops, Multipath: r.Multipath}
+	}
+	tb := dt.NewTable()
+	tb.Replace(m)
+	return tb
 }
