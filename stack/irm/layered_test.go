@@ -165,8 +165,12 @@ func (f *fakeLayered) Enroll(ctx context.Context, layer, dst string) error {
 	return nil
 }
 
-func (f *fakeLayered) Connect(ctx context.Context, dst, component string, q qos.Spec) error {
-	return f.record("connect "+dst+" "+component+" "+q.String(), ctx)
+func (f *fakeLayered) Connect(ctx context.Context, dst, component string, q qos.Spec, persist bool) (ipcp.ConnectResult, error) {
+	call := "connect " + dst + " " + component + " " + q.String()
+	if persist {
+		call += " persist"
+	}
+	return ipcp.ConnectResult{}, f.record(call, ctx)
 }
 
 func (f *fakeLayered) Disconnect(ctx context.Context, dst, component string) error {
@@ -478,21 +482,21 @@ func TestConnect(t *testing.T) {
 		{ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "dt", QoS: "voice"}, "connect v dt voice"},
 		{ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "mgmt", QoS: "be"}, "connect v mgmt best"},
 	} {
-		if err := m.Connect(ctx, c.req); err != nil {
-			t.Fatal(err)
+		if rep, err := m.Connect(ctx, c.req); err != nil || rep.Status != ctrl.ConnectUp {
+			t.Fatal(rep, err)
 		}
 		if got := fake("u").lastCalls(); got[len(got)-1] != c.want {
 			t.Errorf("%+v: call %q, want %q", c.req, got[len(got)-1], c.want)
 		}
 	}
-	if d := fake("u").deadline; d <= 0 || d > layerTimeout {
+	if d := fake("u").deadline; d <= 0 || d > connectTimeout {
 		t.Errorf("Connect ran with %v left", d)
 	}
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", QoS: "fast"}), ctrl.CodeInvalid, `unknown QoS "fast"`)
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "rib"}), ctrl.CodeInvalid, `unknown component "rib"`)
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "u"}), ctrl.CodeInvalid, "neighbour name is empty")
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "ghost", Dst: "v"}), ctrl.CodeNotFound, `no IPCP "ghost"`)
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "lo", Dst: "v"}), ctrl.CodeInvalid, "connect applies to unicast and broadcast")
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", QoS: "fast"})), ctrl.CodeInvalid, `unknown QoS "fast"`)
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "rib"})), ctrl.CodeInvalid, `unknown component "rib"`)
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "u"})), ctrl.CodeInvalid, "neighbour name is empty")
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "ghost", Dst: "v"})), ctrl.CodeNotFound, `no IPCP "ghost"`)
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "lo", Dst: "v"})), ctrl.CodeInvalid, "connect applies to unicast and broadcast")
 
 	// Disconnect, through the request handler, as irm sends it.
 	_, _, err := m.handlers()[ctrl.OpIPCPDisconnect](ctx, &proc{uid: selfUID()}, []byte(`{"name":"u","dst":"v","component":"dt"}`))
@@ -505,6 +509,9 @@ func TestConnect(t *testing.T) {
 	fake("u").err = ctrl.Errorf(ctrl.CodeNotFound, "no adjacency")
 	wantCode(t, m.Disconnect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "w"}), ctrl.CodeNotFound, "no adjacency")
 }
+
+// second returns a call's error, for wantCode.
+func second[T any](_ T, err error) error { return err }
 
 func TestListIPCPsNeighbours(t *testing.T) {
 	m, fake := fakes(t)
