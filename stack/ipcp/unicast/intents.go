@@ -140,10 +140,11 @@ func (p *IPCP) Connect(ctx context.Context, dst, component string, q qos.Spec, p
 	if !in {
 		return ipcp.ConnectResult{}, ctrl.Errorf(ctrl.CodeInvalid, "IPCP %s is in no layer: bootstrap or enroll it first", p.name)
 	}
-	// The first attempt has the caller's time, as much as a later one may.
+	// The first attempt has most of the caller's time, as much as a later
+	// one may: it must fail before the caller gives up, to say why.
 	first := attemptFirst
 	if d, ok := ctx.Deadline(); ok {
-		first = min(time.Until(d), attemptMax)
+		first = min(time.Until(d)*9/10, attemptMax)
 	}
 	made, had, err := p.addIntents(dst, comps, q, persist, first)
 	if err != nil {
