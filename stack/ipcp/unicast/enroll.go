@@ -42,7 +42,7 @@ func (p *IPCP) Enroll(ctx context.Context, layer, dst string) error {
 	}
 	port, err := p.lower.AllocLower(ctx, p, dst, qos.Raw)
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	defer port.Down(ctrl.ReasonPeer)
 	ans, err := p.handshake(ctx, port, req)

@@ -113,7 +113,7 @@ type intent struct {
 	next     time.Time
 }
 
-// servesLocked reports whether f serves the intent.
+// serves reports whether f serves the intent; adjacencies.mu held.
 func (in *intent) serves(f *memberFlow) bool {
 	return f.comp == in.key.comp && (f.peerName == in.key.dst || (in.peer != "" && f.peerName == in.peer))
 }

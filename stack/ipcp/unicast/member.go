@@ -96,8 +96,11 @@ func (p *IPCP) connect(ctx context.Context, in *intent) error {
 	}
 	f := &memberFlow{port: port, comp: comp, peerName: ans.name, peerNode: ans.nodeID, intent: in, initiator: p.nodeID}
 	f.peerAddr.Store(uint64(ans.addr))
-	if err := p.addMember(f); err != nil {
+	kept, err := p.addMember(f)
+	if !kept {
 		port.Down(ctrl.ReasonDown)
+	}
+	if err != nil || !kept {
 		return err
 	}
 	p.log.Info("connected", "peer", ans.name, "address", ans.addr, "component", componentName(comp))
@@ -243,7 +246,7 @@ func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 	}
 	f := &memberFlow{port: port, comp: m.component, peerName: m.name, peerNode: m.nodeID, initiator: m.nodeID}
 	f.peerAddr.Store(uint64(m.addr))
-	if err := p.addMember(f); err != nil {
+	if kept, _ := p.addMember(f); !kept {
 		port.Down(ctrl.ReasonDown)
 		return
 	}
@@ -272,19 +275,20 @@ func (p *IPCP) checkConnect(m cep) (cep, bool) {
 
 // addMember starts serving an established member flow. Of two flows for
 // the same peer and component, it keeps the one winner picks and takes
-// the other down. It fails if f loses, if the intent it was set up for
-// was removed meanwhile, or if the IPCP is closing.
-func (p *IPCP) addMember(f *memberFlow) error {
+// the other down; it reports whether it kept f (if not, the caller
+// releases f's port). It fails if the intent f was set up for was removed
+// meanwhile, or if the IPCP is closing.
+func (p *IPCP) addMember(f *memberFlow) (bool, error) {
 	f.lastHeard.Store(time.Now().UnixNano())
 	a := &p.adj
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
-		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+		return false, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
 	}
 	if f.intent != nil && f.intent.ctx.Err() != nil {
 		a.mu.Unlock()
-		return ctrl.Errorf(ctrl.CodeNotFound, "disconnected while connecting")
+		return false, ctrl.Errorf(ctrl.CodeNotFound, "disconnected while connecting")
 	}
 	var lost []*memberFlow
 	for g := range a.members {
@@ -294,7 +298,7 @@ func (p *IPCP) addMember(f *memberFlow) error {
 		if winner(f, g) == g {
 			a.mu.Unlock()
 			p.log.Debug("kept the other flow of an adjacency", "peer", f.peerName, "component", componentName(f.comp))
-			return nil // served by g
+			return false, nil // served by g
 		}
 		lost = append(lost, g)
 	}
@@ -330,7 +334,7 @@ func (p *IPCP) addMember(f *memberFlow) error {
 	if f.comp == compDT {
 		p.requestRecompute()
 	}
-	return nil
+	return true, nil
 }
 
 // keepalive returns a CEP keepalive from this member.
