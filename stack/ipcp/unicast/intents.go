@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -101,6 +102,9 @@ type intent struct {
 	// tentative: removed if its first attempt fails (connect without
 	// persist); cleared once it is up.
 	tentative bool
+	// persisted: a connect with persist asked for it as well, so the
+	// connect that made it may not take it back.
+	persisted bool
 	first     chan struct{} // closed once the first attempt succeeded or failed
 	firstErr  error         // why the first attempt failed
 	changed   chan struct{} // closed at every change of state, then replaced
@@ -163,7 +167,8 @@ func (p *IPCP) Connect(ctx context.Context, dst, component string, q qos.Spec, p
 	case persist:
 		return ipcp.ConnectResult{Pending: failed}, nil
 	}
-	// Without persist a failed connect keeps nothing it made.
+	// Without persist a failed connect keeps nothing it made (but what
+	// a connect with persist asked for meanwhile).
 	for _, in := range made {
 		p.dropIntent(in)
 	}
@@ -186,7 +191,7 @@ func (p *IPCP) addIntents(dst string, comps []uint8, q qos.Spec, persist bool, f
 		k := intentKey{dst: dst, comp: c}
 		if in, ok := a.intents[k]; ok {
 			if persist {
-				in.tentative = false
+				in.tentative, in.persisted = false, true
 			}
 			if in.state != ipcp.IntentUp {
 				had = append(had, in)
@@ -270,6 +275,10 @@ func notUp(last, ctxErr error) error {
 func (p *IPCP) dropIntent(in *intent) {
 	a := &p.adj
 	a.mu.Lock()
+	if in.persisted {
+		a.mu.Unlock()
+		return
+	}
 	if a.intents[in.key] == in {
 		delete(a.intents, in.key)
 	}
@@ -410,9 +419,10 @@ func (p *IPCP) Disconnect(_ context.Context, dst, component string) error {
 	a.mu.Lock()
 	var gone []*memberFlow
 	removed := 0
-	for _, c := range comps {
-		if in, ok := a.intents[intentKey{dst: dst, comp: c}]; ok {
-			delete(a.intents, in.key)
+	for k, in := range a.intents {
+		// By the name connect was given, or the member's it led to.
+		if (k.dst == dst || in.peer == dst) && slices.Contains(comps, k.comp) {
+			delete(a.intents, k)
 			in.stop()
 			removed++
 		}
