@@ -122,8 +122,11 @@ neither. The neighbour may connect again if it has an intent of its own.`,
 directory hash, the flows they carry, the names registered in them, their
 address (the bound address of a UDP IPCP, the interface of an Ethernet
 one, the address in the layer of a unicast one) and the packets they
-dropped. When an IPCP has neighbours, a NEIGHBOURS column lists them with
-their connected components. Each filter given must match.`,
+dropped. When an IPCP has neighbours or intended adjacencies, a
+NEIGHBOURS column lists its neighbours with their connected components,
+then the intended adjacencies that are not up with their state, as in
+"ucC (dt: retrying, mgmt: retrying)"; "irm ipcp show" has the details.
+Each filter given must match.`,
 				example: []string{"irm ipcp list type unicast"},
 				parse:   parseIPCPList,
 			},
