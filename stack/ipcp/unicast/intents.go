@@ -225,6 +225,7 @@ func (p *IPCP) addIntents(dst string, comps []uint8, q qos.Spec, persist bool, f
 // this call) its first attempt failed, or (not fresh) an attempt failed.
 func (p *IPCP) awaitUp(ctx context.Context, in *intent, fresh bool) error {
 	a := &p.adj
+	first := in.first // nil once seen closed
 	for {
 		a.mu.Lock()
 		state, lastErr, firstErr, changed := in.state, in.lastErr, in.firstErr, in.changed
@@ -239,7 +240,7 @@ func (p *IPCP) awaitUp(ctx context.Context, in *intent, fresh bool) error {
 		}
 		select {
 		case <-changed:
-		case <-in.first:
+		case <-first:
 			if fresh {
 				a.mu.Lock()
 				err := in.firstErr
@@ -248,13 +249,15 @@ func (p *IPCP) awaitUp(ctx context.Context, in *intent, fresh bool) error {
 					return err
 				}
 			}
-			fresh = false
+			fresh, first = false, nil
 		case <-in.ctx.Done():
-			select {
-			case <-in.first:
-				fresh = true // failed, and removed: firstErr says why
-				continue
-			default:
+			// Removed: by its failed first attempt (firstErr says
+			// why), by disconnect, or the IPCP closed.
+			a.mu.Lock()
+			err := in.firstErr
+			a.mu.Unlock()
+			if fresh && err != nil {
+				return err
 			}
 			return ctrl.Errorf(ctrl.CodeNotFound, "the adjacency was disconnected while connecting")
 		case <-ctx.Done():

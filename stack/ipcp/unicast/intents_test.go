@@ -162,11 +162,12 @@ func TestSecondConnectSaysAlreadyConnected(t *testing.T) {
 	if res, err := n.Node("a").IPCP.Connect(ctx, "b", "", qos.Raw, false); err != nil || !res.Already {
 		t.Fatalf("second connect: %+v, %v", res, err)
 	}
-	// From the other side, over the flows a set up.
+	// From the other side, over the flows a set up (once b has them: a
+	// returns when it has the ACCEPT, which b sends before it adds them).
+	eventually(t, time.Second, neighboursAre(n, "b", "a (dt, mgmt)"), state(n, "a", "b"))
 	if res, err := n.Node("b").IPCP.Connect(ctx, "a", "dt", qos.Raw, false); err != nil || !res.Already {
 		t.Fatalf("connect back: %+v, %v", res, err)
 	}
-	eventually(t, time.Second, neighboursAre(n, "b", "a (dt, mgmt)"), state(n, "a", "b"))
 	time.Sleep(300 * time.Millisecond)
 	if !neighboursAre(n, "a", "b (dt, mgmt)")() || !neighboursAre(n, "b", "a (dt, mgmt)")() {
 		t.Fatal(state(n, "a", "b")())
@@ -208,19 +209,29 @@ func TestConcurrentConnectAndDisconnectKeepTheSetConsistent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
+	slow := make(chan string, 48)
 	for g := range 6 {
 		wg.Go(func() {
 			for i := range 8 {
 				comp := []string{"", "dt", "mgmt"}[(g+i)%3]
+				start := time.Now()
+				var err error
 				if (g+i)%2 == 0 {
-					_, _ = a.Connect(ctx, "b", comp, qos.Raw, i%3 == 0)
+					_, err = a.Connect(ctx, "b", comp, qos.Raw, i%3 == 0)
 				} else {
-					_ = a.Disconnect(ctx, "b", comp)
+					err = a.Disconnect(ctx, "b", comp)
+				}
+				if d := time.Since(start); d > 5*time.Second {
+					slow <- fmt.Sprintf("%d.%d %q took %v: %v", g, i, comp, d, err)
 				}
 			}
 		})
 	}
 	wg.Wait()
+	close(slow)
+	for s := range slow {
+		t.Errorf("in the storm, %s", s)
+	}
 	// Whatever the order, each component intended is up on one flow, and
 	// each not intended has none.
 	eventually(t, 5*time.Second, func() bool {

@@ -157,9 +157,13 @@ func (p *IPCP) handshake(ctx context.Context, port ipcp.Port, req cep) (cep, err
 	}()
 	t := time.NewTicker(handshakeRepeat)
 	defer t.Stop()
+	tick := t.C
 	for {
 		if _, err := port.TryWriteBatch([][]byte{msg}); err != nil {
-			return cep{}, err
+			// The flow ended, maybe after an answer (a REFUSE is
+			// followed by the end of the flow): the reader has it, or
+			// the end.
+			tick = nil
 		}
 		select {
 		case m := <-answers:
@@ -172,7 +176,7 @@ func (p *IPCP) handshake(ctx context.Context, port ipcp.Port, req cep) (cep, err
 			return m, nil
 		case err := <-readErr:
 			return cep{}, ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: the flow to the peer ended before it answered: %v", err)
-		case <-t.C:
+		case <-tick:
 		case <-ctx.Done():
 			port.Down(ctrl.ReasonDown) // ends the reading goroutine
 			return cep{}, ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: no answer from the peer's IPCP over the lower flow (%v)", ctx.Err())
@@ -280,6 +284,39 @@ func (p *IPCP) checkConnect(m cep) (cep, bool) {
 // meanwhile, or if the IPCP is closing.
 func (p *IPCP) addMember(f *memberFlow) (bool, error) {
 	f.lastHeard.Store(time.Now().UnixNano())
+	if f.comp == compDT {
+		// Made before f is published: the routing paths read f.out
+		// from the member list under p.mu, not this lock.
+		f.out = newDTOutput(f)
+	}
+	kept, err := p.publishMember(f)
+	if !kept {
+		if f.out != nil {
+			f.out.q.Close()
+		}
+		return false, err
+	}
+	p.mu.Lock()
+	if f.comp == compDT {
+		p.rebuildOutputsLocked()
+		p.originateLocked()
+	}
+	if f.comp == compMgmt {
+		p.sendDatabase(f)
+	}
+	p.mu.Unlock()
+	// A keepalive at once: the peer's dead timer runs from its side of the
+	// handshake, and under load our first periodic one may come too late.
+	_, _ = f.port.TryWriteBatch([][]byte{p.keepalive()})
+	if f.comp == compDT {
+		p.requestRecompute()
+	}
+	return true, nil
+}
+
+// publishMember adds f to the members, taking down the flow it replaces,
+// and starts serving it; it reports whether it kept f.
+func (p *IPCP) publishMember(f *memberFlow) (bool, error) {
 	a := &p.adj
 	a.mu.Lock()
 	if a.closed {
@@ -308,8 +345,7 @@ func (p *IPCP) addMember(f *memberFlow) (bool, error) {
 	a.members[f] = struct{}{}
 	p.snapshotMembersLocked()
 	a.changedLocked()
-	if f.comp == compDT {
-		f.out = newDTOutput(f)
+	if f.out != nil {
 		p.wg.Add(1)
 		go p.writeDT(f.out)
 	}
@@ -318,21 +354,6 @@ func (p *IPCP) addMember(f *memberFlow) (bool, error) {
 	a.mu.Unlock()
 	for _, g := range lost {
 		p.memberGone(g, "replaced by a flow set up by the member with the lower node id")
-	}
-	p.mu.Lock()
-	if f.comp == compDT {
-		p.rebuildOutputsLocked()
-		p.originateLocked()
-	}
-	if f.comp == compMgmt {
-		p.sendDatabase(f)
-	}
-	p.mu.Unlock()
-	// A keepalive at once: the peer's dead timer runs from its side of the
-	// handshake, and under load our first periodic one may come too late.
-	_, _ = f.port.TryWriteBatch([][]byte{p.keepalive()})
-	if f.comp == compDT {
-		p.requestRecompute()
 	}
 	return true, nil
 }
