@@ -6,6 +6,7 @@
 // Its parts, each in its own file:
 //
 //	member.go   member flows: connection establishment (CEP), keepalives
+//	intents.go  intended adjacencies: connect, disconnect, kept up
 //	enroll.go   joining a layer through a member, and admitting others
 //	fwd.go      data transfer: the receive, forward and send paths
 //	fa.go       the flow allocator: flows for applications
