@@ -567,6 +567,14 @@ func TestEnrolmentShownUntilDone(t *testing.T) {
 	if en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment; en != nil {
 		t.Fatalf("enrolled, still shown: %+v", en)
 	}
+	// Enrolling a member again fails, and shows no enrolment.
+	fake("u").err = ctrl.Errorf(ctrl.CodeExists, "already a member")
+	if err := m.Enroll(ctx, ctrl.IPCPEnroll{Name: "u", Layer: "net"}); err == nil {
+		t.Fatal("enrolled twice")
+	}
+	if en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment; en != nil {
+		t.Fatalf("a member shows an enrolment: %+v", en)
+	}
 }
 
 // second returns a call's error, for wantCode.

@@ -183,10 +183,16 @@ func (m *IRM) enrolling(e *ipcpEntry, layer, dst string) {
 	e.enrolment.Next = time.Time{}
 }
 
-// enrolFailed records a failed enrolment attempt.
+// enrolFailed records a failed enrolment attempt, unless the IPCP is a
+// member already (it was asked to enrol again): then it has no enrolment
+// to show.
 func (m *IRM) enrolFailed(e *ipcpEntry, err error) {
+	member := e.ipcp.Info().State != ipcp.StateCreated
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if member {
+		e.enrolment = nil
+	}
 	if e.enrolment == nil {
 		return
 	}
