@@ -118,10 +118,11 @@ func TestParseCommands(t *testing.T) {
 				Identity: &ctrl.IPCPIdentity{CA: []string{"/c1", "/c2"}, Cert: "/a.crt", Key: "/a.key"}}, nil, true},
 
 		// ipcp connect, disconnect
-		{"ipcp connect name a dst b", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b"}, nil, true},
-		{"i conn n a d b c dt q raw", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b", Component: "dt", QoS: "raw"}, nil, true},
-		{"i conn n a d b c mgmt q be", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b", Component: "mgmt", QoS: "best"}, nil, true},
-		{"i conn n a d b q voice", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b", QoS: "voice"}, nil, true},
+		{"ipcp connect name a dst b", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b"}, new(connectReply), true},
+		{"i conn n a d b c dt q raw", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b", Component: "dt", QoS: "raw"}, new(connectReply), true},
+		{"i conn n a d b c mgmt q be", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b", Component: "mgmt", QoS: "best"}, new(connectReply), true},
+		{"i conn n a d b q voice", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b", QoS: "voice"}, new(connectReply), true},
+		{"ipcp connect name a dst b persist", ctrl.OpIPCPConnect, ctrl.IPCPConnect{Name: "a", Dst: "b", Persist: true}, new(connectReply), true},
 		{"ipcp disconnect name a dst b", ctrl.OpIPCPDisconnect, ctrl.IPCPConnect{Name: "a", Dst: "b"}, nil, false},
 		{"i di n a d b c mgmt", ctrl.OpIPCPDisconnect, ctrl.IPCPConnect{Name: "a", Dst: "b", Component: "mgmt"}, nil, false},
 

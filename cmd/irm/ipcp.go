@@ -94,22 +94,24 @@ reads the files.`,
 			},
 			{
 				name:    "connect",
-				usage:   []string{"irm ipcp connect name N dst D [component dt|mgmt] [qos raw|best|video|voice|data]"},
-				summary: "Connect a unicast IPCP to a neighbour.",
-				text: `Connects a component of IPCP N to the neighbour IPCP D in the same layer,
-over a flow of a lower layer to D's name: dt (data transfer, which
-carries the layer's traffic) or mgmt (management: routing and
-directory). Without component both are connected. qos is the QoS of the
-data transfer flow underneath (default raw). irmd gives up after 20
-seconds; "irm ipcp list" shows the neighbours.`,
-				example: []string{"irm ipcp connect name net.b dst net.a component dt qos raw"},
-				parse:   parseIPCPConnect,
+				usage:   []string{"irm ipcp connect name N dst D [component dt|mgmt] [qos raw|best|video|voice|data] [persist]"},
+				summary: "Connect a unicast IPCP to a neighbour, and keep it connected.",
+				text:    connectText,
+				example: []string{
+					"irm ipcp connect name net.b dst net.a component dt qos raw",
+					"irm ipcp connect name net.b dst net.c persist",
+				},
+				parse: parseIPCPConnect,
 			},
 			{
 				name:    "disconnect",
 				usage:   []string{"irm ipcp disconnect name N dst D [component dt|mgmt]"},
-				summary: "Disconnect a unicast IPCP from a neighbour.",
-				text:    `Undoes "irm ipcp connect": without component, both components disconnect.`,
+				summary: "Disconnect a unicast IPCP from a neighbour, and stop keeping it connected.",
+				text: `Undoes "irm ipcp connect" (or a conn of irmd.conf): removes the intended
+adjacency, whether it is up or still being retried, and takes the
+adjacency down. Without component, both components disconnect. Exits 0
+when an intent or an adjacency was removed; fails only if there was
+neither. The neighbour may connect again if it has an intent of its own.`,
 				example: []string{"irm ipcp disconnect name net.b dst net.a"},
 				parse:   parseIPCPDisconnect,
 			},
@@ -121,14 +123,49 @@ seconds; "irm ipcp list" shows the neighbours.`,
 directory hash, the flows they carry, the names registered in them, their
 address (the bound address of a UDP IPCP, the interface of an Ethernet
 one, the address in the layer of a unicast one) and the packets they
-dropped. When an IPCP has neighbours, a NEIGHBOURS column lists them with
-their connected components. Each filter given must match.`,
+dropped. When an IPCP has neighbours or intended adjacencies, a
+NEIGHBOURS column lists its neighbours with their connected components,
+then the intended adjacencies that are not up with their state, as in
+"ucC (dt: retrying, mgmt: retrying)"; "irm ipcp show" has the details.
+Each filter given must match.`,
 				example: []string{"irm ipcp list type unicast"},
 				parse:   parseIPCPList,
+			},
+			{
+				name:    "show",
+				usage:   []string{"irm ipcp show name N"},
+				summary: "Show one IPCP in full: its adjacencies, intended and up, and its enrolment.",
+				text: `Shows IPCP N as "irm ipcp list" does, one field a line, and then:
+  intents    the intended adjacencies ("irm ipcp connect", conn in
+             irmd.conf), each with its state: up, connecting, or
+             retrying with the failed attempts, the last error and
+             when the next attempt is due
+  enrolment  an enrolment not done yet (enrol in irmd.conf is retried
+             until it succeeds): enrolling, retrying (attempts, last
+             error, next attempt) or failed`,
+				example: []string{"irm ipcp show name net.b"},
+				parse:   parseIPCPShow,
 			},
 		},
 	}
 }
+
+const connectText = `Connects a component of IPCP N to the neighbour IPCP D in the same layer,
+over a flow of a lower layer to D's name: dt (data transfer, which
+carries the layer's traffic) or mgmt (management: routing and
+directory). Without component both are connected. qos is the QoS of the
+data transfer flow underneath (default raw).
+
+The adjacency is intended: N keeps it up, and sets it up again whenever
+it drops (the neighbour's irmd restarts, a lower link flaps), until
+"irm ipcp disconnect". irm exits 0 once it is up, and says "already
+connected" if it was (whichever side connected first: the two members
+keep one adjacency per component). If it cannot be set up within 4
+seconds, irm fails with the reason (refused, unreachable, revoked) and
+N keeps nothing. With persist, N keeps the intent all the same and
+retries in the background: irm then says "not up yet: REASON; retrying
+in the background (persist)" and exits 0, which is what conn in
+irmd.conf does. "irm ipcp show name N" shows each intent's state.`
 
 var bootstrapText = `Bootstraps IPCP N as the first member of a new layer L. If N does not
 exist, it is created with the given type; if it does, type may be left
@@ -212,7 +249,7 @@ func parseIPCPEnroll(args []string) (*command, error) {
 }
 
 func parseIPCPConnect(args []string) (*command, error) {
-	m, err := scanArgs(args, grammar{values: []string{"name", "dst", "component", "qos"}})
+	m, err := scanArgs(args, grammar{values: []string{"name", "dst", "component", "qos"}, flags: []string{"persist"}})
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +264,8 @@ func parseIPCPConnect(args []string) (*command, error) {
 		}
 		req.QoS = spec.String() // the canonical name, so that "be" reaches irmd as "best"
 	}
-	return &command{op: ctrl.OpIPCPConnect, req: req, timeout: remoteTimeout}, nil
+	req.Persist = m.has("persist")
+	return &command{op: ctrl.OpIPCPConnect, req: req, reply: new(connectReply), timeout: remoteTimeout}, nil
 }
 
 func parseIPCPDisconnect(args []string) (*command, error) {
@@ -273,4 +311,16 @@ func parseIPCPList(args []string) (*command, error) {
 		}
 	}
 	return &command{op: ctrl.OpIPCPList, req: req, reply: new(ipcpList)}, nil
+}
+
+func parseIPCPShow(args []string) (*command, error) {
+	m, err := scanArgs(args, grammar{values: []string{"name"}})
+	if err != nil {
+		return nil, err
+	}
+	var req ctrl.IPCPFilter
+	if req.Name, err = m.need("name", "N"); err != nil {
+		return nil, err
+	}
+	return &command{op: ctrl.OpIPCPList, req: req, reply: &ipcpShow{name: req.Name}}, nil
 }

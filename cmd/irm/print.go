@@ -59,7 +59,7 @@ func (l *ipcpList) print(w io.Writer) error {
 	slices.SortFunc(l.IPCPs, func(a, b ctrl.IPCPInfo) int { return strings.Compare(a.Name, b.Name) })
 	// Only layered IPCPs have neighbours: hosts without them are spared
 	// an empty column.
-	neighbours := slices.ContainsFunc(l.IPCPs, func(p ctrl.IPCPInfo) bool { return len(p.Neighbours) > 0 })
+	neighbours := slices.ContainsFunc(l.IPCPs, func(p ctrl.IPCPInfo) bool { return len(p.Neighbours)+len(p.Intents) > 0 })
 	admits := slices.ContainsFunc(l.IPCPs, func(p ctrl.IPCPInfo) bool { return p.Admits != "" })
 	header := []string{"NAME", "TYPE", "LAYER", "STATE", "HASH", "FLOWS", "NAMES", "ADDRESS", "DROPPED"}
 	if admits {
@@ -76,11 +76,116 @@ func (l *ipcpList) print(w io.Writer) error {
 			cells = append(cells, p.Admits)
 		}
 		if neighbours {
-			cells = append(cells, strings.Join(p.Neighbours, ", "))
+			cells = append(cells, strings.Join(append(slices.Clone(p.Neighbours), notUp(p.Intents)...), ", "))
 		}
 		t.row(cells...)
 	}
 	return t.flush()
+}
+
+// notUp lists the intended adjacencies that are not up, by neighbour, as
+// "ucC (dt, mgmt: retrying)", for the NEIGHBOURS column: the adjacencies
+// that are up are the neighbours.
+func notUp(in []ctrl.Intent) []string {
+	var out []string
+	for i := 0; i < len(in); {
+		j, comps := i, []string{}
+		for ; j < len(in) && in[j].Dst == in[i].Dst; j++ {
+			if in[j].State != "up" {
+				comps = append(comps, in[j].Component+": "+in[j].State)
+			}
+		}
+		if len(comps) > 0 {
+			out = append(out, fmt.Sprintf("%s (%s)", in[i].Dst, strings.Join(comps, ", ")))
+		}
+		i = j
+	}
+	return out
+}
+
+// connectReply is irmd's answer to a connect.
+type connectReply ctrl.IPCPConnectReply
+
+func (r *connectReply) print(w io.Writer) error {
+	var err error
+	switch r.Status {
+	case ctrl.ConnectRetrying:
+		_, err = fmt.Fprintf(w, "not up yet: %s; retrying in the background (persist)\n", r.Reason)
+	case "":
+		_, err = fmt.Fprintln(w, ctrl.ConnectUp) // an irmd from before the reply
+	default:
+		_, err = fmt.Fprintln(w, r.Status)
+	}
+	return err
+}
+
+// ipcpShow is the list reply for one IPCP, shown in full.
+type ipcpShow struct {
+	ctrl.IPCPList
+	name string
+	now  time.Time // for tests; zero: the time of printing
+}
+
+func (s *ipcpShow) print(w io.Writer) error {
+	if len(s.IPCPs) == 0 {
+		return fmt.Errorf("no IPCP %q: see 'irm ipcp list'", s.name)
+	}
+	now := s.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	p := s.IPCPs[0]
+	t := &table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	t.row("name", p.Name)
+	t.row("type", p.Type)
+	t.row("layer", p.Layer)
+	t.row("state", p.State)
+	t.row("hash", p.Hash)
+	t.row("flows", strconv.Itoa(p.Flows))
+	t.row("names", strings.Join(p.Names, ","))
+	t.row("address", p.Detail)
+	t.row("dropped", drops(p.Counters))
+	if p.Admits != "" {
+		t.row("admits", p.Admits)
+	}
+	t.row("neighbours", strings.Join(p.Neighbours, ", "))
+	if p.Enrolment != nil {
+		t.row("enrolment", enrolmentCell(p.Enrolment, now))
+	}
+	if len(p.Intents) == 0 && (p.Type == "unicast" || p.Type == "broadcast") {
+		t.row("intent", "none")
+	}
+	for _, in := range p.Intents {
+		t.row("intent", in.Dst+" "+in.Component+": "+intentCell(in, now))
+	}
+	return t.flush()
+}
+
+// intentCell shows an intended adjacency's state: "up for 5m0s",
+// "retrying for 12s, 4 attempts, next in 3s: unreachable: ...".
+func intentCell(in ctrl.Intent, now time.Time) string {
+	return stateCell(in.State, in.Since, in.Attempts, in.Next, in.LastErr, now)
+}
+
+func enrolmentCell(e *ctrl.Enrolment, now time.Time) string {
+	return "through " + e.Dst + ": " + stateCell(e.State, e.Since, e.Attempts, e.Next, e.LastErr, now)
+}
+
+func stateCell(state string, since time.Time, attempts int, next time.Time, lastErr string, now time.Time) string {
+	s := state
+	if !since.IsZero() {
+		s += " for " + now.Sub(since).Round(time.Second).String()
+	}
+	if attempts > 0 {
+		s += fmt.Sprintf(", %d failed attempts", attempts)
+	}
+	if !next.IsZero() {
+		s += ", next in " + max(next.Sub(now), 0).Round(100*time.Millisecond).String()
+	}
+	if lastErr != "" {
+		s += ": " + lastErr
+	}
+	return s
 }
 
 // drops summarises a network layer's drop counters, e.g. "3 (malformed 2,

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/qos"
@@ -63,6 +65,65 @@ ucA    unicast  net    bootstrapped  SHA3_256  1      ucA,net  0x1a2b3c4d  -    
 `
 	if got := render(t, l); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestPrintIntents: intents that are not up show in NEIGHBOURS with
+// their state; irm ipcp show lists every intent and the enrolment.
+func TestPrintIntents(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := ctrl.IPCPInfo{Name: "ucC", Type: "unicast", Layer: "net", State: "enrolled", Hash: "SHA3_256",
+		Detail: "0x0c", Neighbours: []string{"ucA (dt, mgmt)"},
+		Intents: []ctrl.Intent{
+			{Dst: "ucA", Component: "dt", State: "up", Since: now.Add(-5 * time.Minute)},
+			{Dst: "ucA", Component: "mgmt", State: "up", Since: now.Add(-5 * time.Minute)},
+			{Dst: "ucB", Component: "dt", State: "retrying", Since: now.Add(-12 * time.Second), Attempts: 4,
+				LastErr: "unreachable: no answer", Next: now.Add(3 * time.Second)},
+			{Dst: "ucB", Component: "mgmt", State: "connecting", Since: now.Add(-time.Second)},
+		}}
+	want := `NAME  TYPE     LAYER  STATE     HASH      FLOWS  NAMES  ADDRESS  DROPPED  NEIGHBOURS
+ucC   unicast  net    enrolled  SHA3_256  0      -      0x0c     -        ucA (dt, mgmt), ucB (dt: retrying, mgmt: connecting)
+`
+	if got := render(t, &ipcpList{IPCPs: []ctrl.IPCPInfo{p}}); got != want {
+		t.Errorf("list got:\n%s\nwant:\n%s", got, want)
+	}
+	p.Enrolment = &ctrl.Enrolment{Dst: "ucA", State: "retrying", Since: now.Add(-2 * time.Second), Attempts: 2,
+		LastErr: "unreachable: no answer from 10.0.0.1:3435", Next: now.Add(2 * time.Second)}
+	want = `name        ucC
+type        unicast
+layer       net
+state       enrolled
+hash        SHA3_256
+flows       0
+names       -
+address     0x0c
+dropped     -
+neighbours  ucA (dt, mgmt)
+enrolment   through ucA: retrying for 2s, 2 failed attempts, next in 2s: unreachable: no answer from 10.0.0.1:3435
+intent      ucA dt: up for 5m0s
+intent      ucA mgmt: up for 5m0s
+intent      ucB dt: retrying for 12s, 4 failed attempts, next in 3s: unreachable: no answer
+intent      ucB mgmt: connecting for 1s
+`
+	show := &ipcpShow{IPCPList: ctrl.IPCPList{IPCPs: []ctrl.IPCPInfo{p}}, name: "ucC", now: now}
+	if got := render(t, show); got != want {
+		t.Errorf("show got:\n%s\nwant:\n%s", got, want)
+	}
+	if err := (&ipcpShow{name: "ghost"}).print(io.Discard); err == nil || !strings.Contains(err.Error(), `no IPCP "ghost"`) {
+		t.Errorf("show of no IPCP: %v", err)
+	}
+	for _, c := range []struct {
+		rep  connectReply
+		want string
+	}{
+		{connectReply{Status: ctrl.ConnectUp}, "connected\n"},
+		{connectReply{Status: ctrl.ConnectAlready}, "already connected\n"},
+		{connectReply{Status: ctrl.ConnectRetrying, Reason: "dt to ucB: unreachable: no answer"},
+			"not up yet: dt to ucB: unreachable: no answer; retrying in the background (persist)\n"},
+	} {
+		if got := render(t, &c.rep); got != c.want {
+			t.Errorf("connect reply %+v: %q, want %q", c.rep, got, c.want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"o7s.dev/ouroboros/stack/config"
 	"o7s.dev/ouroboros/stack/crypt"
@@ -178,14 +179,17 @@ type joiner struct {
 func (j *joiner) enrol(ctx context.Context, ip config.IPCP) {
 	j.wg.Go(func() {
 		req := enrollRequest(ip)
-		ok := retry(ctx, j.log, j.backoff, func() error { return j.m.Enroll(ctx, req) },
+		ok := retry(ctx, j.log, j.backoff, func(actx context.Context) error { return j.m.Enroll(actx, req) },
+			func(next time.Time) { j.m.EnrolRetry(ip.Name, next) },
 			"enrolment failed", "ipcp", ip.Name, "dst", ip.Enrol)
 		if !ok {
 			return
 		}
+		regs := j.backoff
+		regs.attempt = 0 // registration talks to no peer
 		for _, r := range ip.Reg {
 			reg := ctrl.NameRegister{Name: r, IPCPs: []string{ip.Name}}
-			if !retry(ctx, j.log, j.backoff, func() error { return j.m.RegisterName(reg) },
+			if !retry(ctx, j.log, regs, func(context.Context) error { return j.m.RegisterName(reg) }, nil,
 				"registration failed", "ipcp", ip.Name, "name", r) {
 				return
 			}
@@ -194,14 +198,20 @@ func (j *joiner) enrol(ctx context.Context, ip config.IPCP) {
 	})
 }
 
-// connect connects ip to each of its neighbours, independently: one
-// neighbour that is down does not hold up the others.
+// connect makes ip's intended adjacencies, each kept up by the IPCP from
+// then on, as 'irm ipcp connect ... persist' does: a neighbour that is not
+// up yet is retried in the background, and shown as retrying in 'irm ipcp
+// list'.
 func (j *joiner) connect(ctx context.Context, ip config.IPCP) {
 	for _, dst := range ip.Conn {
 		j.wg.Go(func() {
-			req := ctrl.IPCPConnect{Name: ip.Name, Dst: dst}
-			retry(ctx, j.log, j.backoff, func() error { return j.m.Connect(ctx, req) },
-				"connection failed", "ipcp", ip.Name, "dst", dst)
+			rep, err := j.m.Connect(ctx, ctrl.IPCPConnect{Name: ip.Name, Dst: dst, Persist: true})
+			switch {
+			case err != nil:
+				j.log.Error("connection not kept", "ipcp", ip.Name, "dst", dst, "err", err)
+			case rep.Status == ctrl.ConnectRetrying:
+				j.log.Warn("connection not up yet, retrying in the background", "ipcp", ip.Name, "dst", dst, "err", rep.Reason)
+			}
 		})
 	}
 }

@@ -63,30 +63,37 @@ func TestRetryBacksOff(t *testing.T) {
 		start := time.Now()
 		var at []time.Duration
 		rec := &records{}
-		ok := retry(ctx, slog.New(rec), defaultBackoff, func() error {
+		var limits []time.Duration
+		var nexts []time.Duration
+		ok := retry(ctx, slog.New(rec), defaultBackoff, func(actx context.Context) error {
 			at = append(at, time.Since(start))
-			return errors.New("peer down")
-		}, "connection failed", "dst", "b")
+			d, _ := actx.Deadline()
+			limits = append(limits, time.Until(d))
+			<-actx.Done() // a peer that is down: each attempt takes all its time
+			return fmt.Errorf("peer down")
+		}, func(next time.Time) { nexts = append(nexts, time.Until(next)) }, "enrolment failed", "dst", "b")
 		if ok {
 			t.Fatal("retry reported success")
 		}
-		// 1 s, doubling, up to 30 s between attempts; none once ctx is done.
-		want := []time.Duration{0, 1, 3, 7, 15, 31, 61, 91}
-		for i := range want {
-			want[i] *= time.Second
+		// Each attempt has 1 s, doubling up to 20 s, and the waits
+		// between them are 1 s, doubling up to 30 s; none once ctx is
+		// done. The first attempt towards a peer that is down fails
+		// after a second.
+		wantAt := []time.Duration{0, 2, 6, 14, 30, 62} // attempt start, s
+		wantLimit := []time.Duration{1, 2, 4, 8, 16, 20}
+		wantNext := []time.Duration{1, 2, 4, 8, 16}
+		for _, w := range [][]time.Duration{wantAt, wantLimit, wantNext} {
+			for i := range w {
+				w[i] *= time.Second
+			}
 		}
-		if !slices.Equal(at, want) {
-			t.Fatalf("attempts at %v, want %v", at, want)
+		if !slices.Equal(at, wantAt) || !slices.Equal(limits, wantLimit) || !slices.Equal(nexts[:len(wantNext)], wantNext) {
+			t.Fatalf("attempts at %v with %v each, next retries in %v; want %v, %v, %v", at, limits, nexts, wantAt, wantLimit, wantNext)
 		}
-		warns := rec.warnings("connection failed")
-		if len(warns) != len(want) {
-			t.Fatalf("%d warnings for %d failures: %q", len(warns), len(want), warns)
-		}
-		if w := warns[1]; w != "dst=b attempt=2 retry_in=2s err=peer down" {
-			t.Errorf("warning %q", w)
-		}
-		if w := warns[7]; !strings.Contains(w, "retry_in=30s") {
-			t.Errorf("warning %q: the wait is not capped", w)
+		// One line per change of reason, not per attempt.
+		warns := rec.warnings("enrolment failed")
+		if len(warns) != 1 || warns[0] != "dst=b attempt=1 retry_in=1s err=peer down" {
+			t.Fatalf("warnings %q", warns)
 		}
 	})
 }
@@ -95,15 +102,15 @@ func TestRetryStopsOnSuccess(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := 0
 		rec := &records{}
-		if !retry(t.Context(), slog.New(rec), defaultBackoff, func() error {
+		if !retry(t.Context(), slog.New(rec), defaultBackoff, func(context.Context) error {
 			if n++; n < 3 {
 				return errors.New("not yet")
 			}
 			return nil
-		}, "enrolment failed") {
+		}, nil, "enrolment failed") {
 			t.Fatal("retry gave up")
 		}
-		if n != 3 || len(rec.warnings("enrolment failed")) != 2 {
+		if n != 3 || len(rec.warnings("enrolment failed")) != 1 {
 			t.Fatalf("%d attempts, warnings %q", n, rec.warnings("enrolment failed"))
 		}
 	})
@@ -164,8 +171,14 @@ func (s *script) Enroll(_ context.Context, layer, dst string) error {
 	return nil
 }
 
-func (s *script) Connect(_ context.Context, dst, component string, q qos.Spec) error {
-	return s.call(fmt.Sprintf("connect %s %q %s", dst, component, q))
+// Connect plays an IPCP that keeps an intent with persist: a failure is
+// reported as pending, not as an error.
+func (s *script) Connect(_ context.Context, dst, component string, q qos.Spec, persist bool) (ipcp.ConnectResult, error) {
+	err := s.call(fmt.Sprintf("connect %s %q %s persist=%v", dst, component, q, persist))
+	if err != nil && persist {
+		return ipcp.ConnectResult{Pending: err}, nil
+	}
+	return ipcp.ConnectResult{}, err
 }
 
 func (s *script) Register([]byte) error                          { return s.call("register") }
@@ -247,16 +260,26 @@ func TestApplyEnrolsAndConnectsInBackground(t *testing.T) {
 		if got := m.ListIPCPs(ctrl.IPCPFilter{Name: "b"}); len(got) != 1 || got[0].Type != "unicast" {
 			t.Fatalf("b: %+v", got)
 		}
+		// Between the first attempts, the list shows the enrolment
+		// retrying, and when.
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		en := m.ListIPCPs(ctrl.IPCPFilter{Name: "b"})[0].Enrolment
+		if en == nil || en.State != ctrl.EnrolRetrying || en.Attempts != 1 || en.Dst != "a" ||
+			time.Until(en.Next) != 500*time.Millisecond || !strings.Contains(en.LastErr, "peer not up") {
+			t.Fatalf("b's enrolment after its first failure: %+v", en)
+		}
 		time.Sleep(time.Minute)
 		synctest.Wait()
 
-		if got, want := ipcps["a"].log(), []string{"0s bootstrap net", `0s connect c "" raw`}; !slices.Equal(got, want) {
+		if got, want := ipcps["a"].log(), []string{"0s bootstrap net", `0s connect c "" raw persist=true`}; !slices.Equal(got, want) {
 			t.Errorf("a: %q, want %q", got, want)
 		}
 		// Enrolment fails twice (retried after 1 s, then 2 s), then the
-		// name is registered and the connections made, one retried.
+		// name is registered and the connections made, each once: the
+		// IPCP keeps retrying the one that is not up (persist).
 		want := []string{"0s enroll a", "1s enroll a", "3s enroll a", "3s register",
-			`3s connect a "" raw`, `3s connect x "" raw`, `4s connect x "" raw`}
+			`3s connect a "" raw persist=true`, `3s connect x "" raw persist=true`}
 		got := ipcps["b"].log()
 		if len(got) > 4 {
 			slices.Sort(got[4:]) // the connections run side by side
@@ -269,11 +292,15 @@ func TestApplyEnrolsAndConnectsInBackground(t *testing.T) {
 				t.Errorf("name %s: %+v, want b bound (autobind)", n, l)
 			}
 		}
-		if w := rec.warnings("enrolment failed"); len(w) != 2 || !strings.HasPrefix(w[0], "ipcp=b dst=a attempt=1 retry_in=1s err=enroll a: peer not up") {
+		// One warning for two failures with the same reason.
+		if w := rec.warnings("enrolment failed"); len(w) != 1 || !strings.HasPrefix(w[0], "ipcp=b dst=a attempt=1 retry_in=1s err=enroll a: peer not up") {
 			t.Errorf("enrolment warnings %q", w)
 		}
-		if w := rec.warnings("connection failed"); len(w) != 1 || !strings.HasPrefix(w[0], "ipcp=b dst=x attempt=1") {
+		if w := rec.warnings("connection not up yet, retrying in the background"); len(w) != 1 || !strings.HasPrefix(w[0], "ipcp=b dst=x err=connect x") {
 			t.Errorf("connection warnings %q", w)
+		}
+		if got := m.ListIPCPs(ctrl.IPCPFilter{Name: "b"}); got[0].Enrolment != nil {
+			t.Errorf("b's enrolment is still shown once enrolled: %+v", got[0].Enrolment)
 		}
 		stop()
 		m.Close()

@@ -102,7 +102,7 @@ func buildLayer(ctx context.Context, t testing.TB, n *Net, names []string, edges
 			// may give up on a handshake that is too slow.
 			var err error
 			for range 3 {
-				if err = n.Node(e[0]).IPCP.Connect(ctx, e[1], "", qos.Raw); err == nil {
+				if _, err = n.Node(e[0]).IPCP.Connect(ctx, e[1], "", qos.Raw, false); err == nil {
 					return
 				}
 			}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"o7s.dev/ouroboros/stack/qos"
 )
@@ -66,7 +67,7 @@ const (
 	OpIPCPDestroy    Op = "ipcp.destroy"    // IPCPRef
 	OpIPCPBootstrap  Op = "ipcp.bootstrap"  // IPCPBootstrap
 	OpIPCPEnroll     Op = "ipcp.enroll"     // IPCPEnroll
-	OpIPCPConnect    Op = "ipcp.connect"    // IPCPConnect
+	OpIPCPConnect    Op = "ipcp.connect"    // IPCPConnect → IPCPConnectReply
 	OpIPCPDisconnect Op = "ipcp.disconnect" // IPCPConnect
 	OpIPCPList       Op = "ipcp.list"       // IPCPFilter → IPCPList
 
@@ -266,11 +267,58 @@ type IPCPEnroll struct {
 }
 
 // IPCPConnect connects (or disconnects) an IPCP's component to a neighbour.
+// Connecting makes an intended adjacency, kept up until disconnected.
 type IPCPConnect struct {
 	Name      string `json:"name"`
 	Dst       string `json:"dst"`
 	Component string `json:"component,omitempty"` // "dt", "mgmt" or "" for both
 	QoS       string `json:"qos,omitempty"`
+	// Persist keeps the intent when the adjacency cannot be set up now:
+	// the reply is then ConnectRetrying, and it is retried in the
+	// background. Without it, such a connect fails and keeps nothing.
+	Persist bool `json:"persist,omitempty"`
+}
+
+// Connect outcomes.
+const (
+	ConnectUp       = "connected"         // the adjacency came up
+	ConnectAlready  = "already connected" // it was up before: nothing changed
+	ConnectRetrying = "retrying"          // persist: not up yet, kept and retried
+)
+
+// IPCPConnectReply answers OpIPCPConnect.
+type IPCPConnectReply struct {
+	Status string `json:"status"`           // ConnectUp, ConnectAlready or ConnectRetrying
+	Reason string `json:"reason,omitempty"` // ConnectRetrying: why it is not up yet
+}
+
+// Intent is an intended adjacency of a layered IPCP, with its state.
+type Intent struct {
+	Dst       string    `json:"dst"`
+	Component string    `json:"component"` // "dt" or "mgmt"
+	State     string    `json:"state"`     // "up", "connecting" or "retrying"
+	Since     time.Time `json:"since"`     // in this state since
+	Attempts  int       `json:"attempts,omitempty"`
+	LastErr   string    `json:"last_err,omitempty"`
+	Next      time.Time `json:"next,omitzero"` // retrying: the next attempt
+}
+
+// Enrolment states.
+const (
+	EnrolEnrolling = "enrolling" // an attempt is under way
+	EnrolRetrying  = "retrying"  // attempts failed; the next is at Next
+	EnrolFailed    = "failed"    // the last attempt failed; nothing retries it
+)
+
+// Enrolment is a layered IPCP's enrolment while it is not done: irmd.conf's
+// enrol is retried until it succeeds.
+type Enrolment struct {
+	Dst      string    `json:"dst"`
+	State    string    `json:"state"` // EnrolEnrolling, EnrolRetrying or EnrolFailed
+	Since    time.Time `json:"since"`
+	Attempts int       `json:"attempts,omitempty"` // failed attempts
+	LastErr  string    `json:"last_err,omitempty"`
+	Next     time.Time `json:"next,omitzero"`
 }
 
 // IPCPFilter selects IPCPs in a list; empty fields match everything.
@@ -299,6 +347,11 @@ type IPCPInfo struct {
 	// Admits says whom a layered IPCP's layer admits: "open" (anyone
 	// who reaches a member), or "CA " and the names of the layer's CAs.
 	Admits string `json:"admits,omitempty"`
+	// Intents are a layered IPCP's intended adjacencies (irm ipcp
+	// connect, conn in irmd.conf), with their state.
+	Intents []Intent `json:"intents,omitempty"`
+	// Enrolment is an enrolment not done yet, with its state.
+	Enrolment *Enrolment `json:"enrolment,omitempty"`
 }
 
 // IPCPList answers OpIPCPList.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/qos"
@@ -108,6 +109,38 @@ type Info struct {
 	// Neighbours lists a layered IPCP's adjacencies, each as the peer's
 	// name with its components, e.g. "ucB (dt, mgmt)".
 	Neighbours []string
+	// Intents are a layered IPCP's intended adjacencies (Connect), with
+	// their state, by neighbour and component.
+	Intents []Intent
+}
+
+// Intent states.
+const (
+	IntentUp         = "up"         // a member flow serves it
+	IntentConnecting = "connecting" // the first attempt, or again after the flow ended
+	IntentRetrying   = "retrying"   // attempts failed; the next is at Next
+)
+
+// Intent is an intended adjacency: one that Connect made, kept up until
+// Disconnect.
+type Intent struct {
+	Dst       string
+	Component string // "dt" or "mgmt"
+	State     string // IntentUp, IntentConnecting or IntentRetrying
+	Since     time.Time
+	Attempts  int       // failed attempts since it was last up
+	LastErr   string    // why the last attempt failed
+	Next      time.Time // the next attempt, when retrying
+}
+
+// ConnectResult says what Connect did, when it succeeded.
+type ConnectResult struct {
+	// Already: every component asked for was connected before the call;
+	// the call changed nothing but to keep them up.
+	Already bool
+	// Pending, when not nil, is why an adjacency asked for with persist
+	// is not up yet: it is kept and retried in the background.
+	Pending error
 }
 
 // IPCP is an IPC process hosted by irmd. Methods may be called concurrently.
@@ -198,10 +231,17 @@ type Layered interface {
 	// (a member IPCP's name or the layer's), taking the layer's
 	// configuration from it.
 	Enroll(ctx context.Context, layer, dst string) error
-	// Connect sets up an adjacency with the member named dst over a lower
-	// layer: component "dt" (data transfer), "mgmt" (routing), or "" for
-	// both. q is the QoS of the data transfer flow.
-	Connect(ctx context.Context, dst, component string, q qos.Spec) error
-	// Disconnect tears an adjacency down.
+	// Connect makes an intended adjacency with the member named dst over a
+	// lower layer, component "dt" (data transfer), "mgmt" (routing), or ""
+	// for both, and keeps it up (it is set up again whenever its flow
+	// ends) until Disconnect. q is the QoS of the data transfer flow. It
+	// returns once the adjacency is up. When it cannot be set up now, it
+	// fails with the reason and keeps no intent, unless persist: then it
+	// succeeds with the reason in ConnectResult.Pending and keeps
+	// retrying.
+	Connect(ctx context.Context, dst, component string, q qos.Spec, persist bool) (ConnectResult, error)
+	// Disconnect removes the intended adjacency, whether it is up or
+	// not, and takes its flows down. It fails with CodeNotFound only when
+	// there was neither an intent nor an adjacency.
 	Disconnect(ctx context.Context, dst, component string) error
 }

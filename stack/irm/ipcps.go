@@ -149,11 +149,16 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 		e     *ipcpEntry
 		names []string
 		id    *layerIdentity
+		enrol *ctrl.Enrolment
 	}
 	m.mu.Lock()
 	snaps := make([]snap, 0, len(m.ipcps))
 	for _, e := range m.ipcps {
 		s := snap{e: e, id: e.identity}
+		if e.enrolment != nil {
+			en := *e.enrolment
+			s.enrol = &en
+		}
 		for n := range e.names {
 			s.names = append(s.names, n)
 		}
@@ -171,7 +176,8 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 		sort.Strings(s.names)
 		out = append(out, ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
 			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: info.Counters,
-			Neighbours: info.Neighbours, Admits: admits(e, info, s.id)})
+			Neighbours: info.Neighbours, Admits: admits(e, info, s.id), Intents: intents(info.Intents),
+			Enrolment: s.enrol})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Layer != out[j].Layer {

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
 )
 
@@ -163,4 +164,7 @@ type ipcpEntry struct {
 	// identity authenticates a layered IPCP to its layer's other members;
 	// nil in an open layer. m.mu held.
 	identity *layerIdentity
+	// enrolment is an enrolment not done yet, for the list; nil when
+	// none is under way or retried. m.mu held.
+	enrolment *ctrl.Enrolment
 }

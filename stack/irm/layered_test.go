@@ -31,6 +31,7 @@ type fakeLayered struct {
 	calls      []string    // "enroll L D", "connect D C Q", "disconnect D C"
 	deadline   time.Duration
 	err        error                                     // returned by Enroll, Connect, AcceptLower, Alloc
+	connected  ipcp.ConnectResult                        // returned by Connect
 	onEnroll   func(context.Context, *fakeLayered) error // runs inside Enroll
 
 	allocs  chan ipcp.Port // ports of flows allocated through it
@@ -165,8 +166,15 @@ func (f *fakeLayered) Enroll(ctx context.Context, layer, dst string) error {
 	return nil
 }
 
-func (f *fakeLayered) Connect(ctx context.Context, dst, component string, q qos.Spec) error {
-	return f.record("connect "+dst+" "+component+" "+q.String(), ctx)
+func (f *fakeLayered) Connect(ctx context.Context, dst, component string, q qos.Spec, persist bool) (ipcp.ConnectResult, error) {
+	call := "connect " + dst + " " + component + " " + q.String()
+	if persist {
+		call += " persist"
+	}
+	err := f.record(call, ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.connected, err
 }
 
 func (f *fakeLayered) Disconnect(ctx context.Context, dst, component string) error {
@@ -478,21 +486,21 @@ func TestConnect(t *testing.T) {
 		{ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "dt", QoS: "voice"}, "connect v dt voice"},
 		{ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "mgmt", QoS: "be"}, "connect v mgmt best"},
 	} {
-		if err := m.Connect(ctx, c.req); err != nil {
-			t.Fatal(err)
+		if rep, err := m.Connect(ctx, c.req); err != nil || rep.Status != ctrl.ConnectUp {
+			t.Fatal(rep, err)
 		}
 		if got := fake("u").lastCalls(); got[len(got)-1] != c.want {
 			t.Errorf("%+v: call %q, want %q", c.req, got[len(got)-1], c.want)
 		}
 	}
-	if d := fake("u").deadline; d <= 0 || d > layerTimeout {
+	if d := fake("u").deadline; d <= 0 || d > connectTimeout {
 		t.Errorf("Connect ran with %v left", d)
 	}
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", QoS: "fast"}), ctrl.CodeInvalid, `unknown QoS "fast"`)
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "rib"}), ctrl.CodeInvalid, `unknown component "rib"`)
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "u"}), ctrl.CodeInvalid, "neighbour name is empty")
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "ghost", Dst: "v"}), ctrl.CodeNotFound, `no IPCP "ghost"`)
-	wantCode(t, m.Connect(ctx, ctrl.IPCPConnect{Name: "lo", Dst: "v"}), ctrl.CodeInvalid, "connect applies to unicast and broadcast")
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", QoS: "fast"})), ctrl.CodeInvalid, `unknown QoS "fast"`)
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", Component: "rib"})), ctrl.CodeInvalid, `unknown component "rib"`)
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "u"})), ctrl.CodeInvalid, "neighbour name is empty")
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "ghost", Dst: "v"})), ctrl.CodeNotFound, `no IPCP "ghost"`)
+	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "lo", Dst: "v"})), ctrl.CodeInvalid, "connect applies to unicast and broadcast")
 
 	// Disconnect, through the request handler, as irm sends it.
 	_, _, err := m.handlers()[ctrl.OpIPCPDisconnect](ctx, &proc{uid: selfUID()}, []byte(`{"name":"u","dst":"v","component":"dt"}`))
@@ -505,6 +513,72 @@ func TestConnect(t *testing.T) {
 	fake("u").err = ctrl.Errorf(ctrl.CodeNotFound, "no adjacency")
 	wantCode(t, m.Disconnect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "w"}), ctrl.CodeNotFound, "no adjacency")
 }
+
+// TestConnectSaysWhatHolds: irmd answers connect with what the IPCP did,
+// and a persist connect that is not up yet with the reason.
+func TestConnectSaysWhatHolds(t *testing.T) {
+	m, fake := fakes(t)
+	ctx := context.Background()
+	boot(t, m, "u", "net")
+	fake("u").connected = ipcp.ConnectResult{Already: true}
+	if rep, err := m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v"}); err != nil || rep.Status != ctrl.ConnectAlready {
+		t.Fatalf("already connected: %+v, %v", rep, err)
+	}
+	fake("u").connected = ipcp.ConnectResult{Pending: errors.New("dt to v: unreachable: no answer")}
+	rep, err := m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", Persist: true})
+	if err != nil || rep.Status != ctrl.ConnectRetrying || rep.Reason != "dt to v: unreachable: no answer" {
+		t.Fatalf("persist, not up: %+v, %v", rep, err)
+	}
+	if got := fake("u").lastCalls(); got[len(got)-1] != "connect v  raw persist" {
+		t.Errorf("calls %q: persist did not reach the IPCP", got)
+	}
+	// Through the request handler, as irm sends it: the reply is the body.
+	body, _, err := m.handlers()[ctrl.OpIPCPConnect](ctx, &proc{uid: selfUID()}, []byte(`{"name":"u","dst":"v","persist":true}`))
+	if r, ok := body.(ctrl.IPCPConnectReply); err != nil || !ok || r.Status != ctrl.ConnectRetrying {
+		t.Fatalf("handler: %#v, %v", body, err)
+	}
+}
+
+// TestEnrolmentShownUntilDone: a failed enrolment is listed as failed,
+// then retrying once a retry is due, and no longer once it succeeds.
+func TestEnrolmentShownUntilDone(t *testing.T) {
+	m, fake := fakes(t)
+	ctx := context.Background()
+	if err := m.CreateIPCP("u", "unicast"); err != nil {
+		t.Fatal(err)
+	}
+	fake("u").err = ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: no answer")
+	if err := m.Enroll(ctx, ctrl.IPCPEnroll{Name: "u", Layer: "net"}); err == nil {
+		t.Fatal("enrol succeeded")
+	}
+	en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment
+	if en == nil || en.State != ctrl.EnrolFailed || en.Dst != "net" || en.Attempts != 1 || en.LastErr != "unreachable: no answer" {
+		t.Fatalf("after a failure: %+v", en)
+	}
+	next := time.Now().Add(time.Second)
+	m.EnrolRetry("u", next)
+	if en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment; en.State != ctrl.EnrolRetrying || !en.Next.Equal(next) {
+		t.Fatalf("retrying: %+v", en)
+	}
+	fake("u").err = nil
+	if err := m.Enroll(ctx, ctrl.IPCPEnroll{Name: "u", Layer: "net"}); err != nil {
+		t.Fatal(err)
+	}
+	if en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment; en != nil {
+		t.Fatalf("enrolled, still shown: %+v", en)
+	}
+	// Enrolling a member again fails, and shows no enrolment.
+	fake("u").err = ctrl.Errorf(ctrl.CodeExists, "already a member")
+	if err := m.Enroll(ctx, ctrl.IPCPEnroll{Name: "u", Layer: "net"}); err == nil {
+		t.Fatal("enrolled twice")
+	}
+	if en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment; en != nil {
+		t.Fatalf("a member shows an enrolment: %+v", en)
+	}
+}
+
+// second returns a call's error, for wantCode.
+func second[T any](_ T, err error) error { return err }
 
 func TestListIPCPsNeighbours(t *testing.T) {
 	m, fake := fakes(t)

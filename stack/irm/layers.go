@@ -15,6 +15,11 @@ import (
 // layer, that may not answer.
 const layerTimeout = 20 * time.Second
 
+// connectTimeout bounds the first attempt of a connect: a neighbour that
+// does not answer by then is reported down (and, with persist, retried in
+// the background) rather than keeping the admin waiting.
+const connectTimeout = 4 * time.Second
+
 // Enroll makes an IPCP a member of an existing layer through the member
 // reached by req.Dst (default: the layer's name), creating the IPCP first
 // when it does not exist (of req.Type, default unicast). With Autobind, the
@@ -55,12 +60,14 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, layerTimeout)
 	defer cancel()
-	m.mu.Lock()
-	e.joining = req.Layer
-	m.mu.Unlock()
+	m.enrolling(e, req.Layer, dst)
 	if err := l.Enroll(ctx, req.Layer, dst); err != nil {
+		m.enrolFailed(e, err)
 		return err
 	}
+	m.mu.Lock()
+	e.enrolment = nil
+	m.mu.Unlock()
 	layer := l.Info().Layer
 	m.log.Info("IPCP enrolled", "ipcp", req.Name, "layer", layer, "dst", dst, "type", e.typ)
 	if req.Autobind {
@@ -69,30 +76,44 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
 	return nil
 }
 
-// Connect sets up an adjacency between an IPCP and its neighbour req.Dst:
-// component "dt", "mgmt", or both when "". req.QoS names the data transfer
-// flow's QoS (default raw).
-func (m *IRM) Connect(ctx context.Context, req ctrl.IPCPConnect) error {
+// Connect makes an intended adjacency between an IPCP and its neighbour
+// req.Dst, component "dt", "mgmt", or both when "", which the IPCP keeps
+// up until Disconnect. req.QoS names the data transfer flow's QoS (default
+// raw). It returns once the adjacency is up, or fails with the reason
+// when it cannot be set up within connectTimeout, keeping nothing; with
+// req.Persist it then succeeds with ConnectRetrying and the reason, and
+// the IPCP keeps retrying.
+func (m *IRM) Connect(ctx context.Context, req ctrl.IPCPConnect) (ctrl.IPCPConnectReply, error) {
 	l, err := m.connectTarget(req, "connect")
 	if err != nil {
-		return err
+		return ctrl.IPCPConnectReply{}, err
 	}
 	q := qos.Raw
 	if req.QoS != "" {
 		if q, err = qos.Parse(req.QoS); err != nil {
-			return ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", req.Name, err)
+			return ctrl.IPCPConnectReply{}, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", req.Name, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, layerTimeout)
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	if err := l.Connect(ctx, req.Dst, req.Component, q); err != nil {
-		return err
+	res, err := l.Connect(ctx, req.Dst, req.Component, q, req.Persist)
+	attrs := []any{"ipcp", req.Name, "dst", req.Dst, "component", componentName(req.Component), "qos", q.String()}
+	switch {
+	case err != nil:
+		m.log.Info("IPCP connect failed", append(attrs, "err", err)...)
+		return ctrl.IPCPConnectReply{}, err
+	case res.Pending != nil:
+		m.log.Info("IPCP connect kept, not up yet", append(attrs, "err", res.Pending)...)
+		return ctrl.IPCPConnectReply{Status: ctrl.ConnectRetrying, Reason: res.Pending.Error()}, nil
+	case res.Already:
+		return ctrl.IPCPConnectReply{Status: ctrl.ConnectAlready}, nil
 	}
-	m.log.Info("IPCP connected", "ipcp", req.Name, "dst", req.Dst, "component", componentName(req.Component), "qos", q.String())
-	return nil
+	m.log.Info("IPCP connected", attrs...)
+	return ctrl.IPCPConnectReply{Status: ctrl.ConnectUp}, nil
 }
 
-// Disconnect tears down an adjacency that Connect set up.
+// Disconnect removes an intended adjacency that Connect made, up or not,
+// and takes down the IPCP's flows with that neighbour.
 func (m *IRM) Disconnect(ctx context.Context, req ctrl.IPCPConnect) error {
 	l, err := m.connectTarget(req, "disconnect")
 	if err != nil {
@@ -138,6 +159,58 @@ func asLayered(e *ipcpEntry, op string) (ipcp.Layered, error) {
 	return nil, ctrl.Errorf(ctrl.CodeInvalid, "%s applies to unicast and broadcast IPCPs; %q is a %s IPCP", op, e.name, e.typ)
 }
 
+// intents converts an IPCP's intended adjacencies for the list.
+func intents(in []ipcp.Intent) []ctrl.Intent {
+	var out []ctrl.Intent
+	for _, i := range in {
+		out = append(out, ctrl.Intent{Dst: i.Dst, Component: i.Component, State: i.State, Since: i.Since,
+			Attempts: i.Attempts, LastErr: i.LastErr, Next: i.Next})
+	}
+	return out
+}
+
+// enrolling records that an enrolment attempt of e through dst began.
+func (m *IRM) enrolling(e *ipcpEntry, layer, dst string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e.joining = layer
+	if e.enrolment == nil || e.enrolment.Dst != dst {
+		e.enrolment = &ctrl.Enrolment{Dst: dst, Since: time.Now()}
+	}
+	if e.enrolment.State != ctrl.EnrolEnrolling {
+		e.enrolment.State, e.enrolment.Since = ctrl.EnrolEnrolling, time.Now()
+	}
+	e.enrolment.Next = time.Time{}
+}
+
+// enrolFailed records a failed enrolment attempt, unless the IPCP is a
+// member already (it was asked to enrol again): then it has no enrolment
+// to show.
+func (m *IRM) enrolFailed(e *ipcpEntry, err error) {
+	member := e.ipcp.Info().State != ipcp.StateCreated
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if member {
+		e.enrolment = nil
+	}
+	if e.enrolment == nil {
+		return
+	}
+	e.enrolment.Attempts++
+	e.enrolment.LastErr = err.Error()
+	e.enrolment.State, e.enrolment.Since = ctrl.EnrolFailed, time.Now()
+}
+
+// EnrolRetry records that the enrolment of IPCP n, which failed, is tried
+// again at next: irm ipcp list shows it.
+func (m *IRM) EnrolRetry(n string, next time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.ipcps[n]; ok && e.enrolment != nil {
+		e.enrolment.State, e.enrolment.Since, e.enrolment.Next = ctrl.EnrolRetrying, time.Now(), next
+	}
+}
+
 func componentName(c string) string {
 	if c == "" {
 		return "dt+mgmt"
@@ -171,7 +244,11 @@ func (m *IRM) handleConnect(ctx context.Context, _ *proc, body json.RawMessage) 
 	if err := decode(body, &req); err != nil {
 		return nil, -1, err
 	}
-	return nil, -1, m.Connect(ctx, req)
+	rep, err := m.Connect(ctx, req)
+	if err != nil {
+		return nil, -1, err
+	}
+	return rep, -1, nil
 }
 
 func (m *IRM) handleDisconnect(ctx context.Context, _ *proc, body json.RawMessage) (any, int, error) {

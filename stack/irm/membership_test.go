@@ -163,7 +163,7 @@ func TestAuthenticatedLayer(t *testing.T) {
 		if err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.a", Layer: "net", Identity: id}); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.Connect(ctx, ctrl.IPCPConnect{Name: "net.a", Dst: "net.b"}); err != nil {
+		if _, err := a.Connect(ctx, ctrl.IPCPConnect{Name: "net.a", Dst: "net.b"}); err != nil {
 			t.Fatal(err)
 		}
 		flows := a.lowerStats()
@@ -194,7 +194,7 @@ func TestOpenLayerEncryptsMemberFlows(t *testing.T) {
 	if err := a.Enroll(ctx, ctrl.IPCPEnroll{Name: "net.a", Layer: "net"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Connect(ctx, ctrl.IPCPConnect{Name: "net.a", Dst: "net.b", Component: "mgmt"}); err != nil {
+	if _, err := a.Connect(ctx, ctrl.IPCPConnect{Name: "net.a", Dst: "net.b", Component: "mgmt"}); err != nil {
 		t.Fatal(err)
 	}
 	flows := a.lowerStats()

@@ -12,6 +12,7 @@ package unicast
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
@@ -41,7 +42,7 @@ func (p *IPCP) Enroll(ctx context.Context, layer, dst string) error {
 	}
 	port, err := p.lower.AllocLower(ctx, p, dst, qos.Raw)
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	defer port.Down(ctrl.ReasonPeer)
 	ans, err := p.handshake(ctx, port, req)
@@ -119,17 +120,26 @@ func (p *IPCP) serveEnrollment(port ipcp.Port, m cep) {
 // knows. Members this one does not know of yet are found by collision
 // detection in routing.
 func (p *IPCP) assignLocked(node uint64) addr.Addr {
-	if a, ok := p.assigned[node]; ok {
+	p.enr.mu.Lock()
+	defer p.enr.mu.Unlock()
+	if a, ok := p.enr.assigned[node]; ok {
 		return a
 	}
-	given := make(map[addr.Addr]bool, len(p.assigned))
-	for _, a := range p.assigned {
+	given := make(map[addr.Addr]bool, len(p.enr.assigned))
+	for _, a := range p.enr.assigned {
 		given[a] = true
 	}
 	a := addr.Pick(p.cfg.AddrSize, func(a addr.Addr) bool {
 		_, known := p.db.Get(a)
 		return known || given[a] || a == p.Addr()
 	})
-	p.assigned[node] = a
+	p.enr.assigned[node] = a
 	return a
+}
+
+// admissions is what a member remembers of the enrollees it admitted,
+// under its own lock.
+type admissions struct {
+	mu       sync.Mutex
+	assigned map[uint64]addr.Addr // addresses given to enrollees, by node id
 }

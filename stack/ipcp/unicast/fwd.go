@@ -62,7 +62,7 @@ func (p *IPCP) writeDT(o *dtOutput) {
 // rebuildOutputsLocked republishes the outputs by neighbour address.
 func (p *IPCP) rebuildOutputsLocked() {
 	m := make(map[addr.Addr]*dtOutput)
-	for f := range p.members {
+	for _, f := range p.memberList() {
 		if f.out != nil {
 			m[addr.Addr(f.peerAddr.Load())] = f.out
 		}

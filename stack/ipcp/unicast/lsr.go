@@ -33,7 +33,7 @@ func (p *IPCP) originateLocked() {
 	}
 	seen := map[addr.Addr]bool{}
 	var links []routing.Link
-	for f := range p.members {
+	for _, f := range p.memberList() {
 		a := addr.Addr(f.peerAddr.Load())
 		if f.out != nil && !seen[a] && a != addr.None && a != p.Addr() {
 			seen[a] = true

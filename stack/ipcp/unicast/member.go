@@ -32,23 +32,10 @@ const handshakeRepeat = 250 * time.Millisecond
 // CONNECT.
 const acceptTimeout = 10 * time.Second
 
-// intent is an adjacency that connect set up and that is kept up: when its
-// flow ends for any reason but disconnect, it is set up again.
-type intent struct {
-	dst  string
-	comp uint8
-	q    qos.Spec
-}
-
-// Reconnection backoff.
-const (
-	reconnectFirst = 100 * time.Millisecond
-	reconnectMax   = 5 * time.Second
-)
-
 // memberFlow is an established flow to another member.
 type memberFlow struct {
-	intent    *intent // set on the initiating side
+	intent    *intent // the intent it was set up for, on the initiating side
+	initiator uint64  // the node id of the member that set it up
 	port      ipcp.Port
 	comp      uint8
 	peerName  string
@@ -82,95 +69,62 @@ func parseComponents(s string) ([]uint8, error) {
 	return nil, ctrl.Errorf(ctrl.CodeInvalid, "unknown component %q: use dt or mgmt", s)
 }
 
-// Connect implements ipcp.Layered.
-func (p *IPCP) Connect(ctx context.Context, dst, component string, q qos.Spec) error {
-	comps, err := parseComponents(component)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	in := p.inLayerLocked()
-	p.mu.Unlock()
-	if !in {
-		return ctrl.Errorf(ctrl.CodeInvalid, "IPCP %s is in no layer: bootstrap or enroll it first", p.name)
-	}
-	for _, c := range comps {
-		fq := q
-		if c == compMgmt {
-			fq = qos.Raw
-		}
-		in := intent{dst: dst, comp: c, q: fq}
-		p.mu.Lock()
-		up := p.intents[in]
-		p.mu.Unlock()
-		if up {
-			continue // already connected (and kept up): connect is idempotent
-		}
-		if err := p.connect(ctx, in); err != nil {
-			return err
-		}
-		p.mu.Lock()
-		p.intents[in] = true
-		p.mu.Unlock()
-	}
-	return nil
-}
-
-// reconnect sets an adjacency up again after its flow ended, backing off,
-// until it is up, disconnected, or the IPCP closes.
-func (p *IPCP) reconnect(in intent) {
-	defer p.wg.Done()
-	wait := reconnectFirst
-	for {
-		select {
-		case <-p.ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		p.mu.Lock()
-		wanted := p.intents[in]
-		p.mu.Unlock()
-		if !wanted {
-			return
-		}
-		ctx, cancel := context.WithTimeout(p.ctx, reconnectMax)
-		err := p.connect(ctx, in)
-		cancel()
-		if err == nil {
-			return
-		}
-		p.log.Debug("reconnecting failed", "peer", in.dst, "component", componentName(in.comp), "err", err)
-		wait = min(2*wait, reconnectMax)
-	}
-}
-
-// connect sets up one member flow.
-func (p *IPCP) connect(ctx context.Context, in intent) error {
-	dst, comp := in.dst, in.comp
+// connect sets up one member flow for an intent. It succeeds too when the
+// peer keeps a flow it set up itself for the same component, once that
+// flow is here.
+func (p *IPCP) connect(ctx context.Context, in *intent) error {
+	dst, comp := in.key.dst, in.key.comp
 	port, err := p.lower.AllocLower(ctx, p, dst, in.q)
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	p.mu.Lock()
 	req := cep{typ: cepConnect, component: comp, nodeID: p.nodeID, addr: p.Addr(), name: p.name, layer: p.cfg.Layer}
 	p.mu.Unlock()
 	ans, err := p.handshake(ctx, port, req)
+	if errors.Is(err, errPeerHasIt) {
+		port.Down(ctrl.ReasonDown)
+		return p.awaitPeerFlow(ctx, in)
+	}
 	if err != nil {
 		port.Down(ctrl.ReasonDown)
-		return fmt.Errorf("%s to %s: %w", componentName(comp), dst, err)
+		return err
 	}
 	if ans.addr == addr.None {
 		port.Down(ctrl.ReasonDown)
 		return ctrl.Errorf(ctrl.CodeInvalid, "%s answered without an address", dst)
 	}
-	f := &memberFlow{port: port, comp: comp, peerName: ans.name, peerNode: ans.nodeID, intent: &in}
+	f := &memberFlow{port: port, comp: comp, peerName: ans.name, peerNode: ans.nodeID, intent: in, initiator: p.nodeID}
 	f.peerAddr.Store(uint64(ans.addr))
-	if !p.addMember(f) {
+	kept, err := p.addMember(f)
+	if !kept {
 		port.Down(ctrl.ReasonDown)
-		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+	}
+	if err != nil || !kept {
+		return err
 	}
 	p.log.Info("connected", "peer", ans.name, "address", ans.addr, "component", componentName(comp))
 	return nil
+}
+
+// awaitPeerFlow waits for the flow that the peer set up and keeps for in's
+// component, which it refused ours for, until ctx ends.
+func (p *IPCP) awaitPeerFlow(ctx context.Context, in *intent) error {
+	for {
+		a := &p.adj
+		a.mu.Lock()
+		served, changed := a.servedLocked(in) != nil, a.changed
+		a.mu.Unlock()
+		if served {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctrl.Errorf(ctrl.CodeUnreachable, "%s keeps a %s flow with this member that has not arrived here",
+				in.key.dst, componentName(in.key.comp))
+		}
+	}
 }
 
 // handshake sends req until the peer answers with ACCEPT or REFUSE, and
@@ -203,22 +157,29 @@ func (p *IPCP) handshake(ctx context.Context, port ipcp.Port, req cep) (cep, err
 	}()
 	t := time.NewTicker(handshakeRepeat)
 	defer t.Stop()
+	tick := t.C
 	for {
 		if _, err := port.TryWriteBatch([][]byte{msg}); err != nil {
-			return cep{}, err
+			// The flow ended, maybe after an answer (a REFUSE is
+			// followed by the end of the flow): the reader has it, or
+			// the end.
+			tick = nil
 		}
 		select {
 		case m := <-answers:
 			if m.typ == cepRefuse {
-				return cep{}, ctrl.Errorf(ctrl.CodeNotAllowed, "refused by %s: %s", m.name, m.body)
+				if m.code == refuseDuplicate {
+					return cep{}, errPeerHasIt
+				}
+				return cep{}, ctrl.Errorf(ctrl.CodeNotAllowed, "refused: by %s: %s", m.name, m.body)
 			}
 			return m, nil
 		case err := <-readErr:
-			return cep{}, fmt.Errorf("the flow ended before an answer: %w", err)
-		case <-t.C:
+			return cep{}, ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: the flow to the peer ended before it answered: %v", err)
+		case <-tick:
 		case <-ctx.Done():
 			port.Down(ctrl.ReasonDown) // ends the reading goroutine
-			return cep{}, ctrl.Errorf(ctrl.CodeTimeout, "no answer: %v", ctx.Err())
+			return cep{}, ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: no answer from the peer's IPCP over the lower flow (%v)", ctx.Err())
 		}
 	}
 }
@@ -267,15 +228,29 @@ func (p *IPCP) serveArrival(port ipcp.Port) {
 // acceptMember answers a CONNECT for data transfer or management.
 func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 	ans, ok := p.checkConnect(m)
+	if ok {
+		p.adj.mu.Lock()
+		g := p.adj.checkDuplicateLocked(m)
+		p.adj.mu.Unlock()
+		if g != nil {
+			ans.typ, ans.code = cepRefuse, refuseDuplicate
+			ans.body = fmt.Appendf(nil, "%s keeps the %s flow set up by the member with the lower node id",
+				p.name, componentName(m.component))
+			_, _ = port.TryWriteBatch([][]byte{ans.append(nil)})
+			p.log.Debug("refused a second flow for an adjacency", "peer", m.name, "component", componentName(m.component))
+			port.Down(ctrl.ReasonDown)
+			return
+		}
+	}
 	_, _ = port.TryWriteBatch([][]byte{ans.append(nil)})
 	if !ok {
 		p.log.Warn("refused a connection", "peer", m.name, "reason", string(ans.body))
 		port.Down(ctrl.ReasonDown)
 		return
 	}
-	f := &memberFlow{port: port, comp: m.component, peerName: m.name, peerNode: m.nodeID}
+	f := &memberFlow{port: port, comp: m.component, peerName: m.name, peerNode: m.nodeID, initiator: m.nodeID}
 	f.peerAddr.Store(uint64(m.addr))
-	if !p.addMember(f) {
+	if kept, _ := p.addMember(f); !kept {
 		port.Down(ctrl.ReasonDown)
 		return
 	}
@@ -302,26 +277,28 @@ func (p *IPCP) checkConnect(m cep) (cep, bool) {
 	return ans, true
 }
 
-// addMember starts serving an established member flow.
-func (p *IPCP) addMember(f *memberFlow) bool {
+// addMember starts serving an established member flow. Of two flows for
+// the same peer and component, it keeps the one winner picks and takes
+// the other down; it reports whether it kept f (if not, the caller
+// releases f's port). It fails if the intent f was set up for was removed
+// meanwhile, or if the IPCP is closing.
+func (p *IPCP) addMember(f *memberFlow) (bool, error) {
 	f.lastHeard.Store(time.Now().UnixNano())
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return false
-	}
-	p.members[f] = struct{}{}
-	p.snapshotMembersLocked()
 	if f.comp == compDT {
+		// Made before f is published: the routing paths read f.out
+		// from the member list under p.mu, not this lock.
 		f.out = newDTOutput(f)
-		p.wg.Add(1)
-		go p.writeDT(f.out)
-		p.rebuildOutputsLocked()
 	}
-	p.wg.Add(1)
-	go p.readMember(f)
-	changed := f.comp == compDT
-	if changed {
+	kept, err := p.publishMember(f)
+	if !kept {
+		if f.out != nil {
+			f.out.q.Close()
+		}
+		return false, err
+	}
+	p.mu.Lock()
+	if f.comp == compDT {
+		p.rebuildOutputsLocked()
 		p.originateLocked()
 	}
 	if f.comp == compMgmt {
@@ -331,10 +308,54 @@ func (p *IPCP) addMember(f *memberFlow) bool {
 	// A keepalive at once: the peer's dead timer runs from its side of the
 	// handshake, and under load our first periodic one may come too late.
 	_, _ = f.port.TryWriteBatch([][]byte{p.keepalive()})
-	if changed {
+	if f.comp == compDT {
 		p.requestRecompute()
 	}
-	return true
+	return true, nil
+}
+
+// publishMember adds f to the members, taking down the flow it replaces,
+// and starts serving it; it reports whether it kept f.
+func (p *IPCP) publishMember(f *memberFlow) (bool, error) {
+	a := &p.adj
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return false, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+	}
+	if f.intent != nil && f.intent.ctx.Err() != nil {
+		a.mu.Unlock()
+		return false, ctrl.Errorf(ctrl.CodeNotFound, "disconnected while connecting")
+	}
+	var lost []*memberFlow
+	for g := range a.members {
+		if g.peerName != f.peerName || g.comp != f.comp {
+			continue
+		}
+		if winner(f, g) == g {
+			a.mu.Unlock()
+			p.log.Debug("kept the other flow of an adjacency", "peer", f.peerName, "component", componentName(f.comp))
+			return false, nil // served by g
+		}
+		lost = append(lost, g)
+	}
+	for _, g := range lost {
+		delete(a.members, g)
+	}
+	a.members[f] = struct{}{}
+	p.snapshotMembersLocked()
+	a.changedLocked()
+	if f.out != nil {
+		p.wg.Add(1)
+		go p.writeDT(f.out)
+	}
+	p.wg.Add(1)
+	go p.readMember(f)
+	a.mu.Unlock()
+	for _, g := range lost {
+		p.memberGone(g, "replaced by a flow set up by the member with the lower node id")
+	}
+	return true, nil
 }
 
 // keepalive returns a CEP keepalive from this member.
@@ -344,30 +365,36 @@ func (p *IPCP) keepalive() []byte {
 
 // memberDown forgets a member flow that ended, and routes around it.
 func (p *IPCP) memberDown(f *memberFlow, why string) {
-	p.mu.Lock()
-	if _, ok := p.members[f]; !ok {
-		p.mu.Unlock()
+	a := &p.adj
+	a.mu.Lock()
+	if _, ok := a.members[f]; !ok {
+		a.mu.Unlock()
 		return
 	}
-	delete(p.members, f)
+	delete(a.members, f)
 	p.snapshotMembersLocked()
-	again := f.intent != nil && p.intents[*f.intent] && !p.closed
-	if again {
-		p.wg.Add(1)
-		go p.reconnect(*f.intent)
+	a.changedLocked()
+	closed := a.closed
+	a.mu.Unlock()
+	p.memberGone(f, why)
+	if !closed {
+		p.log.Info("adjacency down", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
 	}
+}
+
+// memberGone ends a member flow already taken out of the members, and
+// routes around it.
+func (p *IPCP) memberGone(f *memberFlow, why string) {
 	if f.out != nil {
+		p.mu.Lock()
 		p.rebuildOutputsLocked()
 		f.out.q.Close()
 		p.originateLocked()
+		p.mu.Unlock()
 	}
-	closed := p.closed
-	p.mu.Unlock()
 	f.port.Down(ctrl.ReasonDown)
-	if !closed {
-		p.log.Info("adjacency down", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
-		p.requestRecompute()
-	}
+	p.log.Debug("member flow ended", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
+	p.requestRecompute()
 }
 
 // readMember reads one member flow until it ends.
@@ -450,47 +477,10 @@ func (p *IPCP) sendKeepalives(now time.Time) {
 	}
 }
 
-// Disconnect implements ipcp.Layered.
-func (p *IPCP) Disconnect(_ context.Context, dst, component string) error {
-	comps, err := parseComponents(component)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	var gone []*memberFlow
-	for in := range p.intents {
-		for _, c := range comps {
-			if in.dst == dst && in.comp == c {
-				delete(p.intents, in)
-			}
-		}
-	}
-	for f := range p.members {
-		named := f.peerName == dst || (f.intent != nil && f.intent.dst == dst)
-		for _, c := range comps {
-			if named && f.comp == c {
-				gone = append(gone, f)
-			}
-		}
-	}
-	p.mu.Unlock()
-	if len(gone) == 0 {
-		what := "adjacency"
-		if component != "" {
-			what = component + " adjacency"
-		}
-		return ctrl.Errorf(ctrl.CodeNotFound, "IPCP %s has no %s with %s", p.name, what, dst)
-	}
-	for _, f := range gone {
-		p.memberDown(f, "disconnected")
-	}
-	return nil
-}
-
 // snapshotMembersLocked republishes the member flows as a list.
 func (p *IPCP) snapshotMembersLocked() {
-	l := make([]*memberFlow, 0, len(p.members))
-	for f := range p.members {
+	l := make([]*memberFlow, 0, len(p.adj.members))
+	for f := range p.adj.members {
 		l = append(l, f)
 	}
 	p.memberSnap.Store(&l)

@@ -6,6 +6,7 @@
 // Its parts, each in its own file:
 //
 //	member.go   member flows: connection establishment (CEP), keepalives
+//	intents.go  intended adjacencies: connect, disconnect, kept up
 //	enroll.go   joining a layer through a member, and admitting others
 //	fwd.go      data transfer: the receive, forward and send paths
 //	fa.go       the flow allocator: flows for applications
@@ -55,19 +56,19 @@ type IPCP struct {
 	log    *slog.Logger
 	nodeID uint64 // tells this instance apart from another with the same address
 
-	mu       sync.Mutex
-	state    ipcp.State
-	cfg      Config
-	closed   bool
-	regs     map[string]struct{}      // registered hashes
-	members  map[*memberFlow]struct{} // established member flows
-	intents  map[intent]bool          // adjacencies asked for by connect, kept up
-	flows    map[uint64]*flow         // application flows by local endpoint id
-	answers  map[reqKey]answer        // flow requests answered or being answered
-	allocs   map[uint64]chan faMsg    // allocations waiting for a reply, by local eid
-	assigned map[uint64]addr.Addr     // addresses given to enrollees, by node id
-	lookups  map[string][]addr.Addr   // recent directory answers, for Alloc after Reachable
-	ownSeq   uint64
+	mu      sync.Mutex
+	state   ipcp.State
+	cfg     Config
+	closed  bool
+	regs    map[string]struct{}    // registered hashes
+	flows   map[uint64]*flow       // application flows by local endpoint id
+	answers map[reqKey]answer      // flow requests answered or being answered
+	allocs  map[uint64]chan faMsg  // allocations waiting for a reply, by local eid
+	lookups map[string][]addr.Addr // recent directory answers, for Alloc after Reachable
+	ownSeq  uint64
+
+	adj adjacencies // member flows and intended adjacencies, under their own lock
+	enr admissions  // addresses given to enrollees, under their own lock
 
 	self  atomic.Uint64 // the member's address
 	codec dt.Codec
@@ -103,10 +104,10 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &IPCP{name: name, host: host, lower: lower, log: log.With("ipcp", name),
 		nodeID: rand.Uint64() | 1, state: ipcp.StateCreated,
-		regs: map[string]struct{}{}, members: map[*memberFlow]struct{}{}, intents: map[intent]bool{},
+		regs: map[string]struct{}{}, adj: newAdjacencies(), enr: admissions{assigned: map[uint64]addr.Addr{}},
 		flows: map[uint64]*flow{}, answers: map[reqKey]answer{}, allocs: map[uint64]chan faMsg{},
-		assigned: map[uint64]addr.Addr{}, lookups: map[string][]addr.Addr{},
-		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
+		lookups: map[string][]addr.Addr{},
+		ctx:     ctx, cancel: cancel, kick: make(chan struct{}, 1)}
 	empty := map[addr.Addr]*dtOutput{}
 	p.out.Store(&empty)
 	noFlows := map[uint64]*flow{}
@@ -138,14 +139,15 @@ func (p *IPCP) Info() ipcp.Info {
 	if a := p.Addr(); a != addr.None {
 		info.Detail = a.String()
 	}
-	info.Neighbours = p.neighboursLocked()
+	info.Neighbours = p.neighbours()
+	info.Intents = p.intentList()
 	return info
 }
 
-// neighboursLocked lists the peers of member flows with their components.
-func (p *IPCP) neighboursLocked() []string {
+// neighbours lists the peers of member flows with their components.
+func (p *IPCP) neighbours() []string {
 	comps := map[string][]string{}
-	for f := range p.members {
+	for _, f := range p.memberList() {
 		comps[f.peerName] = append(comps[f.peerName], componentName(f.comp))
 	}
 	var out []string
@@ -232,10 +234,7 @@ func (p *IPCP) Close() error {
 	}
 	p.closed = true
 	p.cancel()
-	members := make([]*memberFlow, 0, len(p.members))
-	for f := range p.members {
-		members = append(members, f)
-	}
+	members := p.adj.close()
 	flows := make([]*flow, 0, len(p.flows))
 	for _, f := range p.flows {
 		flows = append(flows, f)

@@ -68,7 +68,7 @@ func build(t *testing.T, names []string, edges [][2]string, opts map[string]stri
 		}
 	}
 	for _, e := range edges {
-		if err := n.Node(e[0]).IPCP.Connect(ctx, e[1], "", qos.Raw); err != nil {
+		if _, err := n.Node(e[0]).IPCP.Connect(ctx, e[1], "", qos.Raw, false); err != nil {
 			t.Fatalf("connect %s to %s: %v", e[0], e[1], err)
 		}
 	}
@@ -279,7 +279,7 @@ func TestEnrollRefusals(t *testing.T) {
 	if err := n.Node("b").IPCP.Enroll(ctx, "corp", "a"); err == nil {
 		t.Fatal("enrolled twice")
 	}
-	if err := n.Node("a").IPCP.Connect(ctx, "nowhere", "", qos.Raw); err == nil {
+	if _, err := n.Node("a").IPCP.Connect(ctx, "nowhere", "", qos.Raw, false); err == nil {
 		t.Fatal("connected to a node without a link")
 	}
 }

@@ -72,6 +72,7 @@ const (
 	refuseNotMember = 1 // the acceptor is in no layer yet
 	refuseLayer     = 2 // the acceptor is in another layer
 	refuseBad       = 3 // the request made no sense
+	refuseDuplicate = 4 // the acceptor keeps another flow for the component
 )
 
 // FA message codes.
