@@ -30,6 +30,7 @@ type acceptReq struct {
 type acceptResult struct {
 	info ctrl.FlowInfo
 	fd   int
+	err  error // why the flow taken for this accept could not be handed over
 }
 
 func (m *IRM) handleAccept(ctx context.Context, pr *proc, body json.RawMessage) (any, int, error) {
@@ -53,18 +54,27 @@ func (m *IRM) handleAccept(ctx context.Context, pr *proc, body json.RawMessage) 
 
 	select {
 	case r := <-a.ch:
-		return r.info, r.fd, nil
+		return r.reply()
 	case <-ctx.Done():
 	}
 	m.mu.Lock()
 	if a.taken {
 		m.mu.Unlock()
 		r := <-a.ch
-		return r.info, r.fd, nil
+		return r.reply()
 	}
 	pr.accepts = removeAccept(pr.accepts, a)
 	m.mu.Unlock()
 	return nil, -1, ctrl.Errorf(ctrl.CodeTimeout, "no flow arrived in time")
+}
+
+// reply is what the accepting process is answered: the flow, or why the
+// flow that arrived for it could not be handed over.
+func (r acceptResult) reply() (any, int, error) {
+	if r.err != nil {
+		return nil, -1, r.err
+	}
+	return r.info, r.fd, nil
 }
 
 func removeAccept(s []*acceptReq, a *acceptReq) []*acceptReq {
@@ -350,15 +360,15 @@ func (m *IRM) procsOfLocked(pid int) []*proc {
 // boundAliveLocked reports whether a live process is bound to the name; it
 // forgets bound pids that have exited without ever attaching.
 func (m *IRM) boundAliveLocked(nm *name) bool {
-	alive := false
+	live := nm.pids[:0]
 	for _, pid := range nm.pids {
 		if len(m.procsOfLocked(pid)) > 0 || processAlive(pid) {
-			alive = true
-		} else {
-			nm.pids = removeInt(nm.pids, pid)
+			live = append(live, pid)
 		}
 	}
-	return alive
+	clear(nm.pids[len(live):])
+	nm.pids = live
+	return len(live) > 0
 }
 
 func (nm *name) autoProgram() *progBinding {
@@ -374,7 +384,7 @@ func (nm *name) autoProgram() *progBinding {
 func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, sec secret) (ipcp.Port, error) {
 	p, fd, err := m.newPort(a.pr, n, q, from, sideAccept)
 	if err != nil {
-		a.ch <- acceptResult{fd: -1}
+		a.ch <- acceptResult{fd: -1, err: ctrl.Errorf(ctrl.CodeInternal, "a flow for %q arrived but could not be handed over: %v", n, err)}
 		return nil, err
 	}
 	m.mu.Lock()
