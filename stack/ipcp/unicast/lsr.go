@@ -218,8 +218,12 @@ func (p *IPCP) recompute(contacts map[addr.Addr]bool) {
 	for dst, r := range routes {
 		table[dst] = dt.NextHops{Hops: r.NextHops, Multipath: r.Multipath}
 	}
+	before := p.pff[0].Routes()
 	for _, t := range p.pff {
 		t.Replace(table)
+	}
+	if !sameRoutes(before, p.pff[0].Routes()) {
+		p.reports.routesChanged(time.Now())
 	}
 	// The directory's contacts are the members it can reach now: a member
 	// whose LSU lingers in the database after it left (or was re-addressed)
@@ -240,6 +244,13 @@ func (p *IPCP) recompute(contacts map[addr.Addr]bool) {
 		}
 	}
 	maps.Copy(contacts, members)
+}
+
+// sameRoutes reports whether two forwarding tables hold the same routes.
+func sameRoutes(a, b map[addr.Addr]dt.NextHops) bool {
+	return maps.EqualFunc(a, b, func(x, y dt.NextHops) bool {
+		return x.Multipath == y.Multipath && slices.Equal(x.Hops, y.Hops)
+	})
 }
 
 // Routes returns the next hops of the member's routes, for tests and

@@ -62,11 +62,7 @@ type IPCP struct {
 	regs     map[string]struct{}      // registered hashes
 	members  map[*memberFlow]struct{} // established member flows
 	intents  map[intent]bool          // adjacencies asked for by connect, kept up
-	flows    map[uint64]*flow         // application flows by local endpoint id
-	answers  map[reqKey]answer        // flow requests answered or being answered
-	allocs   map[uint64]chan faMsg    // allocations waiting for a reply, by local eid
 	assigned map[uint64]addr.Addr     // addresses given to enrollees, by node id
-	lookups  map[string][]addr.Addr   // recent directory answers, for Alloc after Reachable
 	ownSeq   uint64
 
 	self  atomic.Uint64 // the member's address
@@ -77,11 +73,12 @@ type IPCP struct {
 	// memberSnap is members as a list for the paths that must not wait for
 	// the lock: flooding and keepalives.
 	memberSnap atomic.Pointer[[]*memberFlow]
-	// flowTab is flows as the data path reads them, without the lock.
-	flowTab atomic.Pointer[map[uint64]*flow]
-	db      *routing.DB
-	dht     *dir.DHT
-	stats   counters
+	fa         *flowTable  // flows and allocations, under their own lock
+	lookups    lookupCache // recent directory answers, under their own lock
+	reports    reporter    // when to report a destination unreachable
+	db         *routing.DB
+	dht        *dir.DHT
+	stats      counters
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -104,13 +101,11 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	p := &IPCP{name: name, host: host, lower: lower, log: log.With("ipcp", name),
 		nodeID: rand.Uint64() | 1, state: ipcp.StateCreated,
 		regs: map[string]struct{}{}, members: map[*memberFlow]struct{}{}, intents: map[intent]bool{},
-		flows: map[uint64]*flow{}, answers: map[reqKey]answer{}, allocs: map[uint64]chan faMsg{},
-		assigned: map[uint64]addr.Addr{}, lookups: map[string][]addr.Addr{},
-		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
+		fa:       newFlowTable(),
+		assigned: map[uint64]addr.Addr{},
+		ctx:      ctx, cancel: cancel, kick: make(chan struct{}, 1)}
 	empty := map[addr.Addr]*dtOutput{}
 	p.out.Store(&empty)
-	noFlows := map[uint64]*flow{}
-	p.flowTab.Store(&noFlows)
 	p.upFn = p.isUp
 	p.memberSnap.Store(&[]*memberFlow{})
 	for i := range p.pff {
@@ -127,7 +122,7 @@ func (p *IPCP) Info() ipcp.Info {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	info := ipcp.Info{Name: p.name, Type: ipcp.Unicast, Layer: p.cfg.Layer, State: p.state,
-		Hash: p.cfg.Hash, Flows: len(p.flows), Counters: p.stats.snapshot()}
+		Hash: p.cfg.Hash, Flows: p.fa.count(), Counters: p.stats.snapshot()}
 	if p.dht != nil {
 		for cause, n := range p.dht.Stats().Dropped {
 			if n > 0 {
@@ -236,12 +231,9 @@ func (p *IPCP) Close() error {
 	for f := range p.members {
 		members = append(members, f)
 	}
-	flows := make([]*flow, 0, len(p.flows))
-	for _, f := range p.flows {
-		flows = append(flows, f)
-	}
 	d := p.dht
 	p.mu.Unlock()
+	flows := p.fa.close()
 	for _, f := range flows {
 		f.port.Down(ctrl.ReasonDown)
 	}
