@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -89,13 +90,16 @@ func main() {
 
 func run(o options) int {
 	cfg, err := loadConfig(o)
+	if err == nil && cfg != nil {
+		err = verify(cfg) // what start needs from the host: --check checks it too
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "irmd:", err)
 		return 1
 	}
 	if o.check {
 		if cfg != nil {
-			fmt.Printf("%s: ok (%d IPCPs, %d names)\n", cfg.File, len(cfg.IPCPs), len(cfg.Names))
+			fmt.Println(checkSummary(cfg))
 		}
 		return 0
 	}
@@ -114,6 +118,19 @@ func run(o options) int {
 		return 1
 	}
 	return 0
+}
+
+// checkSummary is what --check prints for a file that passes.
+func checkSummary(cfg *config.Config) string {
+	return fmt.Sprintf("%s: ok (%s, %s)", cfg.File, plural(len(cfg.IPCPs), "IPCP", "IPCPs"), plural(len(cfg.Names), "name", "names"))
+}
+
+// plural writes a count with its noun: 1 name, 2 names, 0 names.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func loadConfig(o options) (*config.Config, error) {

@@ -117,7 +117,13 @@ func TestBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: "oping", Name: "srv"}), ctrl.CodeInvalid, "absolute path")
-	wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: "/nonexistent/prog", Name: "srv", Auto: true}), ctrl.CodeInvalid, "not an executable")
+	// A program that is not there, or not a program, is refused with or
+	// without auto (docs/irm.md: "An error says so when the program is not
+	// found").
+	for _, auto := range []bool{false, true} {
+		wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: "/nonexistent/prog", Name: "srv", Auto: auto}), ctrl.CodeNotFound, "does not exist")
+		wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: os.TempDir(), Name: "srv", Auto: auto}), ctrl.CodeInvalid, "not an executable")
+	}
 
 	// A running process of a program inherits a binding made later...
 	early := &proc{pid: 4001, role: ctrl.RoleApp, prog: exe}
