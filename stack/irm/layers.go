@@ -18,8 +18,9 @@ const layerTimeout = 20 * time.Second
 // Enroll makes an IPCP a member of an existing layer through the member
 // reached by req.Dst (default: the layer's name), creating the IPCP first
 // when it does not exist (of req.Type, default unicast). With Autobind, the
-// IPCP is then bound to its own name and to the layer's.
-func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
+// IPCP is then bound to its own name and to the layer's. An IPCP it created
+// is removed again if the enrolment fails.
+func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) (err error) {
 	if err := checkName("the IPCP", req.Name); err != nil {
 		return err
 	}
@@ -42,10 +43,15 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
 	if create == "" {
 		create = string(ipcp.Unicast)
 	}
-	e, err := m.ipcpOrCreate(req.Name, req.Type, create)
+	e, created, err := m.ipcpOrCreate(req.Name, req.Type, create)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if created {
+			m.undoCreate(e, "enrolment", err)
+		}
+	}()
 	l, err := asLayered(e, "enroll")
 	if err != nil {
 		return err
@@ -59,12 +65,19 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
 	e.joining = req.Layer
 	m.mu.Unlock()
 	if err := l.Enroll(ctx, req.Layer, dst); err != nil {
+		m.mu.Lock()
+		e.joining = ""
+		m.mu.Unlock()
 		return err
 	}
 	layer := l.Info().Layer
 	m.log.Info("IPCP enrolled", "ipcp", req.Name, "layer", layer, "dst", dst, "type", e.typ)
 	if req.Autobind {
-		return m.autobind(req.Name, layer)
+		// The IPCP is in its layer: a failure to bind it does not undo that.
+		if err := m.autobind(req.Name, layer); err != nil {
+			created = false
+			return err
+		}
 	}
 	return nil
 }
