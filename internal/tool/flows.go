@@ -80,9 +80,22 @@ func allocHint(err error, name string, wait time.Duration) error {
 	return err
 }
 
-// Banner tells, on w, how to bind a server to a name. Servers print it on start.
-func Banner(w io.Writer, tool string, pid int, name string) {
-	fmt.Fprintf(w, "%s server, pid %d: bind it with 'irm bind process %d name %s'\n", tool, pid, pid, name)
+// Banner tells, on w, which names the server p accepts flows for, or, when
+// it is bound to none yet, how to bind it: with the tool's own name, the
+// name its examples use. Servers print it on start.
+func Banner(ctx context.Context, w io.Writer, p *flow.Process, tool string) {
+	ctx, cancel := context.WithTimeout(ctx, AttachTimeout)
+	defer cancel()
+	pid := p.PID()
+	names, err := p.Names(ctx)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "%s server, pid %d: bind it to the name clients use with 'irm bind process %d name NAME' (such as %s)\n", tool, pid, pid, tool)
+	case len(names) == 0:
+		fmt.Fprintf(w, "%s server, pid %d: bound to no name yet; bind it with 'irm bind process %d name %s' (or the name clients use)\n", tool, pid, pid, tool)
+	default:
+		fmt.Fprintf(w, "%s server, pid %d: accepting flows for %s\n", tool, pid, strings.Join(names, ", "))
+	}
 }
 
 // Serve accepts flows until ctx ends and runs handle on each in its own

@@ -289,8 +289,7 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 			}
 		}
 		if exited == nil && !bound && graceOver {
-			return nil, ctrl.Errorf(ctrl.CodeUnreachable,
-				"no process accepts flows for %q: bind one with 'irm bind process PID name %s' or 'irm bind program PROG name %s auto'", n, n, n)
+			return nil, m.noAcceptor(n)
 		}
 		select {
 		case <-changed:
@@ -302,6 +301,33 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 			return nil, ctrl.Errorf(ctrl.CodeTimeout, "no process accepted the flow for %q in time", n)
 		}
 	}
+}
+
+// noAcceptor says why nothing on this host takes a flow for n, and what
+// to do about it here: bind an IPCP when n is an IPCP's name or its
+// layer's (the flow is an enrolment or an adjacency), else a process.
+func (m *IRM) noAcceptor(n string) error {
+	m.mu.Lock()
+	entries := m.orderedIPCPsLocked()
+	m.mu.Unlock()
+	for _, e := range entries {
+		what := ""
+		switch {
+		case e.name == n:
+			what = "the name of IPCP " + e.name
+		case layered(e.typ) && e.ipcp.Info().Layer == n: // Info without m.mu: see ListIPCPs
+			what = "the layer of IPCP " + e.name
+		default:
+			continue
+		}
+		if !layered(e.typ) {
+			return ctrl.Errorf(ctrl.CodeUnreachable, "%q is %s (%s) on this host, which takes no flows: only unicast and broadcast IPCPs do", n, what, e.typ)
+		}
+		return ctrl.Errorf(ctrl.CodeUnreachable,
+			"%q is %s on this host, which is not bound to it: bind it with 'irm bind ipcp %s name %s' (autobind does so at bootstrap or enrolment)", n, what, e.name, n)
+	}
+	return ctrl.Errorf(ctrl.CodeUnreachable,
+		"no process accepts flows for %q on this host: bind one with 'irm bind process PID name %s' or 'irm bind program PROG name %s auto'", n, n, n)
 }
 
 func (m *IRM) nameForHash(from ipcp.IPCP, hash []byte) (string, error) {
