@@ -73,12 +73,15 @@ type IPCP struct {
 	// memberSnap is members as a list for the paths that must not wait for
 	// the lock: flooding and keepalives.
 	memberSnap atomic.Pointer[[]*memberFlow]
-	fa         *flowTable  // flows and allocations, under their own lock
-	lookups    lookupCache // recent directory answers, under their own lock
-	reports    reporter    // when to report a destination unreachable
-	db         *routing.DB
-	dht        *dir.DHT
-	stats      counters
+	// fa is the flows and allocations, lookups the recent directory
+	// answers, each under its own lock; reports decides when to report a
+	// destination unreachable.
+	fa      *flowTable
+	lookups lookupCache
+	reports reporter
+	db      *routing.DB
+	dht     *dir.DHT
+	stats   counters
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -101,9 +104,8 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	p := &IPCP{name: name, host: host, lower: lower, log: log.With("ipcp", name),
 		nodeID: rand.Uint64() | 1, state: ipcp.StateCreated,
 		regs: map[string]struct{}{}, members: map[*memberFlow]struct{}{}, intents: map[intent]bool{},
-		fa:       newFlowTable(),
-		assigned: map[uint64]addr.Addr{},
-		ctx:      ctx, cancel: cancel, kick: make(chan struct{}, 1)}
+		assigned: map[uint64]addr.Addr{}, fa: newFlowTable(),
+		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
 	empty := map[addr.Addr]*dtOutput{}
 	p.out.Store(&empty)
 	p.upFn = p.isUp
