@@ -191,10 +191,16 @@ func TestTTLExpiryDropsAndCounts(t *testing.T) {
 	// The directory lookup, which waits out the holders beyond the TTL, is
 	// not what is timed: Alloc uses the answer Reachable found.
 	a := n.Node("a").IPCP
+	looking := time.Now()
 	for !a.Reachable(ctx, "srv", a.Info().Hash.Sum("srv")) {
 		if ctx.Err() != nil {
 			t.Fatal("srv is not in the directory")
 		}
+	}
+	// d, beyond the TTL, is no contact of a's directory: the lookup does
+	// not wait for its answer, which cannot come (twice 2 s).
+	if d := time.Since(looking); d > 2*time.Second {
+		t.Fatalf("the lookup took %v: the directory waited for a member beyond the TTL", d)
 	}
 	start := time.Now()
 	_, err := n.Node("a").Alloc(ctx, "srv", qos.Raw)
