@@ -223,6 +223,34 @@ func TestTTLExpiryDropsAndCounts(t *testing.T) {
 	}
 }
 
+// A relay with no route onwards tells the requester, whose allocation
+// fails at once with where and why.
+func TestRelayReportsNoRoute(t *testing.T) {
+	// Slow refreshes: the relay's forgotten route stays forgotten.
+	n := build(t, []string{"a", "b", "c"}, chain("a", "b", "c"),
+		map[string]string{"ls_t_recalc": "60", "ls_t_update": "60", "ls_t_timeo": "120"})
+	if err := n.Node("c").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	pingFlow(t, n, "a", "srv", qos.Raw).Down(ctrl.ReasonPeer) // the name is published
+	b, c := n.Node("b").IPCP, n.Node("c").IPCP.Addr()
+	b.ForgetRouteForTest(c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := n.Node("a").Alloc(ctx, "srv", qos.Raw)
+	want := fmt.Sprintf("no route to the member at %v for \"srv\" (no route onwards at the member at %v on the way)", c, b.Addr())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("alloc: %v\nwant: %s", err, want)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("failing took %v", d)
+	}
+	if got := b.Info().Counters["no-route"]; got == 0 {
+		t.Fatalf("b counted no no-route drops: %v", b.Info().Counters)
+	}
+}
+
 // A member with no route to the member where a name is registered fails an
 // allocation to it at once, naming the address it cannot reach.
 func TestNoRouteFailsFast(t *testing.T) {
