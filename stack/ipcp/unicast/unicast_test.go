@@ -233,10 +233,16 @@ func TestRelayReportsNoRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	pingFlow(t, n, "a", "srv", qos.Raw).Down(ctrl.ReasonPeer) // the name is published
-	b, c := n.Node("b").IPCP, n.Node("c").IPCP.Addr()
-	b.ForgetRouteForTest(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// The lookup, which may need b's route to c too, is done first:
+	// Alloc uses its answer.
+	a := n.Node("a").IPCP
+	if !a.Reachable(ctx, "srv", a.Info().Hash.Sum("srv")) {
+		t.Fatal("srv is not in the directory")
+	}
+	b, c := n.Node("b").IPCP, n.Node("c").IPCP.Addr()
+	b.ForgetRouteForTest(c)
 	start := time.Now()
 	_, err := n.Node("a").Alloc(ctx, "srv", qos.Raw)
 	want := fmt.Sprintf("no route to the member at %v for \"srv\" (no route onwards at the member at %v on the way)", c, b.Addr())
