@@ -295,7 +295,7 @@ func TestAllocLowerUnreachable(t *testing.T) {
 	boot(t, m, "a", "net", "peer")
 	boot(t, m, "b", "net", "peer")
 	_, err := m.AllocLower(context.Background(), fake("a"), "peer", qos.Raw)
-	wantCode(t, err, ctrl.CodeUnreachable, `no lower layer reaches "peer": register it in a layer below`)
+	wantCode(t, err, ctrl.CodeUnreachable, `no lower layer reaches "peer": register it in a layer below on the host where it runs (irm name register peer layer LAYER there)`)
 	_, err = m.AllocLower(context.Background(), fake("a"), "", qos.Raw)
 	wantCode(t, err, ctrl.CodeInvalid, "empty")
 
