@@ -54,7 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("irmd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.config, "config", "", "read the configuration `FILE` (default "+defaultConfig+" if it exists)")
-	fs.BoolVar(&o.check, "check", false, "validate the configuration file and exit")
+	fs.BoolVar(&o.check, "check", false, "check the configuration file, and what it needs from this host (files, programs, interfaces, addresses), and exit")
 	fs.BoolVar(&o.stdout, "stdout", false, "log to stdout instead of stderr (the journal under systemd)")
 	fs.StringVar(&o.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (default info, or [irmd] log_level)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
