@@ -11,7 +11,9 @@ package unicast
 //	        ◄──── FLOW_UPDATE (ece), while congested (mb-ecn)
 //
 // Requests are repeated until answered (the layer may lose them); the
-// responder recognises a repeat by the requester's address and eid.
+// responder recognises a repeat by the requester's address and eid. A
+// member that drops a request for want of a route answers FLOW_UNREACH
+// instead (unreach.go), and the allocation fails at once.
 
 import (
 	"context"
