@@ -14,6 +14,9 @@ for f in usr/sbin/irmd usr/bin/irm usr/bin/oping usr/bin/operf usr/bin/ocbr usr/
 	[ -e "$root/$f" ] || { echo "package-check: $deb lacks /$f" >&2; exit 1; }
 done
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/ouroboros/irmd.conf || { echo "package-check: irmd.conf is not a conffile" >&2; exit 1; }
-"$root/usr/sbin/irmd" --config "$root/etc/ouroboros/irmd.conf" --check
+# --check also checks that the programs the file binds are there: point
+# them at the package's, which are where the file says once installed.
+sed "s|\"/usr/bin/|\"$root/usr/bin/|g" "$root/etc/ouroboros/irmd.conf" >"$root/irmd.conf.check"
+"$root/usr/sbin/irmd" --config "$root/irmd.conf.check" --check
 grep -q '^ExecStart=/usr/sbin/irmd ' "$root/lib/systemd/system/irmd.service"
 echo "package-check: $deb and $rpm ok"

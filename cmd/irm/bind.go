@@ -28,7 +28,8 @@ program) that accepts flows. Bindings are local to this host.`,
 				text: `Binds program P to name N: each process started from P may accept
 flows to N. P is found like a shell finds it: a path is used as given
 (relative to the current directory if it does not start with /), a bare
-name is looked up in $PATH; irmd receives the absolute path. With auto,
+name is looked up in $PATH; irmd receives the absolute path, and refuses
+one that is not an executable file. With auto,
 irmd starts P with ARGS when a flow for N arrives and no process accepts
 it. Arguments after -- are for the program, so they may start with -.`,
 				example: []string{"irm bind program oecho name oecho auto -- --listen"},

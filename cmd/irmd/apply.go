@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,53 +56,21 @@ func applyIdentity(m *irm.IRM, cfg *config.Config) error {
 	if len(cfg.CA) == 0 && cfg.Cert == "" {
 		return nil
 	}
-	var roots *x509.CertPool
-	if len(cfg.CA) > 0 {
-		var err error
-		if roots, err = cert.Pool(cfg.CA...); err != nil {
-			return fmt.Errorf("ca: %w", err)
-		}
-	}
-	var host *cert.Pair
-	if cfg.Cert != "" {
-		var err error
-		if host, err = cert.Load(cfg.Cert, cfg.Key); err != nil {
-			return fmt.Errorf("cert: %w", err)
-		}
+	roots, host, err := hostIdentity(cfg)
+	if err != nil {
+		return err
 	}
 	m.SetCryptIdentity(roots, host)
 	return nil
 }
 
 func applyName(m *irm.IRM, n config.Name) error {
-	p := irm.CryptPolicy{Plain: n.Encryption == config.EncryptionOff, RequireCert: n.RequireCert}
-	if n.Cert != "" {
-		pair, err := cert.Load(n.Cert, n.Key)
-		if err != nil {
-			return fmt.Errorf("cert: %w", err)
-		}
-		// Clients refuse a server certificate for another name: say so now.
-		if kind, who, err := cert.Identity(pair.Cert); err != nil || kind != cert.KindName || who != n.Name {
-			return fmt.Errorf("cert: %s is not a name certificate for %q (it is %s %q, %v)", n.Cert, n.Name, kind, who, err)
-		}
-		p.Cert = pair
-	}
-	if n.Cipher != "" {
-		s, err := crypt.ParseSuite(n.Cipher)
-		if err != nil {
-			return err
-		}
-		p.Suites = []crypt.Suite{s}
-	}
-	if n.KEX != "" {
-		k, err := oap.ParseKEX(n.KEX)
-		if err != nil {
-			return err
-		}
-		p.KEX = k
+	p, err := namePolicy(n)
+	if err != nil {
+		return err
 	}
 	m.SetCryptPolicy(n.Name, p)
-	err := m.CreateName(ctrl.NameCreate{Name: n.Name, LB: n.LB})
+	err = m.CreateName(ctrl.NameCreate{Name: n.Name, LB: n.LB})
 	var ce *ctrl.Error
 	if err != nil && !(errors.As(err, &ce) && ce.Code == ctrl.CodeExists) {
 		return err
@@ -114,6 +81,38 @@ func applyName(m *irm.IRM, n config.Name) error {
 		}
 	}
 	return nil
+}
+
+// namePolicy loads the security policy of a name: its certificate, which
+// must be a name certificate for it, its cipher and its key exchange.
+func namePolicy(n config.Name) (irm.CryptPolicy, error) {
+	p := irm.CryptPolicy{Plain: n.Encryption == config.EncryptionOff, RequireCert: n.RequireCert}
+	if n.Cert != "" {
+		pair, err := cert.Load(n.Cert, n.Key)
+		if err != nil {
+			return p, fmt.Errorf("cert: %w", err)
+		}
+		// Clients refuse a server certificate for another name: say so now.
+		if kind, who, err := cert.Identity(pair.Cert); err != nil || kind != cert.KindName || who != n.Name {
+			return p, fmt.Errorf("cert: %s is not a name certificate for %q (it is %s %q, %v)", n.Cert, n.Name, kind, who, err)
+		}
+		p.Cert = pair
+	}
+	if n.Cipher != "" {
+		s, err := crypt.ParseSuite(n.Cipher)
+		if err != nil {
+			return p, err
+		}
+		p.Suites = []crypt.Suite{s}
+	}
+	if n.KEX != "" {
+		k, err := oap.ParseKEX(n.KEX)
+		if err != nil {
+			return p, err
+		}
+		p.KEX = k
+	}
+	return p, nil
 }
 
 // applyIPCP creates one IPCP and bootstraps it, or has the joiner enrol it.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -53,7 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("irmd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.config, "config", "", "read the configuration `FILE` (default "+defaultConfig+" if it exists)")
-	fs.BoolVar(&o.check, "check", false, "validate the configuration file and exit")
+	fs.BoolVar(&o.check, "check", false, "check the configuration file, and what it needs from this host (files, programs, interfaces, addresses), and exit")
 	fs.BoolVar(&o.stdout, "stdout", false, "log to stdout instead of stderr (the journal under systemd)")
 	fs.StringVar(&o.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (default info, or [irmd] log_level)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -89,13 +90,16 @@ func main() {
 
 func run(o options) int {
 	cfg, err := loadConfig(o)
+	if err == nil && cfg != nil {
+		err = verify(cfg) // what start needs from the host: --check checks it too
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "irmd:", err)
 		return 1
 	}
 	if o.check {
 		if cfg != nil {
-			fmt.Printf("%s: ok (%d IPCPs, %d names)\n", cfg.File, len(cfg.IPCPs), len(cfg.Names))
+			fmt.Println(checkSummary(cfg))
 		}
 		return 0
 	}
@@ -114,6 +118,19 @@ func run(o options) int {
 		return 1
 	}
 	return 0
+}
+
+// checkSummary is what --check prints for a file that passes.
+func checkSummary(cfg *config.Config) string {
+	return fmt.Sprintf("%s: ok (%s, %s)", cfg.File, plural(len(cfg.IPCPs), "IPCP", "IPCPs"), plural(len(cfg.Names), "name", "names"))
+}
+
+// plural writes a count with its noun: 1 name, 2 names, 0 names.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func loadConfig(o options) (*config.Config, error) {

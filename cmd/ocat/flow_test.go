@@ -49,7 +49,7 @@ func TestCatCopiesBytesExactly(t *testing.T) {
 	if got := srv.Stdout.Bytes(); !bytes.Equal(got, data) {
 		t.Fatalf("server wrote %d bytes, client sent %d: not identical", len(got), len(data))
 	}
-	if !strings.Contains(srv.Stderr.String(), "bind it with 'irm bind process") {
+	if !strings.Contains(srv.Stderr.String(), "ocat server, pid ") || !strings.Contains(srv.Stderr.String(), ": accepting flows for cat\n") {
 		t.Errorf("server banner missing: %q", srv.Stderr.String())
 	}
 }

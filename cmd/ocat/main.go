@@ -138,7 +138,7 @@ func connect(ctx context.Context, p *flow.Process, o options, stdin io.Reader, s
 
 // listen runs the server: one flow, or one after another with -k.
 func listen(ctx context.Context, p *flow.Process, o options, stdin io.Reader, stdout, stderr io.Writer) error {
-	tool.Banner(stderr, name, p.PID(), name)
+	tool.Banner(ctx, stderr, p, name)
 	for {
 		f, err := p.Accept(ctx)
 		if ctx.Err() != nil {

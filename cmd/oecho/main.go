@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return tool.WithProcess(ctx, name, stderr, func(p *flow.Process) error {
 		if o.listen {
-			tool.Banner(stderr, name, p.PID(), name)
+			tool.Banner(ctx, stderr, p, name)
 			return tool.Serve(ctx, p, stderr, func(f *flow.Flow) { echo(f, stderr) })
 		}
 		return call(ctx, p, o, stdout)

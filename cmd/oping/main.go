@@ -29,11 +29,14 @@ type options struct {
 	count    int
 	interval time.Duration
 	wait     time.Duration
-	duration time.Duration
-	size     int
-	qos      tool.QoS
-	flood    bool
-	quiet    bool
+	// allocWait bounds the allocation: -w when given, else 0 (the tools'
+	// allocation timeout).
+	allocWait time.Duration
+	duration  time.Duration
+	size      int
+	qos       tool.QoS
+	flood     bool
+	quiet     bool
 }
 
 func defaultOptions() options {
@@ -80,7 +83,7 @@ func parseOptions(args []string, stdout io.Writer) (options, error) {
 	c.Var(tool.DurationValue(&o.duration, time.Second), "d,duration", "DURATION",
 		"stop sending after DURATION: a duration, or a plain number of seconds", "-d 30s, or -d 30")
 	c.Var(tool.DurationValue(&o.wait, time.Millisecond), "w,wait", "WAIT",
-		"how long a reply may take before it counts as lost: a duration, or a plain number of milliseconds", "-w 500ms")
+		"how long a reply may take before it counts as lost, and, when given, how long the flow's allocation may take: a duration, or a plain number of milliseconds", "-w 500ms")
 	c.Bool(&o.flood, "f,flood", "flood: send the next ping as soon as the reply to the last one arrives (or WAIT passes)", "-f -c 10000 -Q")
 	c.Bool(&o.quiet, "Q,quiet", "quiet: print only the summary", "-Q")
 	c.Example("oping -l", "serve; then: irm bind process PID name oping (or irm bind program oping name oping)")
@@ -116,12 +119,21 @@ func (o *options) validate(c *tool.Command) error {
 	case o.wait <= 0:
 		return tool.Usagef("-w must be positive")
 	}
+	if c.Set("w") {
+		o.allocWait = o.wait
+	}
 	return nil
 }
 
 // ping runs the client and returns an error when nothing came back.
 func ping(ctx context.Context, p *flow.Process, o options, stdout io.Writer) error {
-	f, err := tool.Alloc(ctx, p, o.name, o.qos.Spec)
+	actx := ctx
+	if o.allocWait > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, o.allocWait)
+		defer cancel()
+	}
+	f, err := tool.Alloc(actx, p, o.name, o.qos.Spec)
 	if err != nil {
 		return err
 	}

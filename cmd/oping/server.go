@@ -22,7 +22,7 @@ const writeWait = 50 * time.Millisecond
 // serve accepts flows and echoes pings on all of them from one goroutine,
 // waiting on an event set, until ctx ends.
 func serve(ctx context.Context, p *flow.Process, log io.Writer) error {
-	tool.Banner(log, name, p.PID(), name)
+	tool.Banner(ctx, log, p, name)
 	set, err := flow.NewEventSet()
 	if err != nil {
 		return err

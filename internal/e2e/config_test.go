@@ -32,7 +32,7 @@ bootstrap = "local"
 reg = ["Echo"]
 `)
 	h := hostlab.New(t, bin)
-	h.MustRun("irmd", "--config", conf, "--check")
+	mustContain(t, h.MustRun("irmd", "--config", conf, "--check"), conf+": ok (1 IPCP, 1 name)")
 	h.StartIRMd("--config", conf)
 	mustContain(t, h.MustRun("oecho", "-n", "Echo", "-m", "configured"), "configured")
 	mustContain(t, h.MustRun("irm", "name", "list"), "Echo", "round-robin", "lo")
@@ -54,6 +54,29 @@ colour = "blue"
 	}
 }
 
+// TestE2ECheckVerifiesWhatStartNeeds: a file that is well formed but names
+// a program this host does not have fails --check as it fails start, with
+// the same line (issue 11: a file that passes --check starts).
+func TestE2ECheckVerifiesWhatStartNeeds(t *testing.T) {
+	conf := writeConfig(t, `
+[name.srv]
+prog = ["/nonexistent/srv"]
+
+[local.lo]
+bootstrap = "local"
+reg = ["srv"]
+`)
+	h := hostlab.New(t, bin)
+	want := conf + ": [name.srv] prog: program /nonexistent/srv does not exist"
+	for _, args := range [][]string{{"--config", conf, "--check"}, {"--config", conf, "--stdout"}} {
+		out, err := h.Run("irmd", args...)
+		if err == nil {
+			t.Fatalf("irmd %v accepted a program that is not there:\n%s", args, out)
+		}
+		mustContain(t, out, want)
+	}
+}
+
 func TestE2EIRMErrorsAreClear(t *testing.T) {
 	h := localHost(t)
 	cases := []struct {
@@ -64,6 +87,7 @@ func TestE2EIRMErrorsAreClear(t *testing.T) {
 		{[]string{"ipcp", "bootstrap", "name", "lo", "layer", "other"}, "already"},
 		{[]string{"name", "register", "x", "layer", "nowhere"}, "nowhere"},
 		{[]string{"bind", "process", "999999999", "name", "x"}, "no process"},
+		{[]string{"bind", "program", "/nonexistent/prog", "name", "x"}, "program /nonexistent/prog does not exist"},
 		{[]string{"ipcp", "enroll", "name", "lo", "dst", "x"}, "unicast"},
 		{[]string{"frobnicate"}, "frobnicate"},
 	}

@@ -45,37 +45,57 @@ func Attach(ctx context.Context) (*flow.Process, error) {
 	return flow.Attach(ctx, flow.Config{})
 }
 
-// Alloc allocates a flow to name, giving up after AllocTimeout, with a hint
-// on what to check when no one answers.
+// Alloc allocates a flow to name, giving up after AllocTimeout or at ctx's
+// deadline if that comes first, with a hint on what to check when no one
+// answers.
 func Alloc(ctx context.Context, p *flow.Process, name string, q qos.Spec) (*flow.Flow, error) {
 	ctx, cancel := context.WithTimeout(ctx, AllocTimeout)
 	defer cancel()
+	wait := AllocTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl).Round(time.Millisecond)
+	}
 	f, err := p.Alloc(ctx, name, q)
 	if err != nil {
-		return nil, allocHint(err, name)
+		return nil, allocHint(err, name, wait)
 	}
 	return f, nil
 }
 
-func allocHint(err error, name string) error {
-	if strings.Contains(err.Error(), "irm ") {
-		return err // irmd already said which irm command to run
-	}
+func allocHint(err error, name string, wait time.Duration) error {
+	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "no route to the member"):
+		return fmt.Errorf("%w\n  the layer has no path to the host where %s is registered: check the adjacencies on the way (irm ipcp list, NEIGHBOURS)", err, name)
+	case strings.Contains(msg, "irm "):
+		return err // irmd already said which irm command to run, and where
 	case errors.Is(err, flow.ErrUnreachable):
 		return fmt.Errorf("%w\n  is a server bound to %s? try: irm bind process PID name %s\n"+
 			"  and is %s registered in a layer? try: irm name register %s layer LAYER", err, name, name, name, name)
 	case errors.Is(err, flow.ErrTimeout):
-		return fmt.Errorf("%w\n  no answer within %s: is a server bound to %s and accepting flows?", err, AllocTimeout, name)
+		return fmt.Errorf("%w\n  no answer within %s: is a server bound to %s and accepting flows?", err, wait, name)
 	case errors.Is(err, flow.ErrNotAllowed):
 		return fmt.Errorf("%w\n  the host's policy refuses this flow; check irmd's configuration for %s", err, name)
 	}
 	return err
 }
 
-// Banner tells, on w, how to bind a server to a name. Servers print it on start.
-func Banner(w io.Writer, tool string, pid int, name string) {
-	fmt.Fprintf(w, "%s server, pid %d: bind it with 'irm bind process %d name %s'\n", tool, pid, pid, name)
+// Banner tells, on w, which names the server p accepts flows for, or, when
+// it is bound to none yet, how to bind it: with the tool's own name, the
+// name its examples use. Servers print it on start.
+func Banner(ctx context.Context, w io.Writer, p *flow.Process, tool string) {
+	ctx, cancel := context.WithTimeout(ctx, AttachTimeout)
+	defer cancel()
+	pid := p.PID()
+	names, err := p.Names(ctx)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "%s server, pid %d: bind it to the name clients use with 'irm bind process %d name NAME' (such as %s)\n", tool, pid, pid, tool)
+	case len(names) == 0:
+		fmt.Fprintf(w, "%s server, pid %d: bound to no name yet; bind it with 'irm bind process %d name %s' (or the name clients use)\n", tool, pid, pid, tool)
+	default:
+		fmt.Fprintf(w, "%s server, pid %d: accepting flows for %s\n", tool, pid, strings.Join(names, ", "))
+	}
 }
 
 // Serve accepts flows until ctx ends and runs handle on each in its own

@@ -121,17 +121,23 @@ func TestBuffers(t *testing.T) {
 }
 
 func TestAllocHint(t *testing.T) {
-	err := allocHint(flow.ErrUnreachable, "srv")
+	err := allocHint(flow.ErrUnreachable, "srv", AllocTimeout)
 	if !errors.Is(err, flow.ErrUnreachable) || !strings.Contains(err.Error(), "irm bind process PID name srv") {
 		t.Fatalf("unreachable hint: %v", err)
 	}
-	err = allocHint(flow.ErrTimeout, "srv")
-	if !errors.Is(err, flow.ErrTimeout) || !strings.Contains(err.Error(), "is a server bound to srv") {
+	err = allocHint(flow.ErrTimeout, "srv", 2*time.Second)
+	if !errors.Is(err, flow.ErrTimeout) || !strings.Contains(err.Error(), "no answer within 2s: is a server bound to srv") {
 		t.Fatalf("timeout hint: %v", err)
+	}
+	// No route is a matter of the layer, not of the server.
+	noRoute := errors.Join(flow.ErrUnreachable, errors.New(`no route to the member at 0x1 for "srv"`))
+	if err := allocHint(noRoute, "srv", AllocTimeout); !strings.Contains(err.Error(), "the layer has no path") ||
+		strings.Contains(err.Error(), "is a server bound") {
+		t.Fatalf("no-route hint: %v", err)
 	}
 	// irmd's own hint is not repeated.
 	own := errors.Join(flow.ErrUnreachable, errors.New("bind one with 'irm bind process PID name srv'"))
-	if err := allocHint(own, "srv"); err != own {
+	if err := allocHint(own, "srv", AllocTimeout); err != own {
 		t.Fatalf("hint added to irmd's: %v", err)
 	}
 	if !Ended(flow.ErrPeerGone) || !Ended(flow.ErrClosed) || Ended(flow.ErrFlowDown) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,13 +17,8 @@ import (
 // the program that attach later are bound to the name; with auto, a flow
 // request nobody accepts starts the program with args.
 func (m *IRM) BindProgram(req ctrl.BindProgram) error {
-	if !filepath.IsAbs(req.Prog) {
-		return ctrl.Errorf(ctrl.CodeInvalid, "program %q: give an absolute path", req.Prog)
-	}
-	if req.Auto {
-		if st, err := os.Stat(req.Prog); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			return ctrl.Errorf(ctrl.CodeInvalid, "program %s is not an executable file; auto-start needs one", req.Prog)
-		}
+	if err := CheckProgram(req.Prog); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -47,6 +43,25 @@ func (m *IRM) BindProgram(req ctrl.BindProgram) error {
 		}
 	}
 	m.signalLocked()
+	return nil
+}
+
+// CheckProgram reports whether prog can be bound to a name: an absolute
+// path to an executable file. The program is started from that path (with
+// auto), and its processes are recognised by it.
+func CheckProgram(prog string) error {
+	if !filepath.IsAbs(prog) {
+		return ctrl.Errorf(ctrl.CodeInvalid, "program %q: give an absolute path", prog)
+	}
+	st, err := os.Stat(prog)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return ctrl.Errorf(ctrl.CodeNotFound, "program %s does not exist", prog)
+	case err != nil:
+		return ctrl.Errorf(ctrl.CodeInvalid, "program %s: %v", prog, err)
+	case st.IsDir() || st.Mode()&0o111 == 0:
+		return ctrl.Errorf(ctrl.CodeInvalid, "program %s is not an executable file", prog)
+	}
 	return nil
 }
 

@@ -30,6 +30,7 @@ type acceptReq struct {
 type acceptResult struct {
 	info ctrl.FlowInfo
 	fd   int
+	err  error // why the flow taken for this accept could not be handed over
 }
 
 func (m *IRM) handleAccept(ctx context.Context, pr *proc, body json.RawMessage) (any, int, error) {
@@ -53,18 +54,27 @@ func (m *IRM) handleAccept(ctx context.Context, pr *proc, body json.RawMessage) 
 
 	select {
 	case r := <-a.ch:
-		return r.info, r.fd, nil
+		return r.reply()
 	case <-ctx.Done():
 	}
 	m.mu.Lock()
 	if a.taken {
 		m.mu.Unlock()
 		r := <-a.ch
-		return r.info, r.fd, nil
+		return r.reply()
 	}
 	pr.accepts = removeAccept(pr.accepts, a)
 	m.mu.Unlock()
 	return nil, -1, ctrl.Errorf(ctrl.CodeTimeout, "no flow arrived in time")
+}
+
+// reply is what the accepting process is answered: the flow, or why the
+// flow that arrived for it could not be handed over.
+func (r acceptResult) reply() (any, int, error) {
+	if r.err != nil {
+		return nil, -1, r.err
+	}
+	return r.info, r.fd, nil
 }
 
 func removeAccept(s []*acceptReq, a *acceptReq) []*acceptReq {
@@ -279,8 +289,7 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 			}
 		}
 		if exited == nil && !bound && graceOver {
-			return nil, ctrl.Errorf(ctrl.CodeUnreachable,
-				"no process accepts flows for %q: bind one with 'irm bind process PID name %s' or 'irm bind program PROG name %s auto'", n, n, n)
+			return nil, m.noAcceptor(n)
 		}
 		select {
 		case <-changed:
@@ -292,6 +301,33 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 			return nil, ctrl.Errorf(ctrl.CodeTimeout, "no process accepted the flow for %q in time", n)
 		}
 	}
+}
+
+// noAcceptor says why nothing on this host takes a flow for n, and what
+// to do about it here: bind an IPCP when n is an IPCP's name or its
+// layer's (the flow is an enrolment or an adjacency), else a process.
+func (m *IRM) noAcceptor(n string) error {
+	m.mu.Lock()
+	entries := m.orderedIPCPsLocked()
+	m.mu.Unlock()
+	for _, e := range entries {
+		what := ""
+		switch {
+		case e.name == n:
+			what = "the name of IPCP " + e.name
+		case layered(e.typ) && e.ipcp.Info().Layer == n: // Info without m.mu: see ListIPCPs
+			what = "the layer of IPCP " + e.name
+		default:
+			continue
+		}
+		if !layered(e.typ) {
+			return ctrl.Errorf(ctrl.CodeUnreachable, "%q is %s (%s) on this host, which takes no flows: only unicast and broadcast IPCPs do", n, what, e.typ)
+		}
+		return ctrl.Errorf(ctrl.CodeUnreachable,
+			"%q is %s on this host, which is not bound to it: bind it with 'irm bind ipcp %s name %s' (autobind does so at bootstrap or enrolment)", n, what, e.name, n)
+	}
+	return ctrl.Errorf(ctrl.CodeUnreachable,
+		"no process accepts flows for %q on this host: bind one with 'irm bind process PID name %s' or 'irm bind program PROG name %s auto'", n, n, n)
 }
 
 func (m *IRM) nameForHash(from ipcp.IPCP, hash []byte) (string, error) {
@@ -350,15 +386,15 @@ func (m *IRM) procsOfLocked(pid int) []*proc {
 // boundAliveLocked reports whether a live process is bound to the name; it
 // forgets bound pids that have exited without ever attaching.
 func (m *IRM) boundAliveLocked(nm *name) bool {
-	alive := false
+	live := nm.pids[:0]
 	for _, pid := range nm.pids {
 		if len(m.procsOfLocked(pid)) > 0 || processAlive(pid) {
-			alive = true
-		} else {
-			nm.pids = removeInt(nm.pids, pid)
+			live = append(live, pid)
 		}
 	}
-	return alive
+	clear(nm.pids[len(live):])
+	nm.pids = live
+	return len(live) > 0
 }
 
 func (nm *name) autoProgram() *progBinding {
@@ -374,7 +410,7 @@ func (nm *name) autoProgram() *progBinding {
 func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, sec secret) (ipcp.Port, error) {
 	p, fd, err := m.newPort(a.pr, n, q, from, sideAccept)
 	if err != nil {
-		a.ch <- acceptResult{fd: -1}
+		a.ch <- acceptResult{fd: -1, err: ctrl.Errorf(ctrl.CodeInternal, "a flow for %q arrived but could not be handed over: %v", n, err)}
 		return nil, err
 	}
 	m.mu.Lock()

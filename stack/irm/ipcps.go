@@ -84,16 +84,22 @@ func (m *IRM) DestroyIPCP(n string) error {
 }
 
 // Bootstrap makes an IPCP the first member of a layer, creating it first
-// when it does not exist and the type is given. With Autobind, the IPCP is
-// then bound to its own name and to the layer's.
-func (m *IRM) Bootstrap(ctx context.Context, req ctrl.IPCPBootstrap) error {
+// when it does not exist and the type is given; an IPCP created so is
+// removed again if the bootstrap fails. With Autobind, the IPCP is then
+// bound to its own name and to the layer's.
+func (m *IRM) Bootstrap(ctx context.Context, req ctrl.IPCPBootstrap) (err error) {
 	if err := checkName("the layer", req.Layer); err != nil {
 		return err
 	}
-	e, err := m.ipcpOrCreate(req.Name, req.Type, req.Type)
+	e, created, err := m.ipcpOrCreate(req.Name, req.Type, req.Type)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if created {
+			m.undoCreate(e, "bootstrap", err)
+		}
+	}()
 	if req.Autobind && !layered(e.typ) {
 		return ctrl.Errorf(ctrl.CodeInvalid, "autobind applies to unicast and broadcast IPCPs, not %s", e.typ)
 	}
@@ -106,35 +112,58 @@ func (m *IRM) Bootstrap(ctx context.Context, req ctrl.IPCPBootstrap) error {
 	m.log.Info("IPCP bootstrapped", "ipcp", req.Name, "layer", req.Layer, "type", e.typ)
 	m.logLayerSecurity(e, req.Layer)
 	if req.Autobind {
-		return m.autobind(req.Name, req.Layer)
+		// The IPCP is in its layer: a failure to bind it does not undo that.
+		if err := m.autobind(req.Name, req.Layer); err != nil {
+			created = false
+			return err
+		}
 	}
 	return nil
 }
 
+// undoCreate removes e, created for op, if op failed (err != nil), so that
+// a failed command leaves no half-made IPCP behind. It leaves an IPCP that
+// was destroyed or replaced meanwhile alone.
+func (m *IRM) undoCreate(e *ipcpEntry, op string, err error) {
+	if err == nil {
+		return
+	}
+	m.mu.Lock()
+	if m.ipcps[e.name] != e {
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
+	if m.DestroyIPCP(e.name) == nil {
+		m.log.Info("IPCP removed: it was created for a "+op+" that failed", "ipcp", e.name, "err", err)
+	}
+}
+
 // ipcpOrCreate returns the IPCP n, which must be of type want if that is
-// given. When n does not exist, it is created with type create, if given.
-func (m *IRM) ipcpOrCreate(n, want, create string) (*ipcpEntry, error) {
+// given. When n does not exist, it is created with type create, if given;
+// created says so.
+func (m *IRM) ipcpOrCreate(n, want, create string) (e *ipcpEntry, created bool, err error) {
 	m.mu.Lock()
 	e, ok := m.ipcps[n]
 	m.mu.Unlock()
 	if ok {
 		if want != "" && want != string(e.typ) {
-			return nil, ctrl.Errorf(ctrl.CodeInvalid, "IPCP %q is of type %s, not %s", n, e.typ, want)
+			return nil, false, ctrl.Errorf(ctrl.CodeInvalid, "IPCP %q is of type %s, not %s", n, e.typ, want)
 		}
-		return e, nil
+		return e, false, nil
 	}
 	if create == "" {
-		return nil, ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: give its type to create it (type local)", n)
+		return nil, false, ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: give its type to create it (type local)", n)
 	}
 	if err := m.CreateIPCP(n, create); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok = m.ipcps[n]; !ok {
-		return nil, ctrl.Errorf(ctrl.CodeNotFound, "IPCP %q was destroyed as it was created", n)
+		return nil, false, ctrl.Errorf(ctrl.CodeNotFound, "IPCP %q was destroyed as it was created", n)
 	}
-	return e, nil
+	return e, true, nil
 }
 
 // layered reports whether IPCPs of type t join layers through members and

@@ -303,7 +303,7 @@ func TestAllocLowerUnreachable(t *testing.T) {
 	boot(t, m, "a", "net", "peer")
 	boot(t, m, "b", "net", "peer")
 	_, err := m.AllocLower(context.Background(), fake("a"), "peer", qos.Raw)
-	wantCode(t, err, ctrl.CodeUnreachable, `no lower layer reaches "peer": register it in a layer below`)
+	wantCode(t, err, ctrl.CodeUnreachable, `no lower layer reaches "peer": register it in a layer below on the host where it runs (irm name register peer layer LAYER there)`)
 	_, err = m.AllocLower(context.Background(), fake("a"), "", qos.Raw)
 	wantCode(t, err, ctrl.CodeInvalid, "empty")
 
@@ -660,4 +660,28 @@ func benchLowerFlow(b *testing.B, sealed bool) {
 	}
 	up.Down(ctrl.ReasonDown)
 	<-done
+}
+
+// A flow for an IPCP's name, or its layer's, that no IPCP is bound to is
+// refused with the binding that is missing, not with a hint to bind a
+// process.
+func TestArrivedForUnboundIPCPNames(t *testing.T) {
+	m, _ := fakes(t)
+	bootLocal(t, m, "lo", "local")
+	boot(t, m, "u", "net") // no autobind
+	for _, n := range []string{"u", "net", "srv"} {
+		if err := m.RegisterName(ctrl.NameRegister{Name: n, IPCPs: []string{"lo"}}); err != nil {
+			t.Fatal(err)
+		}
+		m.SetCryptPolicy(n, CryptPolicy{Plain: true})
+	}
+	lo := m.ipcps["lo"].ipcp
+	for n, want := range map[string]string{
+		"u":   `"u" is the name of IPCP u on this host, which is not bound to it: bind it with 'irm bind ipcp u name u'`,
+		"net": `"net" is the layer of IPCP u on this host, which is not bound to it: bind it with 'irm bind ipcp u name net'`,
+		"srv": `no process accepts flows for "srv" on this host: bind one with 'irm bind process PID name srv'`,
+	} {
+		_, err := arrivedPlain(m, lo, n, qos.Raw)
+		wantCode(t, err, ctrl.CodeUnreachable, want)
+	}
 }

@@ -23,8 +23,9 @@ const connectTimeout = 4 * time.Second
 // Enroll makes an IPCP a member of an existing layer through the member
 // reached by req.Dst (default: the layer's name), creating the IPCP first
 // when it does not exist (of req.Type, default unicast). With Autobind, the
-// IPCP is then bound to its own name and to the layer's.
-func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
+// IPCP is then bound to its own name and to the layer's. An IPCP it created
+// is removed again if the enrolment fails.
+func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) (err error) {
 	if err := checkName("the IPCP", req.Name); err != nil {
 		return err
 	}
@@ -47,10 +48,15 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
 	if create == "" {
 		create = string(ipcp.Unicast)
 	}
-	e, err := m.ipcpOrCreate(req.Name, req.Type, create)
+	e, created, err := m.ipcpOrCreate(req.Name, req.Type, create)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if created {
+			m.undoCreate(e, "enrolment", err)
+		}
+	}()
 	l, err := asLayered(e, "enroll")
 	if err != nil {
 		return err
@@ -71,7 +77,11 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) error {
 	layer := l.Info().Layer
 	m.log.Info("IPCP enrolled", "ipcp", req.Name, "layer", layer, "dst", dst, "type", e.typ)
 	if req.Autobind {
-		return m.autobind(req.Name, layer)
+		// The IPCP is in its layer: a failure to bind it does not undo that.
+		if err := m.autobind(req.Name, layer); err != nil {
+			created = false
+			return err
+		}
 	}
 	return nil
 }
@@ -190,6 +200,7 @@ func (m *IRM) enrolFailed(e *ipcpEntry, err error) {
 	member := e.ipcp.Info().State != ipcp.StateCreated
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	e.joining = ""
 	if member {
 		e.enrolment = nil
 	}

@@ -190,7 +190,7 @@ func (m *IRM) AllocLower(ctx context.Context, from ipcp.IPCP, n string, q qos.Sp
 	})
 	if lower == nil {
 		return nil, ctrl.Errorf(ctrl.CodeUnreachable,
-			"no lower layer reaches %q: register it in a layer below (irm name register %s layer LAYER)", n, n)
+			"no lower layer reaches %q: register it in a layer below on the host where it runs (irm name register %s layer LAYER there), and see that this host's lower layers can resolve it (hosts file, DNS, or peers)", n, n)
 	}
 	id := m.identityOf(owner)
 	req, st, err := m.crypt.memberRequest(id, n)

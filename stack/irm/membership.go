@@ -73,6 +73,15 @@ func loadIdentity(ipcpName string, id *ctrl.IPCPIdentity, now time.Time) (*layer
 	return &layerIdentity{roots: roots, pair: pair, cas: cas}, nil
 }
 
+// CheckIdentity reports whether id, the CAs, certificate and key of IPCP
+// ipcpName, would be accepted as it bootstraps or enrolls: the files load,
+// the key pairs with the certificate, and the certificate is an IPCP
+// certificate for ipcpName from one of the CAs.
+func CheckIdentity(ipcpName string, id *ctrl.IPCPIdentity) error {
+	_, err := loadIdentity(ipcpName, id, time.Now())
+	return err
+}
+
 // setIdentity gives an IPCP its identity (nil: none, an open layer) as it
 // bootstraps or enrolls, replacing what an earlier attempt gave it.
 func (m *IRM) setIdentity(e *ipcpEntry, id *ctrl.IPCPIdentity) error {

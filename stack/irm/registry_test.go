@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,7 +118,13 @@ func TestBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: "oping", Name: "srv"}), ctrl.CodeInvalid, "absolute path")
-	wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: "/nonexistent/prog", Name: "srv", Auto: true}), ctrl.CodeInvalid, "not an executable")
+	// A program that is not there, or not a program, is refused with or
+	// without auto (docs/irm.md: "An error says so when the program is not
+	// found").
+	for _, auto := range []bool{false, true} {
+		wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: "/nonexistent/prog", Name: "srv", Auto: auto}), ctrl.CodeNotFound, "does not exist")
+		wantCode(t, m.BindProgram(ctrl.BindProgram{Prog: os.TempDir(), Name: "srv", Auto: auto}), ctrl.CodeInvalid, "not an executable")
+	}
 
 	// A running process of a program inherits a binding made later...
 	early := &proc{pid: 4001, role: ctrl.RoleApp, prog: exe}
@@ -164,4 +171,42 @@ func TestBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, m.UnbindIPCP(ctrl.BindIPCP{IPCP: "lo", Name: "srv"}), ctrl.CodeNotFound, "not bound")
+}
+
+// A bootstrap or enrolment that fails removes the IPCP it created, and
+// leaves alone one that existed before it.
+func TestFailedCommandsLeaveNoIPCP(t *testing.T) {
+	m := New(Config{})
+	defer m.Close()
+	ctx := context.Background()
+	names := func() []string {
+		var out []string
+		for _, ip := range m.ListIPCPs(ctrl.IPCPFilter{}) {
+			out = append(out, ip.Name)
+		}
+		return out
+	}
+	wantCode(t, m.Bootstrap(ctx, ctrl.IPCPBootstrap{Name: "lo", Layer: "l", Type: "local", Options: map[string]string{"ip": "1.2.3.4"}}),
+		ctrl.CodeInvalid, "option ip does not apply")
+	wantCode(t, m.Enroll(ctx, ctrl.IPCPEnroll{Name: "uc", Layer: "net", Type: "unicast"}), ctrl.CodeUnreachable, "no lower layer reaches")
+	if got := names(); len(got) != 0 {
+		t.Fatalf("failed commands left IPCPs %v", got)
+	}
+	// Created before: kept, in the state it was in, to be retried.
+	for _, c := range [][2]string{{"lo", "local"}, {"uc", "unicast"}} {
+		if err := m.CreateIPCP(c[0], c[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, m.Bootstrap(ctx, ctrl.IPCPBootstrap{Name: "lo", Layer: "l", Options: map[string]string{"ip": "1.2.3.4"}}),
+		ctrl.CodeInvalid, "option ip does not apply")
+	wantCode(t, m.Enroll(ctx, ctrl.IPCPEnroll{Name: "uc", Layer: "net"}), ctrl.CodeUnreachable, "no lower layer reaches")
+	if got := names(); !slices.Equal(got, []string{"lo", "uc"}) {
+		t.Fatalf("IPCPs %v, want [lo uc]", got)
+	}
+	for _, ip := range m.ListIPCPs(ctrl.IPCPFilter{}) {
+		if ip.State != "created" {
+			t.Errorf("%s is %s after a failed command, want created", ip.Name, ip.State)
+		}
+	}
 }

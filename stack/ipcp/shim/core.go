@@ -274,7 +274,7 @@ func (c *Core[A]) allocated(eid uint32, r mgmt, peer A, q qos.Spec, port ipcp.Po
 	case resultUnreachable:
 		return ctrl.Errorf(ctrl.CodeUnreachable, "%v answers for %q but nothing there accepts it%s", peer, name, because(r.reason))
 	default:
-		return ctrl.Errorf(ctrl.CodeNotAllowed, "%v refused the flow to %q%s", peer, name, because(r.reason))
+		return ctrl.Errorf(ctrl.CodeNotAllowed, "the host at %v refused the flow to %q%s", peer, name, because(r.reason))
 	}
 	return c.startFlow(eid, r.srcEID, peer, q, nil, port)
 }
@@ -332,7 +332,8 @@ func (c *Core[A]) logDrop(what string, from A) {
 }
 
 // because appends a peer's reason for refusing a flow, if it gave one, as
-// it reads, or quoted if it holds characters that do not print.
+// it reads, or quoted if it holds characters that do not print. It is
+// marked as said "there": any command it suggests is for the peer's host.
 func because(reason string) string {
 	switch {
 	case reason == "":
@@ -340,7 +341,7 @@ func because(reason string) string {
 	case strings.ContainsFunc(reason, func(r rune) bool { return !unicode.IsPrint(r) }):
 		// It comes from the network: nothing in it may pass for another
 		// line of a log or a terminal control sequence.
-		return ": " + strconv.Quote(reason)
+		return "; there: " + strconv.Quote(reason)
 	}
-	return ": " + reason
+	return "; there: " + reason
 }

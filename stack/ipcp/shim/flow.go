@@ -113,7 +113,7 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 			&mgmt{code: codeFlowReply, srcEID: local, dstEID: m.srcEID, result: result, data: data, reason: reason}))
 	}
 	if !c.registered(m.hash) {
-		reply(0, resultUnreachable, nil, "the name is not registered here")
+		reply(0, resultUnreachable, nil, "the name is not registered in "+c.cfg.Name+" on that host")
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -23,3 +23,16 @@ func ConnectForTest(component, name, layer string, a addr.Addr) []byte {
 	comps, _ := parseComponents(component)
 	return (&cep{typ: cepConnect, component: comps[0], nodeID: 7, addr: a, name: name, layer: layer}).append(nil)
 }
+
+// ForgetRouteForTest removes dst from the member's forwarding tables until
+// routing next recomputes them, with the routes counted as settled long
+// ago, so that tests can make a relay that has no route while its
+// neighbours think it has.
+func (p *IPCP) ForgetRouteForTest(dst addr.Addr) {
+	for _, t := range p.pff {
+		r := t.Routes()
+		delete(r, dst)
+		t.Replace(r)
+	}
+	p.reports.changed.Store(0)
+}

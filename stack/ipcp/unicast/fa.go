@@ -11,7 +11,9 @@ package unicast
 //	        ◄──── FLOW_UPDATE (ece), while congested (mb-ecn)
 //
 // Requests are repeated until answered (the layer may lose them); the
-// responder recognises a repeat by the requester's address and eid.
+// responder recognises a repeat by the requester's address and eid. A
+// member that drops a request for want of a route answers FLOW_UNREACH
+// instead (unreach.go), and the allocation fails at once.
 
 import (
 	"context"
@@ -19,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +71,110 @@ type reqKey struct {
 }
 
 func (f *flow) peerAddr() addr.Addr { return addr.Addr(f.peer.Load()) }
+
+// flowTable is the flow allocator's state: the flows and the allocations
+// under way, under their own lock. It is a leaf lock: nothing else is locked
+// while it is held.
+type flowTable struct {
+	mu      sync.Mutex
+	closed  bool                  // the IPCP is closing: no flow starts
+	flows   map[uint64]*flow      // application flows by local endpoint id
+	answers map[reqKey]answer     // flow requests answered or being answered
+	allocs  map[uint64]chan faMsg // allocations waiting for a reply, by local eid
+	// tab is flows as the data path reads them, without the lock.
+	tab atomic.Pointer[map[uint64]*flow]
+}
+
+func newFlowTable() *flowTable {
+	t := &flowTable{flows: map[uint64]*flow{}, answers: map[reqKey]answer{}, allocs: map[uint64]chan faMsg{}}
+	t.tab.Store(&map[uint64]*flow{})
+	return t
+}
+
+// get returns the flow with the local endpoint id, or nil, without the lock.
+func (t *flowTable) get(eid uint64) *flow { return (*t.tab.Load())[eid] }
+
+// count returns the number of flows.
+func (t *flowTable) count() int { return len(*t.tab.Load()) }
+
+// close stops flows from starting and returns those there are.
+func (t *flowTable) close() []*flow {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	out := make([]*flow, 0, len(t.flows))
+	for _, f := range t.flows {
+		out = append(out, f)
+	}
+	return out
+}
+
+// newEIDLocked picks an unused endpoint id for a flow.
+func (t *flowTable) newEIDLocked() uint64 {
+	for {
+		eid := rand.Uint64()
+		if eid < dt.FirstFlowEID {
+			continue
+		}
+		if _, ok := t.flows[eid]; ok {
+			continue
+		}
+		if _, ok := t.allocs[eid]; ok {
+			continue
+		}
+		return eid
+	}
+}
+
+// publishLocked republishes the flows for the data path.
+func (t *flowTable) publishLocked() {
+	m := make(map[uint64]*flow, len(t.flows))
+	for k, v := range t.flows {
+		m[k] = v
+	}
+	t.tab.Store(&m)
+}
+
+// waitReply registers an allocation under a new endpoint id; done
+// unregisters it.
+func (t *flowTable) waitReply() (eid uint64, replies chan faMsg, done func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	eid = t.newEIDLocked()
+	replies = make(chan faMsg, 1)
+	t.allocs[eid] = replies
+	return eid, replies, func() {
+		t.mu.Lock()
+		delete(t.allocs, eid)
+		t.mu.Unlock()
+	}
+}
+
+// lookupCache keeps recent directory answers, for Alloc after Reachable,
+// under its own lock.
+type lookupCache struct {
+	mu sync.Mutex
+	m  map[string][]addr.Addr
+}
+
+// put remembers the addresses of a hash.
+func (c *lookupCache) put(hash []byte, addrs []addr.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 1024 {
+		c.m = map[string][]addr.Addr{}
+	}
+	c.m[string(hash)] = addrs
+}
+
+// take returns and forgets the addresses of a hash.
+func (c *lookupCache) take(hash []byte) []addr.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.m[string(hash)]
+	delete(c.m, string(hash))
+	return a
+}
 
 // pace returns how long to wait before sending n bytes under congestion
 // avoidance.
@@ -143,12 +250,7 @@ func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
 	if err != nil || len(addrs) == 0 {
 		return false
 	}
-	p.mu.Lock()
-	if len(p.lookups) > 1024 {
-		clear(p.lookups)
-	}
-	p.lookups[string(hash)] = addrs
-	p.mu.Unlock()
+	p.lookups.put(hash, addrs)
 	return true
 }
 
@@ -163,7 +265,9 @@ func lookup(ctx context.Context, d *dir.DHT, hash []byte) ([]addr.Addr, error) {
 	return addrs, err
 }
 
-// Alloc implements ipcp.IPCP.
+// Alloc implements ipcp.IPCP. The request goes to one of the members where
+// the name is registered, chosen at random; when the layer reports that
+// member unreachable, to the next, until none is left.
 func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, data []byte, port ipcp.Port) ([]byte, error) {
 	if n := len((&faMsg{code: faReq, hash: hash, data: data}).append(nil)); n > MaxSDU {
 		return nil, ctrl.Errorf(ctrl.CodeInvalid, "the flow request (%d bytes with its key exchange) is larger than the layer's %d-byte SDU", n, MaxSDU)
@@ -173,32 +277,36 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 		p.mu.Unlock()
 		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "IPCP %s is in no layer", p.name)
 	}
-	dsts := p.lookups[string(hash)]
-	delete(p.lookups, string(hash))
-	d := p.dht
+	d, layer := p.dht, p.cfg.Layer
 	p.mu.Unlock()
+	dsts := p.lookups.take(hash)
 	if len(dsts) == 0 {
 		var err error
 		if dsts, err = lookup(ctx, d, hash); err != nil || len(dsts) == 0 {
 			if errors.Is(err, dir.ErrNotFound) || err == nil {
-				return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, p.Info().Layer)
+				return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, layer)
 			}
-			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, p.Info().Layer, err)
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, layer, err)
 		}
 	}
-	dst := dsts[rand.IntN(len(dsts))]
+	dsts = slices.Clone(dsts)
+	rand.Shuffle(len(dsts), func(i, j int) { dsts[i], dsts[j] = dsts[j], dsts[i] })
+	var err error
+	for _, dst := range dsts {
+		var reply []byte
+		var unreach bool
+		if reply, unreach, err = p.allocAt(ctx, dst, name, hash, q, data, port); !unreach {
+			return reply, err
+		}
+	}
+	return nil, err
+}
 
-	p.mu.Lock()
-	eid := p.newEIDLocked()
-	replies := make(chan faMsg, 1)
-	p.allocs[eid] = replies
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		delete(p.allocs, eid)
-		p.mu.Unlock()
-	}()
-
+// allocAt asks the member at dst for the flow. unreach says the layer
+// reported dst unreachable, so that another member may be tried.
+func (p *IPCP) allocAt(ctx context.Context, dst addr.Addr, name string, hash []byte, q qos.Spec, data []byte, port ipcp.Port) (reply []byte, unreach bool, err error) {
+	eid, replies, done := p.fa.waitReply()
+	defer done()
 	req := (&faMsg{code: faReq, srcAddr: p.Addr(), srcEID: eid, qos: q, hash: hash, data: data}).append(nil)
 	t := time.NewTicker(requestRepeat)
 	defer t.Stop()
@@ -206,33 +314,19 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 		p.sendInternal(dst, dt.EIDFlowAllocator, req)
 		select {
 		case r := <-replies:
-			if r.result != 0 {
-				return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q refused the flow: %s", name, r.reason)
+			switch {
+			case r.code == faUnreach:
+				return nil, true, ctrl.Errorf(ctrl.CodeUnreachable, "%s", p.noRouteError(r, name))
+			case r.result != 0:
+				return nil, false, ctrl.Errorf(ctrl.CodeUnreachable, "the host of the member at %v refused the flow to %q; there: %s", dst, name, r.reason)
 			}
-			return r.data, p.startFlow(eid, r.srcAddr, r.srcEID, reqKey{}, q, nil, port)
+			return r.data, false, p.startFlow(eid, r.srcAddr, r.srcEID, reqKey{}, q, nil, port)
 		case <-t.C:
 		case <-ctx.Done():
-			return nil, ctrl.Errorf(ctrl.CodeTimeout, "no answer from the member at %v for %q", dst, name)
+			return nil, false, ctrl.Errorf(ctrl.CodeTimeout, "no answer from the member at %v for %q", dst, name)
 		case <-p.ctx.Done():
-			return nil, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+			return nil, false, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
 		}
-	}
-}
-
-// newEIDLocked picks an unused endpoint id for a flow.
-func (p *IPCP) newEIDLocked() uint64 {
-	for {
-		eid := rand.Uint64()
-		if eid < dt.FirstFlowEID {
-			continue
-		}
-		if _, ok := p.flows[eid]; ok {
-			continue
-		}
-		if _, ok := p.allocs[eid]; ok {
-			continue
-		}
-		return eid
 	}
 }
 
@@ -245,43 +339,40 @@ func (p *IPCP) startFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey,
 		f.policer = ca.NewPolicer(q.Bandwidth, policerBurst, now)
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
-	}
-	if p.cfg.Congestion == CongestionMBECN {
+	mbecn := p.cfg.Congestion == CongestionMBECN
+	p.mu.Unlock()
+	if mbecn {
 		f.tx, f.rx = ca.NewSender(now), &ca.Receiver{}
 	}
-	p.flows[eid] = f
-	if key != (reqKey{}) {
-		p.answers[key] = answer{eid: eid, data: reply}
+	t := p.fa
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
 	}
-	p.publishFlowsLocked()
+	t.flows[eid] = f
+	if key != (reqKey{}) {
+		t.answers[key] = answer{eid: eid, data: reply}
+	}
+	t.publishLocked()
 	p.wg.Add(1)
 	go p.readApp(f)
 	return nil
 }
 
-func (p *IPCP) publishFlowsLocked() {
-	m := make(map[uint64]*flow, len(p.flows))
-	for k, v := range p.flows {
-		m[k] = v
-	}
-	p.flowTab.Store(&m)
-}
-
 // removeFlow forgets a flow; false if it was already gone.
 func (p *IPCP) removeFlow(f *flow) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.flows[f.eid] != f {
+	t := p.fa
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.flows[f.eid] != f {
 		return false
 	}
-	delete(p.flows, f.eid)
+	delete(t.flows, f.eid)
 	if f.key != (reqKey{}) {
-		delete(p.answers, f.key)
+		delete(t.answers, f.key)
 	}
-	p.publishFlowsLocked()
+	t.publishLocked()
 	return true
 }
 
@@ -309,36 +400,47 @@ func (p *IPCP) faMessage(b []byte) {
 	case faReq:
 		p.flowRequest(m)
 	case faReply:
-		p.mu.Lock()
-		ch := p.allocs[m.dstEID]
-		p.mu.Unlock()
-		if ch == nil {
-			if f := (*p.flowTab.Load())[m.dstEID]; f != nil && f.peerEID == m.srcEID {
-				return // the answer to a repeated request: the flow is up
-			}
-			// A late reply: the request gave up. Release the peer's flow.
-			if m.result == 0 {
-				p.sendInternal(m.srcAddr, dt.EIDFlowAllocator,
-					(&faMsg{code: faDealloc, dstEID: m.srcEID, srcEID: m.dstEID}).append(nil))
-			}
+		if p.allocAnswer(m) {
 			return
 		}
-		select {
-		case ch <- m:
-		default:
+		if f := p.fa.get(m.dstEID); f != nil && f.peerEID == m.srcEID {
+			return // the answer to a repeated request: the flow is up
 		}
+		// A late reply: the request gave up. Release the peer's flow.
+		if m.result == 0 {
+			p.sendInternal(m.srcAddr, dt.EIDFlowAllocator,
+				(&faMsg{code: faDealloc, dstEID: m.srcEID, srcEID: m.dstEID}).append(nil))
+		}
+	case faUnreach:
+		p.allocAnswer(m) // a report for an allocation that ended is moot
 	case faUpdate:
-		if f := (*p.flowTab.Load())[m.dstEID]; f != nil && f.tx != nil {
+		if f := p.fa.get(m.dstEID); f != nil && f.tx != nil {
 			f.mu.Lock()
 			f.tx.Update(m.ece, time.Now())
 			f.mu.Unlock()
 		}
 	case faDealloc:
-		f := (*p.flowTab.Load())[m.dstEID]
+		f := p.fa.get(m.dstEID)
 		if f != nil && f.peerEID == m.srcEID && p.removeFlow(f) {
 			f.port.Down(ctrl.ReasonPeer)
 		}
 	}
+}
+
+// allocAnswer passes a FLOW_REPLY or FLOW_UNREACH to the allocation waiting
+// for it; false if none is.
+func (p *IPCP) allocAnswer(m faMsg) bool {
+	p.fa.mu.Lock()
+	ch := p.fa.allocs[m.dstEID]
+	p.fa.mu.Unlock()
+	if ch == nil {
+		return false
+	}
+	select {
+	case ch <- m:
+	default:
+	}
+	return true
 }
 
 // flowRequest answers a FLOW_REQ: a repeat gets the same answer; a new one
@@ -349,22 +451,30 @@ func (p *IPCP) flowRequest(m faMsg) {
 		msg := &faMsg{code: faReply, result: result, srcAddr: p.Addr(), dstEID: m.srcEID, srcEID: eid, reason: reason, data: data}
 		p.sendInternal(m.srcAddr, dt.EIDFlowAllocator, msg.append(nil))
 	}
+	t := p.fa
 	p.mu.Lock()
-	if a, ok := p.answers[key]; ok {
-		p.mu.Unlock()
+	_, registered := p.regs[string(m.hash)]
+	p.mu.Unlock()
+	t.mu.Lock()
+	if a, ok := t.answers[key]; ok {
+		t.mu.Unlock()
 		if a.eid != 0 {
 			reply(0, a.eid, "", a.data)
 		}
 		return
 	}
-	if _, ok := p.regs[string(m.hash)]; !ok {
-		p.mu.Unlock()
-		reply(1, 0, "the name is not registered at "+p.name, nil)
+	if !registered || t.closed {
+		t.mu.Unlock()
+		why := "the name is not registered at " + p.name
+		if t.closed {
+			why = p.name + " is shutting down"
+		}
+		reply(1, 0, why, nil)
 		return
 	}
-	p.answers[key] = answer{} // being answered
+	t.answers[key] = answer{} // being answered
 	p.wg.Add(1)
-	p.mu.Unlock()
+	t.mu.Unlock()
 	hash := append([]byte(nil), m.hash...)
 	data := append([]byte(nil), m.data...)
 	go func() {
@@ -374,18 +484,18 @@ func (p *IPCP) flowRequest(m faMsg) {
 			err = fmt.Errorf("the reply's key exchange (%d bytes) is larger than the layer's %d-byte SDU", len(back), MaxSDU)
 			port.Down(ctrl.ReasonDown)
 		} else if err == nil {
-			p.mu.Lock()
-			eid := p.newEIDLocked()
-			p.mu.Unlock()
+			t.mu.Lock()
+			eid := t.newEIDLocked()
+			t.mu.Unlock()
 			if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
 				reply(0, eid, "", back)
 				return
 			}
 			port.Down(ctrl.ReasonDown)
 		}
-		p.mu.Lock()
-		delete(p.answers, key)
-		p.mu.Unlock()
+		t.mu.Lock()
+		delete(t.answers, key)
+		t.mu.Unlock()
 		reply(1, 0, err.Error(), nil)
 	}()
 }

@@ -68,6 +68,7 @@ func (p *IPCP) rebuildOutputsLocked() {
 		}
 	}
 	p.out.Store(&m)
+	p.reports.routesChanged(time.Now())
 }
 
 // isUp reports whether a neighbour has a data-transfer flow: the forwarding
@@ -88,6 +89,7 @@ func (p *IPCP) receive(pkt []byte, one [][]byte) {
 	if h.Dst != p.Addr() {
 		if h.TTL <= 1 {
 			p.stats.ttl.Add(1)
+			p.reportUnreachable(h, pkt[p.codec.Len():], causeTTL)
 			return
 		}
 		h.TTL--
@@ -103,13 +105,13 @@ func (p *IPCP) route(h dt.Header, pkt []byte, one [][]byte) {
 		return
 	}
 	nh, ok := p.pff[h.Cube].Lookup(h.Dst, h.EID, p.upFn)
-	if !ok {
-		p.stats.noRoute.Add(1)
-		return
+	var o *dtOutput
+	if ok {
+		o = (*p.out.Load())[nh]
 	}
-	o := (*p.out.Load())[nh]
 	if o == nil {
 		p.stats.noRoute.Add(1)
+		p.reportUnreachable(h, pkt[p.codec.Len():], causeNoRoute)
 		return
 	}
 	ecn := -1
@@ -134,7 +136,7 @@ func (p *IPCP) deliver(h dt.Header, sdu []byte, one [][]byte) {
 		p.stats.noFlow.Add(1)
 		return
 	}
-	f := (*p.flowTab.Load())[h.EID]
+	f := p.fa.get(h.EID)
 	if f == nil {
 		p.stats.noFlow.Add(1)
 		return

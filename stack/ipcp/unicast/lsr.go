@@ -211,22 +211,32 @@ func (p *IPCP) routingLoop() {
 // the directory which members are reachable. contacts is what it was told before.
 func (p *IPCP) recompute(contacts map[addr.Addr]bool) {
 	p.mu.Lock()
-	self, policy := p.Addr(), p.cfg.Routing
+	self, policy, ttl := p.Addr(), p.cfg.Routing, p.cfg.TTL
 	p.mu.Unlock()
 	routes := p.db.Compute(self, policy)
 	table := make(map[addr.Addr]dt.NextHops, len(routes))
 	for dst, r := range routes {
 		table[dst] = dt.NextHops{Hops: r.NextHops, Multipath: r.Multipath}
 	}
+	before := p.pff[0].Routes()
 	for _, t := range p.pff {
 		t.Replace(table)
 	}
+	if !sameRoutes(before, p.pff[0].Routes()) {
+		p.reports.routesChanged(time.Now())
+	}
 	// The directory's contacts are the members it can reach now: a member
-	// whose LSU lingers in the database after it left (or was re-addressed)
-	// would only cost lookups a timeout.
+	// whose LSU lingers in the database after it left (or was re-addressed),
+	// or one further away than the TTL lets a packet go, would only cost
+	// lookups a timeout. Every link has metric 1, so a route's cost is its
+	// length in hops, and a packet with TTL t crosses t hops.
 	members := make(map[addr.Addr]bool, len(routes))
-	for a := range routes {
-		members[a] = true
+	for a, r := range routes {
+		if r.Cost <= uint32(ttl) {
+			members[a] = true
+		} else {
+			p.dht.RemoveContact(a) // nor learned from others' answers
+		}
 	}
 	for a := range members {
 		if !contacts[a] {
@@ -240,6 +250,13 @@ func (p *IPCP) recompute(contacts map[addr.Addr]bool) {
 		}
 	}
 	maps.Copy(contacts, members)
+}
+
+// sameRoutes reports whether two forwarding tables hold the same routes.
+func sameRoutes(a, b map[addr.Addr]dt.NextHops) bool {
+	return maps.EqualFunc(a, b, func(x, y dt.NextHops) bool {
+		return x.Multipath == y.Multipath && slices.Equal(x.Hops, y.Hops)
+	})
 }
 
 // Routes returns the next hops of the member's routes, for tests and

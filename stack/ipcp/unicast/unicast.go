@@ -56,16 +56,12 @@ type IPCP struct {
 	log    *slog.Logger
 	nodeID uint64 // tells this instance apart from another with the same address
 
-	mu      sync.Mutex
-	state   ipcp.State
-	cfg     Config
-	closed  bool
-	regs    map[string]struct{}    // registered hashes
-	flows   map[uint64]*flow       // application flows by local endpoint id
-	answers map[reqKey]answer      // flow requests answered or being answered
-	allocs  map[uint64]chan faMsg  // allocations waiting for a reply, by local eid
-	lookups map[string][]addr.Addr // recent directory answers, for Alloc after Reachable
-	ownSeq  uint64
+	mu     sync.Mutex
+	state  ipcp.State
+	cfg    Config
+	closed bool
+	regs   map[string]struct{} // registered hashes
+	ownSeq uint64
 
 	adj adjacencies // member flows and intended adjacencies, under their own lock
 	enr admissions  // addresses given to enrollees, under their own lock
@@ -78,8 +74,12 @@ type IPCP struct {
 	// memberSnap is members as a list for the paths that must not wait for
 	// the lock: flooding and keepalives.
 	memberSnap atomic.Pointer[[]*memberFlow]
-	// flowTab is flows as the data path reads them, without the lock.
-	flowTab atomic.Pointer[map[uint64]*flow]
+	// fa is the flows and allocations, lookups the recent directory
+	// answers, each under its own lock; reports decides when to report a
+	// destination unreachable.
+	fa      *flowTable
+	lookups lookupCache
+	reports reporter
 	db      *routing.DB
 	dht     *dir.DHT
 	stats   counters
@@ -105,13 +105,10 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	p := &IPCP{name: name, host: host, lower: lower, log: log.With("ipcp", name),
 		nodeID: rand.Uint64() | 1, state: ipcp.StateCreated,
 		regs: map[string]struct{}{}, adj: newAdjacencies(), enr: admissions{assigned: map[uint64]addr.Addr{}},
-		flows: map[uint64]*flow{}, answers: map[reqKey]answer{}, allocs: map[uint64]chan faMsg{},
-		lookups: map[string][]addr.Addr{},
-		ctx:     ctx, cancel: cancel, kick: make(chan struct{}, 1)}
+		fa:  newFlowTable(),
+		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
 	empty := map[addr.Addr]*dtOutput{}
 	p.out.Store(&empty)
-	noFlows := map[uint64]*flow{}
-	p.flowTab.Store(&noFlows)
 	p.upFn = p.isUp
 	p.memberSnap.Store(&[]*memberFlow{})
 	for i := range p.pff {
@@ -128,7 +125,7 @@ func (p *IPCP) Info() ipcp.Info {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	info := ipcp.Info{Name: p.name, Type: ipcp.Unicast, Layer: p.cfg.Layer, State: p.state,
-		Hash: p.cfg.Hash, Flows: len(p.flows), Counters: p.stats.snapshot()}
+		Hash: p.cfg.Hash, Flows: p.fa.count(), Counters: p.stats.snapshot()}
 	if p.dht != nil {
 		for cause, n := range p.dht.Stats().Dropped {
 			if n > 0 {
@@ -235,12 +232,9 @@ func (p *IPCP) Close() error {
 	p.closed = true
 	p.cancel()
 	members := p.adj.close()
-	flows := make([]*flow, 0, len(p.flows))
-	for _, f := range p.flows {
-		flows = append(flows, f)
-	}
 	d := p.dht
 	p.mu.Unlock()
+	flows := p.fa.close()
 	for _, f := range flows {
 		f.port.Down(ctrl.ReasonDown)
 	}

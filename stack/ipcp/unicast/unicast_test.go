@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
@@ -185,14 +186,107 @@ func TestTTLExpiryDropsAndCounts(t *testing.T) {
 	if err := n.Node("d").Serve("srv", simnet.Echo); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := n.Node("a").Alloc(ctx, "srv", qos.Raw); err == nil {
+	// The directory lookup, which waits out the holders beyond the TTL, is
+	// not what is timed: Alloc uses the answer Reachable found.
+	a := n.Node("a").IPCP
+	looking := time.Now()
+	for !a.Reachable(ctx, "srv", a.Info().Hash.Sum("srv")) {
+		if ctx.Err() != nil {
+			t.Fatal("srv is not in the directory")
+		}
+	}
+	// d, beyond the TTL, is no contact of a's directory: the lookup does
+	// not wait for its answer, which cannot come (twice 2 s).
+	if d := time.Since(looking); d > 2*time.Second {
+		t.Fatalf("the lookup took %v: the directory waited for a member beyond the TTL", d)
+	}
+	start := time.Now()
+	_, err := n.Node("a").Alloc(ctx, "srv", qos.Raw)
+	if err == nil {
 		t.Fatal("a flow over three hops was allocated with TTL 2")
 	}
+	// c, where the request's TTL ran out, tells a: the allocation fails
+	// with the cause, not at its deadline.
+	want := fmt.Sprintf("no route to the member at %v for \"srv\" (TTL expired at the member at %v on the way)",
+		n.Node("d").IPCP.Addr(), n.Node("c").IPCP.Addr())
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("alloc: %v\nwant: %s", err, want)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("failing took %v", d)
+	}
+	t.Logf("failed in %v: %v", time.Since(start).Round(time.Millisecond), err)
 	if got := n.Node("c").IPCP.Info().Counters["ttl"]; got == 0 {
 		t.Fatalf("c counted no TTL drops: %v", n.Node("c").IPCP.Info().Counters)
 	}
+}
+
+// A relay with no route onwards tells the requester, whose allocation
+// fails at once with where and why.
+func TestRelayReportsNoRoute(t *testing.T) {
+	// Slow refreshes: the relay's forgotten route stays forgotten.
+	n := build(t, []string{"a", "b", "c"}, chain("a", "b", "c"),
+		map[string]string{"ls_t_recalc": "60", "ls_t_update": "60", "ls_t_timeo": "120"})
+	if err := n.Node("c").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	pingFlow(t, n, "a", "srv", qos.Raw).Down(ctrl.ReasonPeer) // the name is published
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The lookup, which may need b's route to c too, is done first:
+	// Alloc uses its answer.
+	a := n.Node("a").IPCP
+	if !a.Reachable(ctx, "srv", a.Info().Hash.Sum("srv")) {
+		t.Fatal("srv is not in the directory")
+	}
+	b, c := n.Node("b").IPCP, n.Node("c").IPCP.Addr()
+	b.ForgetRouteForTest(c)
+	start := time.Now()
+	_, err := n.Node("a").Alloc(ctx, "srv", qos.Raw)
+	want := fmt.Sprintf("no route to the member at %v for \"srv\" (no route onwards at the member at %v on the way)", c, b.Addr())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("alloc: %v\nwant: %s", err, want)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("failing took %v", d)
+	}
+	if got := b.Info().Counters["no-route"]; got == 0 {
+		t.Fatalf("b counted no no-route drops: %v", b.Info().Counters)
+	}
+}
+
+// A member with no route to the member where a name is registered fails an
+// allocation to it at once, naming the address it cannot reach.
+func TestNoRouteFailsFast(t *testing.T) {
+	n := build(t, []string{"a", "b", "c"}, chain("a", "b", "c"), nil)
+	if err := n.Node("c").Serve("srv", simnet.Echo); err != nil {
+		t.Fatal(err)
+	}
+	pingFlow(t, n, "a", "srv", qos.Raw).Down(ctrl.ReasonPeer) // the name is published
+	c := n.Node("c").IPCP.Addr()
+	n.Cut("b", "c")
+	deadline := time.Now().Add(10 * time.Second)
+	for _, ok := n.Node("a").IPCP.Routes()[c]; ok; _, ok = n.Node("a").IPCP.Routes()[c] {
+		if time.Now().After(deadline) {
+			t.Fatal("a still routes to c 10 s after the only link to c was cut")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := n.Node("a").Alloc(ctx, "srv", qos.Raw)
+	want := fmt.Sprintf("no route to the member at %v for \"srv\"", c)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("alloc: %v\nwant: %s", err, want)
+	}
+	// Routes settle for routeSettle (500 ms) before a member reports.
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("failing took %v", d)
+	}
+	t.Logf("failed in %v: %v", time.Since(start).Round(time.Millisecond), err)
 }
 
 func TestRingReroutesWhenALinkIsCut(t *testing.T) {

@@ -34,6 +34,9 @@ package unicast
 //	               data len u16 | data
 //	3 FLOW_UPDATE  dst eid u64 | ece u16
 //	4 FLOW_DEALLOC dst eid u64 | src eid u64
+//	5 FLOW_UNREACH dst eid u64 | src addr u64 | dst addr u64 | cause u8
+//	               (1 no route, 2 TTL expired): a FLOW_REQ to dst addr was
+//	               dropped at src addr; see unreach.go
 //	qos = delay u32 | bandwidth u64 | availability u8 | loss u32 | ber u32 |
 //	      in order u8 | max gap u32 | timeout u32
 
@@ -81,6 +84,7 @@ const (
 	faReply   = 2
 	faUpdate  = 3
 	faDealloc = 4
+	faUnreach = 5
 )
 
 var errShort = errors.New("message too short")
@@ -211,8 +215,9 @@ func parseEnrollment(layer string, b []byte) (enrollment, error) {
 // faMsg is a flow allocator message; which fields count depends on code.
 type faMsg struct {
 	code    uint8
-	result  uint8
+	result  uint8 // REPLY: 0 accepted, 1 refused; UNREACH: the cause
 	srcAddr addr.Addr
+	dstAddr addr.Addr // UNREACH: the destination that cannot be reached
 	srcEID  uint64
 	dstEID  uint64
 	qos     qos.Spec
@@ -248,6 +253,11 @@ func (m *faMsg) append(b []byte) []byte {
 	case faDealloc:
 		b = be.AppendUint64(b, m.dstEID)
 		b = be.AppendUint64(b, m.srcEID)
+	case faUnreach:
+		b = be.AppendUint64(b, m.dstEID)
+		b = be.AppendUint64(b, uint64(m.srcAddr))
+		b = be.AppendUint64(b, uint64(m.dstAddr))
+		b = append(b, m.result)
 	}
 	return b
 }
@@ -279,6 +289,11 @@ func parseFA(b []byte) (faMsg, error) {
 	case faDealloc:
 		m.dstEID = r.u64()
 		m.srcEID = r.u64()
+	case faUnreach:
+		m.dstEID = r.u64()
+		m.srcAddr = addr.Addr(r.u64())
+		m.dstAddr = addr.Addr(r.u64())
+		m.result = r.u8()
 	default:
 		if r.err == nil {
 			return m, fmt.Errorf("FA: unknown code %d", m.code)

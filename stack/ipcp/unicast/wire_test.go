@@ -71,6 +71,7 @@ func TestFARoundTrip(t *testing.T) {
 		{code: faReply, result: 1, srcAddr: 8, dstEID: 99, srcEID: 100, reason: "no"},
 		{code: faUpdate, dstEID: 5, ece: 300},
 		{code: faDealloc, dstEID: 5, srcEID: 6},
+		{code: faUnreach, dstEID: 5, srcAddr: 8, dstAddr: 9, result: causeTTL},
 	} {
 		got, err := parseFA(m.append(nil))
 		if err != nil {
@@ -115,6 +116,7 @@ func FuzzParseFA(f *testing.F) {
 	f.Add((&faMsg{code: faReply, srcAddr: 7, dstEID: 1, srcEID: 2, reason: "r"}).append(nil))
 	f.Add((&faMsg{code: faUpdate, dstEID: 1, ece: 2}).append(nil))
 	f.Add((&faMsg{code: faDealloc, dstEID: 1, srcEID: 2}).append(nil))
+	f.Add((&faMsg{code: faUnreach, dstEID: 1, srcAddr: 2, dstAddr: 3, result: causeNoRoute}).append(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseFA(b)
 		if err != nil {
