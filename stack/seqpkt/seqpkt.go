@@ -257,8 +257,17 @@ func (c *Conn) readBatchLocked(bufs [][]byte, lens []int) (int, error) {
 }
 
 // recvBatch is the poller callback: it returns false to wait for readability.
+//
+// ECONNRESET is not the end of the stream: the kernel sets it when the
+// other end closes with SDUs of ours still unread in its own queue, and
+// recvmmsg reports (and clears) it before the SDUs queued here, which are
+// still readable and followed by the end of the stream. Treating it as the
+// end lost what the other end had written just before closing.
 func (c *Conn) recvBatch(fd uintptr) bool {
 	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptrOf(&c.rhdr[0]), uintptr(len(c.rbufs)), unix.MSG_DONTWAIT, 0, 0)
+	if errno == unix.ECONNRESET {
+		n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptrOf(&c.rhdr[0]), uintptr(len(c.rbufs)), unix.MSG_DONTWAIT, 0, 0)
+	}
 	if errno == unix.EAGAIN || errno == unix.EINTR {
 		return false
 	}
