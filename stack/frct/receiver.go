@@ -23,6 +23,11 @@ type receiver struct {
 	ackDue     time.Time // when a delayed acknowledgement is due
 	ackNow     bool      // acknowledge at the next chance
 	advRWE     uint32    // the right window edge last advertised
+
+	// reorderWait estimates how long a packet may arrive after a later
+	// one on this path (0 until one did): a gap is not skipped early
+	// before it has been known for twice as long.
+	reorderWait time.Duration
 }
 
 type rxSlot struct {
@@ -70,6 +75,9 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 		st.OutOfWindow++
 		r.ackNow = true // tell the sender where the window is
 		return false
+	}
+	if !r.reliable && seqLT(seq, r.high) {
+		r.reordered(seq, now) // only gaps that get skipped need the estimate
 	}
 	buf := p.get(len(sdu))
 	copy(buf, sdu)
@@ -124,27 +132,53 @@ func (r *receiver) advance() {
 	}
 }
 
+// reordered notes that seq arrived after a later packet: the gap it fills
+// had been known since that packet arrived, which measures how late a
+// packet may be on this path. The estimate rises at once to a larger
+// sample and decays slowly towards smaller ones.
+func (r *receiver) reordered(seq uint32, now time.Time) {
+	for s := seq + 1; seqLT(s, r.high); s++ {
+		if sl := r.slot(s); sl.ok {
+			late := now.Sub(sl.at)
+			if late > r.reorderWait {
+				r.reorderWait = late
+			} else {
+				r.reorderWait -= (r.reorderWait - late) / 8
+			}
+			return
+		}
+	}
+}
+
 // gapDeadline returns when an in-order receiver stops waiting for the
 // missing packet at base: GapWait (or max_gap) after the first packet behind
-// it arrived, which is when the gap became known. ok is false when base is
-// not a gap.
+// it arrived, which is when the gap became known. Once half the window
+// waits behind the gap, the sender is about to stall on it: then the
+// receiver waits only twice as long as packets have been seen to arrive
+// late on this path (not at all on a path that never reordered), so that a
+// packet still on its way is not skipped while a lost one does not stall
+// the flow for GapWait. ok is false when base is not a gap.
 func (r *receiver) gapDeadline(cfg Config) (time.Time, bool) {
 	if r.reliable || r.buffered == 0 || r.slot(r.base).ok {
 		return time.Time{}, false
 	}
+	wait := cfg.gapWait()
+	if r.buffered >= len(r.ring)/2 {
+		wait = min(wait, 2*r.reorderWait)
+	}
 	for seq := r.base + 1; seqLT(seq, r.high); seq++ {
 		if s := r.slot(seq); s.ok {
-			return s.at.Add(cfg.gapWait()), true
+			return s.at.Add(wait), true
 		}
 	}
 	return time.Time{}, false
 }
 
 // gapExpired reports whether an in-order receiver should skip the missing
-// packet at base: it waited long enough, or half the window waits behind it.
+// packet at base now.
 func (r *receiver) gapExpired(cfg Config, now time.Time) bool {
 	dl, ok := r.gapDeadline(cfg)
-	return ok && (!now.Before(dl) || r.buffered >= len(r.ring)/2)
+	return ok && !now.Before(dl)
 }
 
 // onProbe takes a sender's window probe: an in-order receiver with nothing
