@@ -28,6 +28,13 @@ type receiver struct {
 	// one on this path (0 until one did): a gap is not skipped early
 	// before it has been known for twice as long.
 	reorderWait time.Duration
+
+	// A window probe shows that the sender has sent up to probeSeq: what
+	// is missing below it, with nothing received behind it, is a gap
+	// known since probeAt (probed: such a gap is pending).
+	probed   bool
+	probeSeq uint32
+	probeAt  time.Time
 }
 
 type rxSlot struct {
@@ -51,6 +58,7 @@ func (r *receiver) start(seq uint32, p *pool) {
 	r.runStart = seq
 	r.base, r.nxt, r.high = seq, seq, seq
 	r.advRWE = seq
+	r.probed = false
 }
 
 // onData takes a DATA packet's SDU. It reports whether the SDU at base has
@@ -66,6 +74,7 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 	}
 	r.lastData = now
 	st.DataReceived++
+	r.probed = false // data still arrives: the next probe tells what is missing
 	if seqLT(seq, r.base) || r.slot(seq).ok {
 		st.Duplicates++
 		r.ackNow = true // the sender may have missed our acknowledgement
@@ -181,9 +190,12 @@ func (r *receiver) gapExpired(cfg Config, now time.Time) bool {
 	return ok && !now.Before(dl)
 }
 
-// onProbe takes a sender's window probe: an in-order receiver with nothing
-// buffered skips straight to the sender's next seqno, since whatever came
-// before was lost (otherwise a lost window stalls the flow for good).
+// onProbe takes a sender's window probe. An in-order receiver missing
+// packets below the probe's seqno, with nothing buffered, learns of a gap
+// that no arrival would reveal, and skips it (a lost window would
+// otherwise stall the flow for good): at once on a path that never
+// reordered, else once it is older than twice the reorder wait, so that
+// packets the probe overtook are not skipped while still on their way.
 func (r *receiver) onProbe(cfg Config, h *Header, p *pool, st *Stats, now time.Time) {
 	r.ackNow = true
 	if h.Flags&FlagDRF != 0 && !r.startRun(cfg, h, p, st, now) {
@@ -192,8 +204,35 @@ func (r *receiver) onProbe(cfg Config, h *Header, p *pool, st *Stats, now time.T
 	if !r.started || r.reliable || r.buffered > 0 || !seqLT(r.base, h.Seqno) || !seqLEQ(h.Seqno, r.base+r.window()) {
 		return
 	}
-	st.Skipped += uint64(h.Seqno - r.base)
-	r.base, r.nxt, r.high = h.Seqno, h.Seqno, seqMaxU(r.high, h.Seqno)
+	if !r.probed || r.probeSeq != h.Seqno {
+		r.probed, r.probeSeq, r.probeAt = true, h.Seqno, now
+	}
+	r.skipProbeGap(cfg, st, now)
+}
+
+// probeGapDeadline returns when the gap a probe revealed is skipped; ok is
+// false when there is none: no probe came since the last data, or nothing
+// is missing below its seqno.
+func (r *receiver) probeGapDeadline(cfg Config) (time.Time, bool) {
+	if !r.probed || !seqLT(r.base, r.probeSeq) {
+		r.probed = false
+		return time.Time{}, false
+	}
+	return r.probeAt.Add(min(cfg.gapWait(), 2*r.reorderWait)), true
+}
+
+// skipProbeGap skips the gap a probe revealed once it has waited long
+// enough, and reports whether it did.
+func (r *receiver) skipProbeGap(cfg Config, st *Stats, now time.Time) bool {
+	dl, ok := r.probeGapDeadline(cfg)
+	if !ok || now.Before(dl) {
+		return false
+	}
+	st.Skipped += uint64(r.probeSeq - r.base)
+	r.base, r.nxt, r.high = r.probeSeq, r.probeSeq, seqMaxU(r.high, r.probeSeq)
+	r.probed = false
+	r.ackNow = true // the window moved: tell the sender
+	return true
 }
 
 func seqMaxU(a, b uint32) uint32 {

@@ -67,3 +67,49 @@ func TestEarlyGapSkipWaitsForLatePackets(t *testing.T) {
 		})
 	}
 }
+
+// A window probe past what arrived, with nothing buffered, reveals a gap
+// no arrival would: the receiver skips it at once on a path that never
+// reordered (a lost window must not stall the flow), but on one that did
+// it waits twice the lateness seen, and a packet that arrives meanwhile
+// shows that the rest may still be on its way.
+func TestProbeGapWaitsForLatePackets(t *testing.T) {
+	t0 := time.Now()
+	probe := func(r *receiver, cfg Config, p *pool, st *Stats, seq uint32, at time.Time) {
+		h := Header{Flags: FlagRDVS, Seqno: seq}
+		r.onProbe(cfg, &h, p, st, at)
+	}
+	t.Run("in order", func(t *testing.T) {
+		r, cfg, p, st := gapReceiver(t)
+		arrive(r, cfg, p, st, 0, t0)
+		r.deliver(cfg, p, st, make([]byte, 8), t0, false)
+		probe(r, cfg, p, st, 10, t0)
+		if r.base != 10 || st.Skipped != 9 {
+			t.Fatalf("base %d, skipped %d: want the 9 lost packets skipped at once", r.base, st.Skipped)
+		}
+	})
+	t.Run("late by 3ms", func(t *testing.T) {
+		r, cfg, p, st := gapReceiver(t)
+		arrive(r, cfg, p, st, 0, t0)
+		arrive(r, cfg, p, st, 2, t0)
+		arrive(r, cfg, p, st, 1, t0.Add(3*time.Millisecond))
+		buf := make([]byte, 8)
+		for range 3 {
+			r.deliver(cfg, p, st, buf, t0, false)
+		}
+		at := t0.Add(10 * time.Millisecond)
+		probe(r, cfg, p, st, 10, at)
+		if r.skipProbeGap(cfg, st, at.Add(6*time.Millisecond-time.Microsecond)) || r.base != 3 {
+			t.Fatalf("base %d: the probe's gap was skipped before packets seen 3ms late could arrive", r.base)
+		}
+		arrive(r, cfg, p, st, 3, at.Add(time.Millisecond))
+		r.deliver(cfg, p, st, buf, at, false)
+		if r.skipProbeGap(cfg, st, at.Add(time.Second)) {
+			t.Fatal("a gap was skipped on an old probe, after data arrived that shows the rest may still come")
+		}
+		probe(r, cfg, p, st, 10, at.Add(time.Second))
+		if !r.skipProbeGap(cfg, st, at.Add(time.Second+6*time.Millisecond)) || r.base != 10 || st.Skipped != 6 {
+			t.Fatalf("base %d, skipped %d: want 4..9 skipped 6ms after the next probe", r.base, st.Skipped)
+		}
+	})
+}
