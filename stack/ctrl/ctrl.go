@@ -212,7 +212,8 @@ type FlowStat struct {
 	Rejected  uint64 `json:"rejected,omitempty"`
 	// Dropped counts the SDUs irmd dropped on their way to this end
 	// because its queue was full: a network layer's packets for a process
-	// that did not read them in time. A local-layer flow drops nothing.
+	// (or, on a lower flow, an upper IPCP) that did not read them in time.
+	// A local-layer flow drops nothing.
 	Dropped uint64 `json:"dropped,omitempty"`
 }
 
