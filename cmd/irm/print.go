@@ -253,12 +253,13 @@ func (l *flowList) print(w io.Writer) error {
 		return cmp.Compare(sideRank(a.Side), sideRank(b.Side))
 	})
 	t := newTable(w, "ID", "SIDE", "NAME", "QOS", "LAYER", "IPCP", "OWNER", "AGE",
-		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES", "SEALED")
+		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES", "DROPPED", "SEALED")
 	for _, f := range l.Flows {
 		t.row(strconv.FormatUint(f.ID, 10), f.Side, f.Name, qosCell(f.QoS), f.Layer, f.IPCP,
 			ownerCell(f), ageCell(f.AgeMS),
 			strconv.FormatUint(f.SentPkts, 10), bytesCell(f.SentBytes),
-			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes), sealedCell(f))
+			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes),
+			strconv.FormatUint(f.Dropped, 10), sealedCell(f))
 	}
 	return t.flush()
 }

@@ -151,8 +151,28 @@ func (s *session) send() error {
 }
 
 // receive copies the flow to the output until the flow ends; it returns the
-// error that ended it.
+// error that ended it. A flow that ended normally but skipped SDUs on the
+// way (lost below FRCT on a best-effort flow) ends with errLost: what was
+// written is not what the peer sent.
 func (s *session) receive() error {
+	err := s.copyOut()
+	if tool.Ended(err) {
+		if n := s.f.Skipped(); n > 0 {
+			return &errLost{n: n}
+		}
+	}
+	return err
+}
+
+// errLost says that the output misses SDUs the flow knows were sent.
+type errLost struct{ n uint64 }
+
+func (e *errLost) Error() string {
+	return fmt.Sprintf("%d SDUs sent on the flow never arrived and were skipped (its QoS is not reliable; use -q data for every byte): the output is incomplete", e.n)
+}
+
+// copyOut copies the flow to the output until the flow ends.
+func (s *session) copyOut() error {
 	size := tool.SDUBuf(s.f.MaxSDU())
 	bufs, lens := tool.Batch(max(1, min(readChunks, recvMem/size)), size)
 	w := bufio.NewWriterSize(s.out, outBuf)

@@ -96,7 +96,7 @@ func (s *session) report(now time.Time) error {
 		s.rx.elapsed = now.Sub(s.first)
 	}
 	s.ended = true
-	fmt.Fprintf(s.out, "flow %d (%s): received %s\n", s.f.ID(), s.mode, formatTally(s.rx))
+	fmt.Fprintf(s.out, "flow %d (%s): received %s%s\n", s.f.ID(), s.mode, formatTally(s.rx), skippedNote(s.f.Skipped()))
 	_, err := s.f.Write(s.rx.encode())
 	return err
 }
@@ -109,8 +109,17 @@ func (s *session) finish(err error) {
 	if s.rx.packets > 0 {
 		s.rx.elapsed = time.Since(s.first)
 	}
-	fmt.Fprintf(s.out, "flow %d (%s): ended before the test did (%v); received %s\n",
-		s.f.ID(), s.mode, err, formatTally(s.rx))
+	fmt.Fprintf(s.out, "flow %d (%s): ended before the test did (%v); received %s%s\n",
+		s.f.ID(), s.mode, err, formatTally(s.rx), skippedNote(s.f.Skipped()))
+}
+
+// skippedNote tells how many SDUs the flow's FRCT skipped, lost below it
+// on an in-order flow that is not reliable; nothing when none were.
+func skippedNote(n uint64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d SDUs skipped, lost on the way", n)
 }
 
 // formatTally renders "N packets, B in T: R Mbit/s, P pkt/s".

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"o7s.dev/ouroboros/internal/hostlab"
 )
 
 func TestE2EPingOverLocalLayer(t *testing.T) {
@@ -24,10 +26,38 @@ func TestE2ECatTwentyMegabytesRaw(t *testing.T) { catIdentical(t, 20<<20, "raw")
 // TestE2ECatFiftyMegabytesReliable sends through FRCT's reliable mode.
 func TestE2ECatFiftyMegabytesReliable(t *testing.T) { catIdentical(t, 50<<20, "data") }
 
+// TestE2ECatFiftyMegabytesBestToSlowReader is issue 11's stream: 50 MB,
+// one way, best effort, piped into the client and out of a server whose
+// output is read slowly. The local layer loses nothing, so every byte
+// must arrive, in each of three runs.
+func TestE2ECatFiftyMegabytesBestToSlowReader(t *testing.T) {
+	h := localHost(t)
+	h.MustRun("irm", "name", "register", "sink", "layer", "local")
+	for range 3 {
+		catTo(t, h, 50_000_000, "best", true)
+	}
+}
+
 // catIdentical copies size random bytes with ocat over a flow of the given
 // QoS and checks that they arrive identical.
 func catIdentical(t *testing.T, size int, q string) {
 	h := localHost(t)
+	h.MustRun("irm", "name", "register", "sink", "layer", "local")
+	catTo(t, h, size, q, false)
+}
+
+// slowWriter pauses before each write.
+type slowWriter struct{ buf *bytes.Buffer }
+
+func (w slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	return w.buf.Write(p)
+}
+
+// catTo copies size random bytes from ocat -n to ocat -l on h, where sink
+// is registered in the local layer; with slow,
+// through pipes at both ends and into a reader that takes its time.
+func catTo(t *testing.T, h *hostlab.Host, size int, q string, slow bool) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "f")
 	data := make([]byte, size)
@@ -36,9 +66,11 @@ func catIdentical(t *testing.T, size int, q string) {
 		t.Fatal(err)
 	}
 	var got bytes.Buffer
-	h.MustRun("irm", "name", "register", "sink", "layer", "local")
 	srvCmd := h.Command("ocat", "-l")
 	srvCmd.Stdout = &got
+	if slow {
+		srvCmd.Stdout = slowWriter{&got}
+	}
 	srv := h.StartCmd(srvCmd)
 	h.MustRun("irm", "bind", "process", itoa(srv.PID()), "name", "sink")
 
@@ -49,6 +81,9 @@ func catIdentical(t *testing.T, size int, q string) {
 	defer in.Close()
 	cli := h.Command("ocat", "-n", "sink", "-q", q)
 	cli.Stdin = in
+	if slow {
+		cli.Stdin = bytes.NewReader(data) // not a file: through a pipe, as a shell pipeline
+	}
 	start := time.Now()
 	if out, err := cli.CombinedOutput(); err != nil {
 		t.Fatalf("ocat -n: %v\n%s", err, out)

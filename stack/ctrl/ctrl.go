@@ -211,6 +211,11 @@ type FlowStat struct {
 	// flows irmd opens: those of layered IPCPs.
 	Encrypted bool   `json:"encrypted,omitempty"`
 	Rejected  uint64 `json:"rejected,omitempty"`
+	// Dropped counts the SDUs irmd dropped on their way to this end
+	// because its queue was full: a network layer's packets for a process
+	// (or, on a lower flow, an upper IPCP) that did not read them in time.
+	// A local-layer flow drops nothing.
+	Dropped uint64 `json:"dropped,omitempty"`
 }
 
 // FlowList answers OpFlowList.

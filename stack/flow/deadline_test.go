@@ -19,9 +19,9 @@ func TestAllocDeadlineBoundsTheWait(t *testing.T) {
 	h.Serve(t, "mute") // this process is bound, and never accepts
 	p := attach(t, h)
 	const deadline = 300 * time.Millisecond
+	start := time.Now() // before the context, whose deadline counts from its making
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	start := time.Now()
 	_, err := p.Alloc(ctx, "mute", qos.Raw)
 	took := time.Since(start)
 	if !errors.Is(err, flow.ErrTimeout) {

@@ -135,6 +135,20 @@ func (f *Flow) Rejected() uint64 {
 	return f.sealed.Rejected()
 }
 
+// Skipped returns how many SDUs this end's FRCT gave up waiting for: gaps
+// in the sequence that an in-order flow that is not reliable (best, video,
+// voice) skipped to deliver what came after, when the packets were lost
+// below it or arrived too late. They were sent and never read here.
+// Reliable flows skip nothing (they retransmit); raw flows have no FRCT and
+// do not know what they lost. SDUs lost at the very end of a flow leave no
+// gap and are not counted.
+func (f *Flow) Skipped() uint64 {
+	if f.frct == nil {
+		return 0
+	}
+	return f.frct.Stats().Skipped
+}
+
 // Read reads one SDU into p. If the SDU is larger than p, the first len(p)
 // bytes are returned with an error matching ErrMsgSize and the rest is lost,
 // so size p by MaxSDU. When the flow has ended and every SDU sent before

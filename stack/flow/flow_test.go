@@ -158,11 +158,47 @@ func TestDeadlinesAndSizes(t *testing.T) {
 }
 
 // TestBulkTransferIsLossless pushes 20 MB through a reader slower than the
-// writer: back-pressure, not loss, must absorb the difference.
+// writer: back-pressure, not loss, must absorb the difference, whatever the
+// QoS. The local layer neither loses nor reorders, so a best-effort flow
+// must deliver every byte too: its FRCT's window holds the writer back, and
+// nothing below drops.
 func TestBulkTransferIsLossless(t *testing.T) {
+	for _, q := range []struct {
+		name string
+		spec qos.Spec
+	}{{"data", qos.Data}, {"best", qos.Best}, {"raw", qos.Raw}} {
+		t.Run(q.name, func(t *testing.T) {
+			h := irmtest.Start(t, irmtest.Options{})
+			c, s := pair(t, h, q.spec)
+			bulkTransfer(t, c, s, 20<<20, 500)
+		})
+	}
+}
+
+// TestBestEffortStreamIsComplete is the one-way 50 MB best-effort stream
+// that arrived short (issue 11): the writer closes the flow as soon as it
+// has written its last SDU, while the slow reader is still a window behind.
+// Every one of 20 runs must deliver every byte; -short runs two.
+func TestBestEffortStreamIsComplete(t *testing.T) {
 	h := irmtest.Start(t, irmtest.Options{})
-	c, s := pair(t, h, qos.Data)
-	const total = 20 << 20
+	runs := 20
+	if testing.Short() {
+		runs = 2
+	}
+	for i := range runs {
+		c, s := pair(t, h, qos.Best)
+		bulkTransfer(t, c, s, 50_000_000, 50)
+		if n := s.Skipped(); n != 0 {
+			t.Fatalf("run %d: the reader's FRCT skipped %d SDUs", i, n)
+		}
+	}
+}
+
+// bulkTransfer writes total bytes of random data from c in SDUs of random
+// size, then closes c; s reads them, pausing a millisecond every every
+// SDUs, until the end of the flow. The bytes read must be those written.
+func bulkTransfer(t *testing.T, c, s *flow.Flow, total, every int) {
+	t.Helper()
 	src := rand.New(rand.NewPCG(1, 2))
 	sent := sha256.New()
 	wrote := make(chan struct{})
@@ -196,11 +232,12 @@ func TestBulkTransferIsLossless(t *testing.T) {
 		}
 		got.Write(buf[:n])
 		received += n
-		if i%500 == 0 {
+		if i%every == 0 {
 			time.Sleep(time.Millisecond) // a slow reader
 		}
 	}
 	<-wrote
+	s.Close()
 	if received != total || !bytes.Equal(got.Sum(nil), sent.Sum(nil)) {
 		t.Fatalf("received %d bytes (want %d), digests equal: %t", received, total, bytes.Equal(got.Sum(nil), sent.Sum(nil)))
 	}

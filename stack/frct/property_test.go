@@ -182,7 +182,7 @@ func TestInOrderHasGapsOnlyWhereLost(t *testing.T) {
 			}
 			missing := uint64(n - got)
 			if dropped := a.Stats().Dropped; missing > dropped {
-				t.Fatalf("%d SDUs missing but the link dropped only %d PDUs", missing, dropped)
+				t.Fatalf("%d SDUs missing but the link dropped only %d PDUs; receiver %+v", missing, dropped, r.Stats())
 			}
 			if imp.Loss == 0 && missing != 0 {
 				t.Fatalf("%d SDUs missing on a link that loses nothing", missing)

@@ -23,6 +23,18 @@ type receiver struct {
 	ackDue     time.Time // when a delayed acknowledgement is due
 	ackNow     bool      // acknowledge at the next chance
 	advRWE     uint32    // the right window edge last advertised
+
+	// reorderWait estimates how long a packet may arrive after a later
+	// one on this path (0 until one did): a gap is not skipped early
+	// before it has been known for twice as long.
+	reorderWait time.Duration
+
+	// A window probe shows that the sender has sent up to probeSeq: what
+	// is missing below it, with nothing received behind it, is a gap
+	// known since probeAt (probed: such a gap is pending).
+	probed   bool
+	probeSeq uint32
+	probeAt  time.Time
 }
 
 type rxSlot struct {
@@ -46,6 +58,7 @@ func (r *receiver) start(seq uint32, p *pool) {
 	r.runStart = seq
 	r.base, r.nxt, r.high = seq, seq, seq
 	r.advRWE = seq
+	r.probed = false
 }
 
 // onData takes a DATA packet's SDU. It reports whether the SDU at base has
@@ -61,6 +74,7 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 	}
 	r.lastData = now
 	st.DataReceived++
+	r.probed = false // data still arrives: the next probe tells what is missing
 	if seqLT(seq, r.base) || r.slot(seq).ok {
 		st.Duplicates++
 		r.ackNow = true // the sender may have missed our acknowledgement
@@ -70,6 +84,9 @@ func (r *receiver) onData(cfg Config, h *Header, sdu []byte, p *pool, st *Stats,
 		st.OutOfWindow++
 		r.ackNow = true // tell the sender where the window is
 		return false
+	}
+	if !r.reliable && seqLT(seq, r.high) {
+		r.reordered(seq, now) // only gaps that get skipped need the estimate
 	}
 	buf := p.get(len(sdu))
 	copy(buf, sdu)
@@ -124,32 +141,61 @@ func (r *receiver) advance() {
 	}
 }
 
+// reordered notes that seq arrived after a later packet: the gap it fills
+// had been known since that packet arrived, which measures how late a
+// packet may be on this path. The estimate rises at once to a larger
+// sample and decays slowly towards smaller ones.
+func (r *receiver) reordered(seq uint32, now time.Time) {
+	for s := seq + 1; seqLT(s, r.high); s++ {
+		if sl := r.slot(s); sl.ok {
+			late := now.Sub(sl.at)
+			if late > r.reorderWait {
+				r.reorderWait = late
+			} else {
+				r.reorderWait -= (r.reorderWait - late) / 8
+			}
+			return
+		}
+	}
+}
+
 // gapDeadline returns when an in-order receiver stops waiting for the
 // missing packet at base: GapWait (or max_gap) after the first packet behind
-// it arrived, which is when the gap became known. ok is false when base is
-// not a gap.
+// it arrived, which is when the gap became known. Once half the window
+// waits behind the gap, the sender is about to stall on it: then the
+// receiver waits only twice as long as packets have been seen to arrive
+// late on this path (not at all on a path that never reordered), so that a
+// packet still on its way is not skipped while a lost one does not stall
+// the flow for GapWait. ok is false when base is not a gap.
 func (r *receiver) gapDeadline(cfg Config) (time.Time, bool) {
 	if r.reliable || r.buffered == 0 || r.slot(r.base).ok {
 		return time.Time{}, false
 	}
+	wait := cfg.gapWait()
+	if r.buffered >= len(r.ring)/2 {
+		wait = min(wait, 2*r.reorderWait)
+	}
 	for seq := r.base + 1; seqLT(seq, r.high); seq++ {
 		if s := r.slot(seq); s.ok {
-			return s.at.Add(cfg.gapWait()), true
+			return s.at.Add(wait), true
 		}
 	}
 	return time.Time{}, false
 }
 
 // gapExpired reports whether an in-order receiver should skip the missing
-// packet at base: it waited long enough, or half the window waits behind it.
+// packet at base now.
 func (r *receiver) gapExpired(cfg Config, now time.Time) bool {
 	dl, ok := r.gapDeadline(cfg)
-	return ok && (!now.Before(dl) || r.buffered >= len(r.ring)/2)
+	return ok && !now.Before(dl)
 }
 
-// onProbe takes a sender's window probe: an in-order receiver with nothing
-// buffered skips straight to the sender's next seqno, since whatever came
-// before was lost (otherwise a lost window stalls the flow for good).
+// onProbe takes a sender's window probe. An in-order receiver missing
+// packets below the probe's seqno, with nothing buffered, learns of a gap
+// that no arrival would reveal, and skips it (a lost window would
+// otherwise stall the flow for good): at once on a path that never
+// reordered, else once it is older than twice the reorder wait, so that
+// packets the probe overtook are not skipped while still on their way.
 func (r *receiver) onProbe(cfg Config, h *Header, p *pool, st *Stats, now time.Time) {
 	r.ackNow = true
 	if h.Flags&FlagDRF != 0 && !r.startRun(cfg, h, p, st, now) {
@@ -158,8 +204,35 @@ func (r *receiver) onProbe(cfg Config, h *Header, p *pool, st *Stats, now time.T
 	if !r.started || r.reliable || r.buffered > 0 || !seqLT(r.base, h.Seqno) || !seqLEQ(h.Seqno, r.base+r.window()) {
 		return
 	}
-	st.Skipped += uint64(h.Seqno - r.base)
-	r.base, r.nxt, r.high = h.Seqno, h.Seqno, seqMaxU(r.high, h.Seqno)
+	if !r.probed || r.probeSeq != h.Seqno {
+		r.probed, r.probeSeq, r.probeAt = true, h.Seqno, now
+	}
+	r.skipProbeGap(cfg, st, now)
+}
+
+// probeGapDeadline returns when the gap a probe revealed is skipped; ok is
+// false when there is none: no probe came since the last data, or nothing
+// is missing below its seqno.
+func (r *receiver) probeGapDeadline(cfg Config) (time.Time, bool) {
+	if !r.probed || !seqLT(r.base, r.probeSeq) {
+		r.probed = false
+		return time.Time{}, false
+	}
+	return r.probeAt.Add(min(cfg.gapWait(), 2*r.reorderWait)), true
+}
+
+// skipProbeGap skips the gap a probe revealed once it has waited long
+// enough, and reports whether it did.
+func (r *receiver) skipProbeGap(cfg Config, st *Stats, now time.Time) bool {
+	dl, ok := r.probeGapDeadline(cfg)
+	if !ok || now.Before(dl) {
+		return false
+	}
+	st.Skipped += uint64(r.probeSeq - r.base)
+	r.base, r.nxt, r.high = r.probeSeq, r.probeSeq, seqMaxU(r.high, r.probeSeq)
+	r.probed = false
+	r.ackNow = true // the window moved: tell the sender
+	return true
 }
 
 func seqMaxU(a, b uint32) uint32 {

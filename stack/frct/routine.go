@@ -157,6 +157,7 @@ func (c *Conn) timersLocked(now time.Time, out [][]byte, ctl *ctlBufs) ([][]byte
 	if !c.r.ackDue.IsZero() && !now.Before(c.r.ackDue) {
 		c.r.ackNow = true
 	}
+	c.r.skipProbeGap(c.cfg, &c.st, now)
 	var flags Flags
 	if c.s.probeDue(c.cfg, c.reliable, now) {
 		flags |= FlagRDVS
@@ -196,6 +197,9 @@ func (c *Conn) nextTimerLocked() time.Time {
 	// A gap deadline that has passed was reported to readers already (see
 	// timersLocked); keeping it would spin this loop until they read.
 	if dl, ok := c.r.gapDeadline(c.cfg); ok && dl.After(time.Now()) {
+		at(dl)
+	}
+	if dl, ok := c.r.probeGapDeadline(c.cfg); ok {
 		at(dl)
 	}
 	return next

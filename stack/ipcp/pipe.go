@@ -28,7 +28,8 @@ type pipeQueue struct {
 	head   int      // next slot to read
 	n      int      // queued SDUs
 	closed bool
-	// dropped counts SDUs longer than the reader's buffer.
+	// dropped counts SDUs longer than the reader's buffer, and those a
+	// TryWriteBatch found no room for.
 	dropped uint64
 	// transform, if set, rewrites each SDU as it is queued (sealing it);
 	// failed counts the SDUs it refused, which are dropped.
@@ -69,6 +70,9 @@ func (q *pipeQueue) put(bufs [][]byte, block bool) (int, error) {
 			done++
 		}
 		full := done < len(bufs)
+		if full && !block {
+			q.dropped += uint64(len(bufs) - done)
+		}
 		q.mu.Unlock()
 		wake(q.readable)
 		if !full || !block {
@@ -213,8 +217,9 @@ func (e *PipeEnd) TransformFailed() uint64 {
 	return e.out.failed
 }
 
-// Dropped returns how many SDUs to this end were dropped because they were
-// longer than the buffer it read them into.
+// Dropped returns how many SDUs to this end were dropped: longer than the
+// buffer it read them into, or written with TryWriteBatch while its queue
+// was full (it did not read in time).
 func (e *PipeEnd) Dropped() uint64 {
 	e.in.mu.Lock()
 	defer e.in.mu.Unlock()

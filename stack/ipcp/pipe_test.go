@@ -65,6 +65,9 @@ func TestPipeTryWriteDropsWhatDoesNotFit(t *testing.T) {
 	if !bytes.Equal(got[0], []byte{1}) || !bytes.Equal(got[1], []byte{2}) {
 		t.Fatalf("read %v", got)
 	}
+	if b.Dropped() != 1 || a.Dropped() != 0 {
+		t.Fatalf("dropped %d towards the reader, %d towards the writer; want 1, 0", b.Dropped(), a.Dropped())
+	}
 }
 
 func TestPipeDownDrainsThenEOF(t *testing.T) {

@@ -91,6 +91,7 @@ func (f *lowerFlow) stat() ctrl.FlowStat {
 		SentPkts: f.sentPkts.Load(), SentBytes: f.sentBytes.Load(),
 		RecvPkts: f.recvPkts.Load(), RecvBytes: f.recvBytes.Load(),
 		Encrypted: f.encrypted.Load(), Rejected: f.rejected.Load(),
+		Dropped: f.pipe.Dropped(),
 	}
 }
 

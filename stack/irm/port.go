@@ -36,6 +36,7 @@ type port struct {
 
 	sentPkts, sentBytes atomic.Uint64 // from the application
 	recvPkts, recvBytes atomic.Uint64 // to the application
+	dropped             atomic.Uint64 // for the application, its queue full
 	appGone             atomic.Bool
 	encrypted           atomic.Bool // the application got keys
 	downOnce            sync.Once
@@ -87,10 +88,12 @@ func (p *port) WriteBatch(bufs [][]byte) (int, error) {
 	return n, err
 }
 
-// TryWriteBatch implements ipcp.Port.
+// TryWriteBatch implements ipcp.Port. What the application's socket does
+// not take is dropped by the layer, and counted here for the flow list.
 func (p *port) TryWriteBatch(bufs [][]byte) (int, error) {
 	n, err := p.conn.TryWriteBatch(bufs)
 	p.delivered(bufs[:n], err)
+	p.dropped.Add(uint64(len(bufs) - n))
 	return n, err
 }
 
@@ -131,6 +134,6 @@ func (p *port) stat() ctrl.FlowStat {
 		PID: p.proc.pid, Side: p.side, AgeMS: time.Since(p.created).Milliseconds(),
 		SentPkts: p.sentPkts.Load(), SentBytes: p.sentBytes.Load(),
 		RecvPkts: p.recvPkts.Load(), RecvBytes: p.recvBytes.Load(),
-		Encrypted: p.encrypted.Load(),
+		Encrypted: p.encrypted.Load(), Dropped: p.dropped.Load(),
 	}
 }

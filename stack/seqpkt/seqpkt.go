@@ -122,6 +122,12 @@ func New(fd int, name string) (*Conn, error) {
 		return nil, fmt.Errorf("seqpkt: %w", err)
 	}
 	c := &Conn{f: f, rc: rc, r: mmsg.New(mmsg.Recv, MaxBatch), w: mmsg.New(mmsg.Send, MaxBatch), t: mmsg.New(mmsg.Send, MaxBatch)}
+	// ECONNRESET is not the end of the stream: the kernel sets it when the
+	// other end closes with SDUs of ours still unread in its own queue, and
+	// recvmmsg reports (and clears) it before the SDUs queued here, which
+	// are still readable and followed by the end of the stream. Treating it
+	// as the end lost what the other end had written just before closing.
+	c.r.PassOver(func(e unix.Errno) bool { return e == unix.ECONNRESET })
 	return c, nil
 }
 

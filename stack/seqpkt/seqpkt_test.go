@@ -75,6 +75,43 @@ func TestCloseGivesEOFAfterQueuedSDUs(t *testing.T) {
 	}
 }
 
+// An end that closes with SDUs unread in its own queue makes the kernel
+// report ECONNRESET to the other end; what it wrote before closing must
+// still be read in full, then the end of the stream.
+func TestCloseWithUnreadSDUsLosesNothing(t *testing.T) {
+	a, b := pair(t)
+	b.Write([]byte("never read by a"))
+	want := 0
+	for i := range 100 {
+		if _, err := a.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		want++
+	}
+	a.Close()
+	bufs := [][]byte{make([]byte, 8), make([]byte, 8), make([]byte, 8)}
+	lens := make([]int, 3)
+	got := 0
+	for {
+		n, err := b.ReadBatch(bufs, lens)
+		for i := range n {
+			if lens[i] != 1 || bufs[i][0] != byte(got) {
+				t.Fatalf("SDU %d: got %v", got, bufs[i][:lens[i]])
+			}
+			got++
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d of %d SDUs: %v", got, want, err)
+		}
+	}
+	if got != want {
+		t.Fatalf("read %d SDUs, want %d", got, want)
+	}
+}
+
 func TestPastDeadlineIsNonBlocking(t *testing.T) {
 	a, b := pair(t)
 	b.SetReadDeadline(time.Now().Add(-time.Second))

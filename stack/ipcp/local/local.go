@@ -13,6 +13,8 @@ package local
 
 import (
 	"context"
+	"errors"
+	"io"
 	"sync"
 
 	"o7s.dev/ouroboros/stack/ctrl"
@@ -185,24 +187,34 @@ func (s *splice) end(ra, rb ctrl.Reason) {
 	})
 }
 
-// routineSplice copies SDUs from src to dst until either fails. When src's
-// application deallocates (EOF after its last SDU), dst's application is told
-// its peer is gone.
+// routineSplice copies SDUs from src to dst until src ends. When src's
+// application deallocates (EOF after its last SDU), dst's application is
+// told its peer is gone, after everything src wrote was handed to dst.
+//
+// That dst's application has closed its end does not end this direction:
+// the flow ends when the other direction reads dst's end of stream, and
+// until then what src writes is read and dropped, since nobody will read
+// it. Ending the flow at once would close src's socket with SDUs still
+// queued in it, written before src's application learnt that its peer
+// left: data the layer had accepted would be lost although nothing failed.
 func (p *IPCP) routineSplice(s *splice, src, dst ipcp.Port) {
 	defer p.wg.Done()
 	sb := p.bufs.Get().(*spliceBufs)
 	defer p.bufs.Put(sb)
 	bufs, lens, out := sb.bufs, sb.lens, sb.out
+	dstGone := false
 	for {
 		n, err := src.ReadBatch(bufs, lens)
 		for i := 0; i < n; i++ {
 			out[i] = bufs[i][:lens[i]]
 		}
-		if n > 0 {
+		if n > 0 && !dstGone {
 			if _, werr := dst.WriteBatch(out[:n]); werr != nil {
-				// dst's application is gone: src's peer is gone.
-				s.peerLeft()
-				break
+				if !errors.Is(werr, io.ErrClosedPipe) {
+					s.peerLeft() // dst's port is down: so is the flow
+					break
+				}
+				dstGone = true
 			}
 		}
 		if err != nil {
