@@ -76,7 +76,7 @@ which the members bind to (autobind) and register in the lower layers;
 give at least one of them. If N does not exist, it is created, of type
 TYPE (default unicast). autobind then binds the IPCP to its own name and
 to the layer name, so that others can enroll through it and connect to
-it. irmd gives up after 20 seconds.
+it. irmd gives up after 4 seconds if D does not answer, and says why.
 
 A unicast layer bootstrapped with ca admits only IPCPs with a certificate
 from one of its CAs. To join one, give cert and key, an IPCP certificate
@@ -123,7 +123,10 @@ neither. The neighbour may connect again if it has an intent of its own.`,
 directory hash, the flows they carry, the names registered in them, their
 address (the bound address of a UDP IPCP, the interface of an Ethernet
 one, the address in the layer of a unicast one) and the packets they
-dropped. When an IPCP has neighbours or intended adjacencies, a
+dropped. When some IPCP is in a unicast layer, an ADMITS column says whom
+its layer admits: open (any IPCP that reaches a member), or the CAs a
+member's certificate must come from. When an IPCP has neighbours or
+intended adjacencies, a
 NEIGHBOURS column lists its neighbours with their connected components,
 then the intended adjacencies that are not up with their state, as in
 "ucC (dt: retrying, mgmt: retrying)"; "irm ipcp show" has the details.

@@ -195,3 +195,24 @@ conn = ["ucB"]
 	}
 	mustContain(t, l.b.MustRun("irm", "ipcp", "connect", "name", "ucB", "dst", "ucC"), "already connected")
 }
+
+// TestE2EEnrollWithMemberDown: `irm ipcp enroll` towards a member whose
+// irmd is down fails within a few seconds with the reason (not after
+// irmd's 20 s), and leaves no IPCP behind.
+func TestE2EEnrollWithMemberDown(t *testing.T) {
+	l := newBCLab(t, false, "")
+	start := time.Now()
+	out, err := l.c.Run("irm", "ipcp", "enroll", "name", "ucC", "layer", "corp", "dst", "ucB", "autobind")
+	took := time.Since(start)
+	t.Logf("enroll with B's irmd down: %v after %v: %s", err, took.Round(time.Millisecond), out)
+	if err == nil {
+		t.Fatalf("enroll through a member whose irmd is down succeeded:\n%s", out)
+	}
+	mustContain(t, out, "ucB")
+	if took > 8*time.Second {
+		t.Errorf("enroll took %v to fail, want a few seconds", took)
+	}
+	if list := l.c.MustRun("irm", "ipcp", "list"); strings.Contains(list, "\nucC ") {
+		t.Errorf("the failed enrolment left its IPCP:\n%s", list)
+	}
+}

@@ -235,7 +235,13 @@ func (c *checker) ipcp(types []ipcpType, typ *ipcpType, n string, vals map[strin
 				continue
 			}
 			set[o.Key] = k
+			before := len(c.errs)
 			optionValue(t, typ.Name, o, k, v, opts)
+			if o.NotYet != "" && !c.later && len(c.errs) == before {
+				// Bootstrap refuses it: so must the check, so that a
+				// file that passes starts.
+				t.errorf(k, "(%s) is not supported yet", o.NotYet)
+			}
 			continue
 		}
 		set[k] = k

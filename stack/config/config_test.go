@@ -17,7 +17,7 @@ const file = "/etc/ouroboros/irmd.conf"
 // check how the tables this release refuses are read.
 func parseAll(doc string) (*Config, error) {
 	all := func(string) bool { return true }
-	return parse(&checker{file: file, supported: all, enrol: true}, []byte(doc))
+	return parse(&checker{file: file, supported: all, enrol: true, later: true}, []byte(doc))
 }
 
 // problems splits a joined error into its *Error parts.
@@ -984,5 +984,16 @@ func TestNameProblem(t *testing.T) {
 		if got := nameProblem(tt.s); got != tt.want {
 			t.Errorf("nameProblem(%q) = %q, want %q", tt.s, got, tt.want)
 		}
+	}
+}
+
+// TestNotYetOptionsRefused: an option the IPCP refuses at bootstrap (udp's
+// dns) is refused by the file's check too, so that a file that passes
+// irmd --check starts.
+func TestNotYetOptionsRefused(t *testing.T) {
+	_, err := Parse(file, []byte("[udp4.u]\nbootstrap = \"wan\"\nip = \"127.0.0.1\"\ndns = \"127.0.0.53\"\n"))
+	ps := problems(t, err)
+	if len(ps) != 1 || ps[0].Key != "dns" || !strings.Contains(ps[0].Msg, "not supported yet") {
+		t.Fatalf("got %v, want dns refused as not supported yet", err)
 	}
 }

@@ -61,6 +61,7 @@ type checker struct {
 	file      string
 	supported func(typ string) bool // Supported, but for tests
 	enrol     bool                  // enrolSupported, but for tests
+	later     bool                  // accept the options this release refuses (tests of the files to come)
 	errs      []error
 }
 

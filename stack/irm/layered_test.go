@@ -493,7 +493,7 @@ func TestConnect(t *testing.T) {
 			t.Errorf("%+v: call %q, want %q", c.req, got[len(got)-1], c.want)
 		}
 	}
-	if d := fake("u").deadline; d <= 0 || d > connectTimeout {
+	if d := fake("u").deadline; d <= 0 || d > attemptTimeout {
 		t.Errorf("Connect ran with %v left", d)
 	}
 	wantCode(t, second(m.Connect(ctx, ctrl.IPCPConnect{Name: "u", Dst: "v", QoS: "fast"})), ctrl.CodeInvalid, `unknown QoS "fast"`)

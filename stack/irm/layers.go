@@ -15,10 +15,12 @@ import (
 // layer, that may not answer.
 const layerTimeout = 20 * time.Second
 
-// connectTimeout bounds the first attempt of a connect: a neighbour that
-// does not answer by then is reported down (and, with persist, retried in
-// the background) rather than keeping the admin waiting.
-const connectTimeout = 4 * time.Second
+// attemptTimeout bounds the first attempt of a connect, and an enrolment
+// whose caller set no deadline (irm's, not irmd.conf's retries): a member
+// that does not answer by then is reported down (and, for a connect with
+// persist, retried in the background) rather than keeping the admin
+// waiting.
+const attemptTimeout = 4 * time.Second
 
 // Enroll makes an IPCP a member of an existing layer through the member
 // reached by req.Dst (default: the layer's name), creating the IPCP first
@@ -64,7 +66,11 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) (err error) {
 	if err := m.setIdentity(e, req.Identity); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, layerTimeout)
+	limit := layerTimeout
+	if _, ok := ctx.Deadline(); !ok {
+		limit = attemptTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	m.enrolling(e, req.Layer, dst)
 	if err := l.Enroll(ctx, req.Layer, dst); err != nil {
@@ -90,7 +96,7 @@ func (m *IRM) Enroll(ctx context.Context, req ctrl.IPCPEnroll) (err error) {
 // req.Dst, component "dt", "mgmt", or both when "", which the IPCP keeps
 // up until Disconnect. req.QoS names the data transfer flow's QoS (default
 // raw). It returns once the adjacency is up, or fails with the reason
-// when it cannot be set up within connectTimeout, keeping nothing; with
+// when it cannot be set up within attemptTimeout, keeping nothing; with
 // req.Persist it then succeeds with ConnectRetrying and the reason, and
 // the IPCP keeps retrying.
 func (m *IRM) Connect(ctx context.Context, req ctrl.IPCPConnect) (ctrl.IPCPConnectReply, error) {
@@ -104,7 +110,7 @@ func (m *IRM) Connect(ctx context.Context, req ctrl.IPCPConnect) (ctrl.IPCPConne
 			return ctrl.IPCPConnectReply{}, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", req.Name, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
 	res, err := l.Connect(ctx, req.Dst, req.Component, q, req.Persist)
 	attrs := []any{"ipcp", req.Name, "dst", req.Dst, "component", componentName(req.Component), "qos", q.String()}

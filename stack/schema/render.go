@@ -198,7 +198,7 @@ func ConfigTable(first string) string {
 		}
 		value := o.phrase() + ": " + o.tomlValues(g.typName())
 		if o.NotYet != "" {
-			value += "; not supported yet: bootstrap refuses it"
+			value += "; not supported yet: refused"
 		}
 		flag := code(o.Name())
 		switch {
