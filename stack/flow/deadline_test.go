@@ -27,7 +27,9 @@ func TestAllocDeadlineBoundsTheWait(t *testing.T) {
 	if !errors.Is(err, flow.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	if took < deadline || took > deadline+time.Second {
+	// irmd gets the time left (in whole milliseconds) and may end the
+	// allocation a hair before the caller's own clock says so.
+	if took < deadline-20*time.Millisecond || took > deadline+time.Second {
 		t.Fatalf("Alloc ended after %v, want at its %v deadline", took, deadline)
 	}
 }
