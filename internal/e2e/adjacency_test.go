@@ -216,3 +216,46 @@ func TestE2EEnrollWithMemberDown(t *testing.T) {
 		t.Errorf("the failed enrolment left its IPCP:\n%s", list)
 	}
 }
+
+// TestE2ESimultaneousConnect: both members connect to each other at the
+// same moment, again and again; both connects succeed (the member that
+// loses the tie-break takes the other's flow), and each side ends with one
+// adjacency per component.
+func TestE2ESimultaneousConnect(t *testing.T) {
+	l := newBCLab(t, true, `
+[unicast.ucC]
+enrol = "ucB"
+autobind = true
+`)
+	waitEnrolled(t, l.c, "ucC", 15*time.Second)
+	for round := range 6 {
+		type result struct {
+			out string
+			err error
+		}
+		res := make(chan result, 2)
+		for _, cmd := range [][]string{{"c", "ucC", "ucB"}, {"b", "ucB", "ucC"}} {
+			n := l.c
+			if cmd[0] == "b" {
+				n = l.b
+			}
+			go func() {
+				out, err := n.Run("irm", "ipcp", "connect", "name", cmd[1], "dst", cmd[2])
+				res <- result{out, err}
+			}()
+		}
+		for range 2 {
+			if r := <-res; r.err != nil {
+				t.Fatalf("round %d: %v\n%s", round, r.err, r.out)
+			}
+		}
+		waitFor(t, 5*time.Second, "one adjacency per component on each side", func() bool {
+			return neighbours(t, l.c, "ucC") == "ucB (dt, mgmt)" && neighbours(t, l.b, "ucB") == "ucC (dt, mgmt)"
+		})
+		l.c.MustRun("irm", "ipcp", "disconnect", "name", "ucC", "dst", "ucB")
+		l.b.MustRun("irm", "ipcp", "disconnect", "name", "ucB", "dst", "ucC")
+		waitFor(t, 5*time.Second, "the adjacencies to go", func() bool {
+			return neighbours(t, l.c, "ucC") == "" && neighbours(t, l.b, "ucB") == ""
+		})
+	}
+}

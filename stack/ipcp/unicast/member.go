@@ -86,6 +86,18 @@ func (p *IPCP) connect(ctx context.Context, in *intent) error {
 		port.Down(ctrl.ReasonDown)
 		return p.awaitPeerFlow(ctx, in)
 	}
+	if ended := (endedError{}); errors.As(err, &ended) {
+		// When both members connect at once, the one that loses the
+		// tie-break ends the other's flow, possibly before its answer
+		// went out: the flow it keeps is then on its way here.
+		port.Down(ctrl.ReasonDown)
+		gctx, cancel := context.WithTimeout(ctx, peerFlowGrace)
+		defer cancel()
+		if p.awaitPeerFlow(gctx, in) == nil {
+			return nil
+		}
+		return ended.err
+	}
 	if err != nil {
 		port.Down(ctrl.ReasonDown)
 		return err
@@ -106,6 +118,17 @@ func (p *IPCP) connect(ctx context.Context, in *intent) error {
 	p.log.Info("connected", "peer", ans.name, "address", ans.addr, "component", componentName(comp))
 	return nil
 }
+
+// endedError is a handshake whose flow the peer ended before answering.
+type endedError struct{ err *ctrl.Error }
+
+func (e endedError) Error() string { return e.err.Error() }
+func (e endedError) Unwrap() error { return e.err }
+
+// peerFlowGrace is how long a connect whose flow the peer ended waits for
+// the peer's own flow for the component: in a simultaneous connect it is
+// set up at the same moment, and arrives within a round trip.
+const peerFlowGrace = time.Second
 
 // awaitPeerFlow waits for the flow that the peer set up and keeps for in's
 // component, which it refused ours for, until ctx ends.
@@ -175,7 +198,7 @@ func (p *IPCP) handshake(ctx context.Context, port ipcp.Port, req cep) (cep, err
 			}
 			return m, nil
 		case err := <-readErr:
-			return cep{}, ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: the flow to the peer ended before it answered: %v", err)
+			return cep{}, endedError{ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: the flow to the peer ended before it answered: %v", err)}
 		case <-tick:
 		case <-ctx.Done():
 			port.Down(ctrl.ReasonDown) // ends the reading goroutine
