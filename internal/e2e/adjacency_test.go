@@ -55,6 +55,14 @@ reg = ["ucC"]
 	return l
 }
 
+// enrolC is C's unicast IPCP, enrolling through ucB (and connecting to
+// no one) at start.
+const enrolC = `
+[unicast.ucC]
+enrol = "ucB"
+autobind = true
+`
+
 // stopB stops B's irmd.
 func (l *bcLab) stopB(t *testing.T) {
 	t.Helper()
@@ -81,11 +89,7 @@ func waitEnrolled(t *testing.T, n *netlab.Node, ipcp string, d time.Duration) {
 // retrying, and comes up when B's irmd starts again; disconnect removes
 // it, up or not.
 func TestE2EConnectWithNeighbourDown(t *testing.T) {
-	l := newBCLab(t, true, `
-[unicast.ucC]
-enrol = "ucB"
-autobind = true
-`)
+	l := newBCLab(t, true, enrolC)
 	waitEnrolled(t, l.c, "ucC", 15*time.Second)
 	l.stopB(t)
 
@@ -222,11 +226,7 @@ func TestE2EEnrollWithMemberDown(t *testing.T) {
 // loses the tie-break takes the other's flow), and each side ends with one
 // adjacency per component.
 func TestE2ESimultaneousConnect(t *testing.T) {
-	l := newBCLab(t, true, `
-[unicast.ucC]
-enrol = "ucB"
-autobind = true
-`)
+	l := newBCLab(t, true, enrolC)
 	waitEnrolled(t, l.c, "ucC", 15*time.Second)
 	for round := range 6 {
 		type result struct {
