@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/schema"
@@ -25,7 +26,7 @@ reachable through that layer; binding programs or processes to it (see
 		subs: []*node{
 			{
 				name:    "create",
-				usage:   []string{"irm name create N [lb round-robin|spillover]"},
+				usage:   []string{"irm name create N [lb " + strings.Join(lbPolicy.Words, "|") + "]"},
 				summary: "Create a name.",
 				text: `Creates name N. lb says how new flows are spread over the processes
 bound to it: round-robin (the default here) takes turns, spillover fills

@@ -162,7 +162,8 @@ func (s *ipcpShow) print(w io.Writer) error {
 }
 
 // intentCell shows an intended adjacency's state: "up for 5m0s",
-// "retrying for 12s, 4 attempts, next in 3s: unreachable: ...".
+// "retrying for 12s, 4 failed attempts, next in 3s: unreachable: ...",
+// or "..., trying again now: ..." while the next attempt is under way.
 func intentCell(in ctrl.Intent, now time.Time) string {
 	return stateCell(in.State, in.Since, in.Attempts, in.Next, in.LastErr, now)
 }
@@ -176,11 +177,19 @@ func stateCell(state string, since time.Time, attempts int, next time.Time, last
 	if !since.IsZero() {
 		s += " for " + now.Sub(since).Round(time.Second).String()
 	}
-	if attempts > 0 {
+	switch {
+	case attempts == 1:
+		s += ", 1 failed attempt"
+	case attempts > 1:
 		s += fmt.Sprintf(", %d failed attempts", attempts)
 	}
-	if !next.IsZero() {
-		s += ", next in " + max(next.Sub(now), 0).Round(100*time.Millisecond).String()
+	switch {
+	case next.IsZero():
+	case next.After(now):
+		s += ", next in " + next.Sub(now).Round(100*time.Millisecond).String()
+	default:
+		// The next attempt began when its wait ended.
+		s += ", trying again now"
 	}
 	if lastErr != "" {
 		s += ": " + lastErr

@@ -201,3 +201,22 @@ func TestCells(t *testing.T) {
 		}
 	}
 }
+
+// TestStateCell: one failed attempt is singular, and an attempt under way
+// is not shown as due "in 0s".
+func TestStateCell(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		attempts int
+		next     time.Time
+		want     string
+	}{
+		{1, now.Add(2 * time.Second), "retrying for 5s, 1 failed attempt, next in 2s: down"},
+		{3, now.Add(-time.Second), "retrying for 5s, 3 failed attempts, trying again now: down"},
+		{0, time.Time{}, "retrying for 5s: down"},
+	} {
+		if got := stateCell("retrying", now.Add(-5*time.Second), c.attempts, c.next, "down", now); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}

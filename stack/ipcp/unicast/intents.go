@@ -236,7 +236,8 @@ func (p *IPCP) awaitUp(ctx context.Context, in *intent, fresh bool) error {
 		case fresh && firstErr != nil:
 			return firstErr
 		case !fresh && lastErr != nil:
-			return fmt.Errorf("not up: %w", lastErr)
+			// The intent was there before this connect: it stays.
+			return fmt.Errorf("not up: %w; the intent made earlier is kept and retried ('irm ipcp disconnect' removes it)", lastErr)
 		}
 		select {
 		case <-changed:
