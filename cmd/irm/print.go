@@ -169,7 +169,11 @@ func intentCell(in ctrl.Intent, now time.Time) string {
 }
 
 func enrolmentCell(e *ctrl.Enrolment, now time.Time) string {
-	return "through " + e.Dst + ": " + stateCell(e.State, e.Since, e.Attempts, e.Next, e.LastErr, now)
+	s := "through " + e.Dst + ": " + stateCell(e.State, e.Since, e.Attempts, e.Next, e.LastErr, now)
+	if len(e.Then) > 0 {
+		s += "; then connects to " + strings.Join(e.Then, ", ")
+	}
+	return s
 }
 
 func stateCell(state string, since time.Time, attempts int, next time.Time, lastErr string, now time.Time) string {

@@ -88,7 +88,7 @@ ucC   unicast  net    enrolled  SHA3_256  0      -      0x0c     -        ucA (d
 		t.Errorf("list got:\n%s\nwant:\n%s", got, want)
 	}
 	p.Enrolment = &ctrl.Enrolment{Dst: "ucA", State: "retrying", Since: now.Add(-2 * time.Second), Attempts: 2,
-		LastErr: "unreachable: no answer from 10.0.0.1:3435", Next: now.Add(2 * time.Second)}
+		LastErr: "unreachable: no answer from 10.0.0.1:3435", Next: now.Add(2 * time.Second), Then: []string{"ucA", "ucB"}}
 	want = `name        ucC
 type        unicast
 layer       net
@@ -99,7 +99,7 @@ names       -
 address     0x0c
 dropped     -
 neighbours  ucA (dt, mgmt)
-enrolment   through ucA: retrying for 2s, 2 failed attempts, next in 2s: unreachable: no answer from 10.0.0.1:3435
+enrolment   through ucA: retrying for 2s, 2 failed attempts, next in 2s: unreachable: no answer from 10.0.0.1:3435; then connects to ucA, ucB
 intent      ucA dt: up for 5m0s
 intent      ucA mgmt: up for 5m0s
 intent      ucB dt: retrying for 12s, 4 failed attempts, next in 3s: unreachable: no answer

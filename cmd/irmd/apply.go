@@ -179,7 +179,7 @@ func (j *joiner) enrol(ctx context.Context, ip config.IPCP) {
 	j.wg.Go(func() {
 		req := enrollRequest(ip)
 		ok := retry(ctx, j.log, j.backoff, func(actx context.Context) error { return j.m.Enroll(actx, req) },
-			func(next time.Time) { j.m.EnrolRetry(ip.Name, next) },
+			func(next time.Time) { j.m.EnrolRetry(ip.Name, next, ip.Conn) },
 			"enrolment failed", "ipcp", ip.Name, "dst", ip.Enrol)
 		if !ok {
 			return

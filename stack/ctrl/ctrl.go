@@ -324,6 +324,9 @@ type Enrolment struct {
 	Attempts int       `json:"attempts,omitempty"` // failed attempts
 	LastErr  string    `json:"last_err,omitempty"`
 	Next     time.Time `json:"next,omitzero"`
+	// Then are the neighbours the IPCP connects to once enrolled
+	// (irmd.conf's conn), so that they show before the intents exist.
+	Then []string `json:"then,omitempty"`
 }
 
 // IPCPFilter selects IPCPs in a list; empty fields match everything.

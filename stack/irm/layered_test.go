@@ -556,8 +556,8 @@ func TestEnrolmentShownUntilDone(t *testing.T) {
 		t.Fatalf("after a failure: %+v", en)
 	}
 	next := time.Now().Add(time.Second)
-	m.EnrolRetry("u", next)
-	if en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment; en.State != ctrl.EnrolRetrying || !en.Next.Equal(next) {
+	m.EnrolRetry("u", next, []string{"v"})
+	if en := m.ListIPCPs(ctrl.IPCPFilter{Name: "u"})[0].Enrolment; en.State != ctrl.EnrolRetrying || !en.Next.Equal(next) || !slices.Equal(en.Then, []string{"v"}) {
 		t.Fatalf("retrying: %+v", en)
 	}
 	fake("u").err = nil

@@ -219,11 +219,13 @@ func (m *IRM) enrolFailed(e *ipcpEntry, err error) {
 }
 
 // EnrolRetry records that the enrolment of IPCP n, which failed, is tried
-// again at next: irm ipcp list shows it.
-func (m *IRM) EnrolRetry(n string, next time.Time) {
+// again at next, and then connects to the neighbours then: irm ipcp list
+// and show say so.
+func (m *IRM) EnrolRetry(n string, next time.Time, then []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if e, ok := m.ipcps[n]; ok && e.enrolment != nil {
+		e.enrolment.Then = then
 		e.enrolment.State, e.enrolment.Since, e.enrolment.Next = ctrl.EnrolRetrying, time.Now(), next
 	}
 }
