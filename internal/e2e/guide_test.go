@@ -56,9 +56,9 @@ func TestE2EGuideMultiSiteIRM(t *testing.T) {
 
 // TestE2EGuideMultiSiteConfig runs "The same with irmd.conf": each site's
 // file as /etc/ouroboros/irmd.conf, checked first as the guide says, and
-// the sites started in the order least favourable to them (the members
-// that enrol before the one they enrol through), so that the background
-// retries must do their work. The one change to the files: oping's path,
+// the sites started in the order least favourable to them: A, which the
+// others enrol through, only once C's first enrolment has failed, so that
+// the background retries must do their work. The one change to the files: oping's path,
 // /usr/bin/oping where the packages put it, is the binary under test.
 func TestE2EGuideMultiSiteConfig(t *testing.T) {
 	sec := section(t, readDoc(t, "guide.md"), "### The same with irmd.conf")
@@ -84,14 +84,21 @@ func TestE2EGuideMultiSiteConfig(t *testing.T) {
 	if files != 3 {
 		t.Fatalf("the walkthrough has %d configurations, want one per site", files)
 	}
-	for _, name := range []string{"c", "b", "a"} {
+	for _, name := range []string{"c", "b"} {
 		hosts[name].startIRMd(t)
 	}
+	c := hosts["c"]
+	waitFor(t, 20*time.Second, "C's first enrolment to fail", func() bool {
+		return strings.Contains(c.sh.mustRun(t, "irm ipcp show name ucC"), "enrolment   through ucA: retrying")
+	})
+	hosts["a"].startIRMd(t)
 	a := hosts["a"]
+	start := time.Now()
 	waitFor(t, 90*time.Second, "oping from A to pinger on C", func() bool {
 		out, status := a.sh.run(t, "oping -n pinger -c 1 -w 2s")
 		return status == 0 && strings.Contains(out, "1 received")
 	})
+	t.Logf("A reached pinger on C %v after A's irmd started", time.Since(start).Round(time.Millisecond))
 	for _, h := range hosts {
 		h := h
 		waitFor(t, 30*time.Second, h.name+"'s two adjacencies", func() bool {
