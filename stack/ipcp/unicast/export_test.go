@@ -36,3 +36,14 @@ func (p *IPCP) ForgetRouteForTest(dst addr.Addr) {
 	}
 	p.reports.changed.Store(0)
 }
+
+// DirValuesForTest returns how many directory values the member holds.
+func (p *IPCP) DirValuesForTest() int {
+	p.mu.Lock()
+	d := p.dht
+	p.mu.Unlock()
+	if d == nil {
+		return 0
+	}
+	return d.Stats().Values
+}

@@ -265,6 +265,10 @@ func TestNoRouteFailsFast(t *testing.T) {
 		t.Fatal(err)
 	}
 	pingFlow(t, n, "a", "srv", qos.Raw).Down(ctrl.ReasonPeer) // the name is published
+	// Once b holds a replica, the directory answers with c cut off, and
+	// the failure is the route's (else it is "not registered").
+	eventually(t, 10*time.Second, func() bool { return n.Node("b").IPCP.DirValuesForTest() > 0 },
+		func() string { return "b holds no directory entry for srv" })
 	c := n.Node("c").IPCP.Addr()
 	n.Cut("b", "c")
 	deadline := time.Now().Add(10 * time.Second)
