@@ -60,6 +60,18 @@ func eventually(t *testing.T, d time.Duration, cond func() bool, describe func()
 	}
 }
 
+// never checks for d that cond does not come true, failing as soon as it
+// does with what describe says: what must not happen gets the time it
+// would take.
+func never(t *testing.T, d time.Duration, cond func() bool, describe func() string) {
+	t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			t.Fatal(describe())
+		}
+	}
+}
+
 func neighboursAre(n *simnet.Net, node string, want ...string) func() bool {
 	return func() bool { return slices.Equal(n.Node(node).IPCP.Info().Neighbours, want) }
 }
@@ -93,10 +105,8 @@ func TestConnectToAnAbsentPeerFailsAndKeepsNoIntent(t *testing.T) {
 	}
 	// Nothing retries behind the admin's back.
 	n.Link("a", "b", simnet.LinkOpts{})
-	time.Sleep(time.Second)
-	if got := n.Node("a").IPCP.Info().Neighbours; len(got) != 0 {
-		t.Fatalf("a failed connect came up later: %q", got)
-	}
+	never(t, time.Second, func() bool { return len(n.Node("a").IPCP.Info().Neighbours) != 0 },
+		func() string { return fmt.Sprintf("a failed connect came up later: %q", n.Node("a").IPCP.Info().Neighbours) })
 }
 
 func TestPersistKeepsTheIntentUntilThePeerAppears(t *testing.T) {
@@ -143,10 +153,9 @@ func TestDisconnectWhileRetryingRemovesTheIntent(t *testing.T) {
 		t.Fatalf("intents after disconnect: %q", got)
 	}
 	n.Link("a", "b", simnet.LinkOpts{})
-	time.Sleep(time.Second) // several retry periods
-	if got := n.Node("a").IPCP.Info().Neighbours; len(got) != 0 {
-		t.Fatalf("a disconnected intent came up: %q", got)
-	}
+	// Over several retry periods:
+	never(t, time.Second, func() bool { return len(n.Node("a").IPCP.Info().Neighbours) != 0 },
+		func() string { return fmt.Sprintf("a disconnected intent came up: %q", n.Node("a").IPCP.Info().Neighbours) })
 	if err := n.Node("a").IPCP.Disconnect(ctx, "b", ""); err == nil || !strings.Contains(err.Error(), "none intended") {
 		t.Fatalf("disconnect with neither intent nor adjacency: %v", err)
 	}
@@ -168,10 +177,9 @@ func TestSecondConnectSaysAlreadyConnected(t *testing.T) {
 	if res, err := n.Node("b").IPCP.Connect(ctx, "a", "dt", qos.Raw, false); err != nil || !res.Already {
 		t.Fatalf("connect back: %+v, %v", res, err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if !neighboursAre(n, "a", "b (dt, mgmt)")() || !neighboursAre(n, "b", "a (dt, mgmt)")() {
-		t.Fatal(state(n, "a", "b")())
-	}
+	never(t, 300*time.Millisecond, func() bool {
+		return !neighboursAre(n, "a", "b (dt, mgmt)")() || !neighboursAre(n, "b", "a (dt, mgmt)")()
+	}, state(n, "a", "b"))
 	if got := intents(n, "b"); !slices.Equal(got, []string{"a dt up"}) {
 		t.Fatalf("b's intent: %q", got)
 	}
