@@ -106,7 +106,9 @@ func TestConnectToAnAbsentPeerFailsAndKeepsNoIntent(t *testing.T) {
 	// Nothing retries behind the admin's back.
 	n.Link("a", "b", simnet.LinkOpts{})
 	never(t, time.Second, func() bool { return len(n.Node("a").IPCP.Info().Neighbours) != 0 },
-		func() string { return fmt.Sprintf("a failed connect came up later: %q", n.Node("a").IPCP.Info().Neighbours) })
+		func() string {
+			return fmt.Sprintf("a failed connect came up later: %q", n.Node("a").IPCP.Info().Neighbours)
+		})
 }
 
 func TestPersistKeepsTheIntentUntilThePeerAppears(t *testing.T) {
@@ -155,7 +157,9 @@ func TestDisconnectWhileRetryingRemovesTheIntent(t *testing.T) {
 	n.Link("a", "b", simnet.LinkOpts{})
 	// Over several retry periods:
 	never(t, time.Second, func() bool { return len(n.Node("a").IPCP.Info().Neighbours) != 0 },
-		func() string { return fmt.Sprintf("a disconnected intent came up: %q", n.Node("a").IPCP.Info().Neighbours) })
+		func() string {
+			return fmt.Sprintf("a disconnected intent came up: %q", n.Node("a").IPCP.Info().Neighbours)
+		})
 	if err := n.Node("a").IPCP.Disconnect(ctx, "b", ""); err == nil || !strings.Contains(err.Error(), "none intended") {
 		t.Fatalf("disconnect with neither intent nor adjacency: %v", err)
 	}
