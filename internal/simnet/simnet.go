@@ -175,7 +175,7 @@ func (nd *Node) AllocLower(ctx context.Context, _ ipcp.IPCP, name string, q qos.
 // Arrived implements ipcp.Host: the flow goes to the handler of the name.
 // The data carried back is the request's, prefixed with "re:", so that
 // tests see it cross the layer both ways.
-func (nd *Node) Arrived(_ context.Context, _ ipcp.IPCP, hash []byte, _ qos.Spec, data []byte) (ipcp.Port, []byte, error) {
+func (nd *Node) Arrived(_ context.Context, _ ipcp.IPCP, _ string, hash []byte, _ qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	nd.mu.Lock()
 	h := nd.handlers[string(hash)]
 	nd.mu.Unlock()

@@ -181,7 +181,10 @@ type Host interface {
 	// registered, with the data the requester's Alloc carried. It finds a
 	// process accepting flows for that name and returns its port and the
 	// data to carry back, or an error (a *ctrl.Error) to refuse the flow.
-	Arrived(ctx context.Context, from IPCP, hash []byte, q qos.Spec, data []byte) (Port, []byte, error)
+	// src names the requester as the IPCP sees it (a UDP address, a MAC, a
+	// layer address), for per-source limits and logs: a shim layer cannot
+	// vouch for it, a unicast layer's member flows can.
+	Arrived(ctx context.Context, from IPCP, src string, hash []byte, q qos.Spec, data []byte) (Port, []byte, error)
 }
 
 // Port is the IRM's end of one application flow. ReadBatch returns the SDUs

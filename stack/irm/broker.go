@@ -186,7 +186,7 @@ func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.In
 // acceptor's policy: a member flow's under the IPCP's identity
 // (membership.go), an application flow's under the name's policy; an
 // application flow without one is refused unless the policy allows it.
-func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, hash []byte, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
+func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, src string, hash []byte, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.cfg.AllocTimeout)

@@ -244,7 +244,7 @@ func exchange(t *testing.T, a, b ipcp.Port) {
 // arrivedPlain delivers a flow for name n, without a key exchange, that
 // arrived through from.
 func arrivedPlain(m *IRM, from ipcp.IPCP, n string, q qos.Spec) (ipcp.Port, error) {
-	p, _, err := m.Arrived(context.Background(), from, ipcp.DefaultHash.Sum(n), q, nil)
+	p, _, err := m.Arrived(context.Background(), from, "test", ipcp.DefaultHash.Sum(n), q, nil)
 	return p, err
 }
 

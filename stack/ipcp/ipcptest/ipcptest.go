@@ -92,7 +92,7 @@ func NewHost(outCap int) *Host { return &Host{Ports: make(chan *Port, 8), outCap
 
 // Arrived implements ipcp.Host. The data carried back is the request's,
 // prefixed with "re:", so that tests see it cross both ways.
-func (h *Host) Arrived(_ context.Context, _ ipcp.IPCP, _ []byte, _ qos.Spec, data []byte) (ipcp.Port, []byte, error) {
+func (h *Host) Arrived(_ context.Context, _ ipcp.IPCP, _ string, _ []byte, _ qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	p := NewPort(h.outCap)
 	h.Ports <- p
 	return p, append([]byte("re:"), data...), nil

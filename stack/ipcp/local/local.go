@@ -132,7 +132,7 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 	if !p.Reachable(ctx, name, hash) {
 		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "name is not registered in layer %s", p.layerName())
 	}
-	b, reply, err := p.host.Arrived(ctx, p, hash, q, data)
+	b, reply, err := p.host.Arrived(ctx, p, "local", hash, q, data)
 	if err != nil {
 		return nil, err
 	}

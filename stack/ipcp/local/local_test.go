@@ -38,7 +38,7 @@ func (p *sockPort) Down(r ctrl.Reason) {
 // application's end.
 type sockHost struct{ app chan *seqpkt.Conn }
 
-func (h *sockHost) Arrived(context.Context, ipcp.IPCP, []byte, qos.Spec, []byte) (ipcp.Port, []byte, error) {
+func (h *sockHost) Arrived(context.Context, ipcp.IPCP, string, []byte, qos.Spec, []byte) (ipcp.Port, []byte, error) {
 	p, app := newSockPort()
 	h.app <- app
 	return p, nil, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,7 @@ func (c *Core[A]) arrived(from A, m mgmt) {
 		case <-ctx.Done():
 		}
 	}()
-	port, data, err := c.cfg.Host.Arrived(ctx, c.self, m.hash, m.qos, m.data)
+	port, data, err := c.cfg.Host.Arrived(ctx, c.self, fmt.Sprint(from), m.hash, m.qos, m.data)
 	if err != nil {
 		c.log.Info("flow request refused", "from", from, "err", err)
 		result := uint8(resultUnreachable)

@@ -168,7 +168,7 @@ func TestAllocToUnregisteredNameFails(t *testing.T) {
 // key exchange its policy requires.
 type refusingHost struct{}
 
-func (refusingHost) Arrived(context.Context, ipcp.IPCP, []byte, qos.Spec, []byte) (ipcp.Port, []byte, error) {
+func (refusingHost) Arrived(context.Context, ipcp.IPCP, string, []byte, qos.Spec, []byte) (ipcp.Port, []byte, error) {
 	return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, `flows to "srv" are encrypted`)
 }
 

@@ -479,7 +479,7 @@ func (p *IPCP) flowRequest(m faMsg) {
 	data := append([]byte(nil), m.data...)
 	go func() {
 		defer p.wg.Done()
-		port, back, err := p.host.Arrived(p.ctx, p, hash, m.qos, data)
+		port, back, err := p.host.Arrived(p.ctx, p, fmt.Sprint("address ", m.srcAddr), hash, m.qos, data)
 		if err == nil && len((&faMsg{code: faReply, data: back}).append(nil)) > MaxSDU {
 			err = fmt.Errorf("the reply's key exchange (%d bytes) is larger than the layer's %d-byte SDU", len(back), MaxSDU)
 			port.Down(ctrl.ReasonDown)
