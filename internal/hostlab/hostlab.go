@@ -293,3 +293,21 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// BuildAttacker builds the attacking tool internal/attack/NAME (test-only
+// programs that play a hostile peer or local user) and returns its path.
+// Go's build cache makes a rebuild in a later test cheap.
+func BuildAttacker(t testing.TB, name string) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatalf("building attacker %s: %v", name, err)
+	}
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, "./internal/attack/"+name)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building attacker %s: %v\n%s", name, err, b)
+	}
+	return out
+}
