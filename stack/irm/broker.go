@@ -180,35 +180,78 @@ func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.In
 // Arrived implements ipcp.Host: it hands the flow to an IPCP bound to the
 // name that accepts flows (a layered IPCP, for enrolment and adjacencies),
 // else to a process accepting for the name, starting a bound program when
-// none is.
+// none is. src names the requester as from sees it.
 //
 // The allocation's data is the flow's key exchange, answered under the
 // acceptor's policy: a member flow's under the IPCP's identity
 // (membership.go), an application flow's under the name's policy; an
 // application flow without one is refused unless the policy allows it.
+//
+// A request is a stranger's until its key exchange completes: the checks
+// that cost little come first, and the exchange runs only within the
+// source's and the host's rates (admit.go). Refusals are counted by cause
+// for from and logged at most once per cause per interval.
 func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, src string, hash []byte, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, m.cfg.AllocTimeout)
 		defer cancel()
 	}
+	info := from.Info()
+	key := sourceKey(info.Name, src)
 	n, err := m.nameForHash(from, hash)
 	if err != nil {
+		m.admit.refuse(info.Name, causeUnknownName, key, "", err)
 		return nil, nil, err
 	}
+	p, resp, err := m.admitFlow(ctx, from, info, key, n, q, data)
+	if err != nil {
+		m.admit.refuse(info.Name, causeOf(err, causeOther), key, n, err)
+		return nil, nil, err
+	}
+	return p, resp, nil
+}
+
+// admitFlow takes a flow for n from source key through from, in the order
+// of Arrived, and holds the flow's place under the caps until it ends.
+func (m *IRM) admitFlow(ctx context.Context, from ipcp.IPCP, info ipcp.Info, key, n string, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	e, graceOver, err := m.waitBoundIPCP(ctx, from, n)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, refused(causeTimeout, err)
 	}
 	if e != nil {
-		return m.acceptLower(e, from, n, q, data)
+		if err := m.kexAllowed(key, data); err != nil {
+			return nil, nil, err
+		}
+		return m.acceptLower(e, from, key, n, q, data)
 	}
-	resp, keys, peer, err := m.crypt.respond(n, data)
+	if graceOver && !m.forProcess(n) {
+		return nil, nil, refused(causeNoAcceptor, m.noAcceptor(n))
+	}
+	t, err := m.admit.reserve(n, key, !localSource(info.Type))
+	if err != nil {
+		return nil, nil, refused(causeCap, err)
+	}
+	p, resp, err := m.admitProcessFlow(ctx, from, key, n, q, data, graceOver)
+	if err != nil {
+		t.release()
+		return nil, nil, err
+	}
+	p.hold(t)
+	return p, resp, nil
+}
+
+// admitProcessFlow runs a process flow's key exchange, within the rates,
+// and hands the flow to a process.
+func (m *IRM) admitProcessFlow(ctx context.Context, from ipcp.IPCP, key, n string, q qos.Spec, data []byte, graceOver bool) (*port, []byte, error) {
+	if err := m.kexAllowed(key, data); err != nil {
+		return nil, nil, err
+	}
+	resp, keys, peer, err := m.crypt.respond(key, n, data)
 	if err == nil && keys == nil && !m.crypt.policy(n).Plain {
-		err = ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n)
+		err = refused(causeCrypto, ctrl.Errorf(ctrl.CodeNotAllowed, "flows to %q are encrypted: the request carried no key exchange", n))
 	}
 	if err != nil {
-		m.log.Warn("flow refused", "name", n, "err", err)
 		return nil, nil, err
 	}
 	p, err := m.arrived(ctx, from, n, q, secret{keys, peer}, graceOver)
@@ -216,6 +259,23 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, src string, hash []by
 		return nil, nil, err
 	}
 	return p, resp, nil
+}
+
+// kexAllowed takes a key exchange from the rates, if the request carries
+// one (data).
+func (m *IRM) kexAllowed(key string, data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
+	return refused(causeRate, m.admit.allowKEX(key, time.Now()))
+}
+
+// forProcess reports whether a process or program is bound to n.
+func (m *IRM) forProcess(n string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nm, ok := m.names[n]
+	return ok && (len(nm.pids) > 0 || len(nm.progs) > 0)
 }
 
 // secret is what a flow's key exchange gave the accepting end: the keys,
@@ -258,7 +318,7 @@ func (m *IRM) waitBoundIPCP(ctx context.Context, from ipcp.IPCP, n string) (e *i
 // arrived finds a process for a flow to n with sec, waiting for one to
 // accept, starting a bound program if need be. graceOver says the grace
 // period for a binding is over already.
-func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec, sec secret, graceOver bool) (ipcp.Port, error) {
+func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec, sec secret, graceOver bool) (*port, error) {
 	grace := time.NewTimer(m.cfg.BindGrace)
 	defer grace.Stop()
 	var exited <-chan error // the auto-started program's end
@@ -266,12 +326,12 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 		m.mu.Lock()
 		if m.closed {
 			m.mu.Unlock()
-			return nil, ctrl.Errorf(ctrl.CodeDown, "irmd is shutting down")
+			return nil, refused(causeDown, ctrl.Errorf(ctrl.CodeDown, "irmd is shutting down"))
 		}
 		nm, ok := m.names[n]
 		if !ok {
 			m.mu.Unlock()
-			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "name %q was destroyed", n)
+			return nil, refused(causeDown, ctrl.Errorf(ctrl.CodeUnreachable, "name %q was destroyed", n))
 		}
 		if a := m.pickLocked(nm); a != nil {
 			m.mu.Unlock()
@@ -285,20 +345,20 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 		var err error
 		if exited == nil && auto != nil {
 			if exited, err = m.autoStart(*auto, n); err != nil {
-				return nil, err
+				return nil, refused(causeNoAcceptor, err)
 			}
 		}
 		if exited == nil && !bound && graceOver {
-			return nil, m.noAcceptor(n)
+			return nil, refused(causeNoAcceptor, m.noAcceptor(n))
 		}
 		select {
 		case <-changed:
 		case <-grace.C:
 			graceOver = true
 		case err := <-exited:
-			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%s, started for %q, exited before accepting: %v", auto.prog, n, err)
+			return nil, refused(causeNoAcceptor, ctrl.Errorf(ctrl.CodeUnreachable, "%s, started for %q, exited before accepting: %v", auto.prog, n, err))
 		case <-ctx.Done():
-			return nil, ctrl.Errorf(ctrl.CodeTimeout, "no process accepted the flow for %q in time", n)
+			return nil, refused(causeTimeout, ctrl.Errorf(ctrl.CodeTimeout, "no process accepted the flow for %q in time", n))
 		}
 	}
 }
@@ -407,7 +467,7 @@ func (nm *name) autoProgram() *progBinding {
 }
 
 // hand gives the flow to the process behind a taken accept request.
-func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, sec secret) (ipcp.Port, error) {
+func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, sec secret) (*port, error) {
 	p, fd, err := m.newPort(a.pr, n, q, from, sideAccept)
 	if err != nil {
 		a.ch <- acceptResult{fd: -1, err: ctrl.Errorf(ctrl.CodeInternal, "a flow for %q arrived but could not be handed over: %v", n, err)}

@@ -204,18 +204,19 @@ func (c *flowCrypt) finish(name string, st *oap.ClientState, resp []byte) ([]byt
 	return b, peer.Chain, err
 }
 
-// respond answers a request for a flow to name and returns the answer,
-// this end's keys, encoded for the application, and the client's verified
-// chain (nil: anonymous). A request without a key exchange gets none of
-// them: the caller refuses it unless policy allows.
-func (c *flowCrypt) respond(name string, req []byte) (resp, keys []byte, peer []*x509.Certificate, err error) {
+// respond answers a request from source src for a flow to name and
+// returns the answer, this end's keys, encoded for the application, and
+// the client's verified chain (nil: anonymous). A request without a key
+// exchange gets none of them: the caller refuses it unless policy allows.
+// A refusal carries its cause (refusal).
+func (c *flowCrypt) respond(src, name string, req []byte) (resp, keys []byte, peer []*x509.Certificate, err error) {
 	if len(req) == 0 {
 		return nil, nil, nil, nil
 	}
 	c.start()
-	resp, k, _, p, err := c.server.Respond(name, req)
+	resp, k, _, p, err := c.server.Respond(src, name, req)
 	if err != nil {
-		return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", name, err)
+		return nil, nil, nil, refused(oapCause(err), ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", name, err))
 	}
 	if keys, err = encodeKeys(k); err != nil {
 		return nil, nil, nil, err

@@ -70,6 +70,7 @@ func (m *IRM) DestroyIPCP(n string) error {
 		return ctrl.Errorf(ctrl.CodeNotFound, "no IPCP %q: see 'irm ipcp list'", n)
 	}
 	delete(m.ipcps, n)
+	m.admit.forget(n)
 	for nn := range e.names {
 		if nm, ok := m.names[nn]; ok {
 			delete(nm.ipcps, n)
@@ -204,7 +205,7 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 		}
 		sort.Strings(s.names)
 		out = append(out, ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
-			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: info.Counters,
+			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: m.admit.counters(e.name, info.Counters),
 			Neighbours: info.Neighbours, Admits: admits(e, info, s.id), Intents: intents(info.Intents),
 			Enrolment: s.enrol})
 	}

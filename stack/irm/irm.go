@@ -39,6 +39,9 @@ type Config struct {
 	// AllocTimeout bounds an allocation whose caller set no deadline.
 	// Default 20 s.
 	AllocTimeout time.Duration
+	// Limits bound what flow requests from the layers make irmd hold and
+	// do; the zero value takes the defaults.
+	Limits Limits
 	// RunDir is passed to auto-started programs as OUROBOROS_RUNDIR.
 	RunDir string
 	// IPCPFactory, if set, builds IPCPs in place of the IRM's own types;
@@ -62,6 +65,7 @@ type IRM struct {
 	closed  bool
 
 	crypt *flowCrypt
+	admit *admission
 
 	nextID  atomic.Uint64
 	nextSeq uint64         // orders connections; m.mu held
@@ -89,6 +93,7 @@ func New(cfg Config) *IRM {
 		lowers:  make(map[uint64]*lowerFlow),
 		changed: make(chan struct{}),
 		crypt:   newFlowCrypt(),
+		admit:   newAdmission(cfg.Limits, cfg.Log),
 	}
 }
 

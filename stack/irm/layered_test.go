@@ -374,11 +374,12 @@ func TestArrivedNotToOwnLayer(t *testing.T) {
 	if err := m.BindIPCP(ctrl.BindIPCP{IPCP: "u", Name: "net"}); err != nil {
 		t.Fatal(err)
 	}
-	// A flow that came through layer net is not handed to a member of net.
-	// Without a key exchange, no process may take it either.
+	// A flow that came through layer net is not handed to a member of net,
+	// and no process is bound to take it: it is refused before any key
+	// exchange, saying what to bind.
 	m.SetCryptPolicy("net", CryptPolicy{})
 	_, err := arrivedPlain(m, fake("x"), "net", qos.Raw)
-	wantCode(t, err, ctrl.CodeNotAllowed, "no key exchange")
+	wantCode(t, err, ctrl.CodeUnreachable, "not bound to it")
 	if len(fake("u").accepts) != 0 {
 		t.Fatal("a layer ran over itself")
 	}

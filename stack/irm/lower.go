@@ -267,15 +267,15 @@ func (m *IRM) boundIPCP(from ipcp.IPCP, n string) *ipcpEntry {
 }
 
 // acceptLower hands the IPCP e a flow for name n that arrived through
-// from, once the key exchange in the request (data) passes e's identity.
-// It returns from's end of the flow and the exchange's answer.
-func (m *IRM) acceptLower(e *ipcpEntry, from ipcp.IPCP, n string, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
+// from, from source src, once the key exchange in the request (data)
+// passes e's identity. It returns from's end of the flow and the
+// exchange's answer. Arrived counts and logs a refusal.
+func (m *IRM) acceptLower(e *ipcpEntry, from ipcp.IPCP, src, n string, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
 	m.mu.Lock()
 	id := e.identity
 	m.mu.Unlock()
-	resp, keys, peer, err := m.crypt.memberRespond(id, n, data)
+	resp, keys, peer, err := m.crypt.memberRespond(id, src, n, data)
 	if err != nil {
-		m.log.Warn("member flow refused", "ipcp", e.name, "name", n, "via", from.Info().Name, "err", err)
 		return nil, nil, err
 	}
 	up, down, err := m.newLowerFlow(n, q, e.name, from, sideAccept)

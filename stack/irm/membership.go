@@ -177,11 +177,11 @@ func (c *flowCrypt) memberFinish(n string, st *oap.ClientState, resp []byte) (*c
 	return &keys, peer.Chain, nil
 }
 
-// memberRespond answers a member flow's request for n at an IPCP with
-// identity id, and returns the answer, the keys and the peer's verified
+// memberRespond answers a member flow's request from source src for n at
+// an IPCP with identity id, and returns the answer, the keys and the peer's verified
 // chain. No response and no keys: the flow goes unencrypted, which only an
 // open layer's policy allows.
-func (c *flowCrypt) memberRespond(id *layerIdentity, n string, req []byte) ([]byte, *crypt.Keys, []*x509.Certificate, error) {
+func (c *flowCrypt) memberRespond(id *layerIdentity, src, n string, req []byte) ([]byte, *crypt.Keys, []*x509.Certificate, error) {
 	if len(req) == 0 {
 		switch {
 		case id != nil:
@@ -192,12 +192,12 @@ func (c *flowCrypt) memberRespond(id *layerIdentity, n string, req []byte) ([]by
 		return nil, nil, nil, nil
 	}
 	c.start()
-	resp, keys, _, peer, err := c.server.RespondWith(c.memberConfig(id, n), n, req)
+	resp, keys, _, peer, err := c.server.RespondWith(c.memberConfig(id, n), src, n, req)
 	switch {
 	case err != nil && id != nil:
-		return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "layer admits only members with a certificate from its CA: key exchange for %q refused: %v", n, err)
+		return nil, nil, nil, refused(oapCause(err), ctrl.Errorf(ctrl.CodeNotAllowed, "layer admits only members with a certificate from its CA: key exchange for %q refused: %v", n, err))
 	case err != nil:
-		return nil, nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", n, err)
+		return nil, nil, nil, refused(oapCause(err), ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", n, err))
 	}
 	return resp, &keys, peer.Chain, nil
 }

@@ -314,7 +314,7 @@ func memberKeys(t testing.TB) (client, server crypt.Keys) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, server, _, _, err := s.Respond("peer", req)
+	resp, server, _, _, err := s.Respond("test", "peer", req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,9 @@ type port struct {
 	// peer is the other end's verified certificate chain, nil if it
 	// showed none. m.mu held.
 	peer []*x509.Certificate
+	// admitted is an accepted flow's place under the caps on flows held
+	// (admit.go), given back when the flow ends; nil for others. m.mu held.
+	admitted *ticket
 }
 
 var _ ipcp.Port = (*port)(nil)
@@ -122,8 +125,27 @@ func (p *port) Down(reason ctrl.Reason) {
 		p.conn.Close()
 		p.m.mu.Lock()
 		delete(p.m.ports, p.id)
+		t := p.admitted
+		p.admitted = nil
 		p.m.mu.Unlock()
+		if t != nil {
+			t.release()
+		}
 	})
+}
+
+// hold makes the port hold t until it ends; if it ended already, t goes
+// at once.
+func (p *port) hold(t *ticket) {
+	p.m.mu.Lock()
+	live := p.m.ports[p.id] == p
+	if live {
+		p.admitted = t
+	}
+	p.m.mu.Unlock()
+	if !live {
+		t.release()
+	}
 }
 
 // stat describes the port for the flow list.

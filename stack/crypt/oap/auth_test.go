@@ -151,9 +151,9 @@ func TestSignatureBoundToName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, _, _, err = s.Respond("other.test", req)
+	_, _, _, _, err = s.Respond(testSource, "other.test", req)
 	wantErr(t, err, ErrSignature)
-	if _, _, _, _, err := s.Respond(serverName, req); err != nil {
+	if _, _, _, _, err := s.Respond(testSource, serverName, req); err != nil {
 		t.Fatalf("the refusal for another name spent the request's id: %v", err)
 	}
 }
@@ -211,7 +211,7 @@ func TestIPCPMembership(t *testing.T) {
 		if err != nil {
 			return Peer{}, Peer{}, err
 		}
-		resp, _, _, sp, err := s.RespondWith(member, "net", req)
+		resp, _, _, sp, err := s.RespondWith(member, testSource, "net", req)
 		if err != nil {
 			return Peer{}, Peer{}, err
 		}

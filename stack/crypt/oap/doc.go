@@ -3,7 +3,7 @@
 // encrypted after that one round trip.
 //
 //	client (irmd)                                       server (irmd)
-//	NewRequest(cfg, name) ──► request ── allocation ──► Server.Respond(name, req)
+//	NewRequest(cfg, name) ──► request ── allocation ──► Server.Respond(src, name, req)
 //	                                                      checks, key share, keys
 //	ClientState.Finish(resp) ◄── response ◄── reply ◄──
 //	keys (initiator)                                    keys (responder)

@@ -187,7 +187,7 @@ func TestMessageSizes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, _, _, _, err := fixedServer(Config{Now: clk.Now}).Respond(serverName, req)
+		resp, _, _, _, err := fixedServer(Config{Now: clk.Now}).Respond(testSource, serverName, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestFinishOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _, _, _, err := fixedServer(Config{Now: clk.Now}).Respond(serverName, req)
+	resp, _, _, _, err := fixedServer(Config{Now: clk.Now}).Respond(testSource, serverName, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestResponseToAnotherRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _, _, _, err := s.Respond(serverName, other)
+	resp, _, _, _, err := s.Respond(testSource, serverName, other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestConfigErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, _, _, err := fixedServer(tc.cfg).Respond(serverName, req); err == nil {
+			if _, _, _, _, err := fixedServer(tc.cfg).Respond(testSource, serverName, req); err == nil {
 				t.Error("Respond accepted the configuration")
 			}
 		})

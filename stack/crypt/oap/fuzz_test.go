@@ -44,7 +44,7 @@ func FuzzRespond(f *testing.F) {
 				t.Fatalf("request does not round-trip:\n in  %x\n out %x", req, enc)
 			}
 		}
-		resp, _, _, _, err := s.Respond(serverName, req)
+		resp, _, _, _, err := s.Respond(testSource, serverName, req)
 		if err != nil {
 			return
 		}
@@ -68,7 +68,7 @@ func FuzzFinish(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		resp, _, _, _, err := s.Respond(serverName, req)
+		resp, _, _, _, err := s.Respond(testSource, serverName, req)
 		if err != nil {
 			f.Fatal(err)
 		}

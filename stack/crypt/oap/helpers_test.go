@@ -65,6 +65,9 @@ func (p *pki) issue(t testing.TB, name string, kind cert.Kind, algo cert.Algo) *
 // serverName is the destination name of every test exchange.
 const serverName = "server.test"
 
+// testSource is the source the tests' requests come from.
+const testSource = "192.0.2.1"
+
 // fixedServer returns a Server that answers every name with cfg.
 func fixedServer(cfg Config) *Server {
 	return NewServer(func(string) (Config, error) { return cfg, nil })
@@ -89,11 +92,16 @@ func exchange(t testing.TB, s *Server, ccfg Config) (cli, srv result) {
 
 // tryExchange runs a whole exchange and returns the first error.
 func tryExchange(s *Server, ccfg Config) (cli, srv result, err error) {
+	return tryExchangeFrom(s, testSource, ccfg)
+}
+
+// tryExchangeFrom is tryExchange with requests from src.
+func tryExchangeFrom(s *Server, src string, ccfg Config) (cli, srv result, err error) {
 	req, st, err := NewRequest(ccfg, serverName)
 	if err != nil {
 		return cli, srv, err
 	}
-	resp, k, suite, peer, err := s.Respond(serverName, req)
+	resp, k, suite, peer, err := s.Respond(src, serverName, req)
 	if err != nil {
 		return cli, srv, err
 	}

@@ -15,14 +15,14 @@ func TestLowOrderPointRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, _, _, _, err := fixedServer(Config{Now: clk.Now}).Respond(serverName, req)
+		resp, _, _, _, err := fixedServer(Config{Now: clk.Now}).Respond(testSource, serverName, req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		off := headerSize + 8 + 1 + int(req[headerSize+8]) + 2
 		zero := bytes.Clone(req)
 		clear(zero[off : off+x25519Size])
-		_, _, _, _, err = fixedServer(Config{Now: clk.Now}).Respond(serverName, zero)
+		_, _, _, _, err = fixedServer(Config{Now: clk.Now}).Respond(testSource, serverName, zero)
 		wantErr(t, err, ErrMalformed)
 
 		zero = bytes.Clone(resp)

@@ -28,32 +28,34 @@ type Server struct {
 // NewServer returns a Server that looks up the Config of the name each
 // request is for with cfg; an error from cfg refuses the request with it.
 func NewServer(cfg func(name string) (Config, error)) *Server {
-	return &Server{cfg: cfg, replay: newReplayCache(DefaultReplayCache), pool: NewKeyPool(0)}
+	return &Server{cfg: cfg, replay: newReplayCache(DefaultReplayCache, DefaultReplayPerSource), pool: NewKeyPool(0)}
 }
 
-// Respond answers the request of a flow allocation to name: it checks the
-// request against name's Config, authenticates the client if it sent a
+// Respond answers the request of a flow allocation to name that came from
+// src, a key for the requester as the layer sees it (an IP address, a
+// layer address): the replay cache holds a bounded share of ids per
+// source. It checks the request against name's Config, authenticates the client if it sent a
 // certificate (or if the Config requires one), and returns the response
 // to carry in the allocation reply, with the flow's keys, the suite chosen
 // and the client's identity. On error, there is no response: the
 // allocation is refused, and the error says why (ErrReplay, ErrTimestamp,
 // ErrWeakKEX, ErrNoSuite, ErrNoCert, ErrCertificate, ErrSignature,
 // ErrMalformed, ErrVersion, ErrReplayCacheFull, or the Config's).
-func (s *Server) Respond(name string, req []byte) (resp []byte, keys crypt.Keys, suite crypt.Suite, peer Peer, err error) {
+func (s *Server) Respond(src, name string, req []byte) (resp []byte, keys crypt.Keys, suite crypt.Suite, peer Peer, err error) {
 	cfg, err := s.config(name)
 	if err != nil {
 		return nil, crypt.Keys{}, 0, Peer{}, fmt.Errorf("oap: request for %q: %w", name, err)
 	}
-	return s.RespondWith(cfg, name, req)
+	return s.RespondWith(cfg, src, name, req)
 }
 
 // RespondWith is Respond under cfg instead of the Config NewServer's lookup
 // gives for name: for a flow whose acceptor has its own policy, as an IPCP
 // of an authenticated layer has. The replay cache is the same.
-func (s *Server) RespondWith(cfg Config, name string, req []byte) (resp []byte, keys crypt.Keys, suite crypt.Suite, peer Peer, err error) {
+func (s *Server) RespondWith(cfg Config, src, name string, req []byte) (resp []byte, keys crypt.Keys, suite crypt.Suite, peer Peer, err error) {
 	cfg, err = cfg.withDefaults()
 	if err == nil {
-		resp, keys, suite, peer, err = s.respond(cfg, name, req)
+		resp, keys, suite, peer, err = s.respond(cfg, src, name, req)
 	}
 	if err != nil {
 		return nil, crypt.Keys{}, 0, Peer{}, fmt.Errorf("oap: request for %q: %w", name, err)
@@ -61,7 +63,7 @@ func (s *Server) RespondWith(cfg Config, name string, req []byte) (resp []byte, 
 	return resp, keys, suite, peer, nil
 }
 
-func (s *Server) respond(cfg Config, name string, req []byte) ([]byte, crypt.Keys, crypt.Suite, Peer, error) {
+func (s *Server) respond(cfg Config, src, name string, req []byte) ([]byte, crypt.Keys, crypt.Suite, Peer, error) {
 	q, err := parseRequest(req)
 	if err != nil {
 		return nil, crypt.Keys{}, 0, Peer{}, err
@@ -74,7 +76,7 @@ func (s *Server) respond(cfg Config, name string, req []byte) ([]byte, crypt.Key
 	if err != nil {
 		return nil, crypt.Keys{}, 0, Peer{}, fmt.Errorf("client: %w", err)
 	}
-	if err := s.replay.add(q.id, time.Unix(0, int64(q.ts)), cfg.Now()); err != nil {
+	if err := s.replay.add(src, q.id, time.Unix(0, int64(q.ts)), cfg.Now()); err != nil {
 		return nil, crypt.Keys{}, 0, Peer{}, err
 	}
 	resp, secret, err := s.answer(&cfg, req, &q, suite)

@@ -63,8 +63,8 @@ func TestTamperRequest(t *testing.T) {
 			}
 			var refused, finishRefused, mismatched int
 			for i := range req {
-				s.replay = newReplayCache(DefaultReplayCache)
-				resp, skeys, _, _, err := s.Respond(serverName, flip(req, i))
+				s.replay = newReplayCache(DefaultReplayCache, DefaultReplayPerSource)
+				resp, skeys, _, _, err := s.Respond(testSource, serverName, flip(req, i))
 				if err != nil {
 					refused++
 					continue
@@ -97,7 +97,7 @@ func TestTamperResponse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, skeys, _, _, err := fixedServer(scfg).Respond(serverName, req)
+			resp, skeys, _, _, err := fixedServer(scfg).Respond(testSource, serverName, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +139,7 @@ func TestSignedRequestTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range req {
-		if _, _, _, _, err := s.Respond(serverName, flip(req, i)); err == nil {
+		if _, _, _, _, err := s.Respond(testSource, serverName, flip(req, i)); err == nil {
 			t.Fatalf("byte %d of a signed request modified, and the server accepted it", i)
 		}
 	}
@@ -154,7 +154,7 @@ func TestTruncateExtend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _, _, _, err := fixedServer(scfg).Respond(serverName, req)
+	resp, _, _, _, err := fixedServer(scfg).Respond(testSource, serverName, req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func TestParseResponseBounds(t *testing.T) {
 func TestOversizedRequestRefused(t *testing.T) {
 	req := make([]byte, MaxMessage+1)
 	req[0], req[1], req[2] = Version, typeRequest, byte(X25519)
-	_, _, _, _, err := fixedServer(Config{}).Respond(serverName, req)
+	_, _, _, _, err := fixedServer(Config{}).Respond(testSource, serverName, req)
 	wantErr(t, err, ErrMalformed)
 }
 
@@ -124,7 +124,7 @@ func TestChainTooLongToSend(t *testing.T) {
 // TestErrorsSayWhere checks that an error names the exchange it comes
 // from, once.
 func TestErrorsSayWhere(t *testing.T) {
-	_, _, _, _, err := fixedServer(Config{}).Respond(serverName, []byte{2})
+	_, _, _, _, err := fixedServer(Config{}).Respond(testSource, serverName, []byte{2})
 	if err == nil || strings.Count(err.Error(), "oap:") != 1 || !strings.Contains(err.Error(), serverName) {
 		t.Fatalf("error %q", err)
 	}

@@ -1,0 +1,312 @@
+package irm
+
+// Admission of the flow requests that arrive from the layers. A request is
+// a stranger's until its key exchange completes, so what irmd does for it
+// is bounded, cheapest checks first (see Arrived):
+//
+//	name registered here? ─► an IPCP, process or program takes it?
+//	─► under the name's and the source's caps on flows held? (ticket)
+//	─► under the source's and the host's rate of key exchanges?
+//	─► key exchange (oap: timestamp, replay cache with a share per source)
+//	─► an accepting process ─► the flow, which holds its ticket until it ends
+//
+// Every refusal is counted by cause for the IPCP it came through (irm ipcp
+// list) and logged at most once per cause per interval.
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"o7s.dev/ouroboros/stack/crypt/oap"
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/internal/ratelog"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/schema"
+)
+
+// Limits bound what flow requests from the layers can make irmd hold and
+// do. The zero value of a field takes its default, stack/schema's
+// (irmd.conf's [irmd] table).
+type Limits struct {
+	// MaxFlowsPerSource caps the flows to one name that one source (an IP
+	// address, a MAC, a layer address) holds at once; negative: no cap.
+	// Flows through the local IPCP are not capped by source: their
+	// source is this host, and irmd limits its local users by uid.
+	MaxFlowsPerSource int
+	// KEXRate caps the key exchanges irmd runs for arriving flows, per
+	// second, all sources together (bursts of as many).
+	KEXRate int
+	// KEXRatePerSource caps those of one source, per second (bursts of as
+	// many).
+	KEXRatePerSource int
+}
+
+// withDefaults fills the zero fields from the schema's defaults.
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, o schema.Option) {
+		if *v == 0 {
+			*v, _ = strconv.Atoi(o.Default)
+		}
+	}
+	opts := schema.IrmdLimits()
+	def(&l.MaxFlowsPerSource, opts[0])
+	def(&l.KEXRate, opts[1])
+	def(&l.KEXRatePerSource, opts[2])
+	return l
+}
+
+// Refusal causes, the keys of the counters (prefixed "refused-").
+const (
+	causeUnknownName = "unknown-name" // no name with the request's hash is registered here
+	causeNoAcceptor  = "no-acceptor"  // nothing on this host takes flows for the name
+	causeTimeout     = "timeout"      // no process accepted in time
+	causeCap         = "cap"          // the name's or the source's cap on flows held
+	causeRate        = "rate"         // the source's or the host's rate of key exchanges
+	causeReplay      = "replay"       // a request id seen in the window
+	causeReplayFull  = "replay-full"  // the source's share of the replay cache is full
+	causeTimestamp   = "timestamp"    // the request's timestamp is outside the window
+	causeCrypto      = "crypto"       // the key exchange failed otherwise (policy, certificate, malformed)
+	causeDown        = "down"         // irmd is shutting down, the name was destroyed
+	causeOther       = "other"        // the flow could not be set up (a system error)
+)
+
+// maxRateSources bounds the sources whose rate of key exchanges is
+// tracked; when more are active at once, those beyond share one bucket.
+const maxRateSources = 4096
+
+// admission holds the caps, rates and refusal counters of arriving flows.
+type admission struct {
+	lim Limits
+	log ratelog.Limiter
+
+	mu       sync.Mutex
+	caps     map[string]int     // per name: flows held at once, from all sources; 0: no cap
+	byName   map[string]int     // flows held (or being admitted), by name
+	bySrc    map[nameSource]int // and by name and source
+	global   tokenBucket
+	perSrc   map[string]*tokenBucket
+	overflow tokenBucket                  // shared by the sources beyond maxRateSources
+	refused  map[string]map[string]uint64 // by IPCP, by cause
+}
+
+type nameSource struct{ name, src string }
+
+func newAdmission(lim Limits, log *slog.Logger) *admission {
+	return &admission{lim: lim.withDefaults(), log: ratelog.Limiter{Logger: log},
+		caps: map[string]int{}, byName: map[string]int{}, bySrc: map[nameSource]int{},
+		perSrc: map[string]*tokenBucket{}, refused: map[string]map[string]uint64{}}
+}
+
+// sourceKey names the requester of a flow that arrived through the IPCP
+// called via, as src names it there: a UDP source's port is dropped (a
+// host picks new ones at will), so a host is one source whatever its port.
+func sourceKey(via, src string) string {
+	if host, _, err := net.SplitHostPort(src); err == nil {
+		src = host
+	}
+	return via + " " + src
+}
+
+// ticket is a flow's place under its name's and source's caps, taken
+// before its key exchange and released when the flow fails or ends.
+type ticket struct {
+	a    *admission
+	key  nameSource
+	once sync.Once
+}
+
+// reserve takes a ticket for a flow to n from source src, or says which cap
+// refuses it. bySource is false for sources not capped (local).
+func (a *admission) reserve(n, src string, bySource bool) (*ticket, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := nameSource{n, src}
+	if c := a.caps[n]; c > 0 && a.byName[n] >= c {
+		return nil, ctrl.Errorf(ctrl.CodeNotAllowed,
+			"%q accepts at most %d flows at once and holds them all: raise max_flows in its [name.%s] table of /etc/ouroboros/irmd.conf", n, c, n)
+	}
+	if c := a.lim.MaxFlowsPerSource; bySource && c > 0 && a.bySrc[k] >= c {
+		return nil, ctrl.Errorf(ctrl.CodeNotAllowed,
+			"%q accepts at most %d flows from %s, which holds them all: close some, or raise max_flows_per_source in /etc/ouroboros/irmd.conf", n, c, src)
+	}
+	a.byName[n]++
+	a.bySrc[k]++
+	return &ticket{a: a, key: k}, nil
+}
+
+// release gives the ticket's place back; only the first call does.
+func (t *ticket) release() {
+	t.once.Do(func() {
+		a := t.a
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.byName[t.key.name]--; a.byName[t.key.name] <= 0 {
+			delete(a.byName, t.key.name)
+		}
+		if a.bySrc[t.key]--; a.bySrc[t.key] <= 0 {
+			delete(a.bySrc, t.key)
+		}
+	})
+}
+
+// SetMaxFlows caps the flows to name that arrive from the layers and that
+// this host holds at once, from all sources together; 0 removes the cap.
+// Flows held already stay, and count.
+func (m *IRM) SetMaxFlows(name string, n int) { m.admit.setCap(name, n) }
+
+// setCap sets the cap on the flows to n held at once; 0 removes it.
+func (a *admission) setCap(n string, c int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c <= 0 {
+		delete(a.caps, n)
+		return
+	}
+	a.caps[n] = c
+}
+
+// allowKEX takes a key exchange for src from its rate and the host's, or
+// says which refuses it. Neither is charged when either refuses.
+func (a *admission) allowKEX(src string, now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	perRate, allRate := float64(a.lim.KEXRatePerSource), float64(a.lim.KEXRate)
+	b := a.bucketLocked(src, now, perRate)
+	if !b.ready(now, perRate) {
+		return ctrl.Errorf(ctrl.CodeNotAllowed,
+			"%s asks for more than %d key exchanges a second: try again later, or raise kex_rate_per_source in /etc/ouroboros/irmd.conf", src, a.lim.KEXRatePerSource)
+	}
+	if !a.global.ready(now, allRate) {
+		return ctrl.Errorf(ctrl.CodeNotAllowed,
+			"this host runs at most %d key exchanges a second and is at that rate: try again later, or raise kex_rate in /etc/ouroboros/irmd.conf", a.lim.KEXRate)
+	}
+	b.tokens--
+	a.global.tokens--
+	return nil
+}
+
+// bucketLocked returns src's bucket, making one if there is room; buckets
+// that have refilled are the same as new ones, and go to make room. a.mu
+// held.
+func (a *admission) bucketLocked(src string, now time.Time, rate float64) *tokenBucket {
+	if b, ok := a.perSrc[src]; ok {
+		return b
+	}
+	if len(a.perSrc) >= maxRateSources {
+		for k, b := range a.perSrc {
+			if b.ready(now, rate) && b.tokens >= rate {
+				delete(a.perSrc, k)
+			}
+		}
+	}
+	if len(a.perSrc) >= maxRateSources {
+		return &a.overflow
+	}
+	b := &tokenBucket{tokens: rate, last: now}
+	a.perSrc[src] = b
+	return b
+}
+
+// tokenBucket refills at a rate a second, up to a second's worth.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// ready refills the bucket to now and reports whether it holds a token.
+func (b *tokenBucket) ready(now time.Time, rate float64) bool {
+	if b.last.IsZero() {
+		b.tokens = rate
+	} else if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(rate, b.tokens+d.Seconds()*rate)
+	}
+	b.last = now
+	return b.tokens >= 1
+}
+
+// refuse counts a refusal of cause through the IPCP via and logs it, at
+// most once per cause per interval.
+func (a *admission) refuse(via, cause, src, n string, err error) {
+	a.mu.Lock()
+	c := a.refused[via]
+	if c == nil {
+		c = map[string]uint64{}
+		a.refused[via] = c
+	}
+	c[cause]++
+	a.mu.Unlock()
+	a.log.Log(slog.LevelWarn, cause, "flow refused (one line per cause per "+ratelog.DefaultInterval.String()+"; counts in irm ipcp list)",
+		"cause", cause, "ipcp", via, "source", src, "name", n, "err", err)
+}
+
+// counters returns the refusals through the IPCP via by cause, keyed as
+// irm ipcp list shows them, merged into those the IPCP counts itself.
+func (a *admission) counters(via string, own map[string]uint64) map[string]uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.refused[via]
+	if len(c) == 0 {
+		return own
+	}
+	out := make(map[string]uint64, len(own)+len(c))
+	for k, v := range own {
+		out[k] = v
+	}
+	for k, v := range c {
+		out["refused-"+k] += v
+	}
+	return out
+}
+
+// forget drops the counters of an IPCP that is gone.
+func (a *admission) forget(via string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.refused, via)
+}
+
+// oapCause is the refusal cause of a key exchange's error.
+func oapCause(err error) string {
+	switch {
+	case errors.Is(err, oap.ErrReplayCacheFull):
+		return causeReplayFull
+	case errors.Is(err, oap.ErrReplay):
+		return causeReplay
+	case errors.Is(err, oap.ErrTimestamp):
+		return causeTimestamp
+	}
+	return causeCrypto
+}
+
+// refusal is an error with the cause it is counted under.
+type refusal struct {
+	cause string
+	err   error
+}
+
+// refused marks err as a refusal for cause; nil stays nil.
+func refused(cause string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &refusal{cause, err}
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
+func (r *refusal) Unwrap() error { return r.err }
+
+// causeOf returns the cause err was marked with, or dflt.
+func causeOf(err error, dflt string) string {
+	if r, ok := errors.AsType[*refusal](err); ok {
+		return r.cause
+	}
+	return dflt
+}
+
+// localSource reports whether flows through the IPCP of type t come from
+// this host's own processes.
+func localSource(t ipcp.Type) bool { return t == ipcp.Local }
