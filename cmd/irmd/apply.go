@@ -70,6 +70,7 @@ func applyName(m *irm.IRM, n config.Name) error {
 		return err
 	}
 	m.SetCryptPolicy(n.Name, p)
+	m.SetMaxFlows(n.Name, n.MaxFlows)
 	err = m.CreateName(ctrl.NameCreate{Name: n.Name, LB: n.LB})
 	var ce *ctrl.Error
 	if err != nil && !(errors.As(err, &ce) && ce.Code == ctrl.CodeExists) {
@@ -81,6 +82,20 @@ func applyName(m *irm.IRM, n config.Name) error {
 		}
 	}
 	return nil
+}
+
+// limits are the [irmd] limits on arriving flows; the zero value, with no
+// file, takes the defaults.
+func limits(cfg *config.Config) irm.Limits {
+	if cfg == nil {
+		return irm.Limits{}
+	}
+	l := irm.Limits{MaxFlowsPerSource: cfg.Limits["max_flows_per_source"],
+		KEXRate: cfg.Limits["kex_rate"], KEXRatePerSource: cfg.Limits["kex_rate_per_source"]}
+	if v, ok := cfg.Limits["max_flows_per_source"]; ok && v == 0 {
+		l.MaxFlowsPerSource = -1 // the file's 0 is no cap; Limits' is the default
+	}
+	return l
 }
 
 // namePolicy loads the security policy of a name: its certificate, which

@@ -169,7 +169,7 @@ func serve(log *slog.Logger, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	m := irm.New(irm.Config{Log: log, Version: version, RunDir: runDir})
+	m := irm.New(irm.Config{Log: log, Version: version, RunDir: runDir, Limits: limits(cfg)})
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 

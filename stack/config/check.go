@@ -168,16 +168,23 @@ func (c *checker) irmd(cfg *Config, v any) {
 	}
 	t := &table{c: c, head: "[" + groupIrmd + "]"}
 	for _, k := range sortedKeys(m) {
-		switch k {
-		case keyLogLevel:
+		switch i := slices.Index(limitKeys(), k); {
+		case i >= 0:
+			if n, ok := intOption(t, &irmdLimits[i], k, m[k]); ok {
+				if cfg.Limits == nil {
+					cfg.Limits = map[string]int{}
+				}
+				cfg.Limits[k] = n
+			}
+		case k == keyLogLevel:
 			cfg.LogLevel, _ = logLevels.check(t, k, m[k])
-		case keyCA:
+		case k == keyCA:
 			cfg.CA, _ = list(t, k, m[k], true, program)
-		case keyCert:
+		case k == keyCert:
 			cfg.Cert, _ = program(t, k, m[k])
-		case keyKey:
+		case k == keyKey:
 			cfg.Key, _ = program(t, k, m[k])
-		case keyRevoked:
+		case k == keyRevoked:
 			cfg.Revoked, _ = list(t, k, m[k], true, fingerprint)
 		default:
 			t.unknownKey(k, m[k], irmdKeys, "the keys of [irmd] are "+strings.Join(irmdKeys, ", "))
@@ -433,6 +440,8 @@ func (c *checker) name(n string, vals map[string]any) Name {
 			nm.Key, _ = program(t, k, v)
 		case k == keyRequireCert:
 			nm.RequireCert, _ = boolean(t, k, v)
+		case k == keyMaxFlows:
+			nm.MaxFlows, _ = intOption(t, &maxFlows, k, v)
 		case slices.Contains(laterNameKeys, k):
 			t.errorf(k, "is not supported yet")
 		default:

@@ -78,8 +78,12 @@ type Config struct {
 	// them) of certificates refused whatever CA issued them: names' and
 	// IPCPs'.
 	Revoked []string
-	IPCPs   []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
-	Names   []Name // sorted by name
+	// Limits maps the [irmd] keys that limit arriving flows
+	// (max_flows_per_source, kex_rate, kex_rate_per_source) to the values
+	// set; a key not set is absent.
+	Limits map[string]int
+	IPCPs  []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
+	Names  []Name // sorted by name
 }
 
 // IPCP is one [TYPE.NAME] table: an IPC process to create and, if Bootstrap
@@ -126,6 +130,9 @@ type Name struct {
 	// whose other end shows no valid certificate (from a CA in [irmd] ca).
 	Cert, Key   string
 	RequireCert bool
+	// MaxFlows caps the flows to the name that arrive from the layers and
+	// are held at once; 0: no cap.
+	MaxFlows int
 }
 
 // Encryption policies of a name.

@@ -325,6 +325,23 @@ func TestLogLevel(t *testing.T) {
 	}
 }
 
+// TestLimits: the [irmd] limits on arriving flows and a name's max_flows
+// are read as numbers; those not set are absent.
+func TestLimits(t *testing.T) {
+	doc := "[irmd]\nmax_flows_per_source = 10\nkex_rate = 100\n[name.srv]\nmax_flows = 5\n"
+	cfg, err := Parse(file, []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"max_flows_per_source": 10, "kex_rate": 100}
+	if !reflect.DeepEqual(cfg.Limits, want) {
+		t.Errorf("limits %v, want %v", cfg.Limits, want)
+	}
+	if len(cfg.Names) != 1 || cfg.Names[0].MaxFlows != 5 {
+		t.Errorf("names %+v: want srv with max_flows 5", cfg.Names)
+	}
+}
+
 // TestRevoked: fingerprints are read in any case, with or without colons,
 // and kept as irm cert show prints them.
 func TestRevoked(t *testing.T) {
@@ -458,7 +475,10 @@ func TestBadInput(t *testing.T) {
 		{"top log_level", "log_level = \"info\"\n", "log_level", "is an [irmd] key"},
 		{"top bootstrap", "bootstrap = \"L\"\n", "bootstrap", "is an IPCP key"},
 		{"irmd not table", "irmd = 1\n", "irmd", "1 is not a table"},
-		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key, revoked"},
+		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key, revoked, max_flows_per_source, kex_rate, kex_rate_per_source"},
+		{"irmd kex_rate zero", "[irmd]\nkex_rate = 0\n", "[irmd] kex_rate", "is not key exchanges a second (1-1048576)"},
+		{"irmd max flows quoted", "[irmd]\nmax_flows_per_source = \"10\"\n", "[irmd] max_flows_per_source", "write numbers without quotes"},
+		{"name max_flows negative", "[name.srv]\nmax_flows = -1\n", "[name.srv] max_flows", "is not a number of flows (0-1048576)"},
 		{"irmd revoked short", "[irmd]\nrevoked = [\"AB:CD\"]\n", "[irmd] revoked[0]", "want 64 hex digits"},
 		{"irmd revoked not a list", "[irmd]\nrevoked = \"AB\"\n", "[irmd] revoked", "is not a list of strings"},
 		{"irmd revoked twice", "[irmd]\nrevoked = [\"" + strings.Repeat("ab", 32) + "\", \"" + strings.Repeat("AB", 32) + "\"]\n", "[irmd] revoked[1]", "is listed twice"},

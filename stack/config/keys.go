@@ -37,10 +37,26 @@ const (
 	keyLB   = "lb"
 )
 
-var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert}
+var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert, keyMaxFlows}
 
 // irmdKeys are the keys of [irmd].
-var irmdKeys = []string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked}
+var irmdKeys = append([]string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked}, limitKeys()...)
+
+// irmdLimits are the [irmd] keys that limit arriving flows; maxFlows is a
+// name's cap on them.
+var (
+	irmdLimits  = schema.IrmdLimits()
+	maxFlows    = schema.MaxFlows()
+	keyMaxFlows = maxFlows.Key
+)
+
+func limitKeys() []string {
+	var out []string
+	for _, o := range irmdLimits {
+		out = append(out, o.Key)
+	}
+	return out
+}
 
 // Certificate keys: the CAs irmd trusts, and the certificates it presents.
 // In an IPCP table, ca, cert and key authenticate the IPCP to its layer.

@@ -63,6 +63,17 @@ func optionString(t *table, typ string, o *schema.Option, k string, v any) (stri
 	return c, true
 }
 
+// intOption checks v as the value of the Int option o, spelt k in the file,
+// outside the IPCP tables, and returns the number.
+func intOption(t *table, o *schema.Option, k string, v any) (int, bool) {
+	s, ok := optionString(t, "", o, k, v)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
 // peers checks a table of peer name = "host[:port]" and stores each as the
 // option "peer.NAME"; a peer without a port gets the layer's when the
 // defaults are filled in.

@@ -26,8 +26,10 @@ func render(what string) (string, error) {
 		return ParamTable(f[1]), nil
 	case len(f) == 1 && f[0] == "bootstrap":
 		return BootstrapTable(), nil
+	case len(f) == 1 && f[0] == "limits":
+		return LimitsTable(), nil
 	}
-	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\" or \"bootstrap\"", what)
+	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\", \"bootstrap\" or \"limits\"", what)
 }
 
 // TestDocs checks that the option tables of the docs are the ones the

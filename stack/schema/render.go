@@ -284,3 +284,19 @@ func ParamTable(typ string) string {
 	}
 	return b.String()
 }
+
+// LimitsTable writes the Markdown table of the keys that limit arriving
+// flows, [irmd]'s and a name's, for docs/config.md.
+func LimitsTable() string {
+	var b strings.Builder
+	b.WriteString("| Table | Key | Value | Default | Meaning |\n|-------|-----|-------|---------|---------|\n")
+	row := func(table string, o *Option) {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", table, code(o.Key), o.tomlValues(""), o.tomlDefault(), o.Help)
+	}
+	for _, o := range IrmdLimits() {
+		row("`[irmd]`", &o)
+	}
+	o := MaxFlows()
+	row("`[name.NAME]`", &o)
+	return b.String()
+}

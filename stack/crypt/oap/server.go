@@ -152,3 +152,7 @@ func (s *Server) answer(cfg *Config, req []byte, q *request, suite crypt.Suite) 
 	}
 	return resp, secret, nil
 }
+
+// ReplayHeld returns the number of request ids the replay cache holds: at
+// most DefaultReplayCache, and DefaultReplayPerSource of one source.
+func (s *Server) ReplayHeld() int { return s.replay.size() }

@@ -1,0 +1,186 @@
+package irm
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/ipcp"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// TestSourceKey checks that a UDP source is one source whatever its port,
+// and that sources of different IPCPs differ.
+func TestSourceKey(t *testing.T) {
+	for _, tc := range []struct{ via, src, want string }{
+		{"udp", "192.0.2.1:3435", "udp 192.0.2.1"},
+		{"udp", "192.0.2.1:40000", "udp 192.0.2.1"},
+		{"udp6", "[2001:db8::1]:3435", "udp6 2001:db8::1"},
+		{"eth", "02:00:00:00:00:01", "eth 02:00:00:00:00:01"},
+		{"uc", "address 7", "uc address 7"},
+		{"lo", "local", "lo local"},
+	} {
+		if got := sourceKey(tc.via, tc.src); got != tc.want {
+			t.Errorf("sourceKey(%q, %q) = %q, want %q", tc.via, tc.src, got, tc.want)
+		}
+	}
+}
+
+// TestAdmissionRates checks the token buckets: a source beyond its rate
+// is refused, others are not until the host's rate is spent, and both
+// refill with time; a refusal charges neither bucket.
+func TestAdmissionRates(t *testing.T) {
+	a := newAdmission(Limits{KEXRate: 8, KEXRatePerSource: 5}, nil)
+	now := time.Unix(1000, 0)
+	for i := range 5 {
+		if err := a.allowKEX("a", now); err != nil {
+			t.Fatalf("exchange %d of a: %v", i, err)
+		}
+	}
+	wantCode(t, a.allowKEX("a", now), ctrl.CodeNotAllowed, "kex_rate_per_source")
+	for i := range 3 {
+		if err := a.allowKEX("b", now); err != nil {
+			t.Fatalf("exchange %d of b while a is over its rate: %v", i, err)
+		}
+	}
+	wantCode(t, a.allowKEX("c", now), ctrl.CodeNotAllowed, "kex_rate in")
+	now = now.Add(time.Second)
+	for _, src := range []string{"a", "c"} {
+		if err := a.allowKEX(src, now); err != nil {
+			t.Fatalf("%s a second later: %v", src, err)
+		}
+	}
+}
+
+// TestAdmissionRateSourcesBounded checks that a flood of distinct sources
+// does not grow the rate state without bound: beyond maxRateSources they
+// share one bucket, and the buckets of idle sources make room.
+func TestAdmissionRateSourcesBounded(t *testing.T) {
+	a := newAdmission(Limits{KEXRate: 1 << 20, KEXRatePerSource: 1}, nil)
+	now := time.Unix(1000, 0)
+	for i := range maxRateSources + 100 {
+		a.allowKEX(string(rune(i)), now)
+	}
+	if n := len(a.perSrc); n > maxRateSources {
+		t.Fatalf("%d sources tracked, at most %d", n, maxRateSources)
+	}
+	now = now.Add(2 * time.Second) // all refilled: idle
+	if err := a.allowKEX("new", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.perSrc["new"]; !ok {
+		t.Fatal("a new source got no bucket of its own once the others were idle")
+	}
+}
+
+// TestArrivedCaps delivers flows for a name from two sources through a
+// layer and checks the per-source and per-name caps: the refusal is the
+// requester's error and says what to raise, it is counted for the IPCP,
+// another source is not refused, and a flow that ends gives its place
+// back.
+func TestArrivedCaps(t *testing.T) {
+	m, fake := fakes(t)
+	m.admit.lim.MaxFlowsPerSource = 2
+	boot(t, m, "x", "net", "srv")
+	m.SetCryptPolicy("srv", CryptPolicy{Plain: true})
+	fakeAccepter(t, m, "srv")
+	x := fake("x")
+	arrive := func(src string) (ipcp.Port, error) {
+		p, _, err := m.Arrived(context.Background(), x, src, ipcp.DefaultHash.Sum("srv"), qos.Raw, nil)
+		return p, err
+	}
+	var held []ipcp.Port
+	for _, src := range []string{"192.0.2.1:1000", "192.0.2.1:1001"} {
+		p, err := arrive(src)
+		if err != nil {
+			t.Fatalf("flow from %s: %v", src, err)
+		}
+		held = append(held, p)
+	}
+	_, err := arrive("192.0.2.1:1002") // the same host, another port
+	wantCode(t, err, ctrl.CodeNotAllowed, `"srv" accepts at most 2 flows from x 192.0.2.1`)
+	wantCode(t, err, ctrl.CodeNotAllowed, "raise max_flows_per_source in /etc/ouroboros/irmd.conf")
+	if _, err := arrive("192.0.2.2:1000"); err != nil {
+		t.Fatalf("another source refused while one is at its cap: %v", err)
+	}
+	if got := refusedCount(t, m, "x", "refused-cap"); got != 1 {
+		t.Errorf("refused-cap of x = %d, want 1", got)
+	}
+	held[0].(*port).discard()
+	p, err := arrive("192.0.2.1:1003")
+	if err != nil {
+		t.Fatalf("after one of its flows ended, the source is still refused: %v", err)
+	}
+	held[1] = p
+
+	m.SetMaxFlows("srv", 3)
+	_, err = arrive("192.0.2.3:1000")
+	wantCode(t, err, ctrl.CodeNotAllowed, `"srv" accepts at most 3 flows at once`)
+	wantCode(t, err, ctrl.CodeNotAllowed, "raise max_flows in its [name.srv] table")
+}
+
+// TestArrivedCheapChecksFirst checks that requests refused by the cheap
+// checks (no such name, nobody to take the flow, the rate) never reach the
+// key exchange: its replay cache stays empty, and each refusal is counted
+// under its cause.
+func TestArrivedCheapChecksFirst(t *testing.T) {
+	m, fake := fakes(t)
+	m.admit.lim.KEXRatePerSource = 1
+	boot(t, m, "x", "net", "srv", "nobody")
+	fakeAccepter(t, m, "srv")
+	req, _, err := m.crypt.request("srv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := fake("x")
+	arrive := func(n string, data []byte) error {
+		_, _, err := m.Arrived(context.Background(), x, "192.0.2.1:1", ipcp.DefaultHash.Sum(n), qos.Raw, data)
+		return err
+	}
+	wantCode(t, arrive("unregistered", req), ctrl.CodeUnreachable, "no name with this hash")
+	wantCode(t, arrive("nobody", req), ctrl.CodeUnreachable, "no process accepts flows")
+	if err := arrive("srv", req); err != nil {
+		t.Fatalf("the first request: %v", err)
+	}
+	wantCode(t, arrive("srv", req), ctrl.CodeNotAllowed, "kex_rate_per_source")
+	if n := m.crypt.server.ReplayHeld(); n != 1 {
+		t.Errorf("the replay cache holds %d ids, want 1: refused requests reached the key exchange", n)
+	}
+	for cause, want := range map[string]uint64{"refused-unknown-name": 1, "refused-no-acceptor": 1, "refused-rate": 1} {
+		if got := refusedCount(t, m, "x", cause); got != want {
+			t.Errorf("%s of x = %d, want %d", cause, got, want)
+		}
+	}
+}
+
+// fakeAccepter binds a stand-in process, with pending accepts, to name n;
+// its flows are marked as ended by the process before the IRM closes, as
+// it has no control connection to be told on.
+func fakeAccepter(t *testing.T, m *IRM, n string) {
+	t.Helper()
+	withAccepters(m, 10, 4242)
+	m.mu.Lock()
+	nm, _ := m.nameLocked(n, true)
+	nm.pids = []int{4242}
+	m.mu.Unlock()
+	t.Cleanup(func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, p := range m.ports {
+			p.appGone.Store(true)
+		}
+	})
+}
+
+// refusedCount returns a counter of IPCP via as ListIPCPs shows it.
+func refusedCount(t *testing.T, m *IRM, via, cause string) uint64 {
+	t.Helper()
+	for _, in := range m.ListIPCPs(ctrl.IPCPFilter{}) {
+		if in.Name == via {
+			return in.Counters[cause]
+		}
+	}
+	t.Fatalf("no IPCP %q listed", via)
+	return 0
+}
