@@ -108,7 +108,7 @@ func sourceKey(via, src string) string {
 	if host, _, err := net.SplitHostPort(src); err == nil {
 		src = host
 	}
-	return via + " " + src
+	return src + " via " + via
 }
 
 // ticket is a flow's place under its name's and source's caps, taken

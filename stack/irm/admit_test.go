@@ -14,12 +14,12 @@ import (
 // and that sources of different IPCPs differ.
 func TestSourceKey(t *testing.T) {
 	for _, tc := range []struct{ via, src, want string }{
-		{"udp", "192.0.2.1:3435", "udp 192.0.2.1"},
-		{"udp", "192.0.2.1:40000", "udp 192.0.2.1"},
-		{"udp6", "[2001:db8::1]:3435", "udp6 2001:db8::1"},
-		{"eth", "02:00:00:00:00:01", "eth 02:00:00:00:00:01"},
-		{"uc", "address 7", "uc address 7"},
-		{"lo", "local", "lo local"},
+		{"udp", "192.0.2.1:3435", "192.0.2.1 via udp"},
+		{"udp", "192.0.2.1:40000", "192.0.2.1 via udp"},
+		{"udp6", "[2001:db8::1]:3435", "2001:db8::1 via udp6"},
+		{"eth", "02:00:00:00:00:01", "02:00:00:00:00:01 via eth"},
+		{"uc", "address 7", "address 7 via uc"},
+		{"lo", "local", "local via lo"},
 	} {
 		if got := sourceKey(tc.via, tc.src); got != tc.want {
 			t.Errorf("sourceKey(%q, %q) = %q, want %q", tc.via, tc.src, got, tc.want)
@@ -99,7 +99,7 @@ func TestArrivedCaps(t *testing.T) {
 		held = append(held, p)
 	}
 	_, err := arrive("192.0.2.1:1002") // the same host, another port
-	wantCode(t, err, ctrl.CodeNotAllowed, `"srv" accepts at most 2 flows from x 192.0.2.1`)
+	wantCode(t, err, ctrl.CodeNotAllowed, `"srv" accepts at most 2 flows from 192.0.2.1 via x`)
 	wantCode(t, err, ctrl.CodeNotAllowed, "raise max_flows_per_source in /etc/ouroboros/irmd.conf")
 	if _, err := arrive("192.0.2.2:1000"); err != nil {
 		t.Fatalf("another source refused while one is at its cap: %v", err)

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"o7s.dev/ouroboros/internal/hostlab"
+	"o7s.dev/ouroboros/internal/netlab"
+)
+
+// admitLab is three hosts on one segment, each with a udp4 IPCP in layer
+// wan: a, a legitimate client; b, the server, started with irmd.conf's
+// [irmd] lines extra; c, the attacker. Names resolve to b.
+func admitLab(t *testing.T, extra string) (a, b, c *netlab.Node, bAddr string) {
+	lab := netlab.New(t, bin)
+	a, b, c = lab.Node("a"), lab.Node("b"), lab.Node("c")
+	sw := lab.Switch("sw", a, b, c).Subnet("10.1.0.0/24")
+	bAddr = sw.Ends[1].IP4().String()
+	for i, n := range []*netlab.Node{a, b, c} {
+		n.Hosts(map[string]string{"pinger": bAddr, "echo": bAddr})
+		conf := "[udp4.u]\nbootstrap = \"wan\"\nip = \"" + sw.Ends[i].IP4().String() + "\"\n"
+		if n == b {
+			conf = "[irmd]\n" + extra + "\n" + conf
+		}
+		n.StartIRMd("--config", writeConfig(t, conf))
+	}
+	return a, b, c, bAddr
+}
+
+// TestE2EOAPFloodOneSource: one host floods the server's UDP port with
+// well-formed flow requests for a served name, every one with a fresh id
+// and the current time under one reused key, as fast as it can send, and
+// ends each flow it is granted. The server's irmd refuses it by its own
+// share (the rate of key exchanges per source, then its share of the
+// replay cache), counts the refusals for the IPCP, and a legitimate
+// client's allocations from another host keep succeeding (>= 95%).
+func TestE2EOAPFloodOneSource(t *testing.T) {
+	flood := hostlab.BuildAttacker(t, "oapflood")
+	a, b, c, bAddr := admitLab(t, "")
+	serveOn(t, b, "pinger", b.Start("oping", "-l"))
+	mustContain(t, a.MustRun("oping", "-n", "pinger", "-c", "1"), "1 packets transmitted, 1 received")
+
+	attack := c.Start(flood, "-to", bAddr+":3435", "-name", "pinger", "-for", "10s", "-rate", "4000", "-dealloc")
+	waitFor(t, 5*time.Second, "b to refuse the flood", func() bool {
+		return strings.Contains(b.MustRun("irm", "ipcp", "list"), "refused-rate")
+	})
+	var ok, tries int
+	for deadline := time.Now().Add(8 * time.Second); time.Now().Before(deadline) && !attack.Exited(); {
+		tries++
+		if out, err := a.Run("oping", "-n", "pinger", "-c", "1", "-w", "2s"); err == nil && strings.Contains(out, "1 received") {
+			ok++
+		} else {
+			t.Logf("legitimate allocation %d failed: %v\n%s", tries, err, out)
+		}
+	}
+	if err := attack.Wait(20 * time.Second); err != nil {
+		t.Fatalf("oapflood: %v\n%s", err, attack.Output())
+	}
+	t.Logf("%d of %d legitimate allocations succeeded during the flood", ok, tries)
+	t.Logf("oapflood from c:\n%s", attack.Output())
+	t.Logf("b: %s", b.MustRun("irm", "ipcp", "list"))
+	if tries < 5 {
+		t.Fatalf("only %d legitimate allocations were tried during the flood", tries)
+	}
+	if ok*100 < tries*95 {
+		t.Fatalf("%d of %d legitimate allocations succeeded during the flood, want >= 95%%", ok, tries)
+	}
+	out := attack.Output()
+	mustContain(t, out, "raise kex_rate_per_source", "replay cache full for source 10.1.0.3 via u")
+	mustContain(t, b.MustRun("irm", "ipcp", "list"), "refused-rate", "refused-replay-full")
+	if sent := firstInt(t, out, "sent "); sent < 5000 {
+		t.Fatalf("the flood sent only %d requests:\n%s", sent, out)
+	}
+}
+
+// TestE2EFlowCapPerSource: a host opens flows to a server's name and
+// holds them unused. Past max_flows_per_source its allocations fail with
+// the error that names the cap and the setting to raise, the refusals are
+// counted in irm ipcp list, and another host's allocations still succeed.
+func TestE2EFlowCapPerSource(t *testing.T) {
+	hold := hostlab.BuildAttacker(t, "holdflows")
+	a, b, c, _ := admitLab(t, "max_flows_per_source = 5")
+	serveOn(t, b, "echo", b.Start("oecho", "-l"))
+
+	attack := c.Start(hold, "-name", "echo", "-n", "8")
+	waitFor(t, 15*time.Second, "holdflows to allocate", func() bool {
+		return strings.Contains(attack.Output(), "holding")
+	})
+	out := attack.Output()
+	t.Logf("holdflows on c:\n%s", out)
+	mustContain(t, out, "allocated 5 of 8 flows", `"echo" accepts at most 5 flows from 10.1.0.3 via u`,
+		"raise max_flows_per_source in /etc/ouroboros/irmd.conf")
+	mustContain(t, a.MustRun("oecho", "-n", "echo", "-m", "still served"), "still served")
+	mustContain(t, b.MustRun("irm", "ipcp", "list"), "refused-cap 3")
+}
+
+// firstInt returns the number that follows prefix in out.
+func firstInt(t *testing.T, out, prefix string) int {
+	t.Helper()
+	i := strings.Index(out, prefix)
+	if i < 0 {
+		t.Fatalf("no %q in:\n%s", prefix, out)
+	}
+	n := 0
+	for _, r := range out[i+len(prefix):] {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
