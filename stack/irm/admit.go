@@ -38,10 +38,12 @@ type Limits struct {
 	// source is this host, and irmd limits its local users by uid.
 	MaxFlowsPerSource int
 	// KEXRate caps the key exchanges irmd runs for arriving flows, per
-	// second, all sources together (bursts of as many).
+	// second, all sources together (bursts of as many). The default
+	// sustained over the replay window (35 s) is about what the replay
+	// cache holds (oap.DefaultReplayCache).
 	KEXRate int
 	// KEXRatePerSource caps those of one source, per second (bursts of as
-	// many).
+	// many); flows through the local IPCP have only KEXRate.
 	KEXRatePerSource int
 }
 
@@ -169,13 +171,17 @@ func (a *admission) setCap(n string, c int) {
 	a.caps[n] = c
 }
 
-// allowKEX takes a key exchange for src from its rate and the host's, or
-// says which refuses it. Neither is charged when either refuses.
-func (a *admission) allowKEX(src string, now time.Time) error {
+// allowKEX takes a key exchange for src from its rate (if bySource) and
+// the host's, or says which refuses it. Neither is charged when either
+// refuses.
+func (a *admission) allowKEX(src string, bySource bool, now time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	perRate, allRate := float64(a.lim.KEXRatePerSource), float64(a.lim.KEXRate)
-	b := a.bucketLocked(src, now, perRate)
+	b := &tokenBucket{tokens: 1, last: now} // not charged to any source
+	if bySource {
+		b = a.bucketLocked(src, now, perRate)
+	}
 	if !b.ready(now, perRate) {
 		return ctrl.Errorf(ctrl.CodeNotAllowed,
 			"%s asks for more than %d key exchanges a second: try again later, or raise kex_rate_per_source in /etc/ouroboros/irmd.conf", src, a.lim.KEXRatePerSource)

@@ -34,23 +34,36 @@ func TestAdmissionRates(t *testing.T) {
 	a := newAdmission(Limits{KEXRate: 8, KEXRatePerSource: 5}, nil)
 	now := time.Unix(1000, 0)
 	for i := range 5 {
-		if err := a.allowKEX("a", now); err != nil {
+		if err := a.allowKEX("a", true, now); err != nil {
 			t.Fatalf("exchange %d of a: %v", i, err)
 		}
 	}
-	wantCode(t, a.allowKEX("a", now), ctrl.CodeNotAllowed, "kex_rate_per_source")
+	wantCode(t, a.allowKEX("a", true, now), ctrl.CodeNotAllowed, "kex_rate_per_source")
 	for i := range 3 {
-		if err := a.allowKEX("b", now); err != nil {
+		if err := a.allowKEX("b", true, now); err != nil {
 			t.Fatalf("exchange %d of b while a is over its rate: %v", i, err)
 		}
 	}
-	wantCode(t, a.allowKEX("c", now), ctrl.CodeNotAllowed, "kex_rate in")
+	wantCode(t, a.allowKEX("c", true, now), ctrl.CodeNotAllowed, "kex_rate in")
 	now = now.Add(time.Second)
 	for _, src := range []string{"a", "c"} {
-		if err := a.allowKEX(src, now); err != nil {
+		if err := a.allowKEX(src, true, now); err != nil {
 			t.Fatalf("%s a second later: %v", src, err)
 		}
 	}
+}
+
+// TestAdmissionRateLocal checks that flows through the local IPCP, whose
+// requesters are all "local", have only the host's rate.
+func TestAdmissionRateLocal(t *testing.T) {
+	a := newAdmission(Limits{KEXRate: 8, KEXRatePerSource: 5}, nil)
+	now := time.Unix(1000, 0)
+	for i := range 8 {
+		if err := a.allowKEX("local via lo", false, now); err != nil {
+			t.Fatalf("local exchange %d: %v", i, err)
+		}
+	}
+	wantCode(t, a.allowKEX("local via lo", false, now), ctrl.CodeNotAllowed, "kex_rate in")
 }
 
 // TestAdmissionRateSourcesBounded checks that a flood of distinct sources
@@ -60,13 +73,13 @@ func TestAdmissionRateSourcesBounded(t *testing.T) {
 	a := newAdmission(Limits{KEXRate: 1 << 20, KEXRatePerSource: 1}, nil)
 	now := time.Unix(1000, 0)
 	for i := range maxRateSources + 100 {
-		a.allowKEX(string(rune(i)), now)
+		a.allowKEX(string(rune(i)), true, now)
 	}
 	if n := len(a.perSrc); n > maxRateSources {
 		t.Fatalf("%d sources tracked, at most %d", n, maxRateSources)
 	}
 	now = now.Add(2 * time.Second) // all refilled: idle
-	if err := a.allowKEX("new", now); err != nil {
+	if err := a.allowKEX("new", true, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := a.perSrc["new"]; !ok {

@@ -219,8 +219,9 @@ func (m *IRM) admitFlow(ctx context.Context, from ipcp.IPCP, info ipcp.Info, key
 	if err != nil {
 		return nil, nil, refused(causeTimeout, err)
 	}
+	bySource := !localSource(info.Type)
 	if e != nil {
-		if err := m.kexAllowed(key, data); err != nil {
+		if err := m.kexAllowed(key, bySource, data); err != nil {
 			return nil, nil, err
 		}
 		return m.acceptLower(e, from, key, n, q, data)
@@ -228,11 +229,11 @@ func (m *IRM) admitFlow(ctx context.Context, from ipcp.IPCP, info ipcp.Info, key
 	if graceOver && !m.forProcess(n) {
 		return nil, nil, refused(causeNoAcceptor, m.noAcceptor(n))
 	}
-	t, err := m.admit.reserve(n, key, !localSource(info.Type))
+	t, err := m.admit.reserve(n, key, bySource)
 	if err != nil {
 		return nil, nil, refused(causeCap, err)
 	}
-	p, resp, err := m.admitProcessFlow(ctx, from, key, n, q, data, graceOver)
+	p, resp, err := m.admitProcessFlow(ctx, from, key, bySource, n, q, data, graceOver)
 	if err != nil {
 		t.release()
 		return nil, nil, err
@@ -243,8 +244,8 @@ func (m *IRM) admitFlow(ctx context.Context, from ipcp.IPCP, info ipcp.Info, key
 
 // admitProcessFlow runs a process flow's key exchange, within the rates,
 // and hands the flow to a process.
-func (m *IRM) admitProcessFlow(ctx context.Context, from ipcp.IPCP, key, n string, q qos.Spec, data []byte, graceOver bool) (*port, []byte, error) {
-	if err := m.kexAllowed(key, data); err != nil {
+func (m *IRM) admitProcessFlow(ctx context.Context, from ipcp.IPCP, key string, bySource bool, n string, q qos.Spec, data []byte, graceOver bool) (*port, []byte, error) {
+	if err := m.kexAllowed(key, bySource, data); err != nil {
 		return nil, nil, err
 	}
 	resp, keys, peer, err := m.crypt.respond(key, n, data)
@@ -262,12 +263,12 @@ func (m *IRM) admitProcessFlow(ctx context.Context, from ipcp.IPCP, key, n strin
 }
 
 // kexAllowed takes a key exchange from the rates, if the request carries
-// one (data).
-func (m *IRM) kexAllowed(key string, data []byte) error {
+// one (data): the host's, and the source's if bySource.
+func (m *IRM) kexAllowed(key string, bySource bool, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	return refused(causeRate, m.admit.allowKEX(key, time.Now()))
+	return refused(causeRate, m.admit.allowKEX(key, bySource, time.Now()))
 }
 
 // forProcess reports whether a process or program is bound to n.

@@ -13,7 +13,7 @@ func IrmdLimits() []Option {
 		{Key: "kex_rate", Kind: Int, Lo: 1, Hi: 1 << 20, Noun: "key exchanges a second", Default: "2000",
 			Help: "key exchanges irmd runs for arriving flows, per second, all sources together; requests beyond are refused"},
 		{Key: "kex_rate_per_source", Kind: Int, Lo: 1, Hi: 1 << 20, Noun: "key exchanges a second", Default: "500",
-			Help: "key exchanges irmd runs for one source's arriving flows, per second; requests beyond are refused"},
+			Help: "key exchanges irmd runs for one source's arriving flows, per second; requests beyond are refused; the local layer's flows have only kex_rate"},
 	}
 }
 

@@ -1,6 +1,8 @@
 package oap
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -36,11 +38,40 @@ func benchExchange(b *testing.B, kex KEX, certs bool) {
 	}
 	s := fixedServer(scfg)
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
 		// A millisecond per exchange keeps the replay cache at its size in
-		// a steady state of 1000 allocations a second.
+		// a steady state of 1000 allocations a second, from 64 clients
+		// (one source holds at most DefaultReplayPerSource ids).
 		clk.Advance(time.Millisecond)
-		if _, _, err := tryExchange(s, ccfg); err != nil {
+		i++
+		if _, _, err := tryExchangeFrom(s, benchSources[i%len(benchSources)], ccfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchSources are the clients of the benchmarks.
+var benchSources = func() []string {
+	out := make([]string, 64)
+	for i := range out {
+		out[i] = fmt.Sprintf("192.0.2.%d", i+1)
+	}
+	return out
+}()
+
+// BenchmarkReplayCache measures the replay cache alone under a flood that
+// keeps it full: ids from many sources at 10 000 a second, so that each
+// add also drops a bucket of old ids now and then.
+func BenchmarkReplayCache(b *testing.B) {
+	c := newReplayCache(DefaultReplayCache, DefaultReplayPerSource)
+	now := t0
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(100 * time.Microsecond)
+		i++
+		if err := c.add(benchSources[i%len(benchSources)], testID(0, i), now, now); err != nil && !errors.Is(err, ErrReplayCacheFull) {
 			b.Fatal(err)
 		}
 	}
