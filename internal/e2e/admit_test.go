@@ -98,16 +98,31 @@ func TestE2EFlowCapPerSource(t *testing.T) {
 // firstInt returns the number that follows prefix in out.
 func firstInt(t *testing.T, out, prefix string) int {
 	t.Helper()
-	i := strings.Index(out, prefix)
-	if i < 0 {
+	if !strings.Contains(out, prefix) {
 		t.Fatalf("no %q in:\n%s", prefix, out)
 	}
+	return numberAfter(out, prefix)
+}
+
+// numberAfter returns the number that follows prefix in s, 0 if none.
+func numberAfter(s, prefix string) int {
+	i := strings.Index(s, prefix)
+	if i < 0 {
+		return 0
+	}
 	n := 0
-	for _, r := range out[i+len(prefix):] {
+	for _, r := range s[i+len(prefix):] {
 		if r < '0' || r > '9' {
 			break
 		}
 		n = n*10 + int(r-'0')
 	}
 	return n
+}
+
+// refusedOf returns the flow requests that came through IPCP name on n
+// and that irmd refused for cause, as irm ipcp list shows them.
+func refusedOf(t testing.TB, n *netlab.Node, name, cause string) int {
+	t.Helper()
+	return numberAfter(ipcpRow(t, n, name)["DROPPED"], "refused-"+cause+" ")
 }

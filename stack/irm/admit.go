@@ -234,9 +234,10 @@ func (b *tokenBucket) ready(now time.Time, rate float64) bool {
 	return b.tokens >= 1
 }
 
-// refuse counts a refusal of cause through the IPCP via and logs it, at
-// most once per cause per interval.
-func (a *admission) refuse(via, cause, src, n string, err error) {
+// refuse counts a refusal of cause through the IPCP via and logs it as
+// what ("flow refused", "member flow refused") with args, at most once per
+// what and cause per interval.
+func (a *admission) refuse(via, cause, what string, args ...any) {
 	a.mu.Lock()
 	c := a.refused[via]
 	if c == nil {
@@ -245,8 +246,8 @@ func (a *admission) refuse(via, cause, src, n string, err error) {
 	}
 	c[cause]++
 	a.mu.Unlock()
-	a.log.Log(slog.LevelWarn, cause, "flow refused (one line per cause per "+ratelog.DefaultInterval.String()+"; counts in irm ipcp list)",
-		"cause", cause, "ipcp", via, "source", src, "name", n, "err", err)
+	args = append([]any{"cause", cause, "via", via}, args...)
+	a.log.Log(slog.LevelWarn, what+" "+cause, what+" (logged once per cause per "+ratelog.DefaultInterval.String()+"; counted in irm ipcp list)", args...)
 }
 
 // counters returns the refusals through the IPCP via by cause, keyed as

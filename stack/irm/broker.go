@@ -201,12 +201,16 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, src string, hash []by
 	key := sourceKey(info.Name, src)
 	n, err := m.nameForHash(from, hash)
 	if err != nil {
-		m.admit.refuse(info.Name, causeUnknownName, key, "", err)
+		m.admit.refuse(info.Name, causeUnknownName, "flow refused", "source", key, "err", err)
 		return nil, nil, err
 	}
-	p, resp, err := m.admitFlow(ctx, from, info, key, n, q, data)
+	p, resp, acceptor, err := m.admitFlow(ctx, from, info, key, n, q, data)
 	if err != nil {
-		m.admit.refuse(info.Name, causeOf(err, causeOther), key, n, err)
+		what := "flow refused"
+		if acceptor != "" {
+			what = "member flow refused"
+		}
+		m.admit.refuse(info.Name, causeOf(err, causeOther), what, "source", key, "name", n, "ipcp", acceptor, "err", err)
 		return nil, nil, err
 	}
 	return p, resp, nil
@@ -214,32 +218,34 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, src string, hash []by
 
 // admitFlow takes a flow for n from source key through from, in the order
 // of Arrived, and holds the flow's place under the caps until it ends.
-func (m *IRM) admitFlow(ctx context.Context, from ipcp.IPCP, info ipcp.Info, key, n string, q qos.Spec, data []byte) (ipcp.Port, []byte, error) {
+// acceptor is the IPCP a member flow is for, "" for a process's flow.
+func (m *IRM) admitFlow(ctx context.Context, from ipcp.IPCP, info ipcp.Info, key, n string, q qos.Spec, data []byte) (_ ipcp.Port, resp []byte, acceptor string, _ error) {
 	e, graceOver, err := m.waitBoundIPCP(ctx, from, n)
 	if err != nil {
-		return nil, nil, refused(causeTimeout, err)
+		return nil, nil, "", refused(causeTimeout, err)
 	}
 	bySource := !localSource(info.Type)
 	if e != nil {
 		if err := m.kexAllowed(key, bySource, data); err != nil {
-			return nil, nil, err
+			return nil, nil, e.name, err
 		}
-		return m.acceptLower(e, from, key, n, q, data)
+		p, resp, err := m.acceptLower(e, from, key, n, q, data)
+		return p, resp, e.name, err
 	}
 	if graceOver && !m.forProcess(n) {
-		return nil, nil, refused(causeNoAcceptor, m.noAcceptor(n))
+		return nil, nil, "", refused(causeNoAcceptor, m.noAcceptor(n))
 	}
 	t, err := m.admit.reserve(n, key, bySource)
 	if err != nil {
-		return nil, nil, refused(causeCap, err)
+		return nil, nil, "", refused(causeCap, err)
 	}
 	p, resp, err := m.admitProcessFlow(ctx, from, key, bySource, n, q, data, graceOver)
 	if err != nil {
 		t.release()
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	p.hold(t)
-	return p, resp, nil
+	return p, resp, "", nil
 }
 
 // admitProcessFlow runs a process flow's key exchange, within the rates,
