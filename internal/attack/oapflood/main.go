@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -190,13 +191,18 @@ func (r *replies) countSendError(error) {
 	r.mu.Unlock()
 }
 
-// shorten keeps the part of a refusal's reason that names its cause.
+// shorten keeps the part of a refusal's reason that names its cause, with
+// its numbers (counts, times) written N so that reasons that differ only
+// in them are counted together.
 func shorten(s string) string {
+	s = digits.ReplaceAllString(s, "N")
 	if len(s) > 160 {
 		s = s[:160]
 	}
 	return s
 }
+
+var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
 
 func (r *replies) print() {
 	r.mu.Lock()
