@@ -67,6 +67,7 @@ const (
 	causeNoAcceptor  = "no-acceptor"  // nothing on this host takes flows for the name
 	causeTimeout     = "timeout"      // no process accepted in time
 	causeCap         = "cap"          // the name's or the source's cap on flows held
+	causeBusy        = "busy"         // the source has maxWaitingPerSource flows waiting for an acceptor
 	causeRate        = "rate"         // the source's or the host's rate of key exchanges
 	causeReplay      = "replay"       // a request id seen in the window
 	causeReplayFull  = "replay-full"  // the source's share of the replay cache is full
@@ -75,6 +76,13 @@ const (
 	causeDown        = "down"         // irmd is shutting down, the name was destroyed
 	causeOther       = "other"        // the flow could not be set up (a system error)
 )
+
+// maxWaitingPerSource bounds the flows of one source to one name that wait
+// for a process to accept them. Flows that passed their key exchange wait
+// in turn for the name's server; without this bound one source could fill
+// that queue (up to its cap on flows held) and others' flows would time out
+// in it whenever the server accepts slower than the source asks.
+const maxWaitingPerSource = 32
 
 // maxRateSources bounds the sources whose rate of key exchanges is
 // tracked; when more are active at once, those beyond share one bucket.
@@ -89,6 +97,7 @@ type admission struct {
 	caps     map[string]int     // per name: flows held at once, from all sources; 0: no cap
 	byName   map[string]int     // flows held (or being admitted), by name
 	bySrc    map[nameSource]int // and by name and source
+	waiting  map[nameSource]int // of those, not yet handed to a process
 	global   tokenBucket
 	perSrc   map[string]*tokenBucket
 	overflow tokenBucket                  // shared by the sources beyond maxRateSources
@@ -99,7 +108,7 @@ type nameSource struct{ name, src string }
 
 func newAdmission(lim Limits, log *slog.Logger) *admission {
 	return &admission{lim: lim.withDefaults(), log: ratelog.Limiter{Logger: log},
-		caps: map[string]int{}, byName: map[string]int{}, bySrc: map[nameSource]int{},
+		caps: map[string]int{}, byName: map[string]int{}, bySrc: map[nameSource]int{}, waiting: map[nameSource]int{},
 		perSrc: map[string]*tokenBucket{}, refused: map[string]map[string]uint64{}}
 }
 
@@ -114,11 +123,13 @@ func sourceKey(via, src string) string {
 }
 
 // ticket is a flow's place under its name's and source's caps, taken
-// before its key exchange and released when the flow fails or ends.
+// before its key exchange and released when the flow fails or ends. Until
+// the flow is handed to a process it also counts as waiting.
 type ticket struct {
-	a    *admission
-	key  nameSource
-	once sync.Once
+	a       *admission
+	key     nameSource
+	waiting bool // a.mu held
+	once    sync.Once
 }
 
 // reserve takes a ticket for a flow to n from source src, or says which cap
@@ -135,9 +146,30 @@ func (a *admission) reserve(n, src string, bySource bool) (*ticket, error) {
 		return nil, ctrl.Errorf(ctrl.CodeNotAllowed,
 			"%q accepts at most %d flows from %s, which holds them all: close some, or raise max_flows_per_source in /etc/ouroboros/irmd.conf", n, c, src)
 	}
+	if bySource && a.waiting[k] >= maxWaitingPerSource {
+		return nil, refused(causeBusy, ctrl.Errorf(ctrl.CodeNotAllowed,
+			"%q has %d flows from %s waiting for its server to accept them, at most %d a source: try again later", n, a.waiting[k], src, maxWaitingPerSource))
+	}
 	a.byName[n]++
 	a.bySrc[k]++
-	return &ticket{a: a, key: k}, nil
+	a.waiting[k]++
+	return &ticket{a: a, key: k, waiting: true}, nil
+}
+
+// handed notes that the ticket's flow reached a process: it waits no more.
+func (t *ticket) handed() {
+	t.a.mu.Lock()
+	defer t.a.mu.Unlock()
+	t.stopWaitingLocked()
+}
+
+func (t *ticket) stopWaitingLocked() {
+	if t.waiting {
+		t.waiting = false
+		if t.a.waiting[t.key]--; t.a.waiting[t.key] <= 0 {
+			delete(t.a.waiting, t.key)
+		}
+	}
 }
 
 // release gives the ticket's place back; only the first call does.
@@ -146,6 +178,7 @@ func (t *ticket) release() {
 		a := t.a
 		a.mu.Lock()
 		defer a.mu.Unlock()
+		t.stopWaitingLocked()
 		if a.byName[t.key.name]--; a.byName[t.key.name] <= 0 {
 			delete(a.byName, t.key.name)
 		}

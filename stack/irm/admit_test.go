@@ -53,6 +53,43 @@ func TestAdmissionRates(t *testing.T) {
 	}
 }
 
+// TestAdmissionWaiting checks the bound on one source's flows waiting for
+// an acceptor: beyond it the source is refused (busy), others are not,
+// and a flow handed to a process or failed makes room.
+func TestAdmissionWaiting(t *testing.T) {
+	a := newAdmission(Limits{}, nil)
+	var waiting []*ticket
+	for i := range maxWaitingPerSource {
+		tk, err := a.reserve("srv", "s1", true)
+		if err != nil {
+			t.Fatalf("flow %d: %v", i, err)
+		}
+		waiting = append(waiting, tk)
+	}
+	_, err := a.reserve("srv", "s1", true)
+	wantCode(t, err, ctrl.CodeNotAllowed, "waiting for its server to accept them")
+	if c := causeOf(err, ""); c != causeBusy {
+		t.Errorf("refused for %q, want %q", c, causeBusy)
+	}
+	if _, err := a.reserve("srv", "s2", true); err != nil {
+		t.Fatalf("another source refused while one has its flows waiting: %v", err)
+	}
+	if _, err := a.reserve("srv", "local", false); err != nil {
+		t.Fatalf("a local flow refused: %v", err)
+	}
+	waiting[0].handed()
+	waiting[1].release()
+	for range 2 {
+		if _, err := a.reserve("srv", "s1", true); err != nil {
+			t.Fatalf("after two flows stopped waiting: %v", err)
+		}
+	}
+	waiting[0].release() // handed, then ended: counted once
+	if n := a.waiting[nameSource{"srv", "s1"}]; n != maxWaitingPerSource {
+		t.Errorf("%d flows of s1 waiting, want %d", n, maxWaitingPerSource)
+	}
+}
+
 // TestAdmissionRateLocal checks that flows through the local IPCP, whose
 // requesters are all "local", have only the host's rate.
 func TestAdmissionRateLocal(t *testing.T) {

@@ -237,13 +237,14 @@ func (m *IRM) admitFlow(ctx context.Context, from ipcp.IPCP, info ipcp.Info, key
 	}
 	t, err := m.admit.reserve(n, key, bySource)
 	if err != nil {
-		return nil, nil, "", refused(causeCap, err)
+		return nil, nil, "", refused(causeOf(err, causeCap), err)
 	}
 	p, resp, err := m.admitProcessFlow(ctx, from, key, bySource, n, q, data, graceOver)
 	if err != nil {
 		t.release()
 		return nil, nil, "", err
 	}
+	t.handed()
 	p.hold(t)
 	return p, resp, "", nil
 }

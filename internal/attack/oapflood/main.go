@@ -192,17 +192,22 @@ func (r *replies) countSendError(error) {
 }
 
 // shorten keeps the part of a refusal's reason that names its cause, with
-// its numbers (counts, times) written N so that reasons that differ only
+// its numbers (counts, times; not addresses) written N so that reasons that differ only
 // in them are counted together.
 func shorten(s string) string {
-	s = digits.ReplaceAllString(s, "N")
+	s = numbers.ReplaceAllStringFunc(s, func(n string) string {
+		if strings.Count(n, ".") == 3 {
+			return n // an IPv4 address: the source, kept
+		}
+		return "N"
+	})
 	if len(s) > 160 {
 		s = s[:160]
 	}
 	return s
 }
 
-var digits = regexp.MustCompile(`[0-9]+(\.[0-9]+)?`)
+var numbers = regexp.MustCompile(`[0-9]+(\.[0-9]+){3}|[0-9]+(\.[0-9]+)?`)
 
 func (r *replies) print() {
 	r.mu.Lock()
