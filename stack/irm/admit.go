@@ -67,7 +67,7 @@ const (
 	causeNoAcceptor  = "no-acceptor"  // nothing on this host takes flows for the name
 	causeTimeout     = "timeout"      // no process accepted in time
 	causeCap         = "cap"          // the name's or the source's cap on flows held
-	causeBusy        = "busy"         // the source has maxWaitingPerSource flows waiting for an acceptor
+	causeBusy        = "busy"         // too many flows (of the source, or in all) wait for an acceptor
 	causeRate        = "rate"         // the source's or the host's rate of key exchanges
 	causeReplay      = "replay"       // a request id seen in the window
 	causeReplayFull  = "replay-full"  // the source's share of the replay cache is full
@@ -84,6 +84,17 @@ const (
 // in it whenever the server accepts slower than the source asks.
 const maxWaitingPerSource = 32
 
+// maxWaitingPerName bounds the flows to one name from the network, all
+// sources together, that wait for a process to accept them, and
+// maxGracePerName those that wait for something to bind the name (the
+// grace period of a server starting up). Each such request holds a
+// thread of the IPCP it came through; the bounds keep a flood of them
+// from holding all of them.
+const (
+	maxWaitingPerName = 256
+	maxGracePerName   = 64
+)
+
 // maxRateSources bounds the sources whose rate of key exchanges is
 // tracked; when more are active at once, those beyond share one bucket.
 const maxRateSources = 4096
@@ -98,6 +109,8 @@ type admission struct {
 	byName   map[string]int     // flows held (or being admitted), by name
 	bySrc    map[nameSource]int // and by name and source
 	waiting  map[nameSource]int // of those, not yet handed to a process
+	nameWait map[string]int     // the same, by name only
+	grace    map[string]int     // requests waiting for a binding, by name
 	global   tokenBucket
 	perSrc   map[string]*tokenBucket
 	overflow tokenBucket                  // shared by the sources beyond maxRateSources
@@ -109,6 +122,7 @@ type nameSource struct{ name, src string }
 func newAdmission(lim Limits, log *slog.Logger) *admission {
 	return &admission{lim: lim.withDefaults(), log: ratelog.Limiter{Logger: log},
 		caps: map[string]int{}, byName: map[string]int{}, bySrc: map[nameSource]int{}, waiting: map[nameSource]int{},
+		nameWait: map[string]int{}, grace: map[string]int{},
 		perSrc: map[string]*tokenBucket{}, refused: map[string]map[string]uint64{}}
 }
 
@@ -150,10 +164,40 @@ func (a *admission) reserve(n, src string, bySource bool) (*ticket, error) {
 		return nil, refused(causeBusy, ctrl.Errorf(ctrl.CodeNotAllowed,
 			"%q has %d flows from %s waiting for its server to accept them, at most %d a source: try again later", n, a.waiting[k], src, maxWaitingPerSource))
 	}
+	if bySource && a.nameWait[n] >= maxWaitingPerName {
+		return nil, refused(causeBusy, ctrl.Errorf(ctrl.CodeNotAllowed,
+			"%q has %d flows waiting for its server to accept them, at most %d: try again later", n, a.nameWait[n], maxWaitingPerName))
+	}
 	a.byName[n]++
 	a.bySrc[k]++
-	a.waiting[k]++
-	return &ticket{a: a, key: k, waiting: true}, nil
+	t := &ticket{a: a, key: k}
+	if bySource {
+		a.waiting[k]++
+		a.nameWait[n]++
+		t.waiting = true
+	}
+	return t, nil
+}
+
+// enterGrace counts a request for n that waits for a binding, and reports
+// false, counting nothing, when maxGracePerName already do; leaveGrace
+// uncounts it.
+func (a *admission) enterGrace(n string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.grace[n] >= maxGracePerName {
+		return false
+	}
+	a.grace[n]++
+	return true
+}
+
+func (a *admission) leaveGrace(n string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.grace[n]--; a.grace[n] <= 0 {
+		delete(a.grace, n)
+	}
 }
 
 // handed notes that the ticket's flow reached a process: it waits no more.
@@ -168,6 +212,9 @@ func (t *ticket) stopWaitingLocked() {
 		t.waiting = false
 		if t.a.waiting[t.key]--; t.a.waiting[t.key] <= 0 {
 			delete(t.a.waiting, t.key)
+		}
+		if t.a.nameWait[t.key.name]--; t.a.nameWait[t.key.name] <= 0 {
+			delete(t.a.nameWait, t.key.name)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package irm
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -87,6 +88,63 @@ func TestAdmissionWaiting(t *testing.T) {
 	waiting[0].release() // handed, then ended: counted once
 	if n := a.waiting[nameSource{"srv", "s1"}]; n != maxWaitingPerSource {
 		t.Errorf("%d flows of s1 waiting, want %d", n, maxWaitingPerSource)
+	}
+}
+
+// TestAdmissionWaitingPerName checks the bound on the flows to one name
+// waiting for an acceptor from all sources together.
+func TestAdmissionWaitingPerName(t *testing.T) {
+	a := newAdmission(Limits{}, nil)
+	for i := range maxWaitingPerName {
+		if _, err := a.reserve("srv", fmt.Sprint("s", i%16), true); err != nil {
+			t.Fatalf("flow %d: %v", i, err)
+		}
+	}
+	_, err := a.reserve("srv", "another", true)
+	wantCode(t, err, ctrl.CodeNotAllowed, fmt.Sprintf("at most %d: try again later", maxWaitingPerName))
+	if _, err := a.reserve("other", "another", true); err != nil {
+		t.Fatalf("another name refused: %v", err)
+	}
+}
+
+// TestArrivedGraceBounded checks that requests for a name nothing is bound
+// to wait for a binding only maxGracePerName at a time: the next is
+// refused at once, as nothing takes its flow.
+func TestArrivedGraceBounded(t *testing.T) {
+	m, fake := fakes(t)
+	m.cfg.BindGrace = time.Minute
+	boot(t, m, "x", "net", "later")
+	x := fake("x")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, maxGracePerName)
+	for range maxGracePerName {
+		go func() {
+			_, _, err := m.Arrived(ctx, x, "192.0.2.1:1", ipcp.DefaultHash.Sum("later"), qos.Raw, nil)
+			done <- err
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m.admit.mu.Lock()
+		n := m.admit.grace["later"]
+		m.admit.mu.Unlock()
+		if n == maxGracePerName {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests wait for a binding, want %d", n, maxGracePerName)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	_, _, err := m.Arrived(context.Background(), x, "192.0.2.2:1", ipcp.DefaultHash.Sum("later"), qos.Raw, nil)
+	wantCode(t, err, ctrl.CodeUnreachable, "no process accepts flows")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the request over the bound waited %v", d)
+	}
+	cancel()
+	for range maxGracePerName {
+		wantCode(t, <-done, ctrl.CodeTimeout, "in time")
 	}
 }
 

@@ -297,10 +297,10 @@ type secret struct {
 // waitBoundIPCP returns the IPCP that takes a flow for n: one bound to it
 // now, or, while no process or program is bound to n either, one bound
 // within the grace period (its layer is being set up). nil means the flow
-// is for a process; graceOver that the grace period ran out waiting.
+// is for a process; graceOver that the grace period ran out waiting, or
+// that too many requests for n wait in it already (maxGracePerName).
 func (m *IRM) waitBoundIPCP(ctx context.Context, from ipcp.IPCP, n string) (e *ipcpEntry, graceOver bool, err error) {
-	grace := time.NewTimer(m.cfg.BindGrace)
-	defer grace.Stop()
+	var grace *time.Timer
 	for {
 		if e := m.boundIPCP(from, n); e != nil {
 			return e, false, nil
@@ -312,6 +312,14 @@ func (m *IRM) waitBoundIPCP(ctx context.Context, from ipcp.IPCP, n string) (e *i
 		m.mu.Unlock()
 		if forProcess {
 			return nil, false, nil
+		}
+		if grace == nil {
+			if !m.admit.enterGrace(n) {
+				return nil, true, nil
+			}
+			defer m.admit.leaveGrace(n)
+			grace = time.NewTimer(m.cfg.BindGrace)
+			defer grace.Stop()
 		}
 		select {
 		case <-changed:
