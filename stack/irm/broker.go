@@ -199,7 +199,7 @@ func (m *IRM) Arrived(ctx context.Context, from ipcp.IPCP, src string, hash []by
 	}
 	info := from.Info()
 	key := sourceKey(info.Name, src)
-	n, err := m.nameForHash(from, hash)
+	n, err := m.nameForHash(info, hash)
 	if err != nil {
 		m.admit.refuse(info.Name, causeUnknownName, "flow refused", "source", key, "err", err)
 		return nil, nil, err
@@ -406,8 +406,9 @@ func (m *IRM) noAcceptor(n string) error {
 		"no process accepts flows for %q on this host: bind one with 'irm bind process PID name %s' or 'irm bind program PROG name %s auto'", n, n, n)
 }
 
-func (m *IRM) nameForHash(from ipcp.IPCP, hash []byte) (string, error) {
-	info := from.Info()
+// nameForHash returns the name registered in the IPCP described by info
+// whose hash is hash.
+func (m *IRM) nameForHash(info ipcp.Info, hash []byte) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.ipcps[info.Name]
