@@ -38,12 +38,12 @@ type Limits struct {
 	// source is this host, and irmd limits its local users by uid.
 	MaxFlowsPerSource int
 	// KEXRate caps the key exchanges irmd runs for arriving flows, per
-	// second, all sources together (bursts of as many). The default
-	// sustained over the replay window (35 s) is about what the replay
-	// cache holds (oap.DefaultReplayCache).
+	// second, all sources together (bursts of as many). Flows through the
+	// local IPCP have a bucket of their own at this rate, so that neither
+	// the network nor local users starve the other.
 	KEXRate int
 	// KEXRatePerSource caps those of one source, per second (bursts of as
-	// many); flows through the local IPCP have only KEXRate.
+	// many); flows through the local IPCP have only their KEXRate.
 	KEXRatePerSource int
 }
 
@@ -111,7 +111,8 @@ type admission struct {
 	waiting  map[nameSource]int // of those, not yet handed to a process
 	nameWait map[string]int     // the same, by name only
 	grace    map[string]int     // requests waiting for a binding, by name
-	global   tokenBucket
+	global   tokenBucket        // the network's
+	local    tokenBucket        // the local IPCP's
 	perSrc   map[string]*tokenBucket
 	overflow tokenBucket                  // shared by the sources beyond maxRateSources
 	refused  map[string]map[string]uint64 // by IPCP, by cause
@@ -258,20 +259,20 @@ func (a *admission) allowKEX(src string, bySource bool, now time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	perRate, allRate := float64(a.lim.KEXRatePerSource), float64(a.lim.KEXRate)
-	b := &tokenBucket{tokens: 1, last: now} // not charged to any source
+	b, all := &tokenBucket{tokens: 1, last: now}, &a.local // local: no source's
 	if bySource {
-		b = a.bucketLocked(src, now, perRate)
+		b, all = a.bucketLocked(src, now, perRate), &a.global
 	}
 	if !b.ready(now, perRate) {
 		return ctrl.Errorf(ctrl.CodeNotAllowed,
 			"%s asks for more than %d key exchanges a second: try again later, or raise kex_rate_per_source in /etc/ouroboros/irmd.conf", src, a.lim.KEXRatePerSource)
 	}
-	if !a.global.ready(now, allRate) {
+	if !all.ready(now, allRate) {
 		return ctrl.Errorf(ctrl.CodeNotAllowed,
 			"this host runs at most %d key exchanges a second and is at that rate: try again later, or raise kex_rate in /etc/ouroboros/irmd.conf", a.lim.KEXRate)
 	}
 	b.tokens--
-	a.global.tokens--
+	all.tokens--
 	return nil
 }
 

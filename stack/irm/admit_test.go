@@ -149,7 +149,9 @@ func TestArrivedGraceBounded(t *testing.T) {
 }
 
 // TestAdmissionRateLocal checks that flows through the local IPCP, whose
-// requesters are all "local", have only the host's rate.
+// requesters are all "local", have no source's rate but a host's rate of
+// their own: spending it leaves the network's alone, and the other way
+// round.
 func TestAdmissionRateLocal(t *testing.T) {
 	a := newAdmission(Limits{KEXRate: 8, KEXRatePerSource: 5}, nil)
 	now := time.Unix(1000, 0)
@@ -159,6 +161,18 @@ func TestAdmissionRateLocal(t *testing.T) {
 		}
 	}
 	wantCode(t, a.allowKEX("local via lo", false, now), ctrl.CodeNotAllowed, "kex_rate in")
+	for i := range 5 {
+		if err := a.allowKEX(fmt.Sprint("n", i), true, now); err != nil {
+			t.Fatalf("a network source after the local rate was spent: %v", err)
+		}
+	}
+	b := newAdmission(Limits{KEXRate: 8, KEXRatePerSource: 8}, nil)
+	for range 8 {
+		b.allowKEX("net", true, now)
+	}
+	if err := b.allowKEX("local via lo", false, now); err != nil {
+		t.Fatalf("a local exchange after the network's rate was spent: %v", err)
+	}
 }
 
 // TestAdmissionRateSourcesBounded checks that a flood of distinct sources
