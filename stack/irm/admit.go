@@ -5,23 +5,23 @@ package irm
 // is bounded, cheapest checks first (see Arrived):
 //
 //	name registered here? ─► an IPCP, process or program takes it?
-//	─► under the name's and the source's caps on flows held? (ticket)
-//	─► under the source's and the host's rate of key exchanges?
+//	    (a wait for a binding: at most maxGracePerName at a time)
+//	─► under the name's and the source's caps on flows held, and on flows
+//	   waiting for an acceptor? (a ticket)
+//	─► under the source's and the host's rate of key exchanges? (kexrate.go)
 //	─► key exchange (oap: timestamp, replay cache with a share per source)
 //	─► an accepting process ─► the flow, which holds its ticket until it ends
 //
-// Every refusal is counted by cause for the IPCP it came through (irm ipcp
-// list) and logged at most once per cause per interval.
+// irmd starts no goroutine for a request: it runs on the IPCP's. Every
+// refusal is counted by cause for the IPCP it came through (irm ipcp
+// list) and logged at most once per cause per interval (refuse.go).
 
 import (
-	"errors"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
-	"time"
 
-	"o7s.dev/ouroboros/stack/crypt/oap"
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
@@ -61,22 +61,6 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Refusal causes, the keys of the counters (prefixed "refused-").
-const (
-	causeUnknownName = "unknown-name" // no name with the request's hash is registered here
-	causeNoAcceptor  = "no-acceptor"  // nothing on this host takes flows for the name
-	causeTimeout     = "timeout"      // no process accepted in time
-	causeCap         = "cap"          // the name's or the source's cap on flows held
-	causeBusy        = "busy"         // too many flows (of the source, or in all) wait for an acceptor
-	causeRate        = "rate"         // the source's or the host's rate of key exchanges
-	causeReplay      = "replay"       // a request id seen in the window
-	causeReplayFull  = "replay-full"  // the source's share of the replay cache is full
-	causeTimestamp   = "timestamp"    // the request's timestamp is outside the window
-	causeCrypto      = "crypto"       // the key exchange failed otherwise (policy, certificate, malformed)
-	causeDown        = "down"         // irmd is shutting down, the name was destroyed
-	causeOther       = "other"        // the flow could not be set up (a system error)
-)
-
 // maxWaitingPerSource bounds the flows of one source to one name that wait
 // for a process to accept them. Flows that passed their key exchange wait
 // in turn for the name's server; without this bound one source could fill
@@ -94,10 +78,6 @@ const (
 	maxWaitingPerName = 256
 	maxGracePerName   = 64
 )
-
-// maxRateSources bounds the sources whose rate of key exchanges is
-// tracked; when more are active at once, those beyond share one bucket.
-const maxRateSources = 4096
 
 // admission holds the caps, rates and refusal counters of arriving flows.
 type admission struct {
@@ -250,149 +230,6 @@ func (a *admission) setCap(n string, c int) {
 		return
 	}
 	a.caps[n] = c
-}
-
-// allowKEX takes a key exchange for src from its rate (if bySource) and
-// the host's, or says which refuses it. Neither is charged when either
-// refuses.
-func (a *admission) allowKEX(src string, bySource bool, now time.Time) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	perRate, allRate := float64(a.lim.KEXRatePerSource), float64(a.lim.KEXRate)
-	b, all := &tokenBucket{tokens: 1, last: now}, &a.local // local: no source's
-	if bySource {
-		b, all = a.bucketLocked(src, now, perRate), &a.global
-	}
-	if !b.ready(now, perRate) {
-		return ctrl.Errorf(ctrl.CodeNotAllowed,
-			"%s asks for more than %d key exchanges a second: try again later, or raise kex_rate_per_source in /etc/ouroboros/irmd.conf", src, a.lim.KEXRatePerSource)
-	}
-	if !all.ready(now, allRate) {
-		return ctrl.Errorf(ctrl.CodeNotAllowed,
-			"this host runs at most %d key exchanges a second and is at that rate: try again later, or raise kex_rate in /etc/ouroboros/irmd.conf", a.lim.KEXRate)
-	}
-	b.tokens--
-	all.tokens--
-	return nil
-}
-
-// bucketLocked returns src's bucket, making one if there is room; buckets
-// that have refilled are the same as new ones, and go to make room. a.mu
-// held.
-func (a *admission) bucketLocked(src string, now time.Time, rate float64) *tokenBucket {
-	if b, ok := a.perSrc[src]; ok {
-		return b
-	}
-	if len(a.perSrc) >= maxRateSources {
-		for k, b := range a.perSrc {
-			if b.ready(now, rate) && b.tokens >= rate {
-				delete(a.perSrc, k)
-			}
-		}
-	}
-	if len(a.perSrc) >= maxRateSources {
-		return &a.overflow
-	}
-	b := &tokenBucket{tokens: rate, last: now}
-	a.perSrc[src] = b
-	return b
-}
-
-// tokenBucket refills at a rate a second, up to a second's worth.
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// ready refills the bucket to now and reports whether it holds a token.
-func (b *tokenBucket) ready(now time.Time, rate float64) bool {
-	if b.last.IsZero() {
-		b.tokens = rate
-	} else if d := now.Sub(b.last); d > 0 {
-		b.tokens = min(rate, b.tokens+d.Seconds()*rate)
-	}
-	b.last = now
-	return b.tokens >= 1
-}
-
-// refuse counts a refusal of cause through the IPCP via and logs it as
-// what ("flow refused", "member flow refused") with args, at most once per
-// what and cause per interval.
-func (a *admission) refuse(via, cause, what string, args ...any) {
-	a.mu.Lock()
-	c := a.refused[via]
-	if c == nil {
-		c = map[string]uint64{}
-		a.refused[via] = c
-	}
-	c[cause]++
-	a.mu.Unlock()
-	args = append([]any{"cause", cause, "via", via}, args...)
-	a.log.Log(slog.LevelWarn, what+" "+cause, what+" (logged once per cause per "+ratelog.DefaultInterval.String()+"; counted in irm ipcp list)", args...)
-}
-
-// counters returns the refusals through the IPCP via by cause, keyed as
-// irm ipcp list shows them, merged into those the IPCP counts itself.
-func (a *admission) counters(via string, own map[string]uint64) map[string]uint64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c := a.refused[via]
-	if len(c) == 0 {
-		return own
-	}
-	out := make(map[string]uint64, len(own)+len(c))
-	for k, v := range own {
-		out[k] = v
-	}
-	for k, v := range c {
-		out["refused-"+k] += v
-	}
-	return out
-}
-
-// forget drops the counters of an IPCP that is gone.
-func (a *admission) forget(via string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.refused, via)
-}
-
-// oapCause is the refusal cause of a key exchange's error.
-func oapCause(err error) string {
-	switch {
-	case errors.Is(err, oap.ErrReplayCacheFull):
-		return causeReplayFull
-	case errors.Is(err, oap.ErrReplay):
-		return causeReplay
-	case errors.Is(err, oap.ErrTimestamp):
-		return causeTimestamp
-	}
-	return causeCrypto
-}
-
-// refusal is an error with the cause it is counted under.
-type refusal struct {
-	cause string
-	err   error
-}
-
-// refused marks err as a refusal for cause; nil stays nil.
-func refused(cause string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return &refusal{cause, err}
-}
-
-func (r *refusal) Error() string { return r.err.Error() }
-func (r *refusal) Unwrap() error { return r.err }
-
-// causeOf returns the cause err was marked with, or dflt.
-func causeOf(err error, dflt string) string {
-	if r, ok := errors.AsType[*refusal](err); ok {
-		return r.cause
-	}
-	return dflt
 }
 
 // localSource reports whether flows through the IPCP of type t come from
