@@ -62,6 +62,8 @@ type Flow struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	reported uint64 // Rejected as last reported to irmd; Process.reportMu held
 }
 
 func newFlow(p *Process, info ctrl.FlowInfo, sock *seqpkt.Conn) (*Flow, error) {
@@ -128,11 +130,13 @@ func (f *Flow) Encrypted() bool { return f.sealed != nil }
 
 // Rejected returns how many packets arrived that did not open: modified,
 // replayed, or not sealed with the flow's keys. They were dropped.
+// The process reports the count to irmd, for 'irm flow list' (report.go).
 func (f *Flow) Rejected() uint64 {
 	if f.sealed == nil {
 		return 0
 	}
-	return f.sealed.Rejected()
+	n, _ := f.sealed.Rejected()
+	return n
 }
 
 // Skipped returns how many SDUs this end's FRCT gave up waiting for: gaps

@@ -204,7 +204,7 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 		}
 		sort.Strings(s.names)
 		out = append(out, ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
-			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: info.Counters,
+			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: withRejected(info.Counters, e.flowRejected.Load()),
 			Neighbours: info.Neighbours, Admits: admits(e, info, s.id), Intents: intents(info.Intents),
 			Enrolment: s.enrol})
 	}
