@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"o7s.dev/ouroboros/internal/hostlab"
+	"o7s.dev/ouroboros/internal/netlab"
+)
+
+// peerTimeout is the default peer timeout of the named QoS specs: the
+// bound within which an end notices that its peer vanished.
+const peerTimeout = 15 * time.Second
+
+// endlessCat starts a reliable ocat transfer from a to b's "sink" over
+// "wan", fed an endless stream, and waits until a megabyte has arrived. It
+// returns the two ocat processes and what b has received so far.
+func endlessCat(t *testing.T, a, b *netlab.Node) (sender, receiver *netlab.Proc, received *countingWriter) {
+	t.Helper()
+	received = new(countingWriter)
+	cmd := b.Command("ocat", "-l")
+	cmd.Stdout = received
+	receiver = b.StartCmd(cmd)
+	serveOn(t, b, "sink", receiver)
+	cli := a.Command("ocat", "-n", "sink", "-q", "data")
+	stdin, err := cli.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender = a.StartCmd(cli)
+	go feed(stdin)
+	t.Cleanup(func() { stdin.Close() })
+	waitFor(t, 20*time.Second, "a megabyte to cross", func() bool { return received.n.Load() > 1<<20 })
+	return sender, receiver, received
+}
+
+// feed writes to w until it fails.
+func feed(w io.Writer) {
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := w.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+// mustFailWithin waits for p to exit non-zero within d and returns its
+// output; it fails the test on a clean exit or none.
+func mustFailWithin(t *testing.T, p *netlab.Proc, what string, d time.Duration) string {
+	t.Helper()
+	start := time.Now()
+	err := p.Wait(d)
+	out := p.Output()
+	switch {
+	case errors.Is(err, hostlab.ErrStillRunning):
+		t.Fatalf("%s still runs %v after its peer went: it must notice within the peer timeout\n%s", what, d, out)
+	case err == nil:
+		t.Fatalf("%s exited 0 on a truncated transfer\n%s", what, out)
+	}
+	t.Logf("%s exited after %v (%v): %s", what, time.Since(start).Round(time.Millisecond), err, strings.TrimSpace(out))
+	return out
+}
+
+// TestE2ESenderHostKilledIsAbruptAtReceiver: the sending side's irmd is
+// SIGKILLed mid-transfer, so nothing more comes and nothing closes the
+// flow. The receiving ocat must not take the silence for an end of stream,
+// nor wait 120 s: it exits non-zero within the peer timeout, saying the
+// flow ended abruptly. The sender, whose irmd is gone, fails too.
+func TestE2ESenderHostKilledIsAbruptAtReceiver(t *testing.T) {
+	u := udpPair(t)
+	sender, receiver, _ := endlessCat(t, u.a, u.b)
+	u.irmdA.Signal(syscall.SIGKILL)
+	out := mustFailWithin(t, receiver, "the receiving ocat", peerTimeout+10*time.Second)
+	mustContain(t, out, "flow ended abruptly", "bytes received", "the transfer is incomplete")
+	mustFailWithin(t, sender, "the sending ocat", 10*time.Second)
+}
+
+// TestE2EReceiverHostKilledIsAbruptAtSender: the receiving side's irmd is
+// SIGKILLed mid-transfer. The sender, blocked on a window nobody will open
+// again, exits non-zero within the peer timeout.
+func TestE2EReceiverHostKilledIsAbruptAtSender(t *testing.T) {
+	u := udpPair(t)
+	sender, _, _ := endlessCat(t, u.a, u.b)
+	u.irmdB.Signal(syscall.SIGKILL)
+	out := mustFailWithin(t, sender, "the sending ocat", peerTimeout+10*time.Second)
+	mustContain(t, out, "flow ended abruptly", "the peer vanished")
+}
+
+// udpLab is two hosts a and b, each with an irmd and a udp4 IPCP in the
+// layer "wan"; a finds b's "sink" through its hosts file.
+type udpLab struct {
+	a, b         *netlab.Node
+	irmdA, irmdB *netlab.Proc
+	link         *netlab.Link
+}
+
+func udpPair(t *testing.T) *udpLab {
+	t.Helper()
+	lab := netlab.New(t, bin)
+	u := &udpLab{a: lab.Node("a"), b: lab.Node("b")}
+	u.link = lab.Link(u.a, u.b).Subnet("10.1.0.0/24")
+	u.a.Hosts(map[string]string{"sink": u.link.B.IP4().String()})
+	u.irmdA, u.irmdB = u.a.StartIRMd(), u.b.StartIRMd()
+	u.a.MustRun("irm", "ipcp", "bootstrap", "name", "ua", "layer", "wan", "type", "udp4", "ip", u.link.A.IP4().String())
+	u.b.MustRun("irm", "ipcp", "bootstrap", "name", "ub", "layer", "wan", "type", "udp4", "ip", u.link.B.IP4().String())
+	return u
+}
+
+// TestE2EForgedFlowPacketsAreShownRejected: datagrams of a running
+// encrypted flow, replayed and modified by an attacker who can send with
+// the client's address and port, pass the shim (which checks only the
+// source) and are rejected by the receiving application; irm flow list on
+// the server shows them in its REJECTED column, irm ipcp list counts them
+// for the layer, and the flow goes on.
+func TestE2EForgedFlowPacketsAreShownRejected(t *testing.T) {
+	u := udpPair(t)
+	a, b := u.a, u.b
+	received := new(countingWriter)
+	cmd := b.Command("ocat", "-l")
+	cmd.Stdout = received
+	serveOn(t, b, "sink", b.StartCmd(cmd))
+	capture := u.link.B.CaptureUDP()
+	cli := a.Command("ocat", "-n", "sink", "-q", "data")
+	stdin, err := cli.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	a.StartCmd(cli)
+	io.WriteString(stdin, "genuine\n")
+	waitFor(t, 10*time.Second, "the first line to cross", func() bool { return received.n.Load() >= 8 })
+	seen, err := capture.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flowPkts []netlab.Datagram
+	for _, d := range seen {
+		if !d.Out && len(d.Payload) > 8 && d.Payload[0]|d.Payload[1]|d.Payload[2]|d.Payload[3] != 0 {
+			flowPkts = append(flowPkts, d) // an endpoint id: a flow's packet
+		}
+	}
+	if len(flowPkts) == 0 {
+		t.Fatalf("no flow packet among %d datagrams", len(seen))
+	}
+	const copies = 20
+	var forged [][]byte
+	for i := range copies {
+		p := flowPkts[i%len(flowPkts)].Payload
+		forged = append(forged, p) // a replay
+		m := append([]byte(nil), p...)
+		m[len(m)-1] ^= 0x55 // a modified copy
+		forged = append(forged, m)
+	}
+	src, dst := flowPkts[0].Src, flowPkts[0].Dst
+	if err := a.Do(func() error { return sendSpoofedUDP4(src, dst, forged) }); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	waitFor(t, 10*time.Second, "b's flow list to show the rejected packets", func() bool {
+		row = flowRow(b.MustRun("irm", "flow", "list"), "accept", "sink")
+		f := strings.Fields(row)
+		return len(f) > 0 && f[len(f)-1] == "40"
+	})
+	t.Logf("b's flow: %s", row)
+	mustContain(t, b.MustRun("irm", "ipcp", "list"), "flow-rejected 40")
+	io.WriteString(stdin, "still up\n")
+	waitFor(t, 10*time.Second, "the flow to carry on", func() bool { return received.n.Load() >= 17 })
+}
+
+// flowRow returns the line of irm flow list that has every one of words.
+func flowRow(list string, words ...string) string {
+	for _, line := range strings.Split(list, "\n") {
+		f := strings.Fields(line)
+		all := true
+		for _, w := range words {
+			all = all && containsField(f, w)
+		}
+		if all {
+			return line
+		}
+	}
+	return ""
+}
+
+func containsField(fields []string, w string) bool {
+	for _, f := range fields {
+		if f == w {
+			return true
+		}
+	}
+	return false
+}
+
+// sendSpoofedUDP4 sends each payload as a UDP datagram from src to dst,
+// whatever socket owns src: a raw socket writes the UDP header itself (the
+// kernel adds the IP header, from src's address when it is the node's).
+func sendSpoofedUDP4(src, dst netip.AddrPort, payloads [][]byte) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_UDP)
+	if err != nil {
+		return fmt.Errorf("raw socket: %w", err)
+	}
+	defer unix.Close(fd)
+	to := &unix.SockaddrInet4{Addr: dst.Addr().As4()}
+	for _, p := range payloads {
+		b := make([]byte, 8, 8+len(p))
+		binary.BigEndian.PutUint16(b[0:], src.Port())
+		binary.BigEndian.PutUint16(b[2:], dst.Port())
+		binary.BigEndian.PutUint16(b[4:], uint16(8+len(p)))
+		// Checksum 0: none, which IPv4 allows.
+		if err := unix.Sendto(fd, append(b, p...), 0, to); err != nil {
+			return fmt.Errorf("send to %v: %w", dst, err)
+		}
+	}
+	return nil
+}
