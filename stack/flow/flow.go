@@ -262,6 +262,9 @@ func (f *Flow) Close() error {
 	err := ErrClosed
 	f.closeOnce.Do(func() {
 		close(f.closed)
+		if f.sealed != nil {
+			f.p.report([]*Flow{f}) // the last rejections, while irmd has the flow
+		}
 		err = f.conn.Close() // FRCT lingers until its data is acknowledged
 		if f.rdy != nil {
 			f.rdy.close()

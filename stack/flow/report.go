@@ -27,7 +27,7 @@ func (p *Process) routineReport() {
 			return
 		case <-t.C:
 		}
-		if err := p.report(); errors.Is(err, errReportRefused) {
+		if err := p.report(p.snapshot()); errors.Is(err, errReportRefused) {
 			return // an irmd without flow reports: stop asking
 		}
 	}
@@ -35,13 +35,13 @@ func (p *Process) routineReport() {
 
 var errReportRefused = errors.New("irmd refuses flow reports")
 
-// report sends the counters that changed since the last report.
-func (p *Process) report() error {
+// report sends the counters of flows that changed since the last report.
+func (p *Process) report(flows []*Flow) error {
 	p.reportMu.Lock()
 	defer p.reportMu.Unlock()
 	var req ctrl.FlowReport
 	var changed []*Flow
-	for _, f := range p.snapshot() {
+	for _, f := range flows {
 		if f.sealed == nil || len(req.Flows) == ctrl.MaxFlowReport {
 			continue
 		}

@@ -54,12 +54,8 @@ func TestRejectedPacketsAreReported(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	var layer uint64
-	for _, i := range h.IRM.ListIPCPs(ctrl.IPCPFilter{}) {
-		layer += i.Counters["flow-rejected"]
-	}
-	if layer != 3 {
-		t.Fatalf("the IPCPs count %d rejected, want 3", layer)
+	if n := layerRejected(h); n != 3 {
+		t.Fatalf("the IPCPs count %d rejected, want 3", n)
 	}
 
 	// Another process reporting on this flow is ignored.
@@ -77,4 +73,24 @@ func TestRejectedPacketsAreReported(t *testing.T) {
 	if p := acceptedEnd(h, s.ID()).Rejected; p != 3 {
 		t.Fatalf("another process's report changed the count to %d", p)
 	}
+
+	// Closing the flow reports what its last second rejected, at once:
+	// the layer's count keeps it after the flow is gone.
+	for range 2 {
+		flow.WriteUnsealed(c, forged)
+	}
+	exchange(t, c, s)
+	s.Close()
+	if n := layerRejected(h); n != 5 {
+		t.Fatalf("after the close, the IPCPs count %d rejected, want 5", n)
+	}
+}
+
+// layerRejected sums what the IPCPs count as rejected by applications.
+func layerRejected(h *irmtest.Host) uint64 {
+	var n uint64
+	for _, i := range h.IRM.ListIPCPs(ctrl.IPCPFilter{}) {
+		n += i.Counters["flow-rejected"]
+	}
+	return n
 }
