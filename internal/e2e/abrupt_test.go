@@ -84,6 +84,19 @@ func TestE2ESenderHostKilledIsAbruptAtReceiver(t *testing.T) {
 	mustFailWithin(t, sender, "the sending ocat", 10*time.Second)
 }
 
+// TestE2ESenderKilledIsAbruptAtReceiver: the sending ocat is SIGKILLed
+// mid-transfer, so its irmd deallocates the flow and the receiver's irmd
+// reports "peer deallocated", exactly as for a forged shim DEALLOC. Before
+// FRCT closed in order in band, the receiver took that for the end of the
+// stream and exited 0 with part of the data; now it exits 1 at once.
+func TestE2ESenderKilledIsAbruptAtReceiver(t *testing.T) {
+	u := udpPair(t)
+	sender, receiver, _ := endlessCat(t, u.a, u.b)
+	sender.Signal(syscall.SIGKILL)
+	out := mustFailWithin(t, receiver, "the receiving ocat", 5*time.Second)
+	mustContain(t, out, "flow ended abruptly", "without the peer closing the stream", "the transfer is incomplete")
+}
+
 // TestE2EReceiverHostKilledIsAbruptAtSender: the receiving side's irmd is
 // SIGKILLed mid-transfer. The sender, blocked on a window nobody will open
 // again, exits non-zero within the peer timeout.
