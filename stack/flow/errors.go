@@ -116,8 +116,10 @@ type abortError struct {
 	rx    uint64 // bytes the application read
 }
 
+// Error reads "flow ended abruptly (flow down): CAUSE (N bytes received)":
+// the error it also matches stays in the text, for those who grep for it.
 func (e *abortError) Error() string {
-	return fmt.Sprintf("%v: %s (%d bytes received)", ErrAborted, e.cause, e.rx)
+	return fmt.Sprintf("%v (%v): %s (%d bytes received)", ErrAborted, e.also, e.cause, e.rx)
 }
 
 func (e *abortError) Is(target error) bool { return target == ErrAborted || target == e.also }
