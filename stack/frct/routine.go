@@ -168,7 +168,7 @@ func (c *Conn) timersLocked(now time.Time, out [][]byte, ctl *ctlBufs) ([][]byte
 	if c.s.probeDue(c.cfg, c.reliable, now) {
 		flags |= FlagRDVS
 	}
-	if t := c.cfg.peerTimeout(); t > 0 && now.Sub(c.s.lastSent) >= t/4 {
+	if t := c.cfg.peerTimeout(); t > 0 && now.Sub(c.s.lastSent) >= keepaliveEvery(t) {
 		flags |= FlagKA
 	}
 	if c.r.ackNow || flags != 0 {
@@ -200,7 +200,7 @@ func (c *Conn) nextTimerLocked() time.Time {
 	}
 	if t := c.cfg.peerTimeout(); t > 0 {
 		at(c.r.lastRecv.Add(t + time.Millisecond))
-		at(c.s.lastSent.Add(t / 4))
+		at(c.s.lastSent.Add(keepaliveEvery(t)))
 	}
 	// A gap deadline that has passed was reported to readers already (see
 	// timersLocked); keeping it would spin this loop until they read.
