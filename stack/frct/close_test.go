@@ -209,3 +209,24 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// A reliable Close whose data the peer never acknowledged fails, within
+// the peer timeout, instead of reporting a complete transfer.
+func TestCloseFailsWhenDataUnacknowledged(t *testing.T) {
+	ea, eb := frcttest.Link(frcttest.Impairment{}, frcttest.Impairment{})
+	defer eb.Close() // nobody runs FRCT at b: nothing is acknowledged
+	q := qos.Data
+	q.Timeout = 200
+	a := frct.New(ea, frct.Config{QoS: q, MTU: 2048})
+	if _, err := a.Write([]byte("lost")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := a.Close()
+	if !errors.Is(err, frct.ErrPeerTimeout) {
+		t.Fatalf("Close: %v, want ErrPeerTimeout", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v with a 200 ms peer timeout", d)
+	}
+}
