@@ -266,27 +266,34 @@ func (l *flowList) print(w io.Writer) error {
 		return cmp.Compare(sideRank(a.Side), sideRank(b.Side))
 	})
 	t := newTable(w, "ID", "SIDE", "NAME", "QOS", "LAYER", "IPCP", "OWNER", "AGE",
-		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES", "DROPPED", "SEALED")
+		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES", "DROPPED", "SEALED", "REJECTED")
 	for _, f := range l.Flows {
 		t.row(strconv.FormatUint(f.ID, 10), f.Side, f.Name, qosCell(f.QoS), f.Layer, f.IPCP,
 			ownerCell(f), ageCell(f.AgeMS),
 			strconv.FormatUint(f.SentPkts, 10), bytesCell(f.SentBytes),
 			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes),
-			strconv.FormatUint(f.Dropped, 10), sealedCell(f))
+			strconv.FormatUint(f.Dropped, 10), sealedCell(f), rejectedCell(f))
 	}
 	return t.flush()
 }
 
-// sealedCell says whether a flow is encrypted and, for those irmd opens
-// (an IPCP's flows over lower layers), how many packets did not open.
+// sealedCell says whether a flow is encrypted.
 func sealedCell(f ctrl.FlowStat) string {
-	switch {
-	case !f.Encrypted:
-		return "no"
-	case f.Rejected > 0:
-		return fmt.Sprintf("yes (%d rejected)", f.Rejected)
+	if f.Encrypted {
+		return "yes"
 	}
-	return "yes"
+	return "no"
+}
+
+// rejectedCell counts the packets that arrived and did not open (forged,
+// modified, replayed): as irmd counts them on the flows it opens, as the
+// application reports them on its own. Unsealed flows have nothing to
+// open: "-".
+func rejectedCell(f ctrl.FlowStat) string {
+	if !f.Encrypted {
+		return "-"
+	}
+	return strconv.FormatUint(f.Rejected, 10)
 }
 
 // sideRank orders the allocating end of a flow before the accepting end.

@@ -38,7 +38,10 @@ The server (-l) accepts one flow, writes what arrives to standard output and ` +
 
 Flows have no half-close: the first side to reach the end of its input ends ` +
 	`the transfer for both. A side whose data could not all be sent because the ` +
-	`other closed first exits 1.`
+	`other closed first exits 1. So does a side whose flow ended without the other ` +
+	`closing it (the flow torn down beneath it, the peer crashed, or silent for the ` +
+	`QoS timeout, 15 s unless -q NAME,timeout=DURATION says otherwise): the ` +
+	`transfer is incomplete (every QoS but raw tells these ends apart).`
 
 type options struct {
 	listen   bool

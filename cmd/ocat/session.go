@@ -63,7 +63,8 @@ func (s *session) run(ctx context.Context) error {
 
 // sent ends the transfer after the sender stopped: at the end of the input
 // the flow is lingered on if asked, and closed. Closing loses nothing: irmd
-// reads every SDU queued on the flow's socket before it sees the close.
+// reads every SDU queued on the flow's socket before it sees the close, and
+// a reliable flow's close fails if the peer did not acknowledge everything.
 func (s *session) sent(err error, recvDone <-chan error) error {
 	if err != nil {
 		s.f.Close()
@@ -80,9 +81,17 @@ func (s *session) sent(err error, recvDone <-chan error) error {
 		case <-time.After(s.linger):
 		}
 	}
-	s.f.Close()
+	cerr := s.f.Close()
 	<-recvDone // the receiver ends with the close; what it printed is all there is
-	return nil
+	switch {
+	case cerr == nil, errors.Is(cerr, flow.ErrClosed):
+		return nil
+	case errors.Is(cerr, flow.ErrPeerGone):
+		return errUnsent
+	}
+	// On a reliable flow the close waits for the peer to acknowledge
+	// everything: it failed, so the end of the input may not have arrived.
+	return cerr
 }
 
 // received ends the transfer after the receiver stopped, normally because
@@ -115,10 +124,16 @@ func (s *session) received(err error, sendDone <-chan error) error {
 }
 
 // endOf maps the receiver's end: the peer closing, or this side closing, is
-// the normal end of a transfer.
+// the normal end of a transfer. On every QoS but raw only the peer's
+// orderly close is ErrPeerGone: a flow torn down below it (irmd or a layer
+// ended it, a forged teardown, a peer that crashed or vanished) is
+// ErrAborted, and the transfer is incomplete.
 func endOf(err error) error {
 	if tool.Ended(err) {
 		return nil
+	}
+	if errors.Is(err, flow.ErrAborted) {
+		return fmt.Errorf("%w; the transfer is incomplete", err)
 	}
 	if errors.Is(err, flow.ErrFlowDown) {
 		return fmt.Errorf("%w: irmd or the layer ended the flow; the transfer is incomplete", err)

@@ -96,6 +96,8 @@ func (pg *pinger) interrupted(ctx context.Context, err error) error {
 		return nil
 	}
 	switch {
+	case errors.Is(err, flow.ErrAborted):
+		return err // it says why
 	case errors.Is(err, flow.ErrPeerGone):
 		return fmt.Errorf("%w: the server closed the flow", err)
 	case errors.Is(err, flow.ErrFlowDown):

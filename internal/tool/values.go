@@ -162,14 +162,28 @@ func MustQoS(name string) QoS {
 
 func (q *QoS) String() string { return q.Name }
 
+// Set takes a spec's name, optionally with its peer timeout changed:
+// "data,timeout=5s" (a plain number is milliseconds; 0 disables it).
 func (q *QoS) Set(s string) error {
-	spec, err := qos.Parse(s)
+	name, opt, hasOpt := strings.Cut(s, ",")
+	spec, err := qos.Parse(name)
 	if err != nil {
 		return err
+	}
+	if hasOpt {
+		v, ok := strings.CutPrefix(opt, "timeout=")
+		if !ok {
+			return fmt.Errorf("unknown QoS option %q: only timeout=DURATION may follow the spec's name", opt)
+		}
+		d, err := ParseDuration(v, time.Millisecond)
+		if err != nil || d < 0 || d > time.Duration(math.MaxUint32)*time.Millisecond {
+			return fmt.Errorf("bad peer timeout %q: give a duration such as 5s, or 0 for none", v)
+		}
+		spec.Timeout = uint32(d / time.Millisecond)
 	}
 	q.Name, q.Spec = strings.ToLower(s), spec
 	return nil
 }
 
 // QoSUsage is the help text of a -q option.
-const QoSUsage = "QoS spec: raw (what the layer gives), best, video or voice (in order; what a layer loses is skipped) or data (in order and reliable: lost SDUs are sent again)"
+const QoSUsage = "QoS spec: raw (what the layer gives), best, video or voice (in order; what a layer loses is skipped) or data (in order and reliable: lost SDUs are sent again); ',timeout=DURATION' changes how long a silent peer is thought alive (default 15s, 0: forever; not on raw)"

@@ -80,6 +80,17 @@ func TestQoSValue(t *testing.T) {
 	if err := q.Set("gold"); err == nil || !strings.Contains(err.Error(), "raw, best") {
 		t.Fatalf("Set(gold): %v, want the list of specs", err)
 	}
+	if err := q.Set("data,timeout=5s"); err != nil || q.Spec.Timeout != 5000 || q.Spec.Loss != 0 {
+		t.Fatalf("Set(data,timeout=5s): %+v, %v", q, err)
+	}
+	if err := q.Set("best,timeout=0"); err != nil || q.Spec.Timeout != 0 || !q.Spec.InOrder {
+		t.Fatalf("Set(best,timeout=0): %+v, %v", q, err)
+	}
+	for _, bad := range []string{"data,timeout=soon", "data,delay=5", "data,timeout=-1s"} {
+		if err := q.Set(bad); err == nil {
+			t.Errorf("Set(%s) accepted", bad)
+		}
+	}
 }
 
 func TestFormats(t *testing.T) {

@@ -62,6 +62,7 @@ const (
 	OpFlowAccept Op = "flow.accept" // FlowAccept → FlowInfo + fd
 	OpFlowList   Op = "flow.list"   // (none) → FlowList
 	OpFlowDown   Op = "flow.down"   // notification: FlowDown
+	OpFlowReport Op = "flow.report" // FlowReport → (none)
 
 	OpIPCPCreate     Op = "ipcp.create"     // IPCPCreate
 	OpIPCPDestroy    Op = "ipcp.destroy"    // IPCPRef
@@ -201,21 +202,47 @@ type FlowStat struct {
 	// then 0.
 	Owner string `json:"owner,omitempty"`
 	AgeMS int64  `json:"age_ms"`
-	// Counters as seen by irmd: SDUs the process sent and SDUs delivered to it.
+	// Counters as seen by irmd: SDUs the process sent, and SDUs delivered
+	// to it that it accepted: those that did not open there (Rejected)
+	// are not counted as received.
 	SentPkts  uint64 `json:"sent_pkts"`
 	SentBytes uint64 `json:"sent_bytes"`
 	RecvPkts  uint64 `json:"recv_pkts"`
 	RecvBytes uint64 `json:"recv_bytes"`
 	// Encrypted says whether the flow's packets are sealed; Rejected
-	// counts those that did not open (forged, modified, replayed), for the
-	// flows irmd opens: those of layered IPCPs.
-	Encrypted bool   `json:"encrypted,omitempty"`
-	Rejected  uint64 `json:"rejected,omitempty"`
+	// counts those that arrived and did not open (forged, modified,
+	// replayed) and were dropped: for the flows irmd opens (those of
+	// layered IPCPs) as irmd counts them, for an application's flows as
+	// the application last reported them (OpFlowReport, about a second
+	// behind). RejectedBytes is their size, for applications' flows.
+	Encrypted     bool   `json:"encrypted,omitempty"`
+	Rejected      uint64 `json:"rejected,omitempty"`
+	RejectedBytes uint64 `json:"rejected_bytes,omitempty"`
 	// Dropped counts the SDUs irmd dropped on their way to this end
 	// because its queue was full: a network layer's packets for a process
 	// (or, on a lower flow, an upper IPCP) that did not read them in time.
 	// A local-layer flow drops nothing.
 	Dropped uint64 `json:"dropped,omitempty"`
+}
+
+// FlowReport carries counters of a process's flows that only the process
+// knows, for the flow list. A process sends it when they change, at most
+// about once a second, and only for its own flows; irmd ignores the rest.
+type FlowReport struct {
+	Flows []FlowCounters `json:"flows"`
+}
+
+// MaxFlowReport bounds the entries of one FlowReport.
+const MaxFlowReport = 1024
+
+// FlowCounters are one flow's counters in a FlowReport, each the total
+// since the flow began.
+type FlowCounters struct {
+	ID uint64 `json:"id"`
+	// Rejected counts packets that arrived on the flow and did not open
+	// (forged, modified or replayed); RejectedBytes is their size.
+	Rejected      uint64 `json:"rejected"`
+	RejectedBytes uint64 `json:"rejected_bytes"`
 }
 
 // FlowList answers OpFlowList.

@@ -15,7 +15,10 @@
 // Each Write sends one SDU and each Read returns one SDU. Reads and writes
 // honour deadlines (SetReadDeadline, SetWriteDeadline); a deadline in the
 // past makes them non-blocking. Close deallocates the flow, and the peer's
-// next Read fails with ErrPeerGone at once.
+// next Read fails with ErrPeerGone at once. On every QoS but raw that is the
+// only way to ErrPeerGone: a flow that ends otherwise (irmd or the layer
+// tore it down, the peer crashed or went silent for the QoS timeout, 15 s
+// by default) fails with ErrAborted, which says how much had arrived.
 //
 // To wait on many flows from one goroutine, put them in an EventSet and call
 // Wait; it reports the flows that have an SDU to read or have gone down.

@@ -18,8 +18,15 @@ var (
 	// ErrPeerGone: the peer deallocated the flow or exited.
 	ErrPeerGone = errors.New("peer deallocated the flow")
 	// ErrPeerTimeout: the peer went silent for the QoS timeout, or left
-	// data unacknowledged too long: it is considered dead.
+	// data unacknowledged too long: it is considered dead. It also matches
+	// ErrAborted.
 	ErrPeerTimeout = errors.New("peer timed out")
+	// ErrAborted: a flow with FRCT (any QoS but raw) ended without the
+	// peer closing it in order: irmd, the layer or the peer's host ended it,
+	// or the peer went silent (then ErrPeerTimeout matches too; otherwise
+	// ErrFlowDown does). What was received may be incomplete; it never
+	// matches ErrPeerGone, the orderly end.
+	ErrAborted = errors.New("flow ended abruptly")
 	// ErrTimeout: a deadline or the context's deadline passed. It also
 	// matches os.ErrDeadlineExceeded and context.DeadlineExceeded.
 	ErrTimeout error = timeoutError{}
@@ -100,6 +107,22 @@ func fromCtrl(err error) error {
 	}
 	return err
 }
+
+// abortError is an FRCT flow's abrupt end: it matches ErrAborted and also
+// (ErrFlowDown or ErrPeerTimeout), and says how much had arrived.
+type abortError struct {
+	also  error
+	cause string
+	rx    uint64 // bytes the application read
+}
+
+// Error reads "flow ended abruptly (flow down): CAUSE (N bytes received)":
+// the error it also matches stays in the text, for those who grep for it.
+func (e *abortError) Error() string {
+	return fmt.Sprintf("%v (%v): %s (%d bytes received)", ErrAborted, e.also, e.cause, e.rx)
+}
+
+func (e *abortError) Is(target error) bool { return target == ErrAborted || target == e.also }
 
 // detailError keeps irmd's explanation while matching a package error.
 type detailError struct {

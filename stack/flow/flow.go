@@ -62,6 +62,8 @@ type Flow struct {
 
 	closeOnce sync.Once
 	closed    chan struct{}
+
+	reported uint64 // Rejected as last reported to irmd; Process.reportMu held
 }
 
 func newFlow(p *Process, info ctrl.FlowInfo, sock *seqpkt.Conn) (*Flow, error) {
@@ -128,11 +130,13 @@ func (f *Flow) Encrypted() bool { return f.sealed != nil }
 
 // Rejected returns how many packets arrived that did not open: modified,
 // replayed, or not sealed with the flow's keys. They were dropped.
+// The process reports the count to irmd, for 'irm flow list' (report.go).
 func (f *Flow) Rejected() uint64 {
 	if f.sealed == nil {
 		return 0
 	}
-	return f.sealed.Rejected()
+	n, _ := f.sealed.Rejected()
+	return n
 }
 
 // Skipped returns how many SDUs this end's FRCT gave up waiting for: gaps
@@ -152,7 +156,11 @@ func (f *Flow) Skipped() uint64 {
 // Read reads one SDU into p. If the SDU is larger than p, the first len(p)
 // bytes are returned with an error matching ErrMsgSize and the rest is lost,
 // so size p by MaxSDU. When the flow has ended and every SDU sent before
-// has been read, Read fails with ErrPeerGone or ErrFlowDown.
+// has been read, Read fails with ErrPeerGone (the peer closed the flow) or,
+// when it ended otherwise, ErrFlowDown; on flows with FRCT (every QoS but
+// raw) only the peer's orderly close is ErrPeerGone, and every other end
+// matches ErrAborted, so a truncated transfer is never mistaken for a
+// complete one.
 func (f *Flow) Read(p []byte) (int, error) {
 	n, err := f.conn.Read(p)
 	f.updateReady()
@@ -254,11 +262,18 @@ func (f *Flow) Close() error {
 	err := ErrClosed
 	f.closeOnce.Do(func() {
 		close(f.closed)
+		if f.sealed != nil {
+			f.p.report([]*Flow{f}) // the last rejections, while irmd has the flow
+		}
 		err = f.conn.Close() // FRCT lingers until its data is acknowledged
 		if f.rdy != nil {
 			f.rdy.close()
 		}
 		f.p.forget(f.info.ID)
+		if f.frct != nil && err != nil {
+			// What was written may not have arrived: say why.
+			err = &OpError{Op: "close", Name: f.info.Name, ID: f.info.ID, Err: f.mapErr(err)}
+		}
 	})
 	if errors.Is(err, ErrClosed) {
 		return &OpError{Op: "close", Name: f.info.Name, ID: f.info.ID, Err: err}
@@ -277,17 +292,39 @@ func (f *Flow) markDown(r ctrl.Reason) {
 // Down is closed when irmd has said that the flow ended.
 func (f *Flow) Down() <-chan struct{} { return f.down }
 
-// endReason waits briefly for the reason the socket closed.
-func (f *Flow) endReason() error {
+// waitReason waits briefly for the reason the socket closed; ok is false
+// when none came.
+func (f *Flow) waitReason() (r ctrl.Reason, ok bool) {
 	select {
 	case <-f.down:
+		return f.reason, true
 	case <-time.After(reasonWait):
-		return ErrFlowDown
+		return "", false
 	}
-	if f.reason == ctrl.ReasonPeer {
+}
+
+// endReason waits briefly for the reason the socket closed.
+func (f *Flow) endReason() error {
+	if r, _ := f.waitReason(); r == ctrl.ReasonPeer {
 		return ErrPeerGone
 	}
 	return ErrFlowDown
+}
+
+// abortReason explains an FRCT flow's abrupt end by the reason irmd gave
+// (waiting briefly for it, as endReason does).
+func (f *Flow) abortReason() error {
+	e := &abortError{also: ErrFlowDown, rx: f.frct.Stats().DeliveredBytes}
+	r, ok := f.waitReason()
+	switch {
+	case !ok:
+		e.cause = "its socket closed with no word from irmd, before the peer closed the stream"
+	case r == ctrl.ReasonDown:
+		e.cause = "irmd or the layer ended it before the peer closed the stream"
+	default:
+		e.cause = "the peer's host or layer ended it without the peer closing the stream (the peer crashed, or the teardown was forged)"
+	}
+	return e
 }
 
 // opError maps a socket error onto the package errors, with context.
@@ -297,11 +334,21 @@ func (f *Flow) opError(op string, err error) error {
 		return &OpError{Op: op, Name: f.info.Name, ID: f.info.ID, Err: ErrClosed}
 	default:
 	}
+	return &OpError{Op: op, Name: f.info.Name, ID: f.info.ID, Err: f.mapErr(err)}
+}
+
+// mapErr maps an error of the flow's FRCT or socket onto the package errors.
+func (f *Flow) mapErr(err error) error {
 	switch {
+	case f.frct != nil && errors.Is(err, io.EOF):
+		err = ErrPeerGone // FRCT saw the peer's FIN: the orderly end
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe):
 		err = f.endReason()
+	case errors.Is(err, frct.ErrAborted):
+		err = f.abortReason()
 	case errors.Is(err, frct.ErrPeerTimeout):
-		err = &detailError{kind: ErrPeerTimeout, msg: strings.TrimPrefix(err.Error(), frct.ErrPeerTimeout.Error()+": ")}
+		err = &abortError{also: ErrPeerTimeout, rx: f.frct.Stats().DeliveredBytes,
+			cause: "the peer vanished: " + strings.TrimPrefix(err.Error(), frct.ErrPeerTimeout.Error()+": ")}
 	case errors.Is(err, frct.ErrTimeout):
 		err = ErrTimeout
 	case errors.Is(err, frct.ErrClosed):
@@ -319,5 +366,5 @@ func (f *Flow) opError(op string, err error) error {
 	case errors.Is(err, seqpkt.ErrEmpty):
 		err = ErrEmpty
 	}
-	return &OpError{Op: op, Name: f.info.Name, ID: f.info.ID, Err: err}
+	return err
 }

@@ -28,6 +28,8 @@ type Process struct {
 	// reasons holds FlowDown notices that arrived before their flow was
 	// registered (a race between the reply and the notice).
 	reasons map[uint64]ctrl.Reason
+
+	reportMu sync.Mutex // serialises reports to irmd (report.go)
 }
 
 // Attach connects to irmd and announces this process. It fails with an error
@@ -40,6 +42,7 @@ func Attach(ctx context.Context, cfg Config) (*Process, error) {
 	}
 	p.client = c
 	go p.routineWatchIRMd()
+	go p.routineReport()
 	return p, nil
 }
 

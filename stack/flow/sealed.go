@@ -47,7 +47,7 @@ type sealedConn struct {
 	rlens  []int
 	plain  []byte // one SDU, for Read into a short buffer
 
-	rejected atomic.Uint64
+	rejected, rejectedBytes atomic.Uint64
 }
 
 // sealBufs holds one writer's sealed packets; their capacity is kept
@@ -94,8 +94,16 @@ func (c *sealedConn) readBufs() ([][]byte, []int) {
 	return c.rbuf, c.rlens
 }
 
-// Rejected returns how many packets did not open.
-func (c *sealedConn) Rejected() uint64 { return c.rejected.Load() }
+// Rejected returns how many packets did not open, and their size.
+func (c *sealedConn) Rejected() (uint64, uint64) {
+	return c.rejected.Load(), c.rejectedBytes.Load()
+}
+
+// reject counts a packet that did not open.
+func (c *sealedConn) reject(pkt []byte) {
+	c.rejected.Add(1)
+	c.rejectedBytes.Add(uint64(len(pkt)))
+}
 
 // WriteBatch implements frct.Lower and sduConn.
 func (c *sealedConn) WriteBatch(pdus [][]byte) (int, error) {
@@ -168,12 +176,12 @@ func (c *sealedConn) readLocked(bufs [][]byte, lens []int) (int, error) {
 		for i := range n {
 			pkt := rbuf[i][:rlens[i]]
 			if len(pkt)-crypt.Overhead > len(bufs[out]) {
-				c.rejected.Add(1) // cannot be ours: larger than any SDU
+				c.reject(pkt) // cannot be ours: larger than any SDU
 				continue
 			}
 			pt, oerr := c.open.Open(bufs[out][:0], pkt)
 			if oerr != nil {
-				c.rejected.Add(1)
+				c.reject(pkt)
 				continue
 			}
 			lens[out] = len(pt)

@@ -96,7 +96,8 @@ func TestSealedConnDropsWhatDoesNotOpen(t *testing.T) {
 	if got, err := b.Read(buf); err == nil {
 		t.Fatalf("read %q after the only genuine packet", buf[:got])
 	}
-	if r := b.Rejected(); r != 3 {
-		t.Fatalf("rejected %d packets, want 3 (replay, tampered, junk)", r)
+	want := uint64(2*len(sealed) + len("junk that is no packet at all"))
+	if r, size := b.Rejected(); r != 3 || size != want {
+		t.Fatalf("rejected %d packets of %d bytes, want 3 (replay, tampered, junk) of %d", r, size, want)
 	}
 }

@@ -11,12 +11,15 @@ import (
 	"time"
 )
 
-// Errors a Conn reports, besides io.EOF (the peer closed, everything it sent
-// has been read) and the Lower's own errors.
+// Errors a Conn reports, besides io.EOF (the peer closed in order,
+// everything it sent has been read) and the Lower's own errors.
 var (
 	// ErrPeerTimeout: nothing came from the peer for the QoS timeout, or a
 	// packet went unacknowledged for R: the peer is considered dead.
 	ErrPeerTimeout = errors.New("frct: peer timed out")
+	// ErrAborted: the Lower ended (the flow's path was torn down) before
+	// the peer closed in order with a FIN: what arrived may be incomplete.
+	ErrAborted = errors.New("frct: the flow ended without the peer closing it")
 	// ErrTimeout: a read or write deadline passed.
 	ErrTimeout = errors.New("frct: deadline exceeded")
 	// ErrClosed: the Conn was closed by this side.
@@ -45,6 +48,8 @@ type Conn struct {
 	done    chan struct{}
 	closing bool
 	acked   chan struct{} // closed when a lingering Close may finish
+	fin     closeState
+	finDone chan struct{} // closed when the peer answered our FIN
 
 	readyCh chan struct{} // a Read may make progress
 	winCh   chan struct{} // a Write may make progress
@@ -75,7 +80,7 @@ func newConn(lower Lower, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{
 		cfg: cfg, lower: lower, reliable: cfg.QoS.Reliable(), maxSDU: cfg.MTU - MaxHeader,
-		done: make(chan struct{}), acked: make(chan struct{}),
+		done: make(chan struct{}), acked: make(chan struct{}), finDone: make(chan struct{}),
 		readyCh: make(chan struct{}, 1), winCh: make(chan struct{}, 1),
 		wscratch: make([]byte, cfg.MTU), rxDone: make(chan struct{}),
 		rtimer: stoppedTimer(), wtimer: stoppedTimer(),
@@ -168,13 +173,17 @@ func (c *Conn) Readable() bool {
 	return c.err != nil || c.r.ready(c.cfg, time.Now())
 }
 
-// endLocked ends the Conn with err, once; c.mu held.
+// endLocked ends the Conn with err, once; c.mu held. A writer blocked in
+// the Lower (a path that stopped taking packets) returns at once.
 func (c *Conn) endLocked(err error) {
 	if c.err != nil {
 		return
 	}
 	c.err = err
 	close(c.done)
+	if !c.closing {
+		c.lower.SetWriteDeadline(time.Now())
+	}
 }
 
 // Read reads the next SDU into p. An SDU longer than p is truncated and
@@ -256,6 +265,11 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		return 0, c.lowerErr(err)
 	}
+	if err != nil {
+		if end := c.Err(); end != nil {
+			return 0, end // the deadline was the Conn ending
+		}
+	}
 	// Numbered and kept for retransmission, the SDU will be delivered even
 	// if the Lower pushed back past the deadline: the write succeeded.
 	return len(p), nil
@@ -307,19 +321,26 @@ func (c *Conn) prepare(p []byte) ([]byte, uint32, error) {
 	return buf, seq, nil
 }
 
-// lowerErr maps a Lower's write error: a closed path means the peer left.
+// lowerErr maps a Lower's write error: a closed path means the peer left,
+// in order only if it sent FIN.
 func (c *Conn) lowerErr(err error) error {
 	if errors.Is(err, io.ErrClosedPipe) || errors.Is(err, io.EOF) {
 		c.mu.Lock()
-		c.endLocked(io.EOF)
+		c.endLocked(c.endOfLowerLocked())
+		err = c.err
 		c.mu.Unlock()
-		return io.EOF
 	}
 	return err
 }
 
 // Close lingers until everything written is acknowledged (reliable Conns),
-// the peer is gone, or R passes; then it closes the Lower.
+// the peer is gone, or R passes; then it closes in order: it sends FIN and
+// waits for the peer's FIN (at most the peer timeout) so that the peer
+// sees an orderly end, not an abrupt one; then it closes the Lower.
+//
+// On a reliable Conn, Close fails when what was written may not have
+// arrived: with the reason the Conn ended while it lingered (io.EOF: the
+// peer closed first), or ErrPeerTimeout after R.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.closing {
@@ -333,12 +354,26 @@ func (c *Conn) Close() error {
 		close(c.acked)
 	}
 	c.mu.Unlock()
+	var lost error
 	if linger {
 		c.kick()
 		select {
 		case <-c.acked:
 		case <-c.done:
+			lost = c.Err()
 		case <-time.After(c.cfg.R):
+			lost = fmt.Errorf("%w: data unacknowledged at close after %v", ErrPeerTimeout, c.cfg.R)
+		}
+	}
+	c.mu.Lock()
+	fin := c.startCloseLocked(time.Now())
+	c.mu.Unlock()
+	if fin {
+		c.kick()
+		select {
+		case <-c.finDone:
+		case <-c.done:
+		case <-time.After(c.cfg.finWait()):
 		}
 	}
 	err := c.lower.Close()
@@ -348,6 +383,9 @@ func (c *Conn) Close() error {
 	c.s.release(&c.p)
 	c.r.release(&c.p)
 	c.mu.Unlock()
+	if lost != nil {
+		return lost
+	}
 	return err
 }
 
@@ -363,6 +401,10 @@ type Stats struct {
 	DataSent, Retransmitted, ControlSent          uint64
 	DataReceived, Delivered, Duplicates, Skipped  uint64
 	OutOfWindow, NoRun, BadHeader, ControlDropped uint64
+	// DeliveredBytes counts the bytes Read returned.
+	DeliveredBytes uint64
+	// FinEarly counts FINs ignored because SDUs before them were missing.
+	FinEarly uint64
 }
 
 // Pending reports whether an SDU (or a skippable gap) waits to be read.

@@ -4,6 +4,9 @@
 // own initiative), retransmission with RTT estimation and selective
 // acknowledgements, keepalives and a peer timeout. It needs no handshake:
 // sequence runs start delta-t style, with a flagged random sequence number.
+// It closes in order in band (FIN, close.go): any other end of the flow's
+// path is ErrAborted, never io.EOF, so a flow torn down beneath FRCT is
+// not mistaken for a complete one.
 //
 // What runs depends on the flow's QoS spec: raw flows have no FRCT at all;
 // in-order flows (best, video, voice) get sequencing, ordering with a

@@ -15,6 +15,7 @@ func FuzzHeader(f *testing.F) {
 		{Flags: FlagData | FlagDRF | FlagACK | FlagFC, Seqno: 1, Ackno: 2, RWE: 3},
 		{Flags: FlagACK | FlagFC | FlagSACK, Ackno: 9, RWE: 300, SACK: 0b1011},
 		{Flags: FlagKA}, {Flags: FlagRDVS},
+		{Flags: FlagFIN | FlagDRF, Seqno: 5, Start: 5}, {Flags: FlagFIN | FlagACK, Seqno: 9, Ackno: 4},
 	} {
 		b := make([]byte, MaxHeader+3)
 		n := h.Encode(b)
@@ -69,6 +70,7 @@ func FuzzReceive(f *testing.F) {
 	f.Add(false, seed(data(FlagDRF, 10, "a"), data(0, 12, "c"), data(0, 11, "b")))
 	f.Add(true, seed(data(FlagDRF, 0xffffffff, "x"), data(0, 0, "y"), data(0, 300, "far")))
 	f.Add(true, seed([]byte{byte(FlagACK | FlagFC), 0, 0, 0, 1, 0, 0, 1, 0}))
+	f.Add(true, seed(data(FlagDRF, 10, "a"), []byte{byte(FlagFIN), 0, 0, 0, 11}, data(0, 11, "b")))
 	f.Fuzz(func(t *testing.T, reliable bool, in []byte) {
 		q := qos.Best
 		if reliable {

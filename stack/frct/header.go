@@ -12,7 +12,10 @@ import (
 //	+-------+--------------+--------------+--------------+--------------+-----------------+
 //	| flags | seqno        | start        | ackno        | rwe          | sack bitmap     |
 //	+-------+--------------+--------------+--------------+--------------+-----------------+
-//	 1 byte  4 if DATA/RDVS 4 if DRF       4 if ACK       4 if FC        8 if SACK
+//	 1 byte  4 if DATA,     4 if DRF       4 if ACK       4 if FC        8 if SACK
+//	         RDVS or FIN
+//
+// The last flag bit, FIN (orderly close), came with FRCT version 2.
 //
 // A data packet is 5 bytes of header (1 + seqno), 13 with a piggy-backed
 // acknowledgement and window; 4 more while its run is unacknowledged. See
@@ -43,8 +46,14 @@ const (
 	FlagRDVS
 	// FlagKA: keepalive: the sender is alive but has nothing to say.
 	FlagKA
+	// FlagFIN: the sender closes the flow in order (FRCT version 2). The
+	// seqno field holds its next sequence number, one past its last SDU;
+	// with DRF, start equal to seqno says that it sent no SDU. The end that
+	// closes first resends its FIN until a FIN comes back; the other end
+	// answers every FIN it accepts. See close.go.
+	FlagFIN
 
-	flagsKnown = FlagData | FlagACK | FlagFC | FlagSACK | FlagDRF | FlagRDVS | FlagKA
+	flagsKnown = FlagData | FlagACK | FlagFC | FlagSACK | FlagDRF | FlagRDVS | FlagKA | FlagFIN
 )
 
 // MaxHeader is the longest header: flags, seqno, start, ackno, rwe and SACK.
@@ -102,8 +111,9 @@ func (f Flags) valid() bool {
 
 // hasSeqno: DATA packets carry their sequence number; RDVS probes carry the
 // sender's next one, so that an in-order receiver can give up on packets
-// that will never come.
-func (f Flags) hasSeqno() bool { return f&(FlagData|FlagRDVS) != 0 }
+// that will never come; FIN carries it so that a reliable receiver can tell
+// that it has every SDU before the close.
+func (f Flags) hasSeqno() bool { return f&(FlagData|FlagRDVS|FlagFIN) != 0 }
 
 // Encode writes the header to the start of b, which must hold Len() bytes,
 // and returns the length written.

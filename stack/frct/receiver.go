@@ -273,6 +273,7 @@ func (r *receiver) deliver(cfg Config, pl *pool, st *Stats, p []byte, now time.T
 		r.advance()
 	}
 	st.Delivered++
+	st.DeliveredBytes += uint64(n)
 	return n, true, trunc
 }
 

@@ -61,12 +61,13 @@ func (c *Conn) kick() {
 	c.lower.SetReadDeadline(time.Now())
 }
 
-// lowerEnded ends the Conn when the Lower does: EOF is the peer leaving.
+// lowerEnded ends the Conn when the Lower does: its end of stream is the
+// peer leaving in order only after the peer's FIN (close.go).
 func (c *Conn) lowerEnded(err error) {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
-		err = io.EOF
-	}
 	c.mu.Lock()
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) {
+		err = c.endOfLowerLocked()
+	}
 	if c.closing && errors.Is(err, os.ErrClosed) {
 		err = ErrClosed
 	}
@@ -124,6 +125,11 @@ func (c *Conn) inputLocked(pdus [][]byte, lens []int, now time.Time, out [][]byt
 		if h.Flags&FlagData != 0 && c.r.onData(c.cfg, &h, b[n:lens[i]], &c.p, &c.st, now) {
 			ev |= evReadable
 		}
+		if h.Flags&FlagFIN != 0 {
+			var fev events
+			out, fev = c.onFinLocked(&h, out, ctl)
+			ev |= fev
+		}
 	}
 	if c.closing && !c.s.outstanding() && !c.s.ackedClosed {
 		c.s.ackedClosed = true
@@ -162,12 +168,13 @@ func (c *Conn) timersLocked(now time.Time, out [][]byte, ctl *ctlBufs) ([][]byte
 	if c.s.probeDue(c.cfg, c.reliable, now) {
 		flags |= FlagRDVS
 	}
-	if t := c.cfg.peerTimeout(); t > 0 && now.Sub(c.s.lastSent) >= t/4 {
+	if t := c.cfg.peerTimeout(); t > 0 && now.Sub(c.s.lastSent) >= keepaliveEvery(t) {
 		flags |= FlagKA
 	}
 	if c.r.ackNow || flags != 0 {
 		out = c.controlLocked(out, ctl, flags)
 	}
+	out = c.finTimerLocked(now, out, ctl)
 	if c.r.gapExpired(c.cfg, now) {
 		return out, evReadable
 	}
@@ -187,12 +194,13 @@ func (c *Conn) nextTimerLocked() time.Time {
 	}
 	at(c.s.rtoDue)
 	at(c.r.ackDue)
+	at(c.finDueLocked())
 	if !c.s.blockedSince.IsZero() {
 		at(c.s.probeAt(c.cfg))
 	}
 	if t := c.cfg.peerTimeout(); t > 0 {
 		at(c.r.lastRecv.Add(t + time.Millisecond))
-		at(c.s.lastSent.Add(t / 4))
+		at(c.s.lastSent.Add(keepaliveEvery(t)))
 	}
 	// A gap deadline that has passed was reported to readers already (see
 	// timersLocked); keeping it would spin this loop until they read.
@@ -224,9 +232,11 @@ func (c *Conn) controlLocked(out [][]byte, ctl *ctlBufs, flags Flags) [][]byte {
 // returns nil when there is nothing to say.
 func (c *Conn) controlPDULocked(dst []byte, flags Flags) []byte {
 	h := Header{Flags: flags}
-	if flags&FlagRDVS != 0 {
+	if flags&(FlagRDVS|FlagFIN) != 0 {
+		// A sender that never sent has next == runStart == 0: its FIN
+		// carries DRF with start == seqno, "no SDU in this run".
 		h.Seqno = c.s.next
-		if c.s.drf {
+		if c.s.drf || !c.s.started {
 			h.Flags |= FlagDRF
 			h.Start = c.s.runStart
 		}

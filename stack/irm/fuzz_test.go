@@ -25,6 +25,7 @@ func FuzzHandlers(f *testing.F) {
 		`{"name":"u","layer":"net","dst":"net","type":"unicast","autobind":true}`,
 		`{"name":"lo","dst":"v","component":"dt","qos":"voice"}`,
 		`{"ipcp":"lo","name":"net"}`,
+		`{"flows":[{"id":1,"rejected":3,"rejected_bytes":90}]}`,
 		`{"prefix":""}`, `null`, `[]`, `{"name":""}`, ``,
 	}
 	for i := range seeds {

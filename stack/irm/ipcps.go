@@ -205,7 +205,7 @@ func (m *IRM) ListIPCPs(f ctrl.IPCPFilter) []ctrl.IPCPInfo {
 		}
 		sort.Strings(s.names)
 		out = append(out, ctrl.IPCPInfo{Name: e.name, Type: string(e.typ), Layer: info.Layer, State: string(info.State),
-			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: m.admit.counters(e.name, info.Counters),
+			Hash: string(info.Hash), Names: s.names, Flows: info.Flows, Detail: info.Detail, Counters: m.admit.counters(e.name, withRejected(info.Counters, e.flowRejected.Load())),
 			Neighbours: info.Neighbours, Admits: admits(e, info, s.id), Intents: intents(info.Intents),
 			Enrolment: s.enrol})
 	}

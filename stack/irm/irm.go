@@ -172,4 +172,7 @@ type ipcpEntry struct {
 	// enrolment is an enrolment not done yet, for the list; nil when
 	// none is under way or retried. m.mu held.
 	enrolment *ctrl.Enrolment
+	// flowRejected sums the packets that applications reported rejected
+	// on the IPCP's flows, ended ones included (report.go).
+	flowRejected atomic.Uint64
 }

@@ -37,9 +37,12 @@ type port struct {
 	sentPkts, sentBytes atomic.Uint64 // from the application
 	recvPkts, recvBytes atomic.Uint64 // to the application
 	dropped             atomic.Uint64 // for the application, its queue full
-	appGone             atomic.Bool
-	encrypted           atomic.Bool // the application got keys
-	downOnce            sync.Once
+	// rejected, rejectedBytes: what the application reported did not
+	// open (report.go).
+	rejected, rejectedBytes atomic.Uint64
+	appGone                 atomic.Bool
+	encrypted               atomic.Bool // the application got keys
+	downOnce                sync.Once
 	// peer is the other end's verified certificate chain, nil if it
 	// showed none. m.mu held.
 	peer []*x509.Certificate
@@ -148,14 +151,26 @@ func (p *port) hold(t *ticket) {
 	}
 }
 
-// stat describes the port for the flow list.
+// stat describes the port for the flow list. What it received is what
+// the application accepted: irmd delivered more, the packets that the
+// application reported did not open.
 func (p *port) stat() ctrl.FlowStat {
 	info := p.ipcp.Info()
+	rej, rejBytes := p.rejected.Load(), p.rejectedBytes.Load()
 	return ctrl.FlowStat{
 		ID: p.id, Name: p.name, QoS: p.qos, Layer: info.Layer, IPCP: info.Name,
 		PID: p.proc.pid, Side: p.side, AgeMS: time.Since(p.created).Milliseconds(),
 		SentPkts: p.sentPkts.Load(), SentBytes: p.sentBytes.Load(),
-		RecvPkts: p.recvPkts.Load(), RecvBytes: p.recvBytes.Load(),
+		RecvPkts: less(p.recvPkts.Load(), rej), RecvBytes: less(p.recvBytes.Load(), rejBytes),
 		Encrypted: p.encrypted.Load(), Dropped: p.dropped.Load(),
+		Rejected: rej, RejectedBytes: rejBytes,
 	}
+}
+
+// less is a-b, or 0 when a report got ahead of irmd's own count.
+func less(a, b uint64) uint64 {
+	if b > a {
+		return 0
+	}
+	return a - b
 }

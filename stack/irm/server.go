@@ -121,6 +121,7 @@ func (m *IRM) handlers() map[ctrl.Op]handler {
 		ctrl.OpFlowAlloc:  m.handleAlloc,
 		ctrl.OpFlowAccept: m.handleAccept,
 		ctrl.OpFlowList:   mgmt(m.handleFlowList),
+		ctrl.OpFlowReport: m.handleFlowReport,
 
 		ctrl.OpIPCPCreate:     mgmt(m.handleIPCPCreate),
 		ctrl.OpIPCPDestroy:    mgmt(m.handleIPCPDestroy),

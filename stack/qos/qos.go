@@ -38,7 +38,7 @@ type Spec struct {
 const Unbounded = math.MaxUint32
 
 // DefaultTimeout is the peer timeout of the named specs.
-const DefaultTimeout = 120 * time.Second
+const DefaultTimeout = 15 * time.Second
 
 var defaultTimeoutMS = uint32(DefaultTimeout / time.Millisecond)
 
