@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,24 +56,44 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-// PeerCred returns the pid and uid of the process at the other end.
-func (c *Conn) PeerCred() (pid, uid int, err error) {
+// Peer is what the kernel says about the process at the other end of a
+// connection, as of its connect(2): never what the process claims.
+type Peer struct {
+	PID, UID, GID int
+	// PIDFD refers to that very process (SO_PEERPIDFD), so that what is
+	// read about it under /proc is known to be about it and not about a
+	// later process that got its pid; -1 on kernels before Linux 6.5.
+	// The caller closes it.
+	PIDFD int
+}
+
+// Peer returns the credentials of the process at the other end.
+func (c *Conn) Peer() (Peer, error) {
+	p := Peer{PIDFD: -1}
 	rc, err := c.uc.SyscallConn()
 	if err != nil {
-		return 0, 0, err
+		return p, err
 	}
-	var cred *unix.Ucred
 	var cerr error
 	if err := rc.Control(func(fd uintptr) {
+		var cred *unix.Ucred
 		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if cerr != nil {
+			return
+		}
+		p.PID, p.UID, p.GID = int(cred.Pid), int(cred.Uid), int(cred.Gid)
+		if pfd, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEERPIDFD); err == nil {
+			p.PIDFD = pfd
+			unix.CloseOnExec(pfd)
+		}
 	}); err != nil {
-		return 0, 0, err
+		return p, err
 	}
-	if cerr != nil {
-		return 0, 0, cerr
-	}
-	return int(cred.Pid), int(cred.Uid), nil
+	return p, cerr
 }
+
+// SetReadDeadline bounds the wait of Recv; the zero time removes the bound.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.uc.SetReadDeadline(t) }
 
 // Send writes m, passing the descriptor fd along if it is not negative. The
 // caller keeps ownership of fd.

@@ -421,6 +421,11 @@ type BindProgram struct {
 	Name string   `json:"name,omitempty"`
 	Auto bool     `json:"auto,omitempty"`
 	Args []string `json:"args,omitempty"`
+	// User and Group (a name or a number) say whose processes of the
+	// program serve the name: those of User (default: the user who
+	// binds), and those of any member of Group (default: none).
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"`
 }
 
 // BindProcess binds (or unbinds) a running process to a name.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
 )
 
@@ -41,6 +42,11 @@ type Config struct {
 	AllocTimeout time.Duration
 	// RunDir is passed to auto-started programs as OUROBOROS_RUNDIR.
 	RunDir string
+	// Limits bound what one local user's processes may hold.
+	Limits Limits
+	// MgmtGroup, if not 0, is the gid of a group whose members may manage
+	// the IRM as root does ([irmd] group).
+	MgmtGroup int
 	// IPCPFactory, if set, builds IPCPs in place of the IRM's own types;
 	// it returns nil to leave a type to the IRM. host and lower are the
 	// IRM. Tests use it to host doubles of layered IPCPs.
@@ -63,6 +69,10 @@ type IRM struct {
 
 	crypt *flowCrypt
 
+	limits   *limiter
+	refusals ratelog.Limiter // logs of what strangers and local users can trigger
+	reclaim  reclaimer
+
 	nextID  atomic.Uint64
 	nextSeq uint64         // orders connections; m.mu held
 	wg      sync.WaitGroup // connection and auto-start goroutines
@@ -80,15 +90,17 @@ func New(cfg Config) *IRM {
 		cfg.AllocTimeout = 20 * time.Second
 	}
 	return &IRM{
-		cfg:     cfg,
-		log:     cfg.Log,
-		ipcps:   make(map[string]*ipcpEntry),
-		names:   make(map[string]*name),
-		procs:   make(map[*proc]struct{}),
-		ports:   make(map[uint64]*port),
-		lowers:  make(map[uint64]*lowerFlow),
-		changed: make(chan struct{}),
-		crypt:   newFlowCrypt(),
+		cfg:      cfg,
+		log:      cfg.Log,
+		ipcps:    make(map[string]*ipcpEntry),
+		names:    make(map[string]*name),
+		procs:    make(map[*proc]struct{}),
+		ports:    make(map[uint64]*port),
+		lowers:   make(map[uint64]*lowerFlow),
+		changed:  make(chan struct{}),
+		crypt:    newFlowCrypt(),
+		limits:   newLimiter(cfg.Limits),
+		refusals: ratelog.Limiter{Logger: cfg.Log},
 	}
 }
 

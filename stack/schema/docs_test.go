@@ -26,6 +26,8 @@ func render(what string) (string, error) {
 		return ParamTable(f[1]), nil
 	case len(f) == 1 && f[0] == "bootstrap":
 		return BootstrapTable(), nil
+	case len(f) == 1 && f[0] == "irmd-local":
+		return IrmdLocalTable(), nil
 	}
 	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\" or \"bootstrap\"", what)
 }
