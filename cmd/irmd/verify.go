@@ -29,6 +29,9 @@ func verify(cfg *config.Config) error {
 	if _, _, err := hostIdentity(cfg); err != nil {
 		bad("[irmd]", "", err)
 	}
+	if _, err := mgmtGroup(cfg); err != nil {
+		bad("[irmd]", "group", err)
+	}
 	for _, ip := range cfg.IPCPs {
 		table := header(ip.Type, ip.Name)
 		if id := ipcpIdentity(ip); id != nil {

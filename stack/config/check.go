@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"o7s.dev/ouroboros/stack/schema"
@@ -179,7 +180,19 @@ func (c *checker) irmd(cfg *Config, v any) {
 			cfg.Key, _ = program(t, k, m[k])
 		case keyRevoked:
 			cfg.Revoked, _ = list(t, k, m[k], true, fingerprint)
+		case keyGroup:
+			cfg.Group, _ = name(t, k, m[k])
 		default:
+			if o := irmdLocal(k); o != nil {
+				if s, ok := optionString(t, "", o, k, m[k]); ok {
+					n, _ := strconv.Atoi(s) // checked as an Int
+					if cfg.Limits == nil {
+						cfg.Limits = map[string]int{}
+					}
+					cfg.Limits[k] = n
+				}
+				continue
+			}
 			t.unknownKey(k, m[k], irmdKeys, "the keys of [irmd] are "+strings.Join(irmdKeys, ", "))
 		}
 	}

@@ -78,8 +78,14 @@ type Config struct {
 	// them) of certificates refused whatever CA issued them: names' and
 	// IPCPs'.
 	Revoked []string
-	IPCPs   []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
-	Names   []Name // sorted by name
+	// Group is the management group ([irmd] group): its members may
+	// manage irmd as root does. A group name or number; "" for none.
+	Group string
+	// Limits holds the [irmd] limits on local processes that the file
+	// sets (the keys of schema.IrmdLocal), by key.
+	Limits map[string]int
+	IPCPs  []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
+	Names  []Name // sorted by name
 }
 
 // IPCP is one [TYPE.NAME] table: an IPC process to create and, if Bootstrap

@@ -325,6 +325,25 @@ func TestLogLevel(t *testing.T) {
 	}
 }
 
+// TestLocalLimits: [irmd]'s management group and limits on local
+// processes are read, checked against the schema's ranges.
+func TestLocalLimits(t *testing.T) {
+	cfg, err := Parse(file, []byte("[irmd]\ngroup = \"ouroboros\"\nmax_flows_per_uid = 64\nhello_timeout = 2000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"max_flows_per_uid": 64, "hello_timeout": 2000}
+	if cfg.Group != "ouroboros" || !reflect.DeepEqual(cfg.Limits, want) {
+		t.Errorf("group %q, limits %v; want ouroboros, %v", cfg.Group, cfg.Limits, want)
+	}
+	_, err = Parse(file, []byte("[irmd]\nmax_conns_per_uid = 0\nhello_timeout = \"3000\"\n"))
+	for _, s := range []string{"[irmd] max_conns_per_uid: 0 ", "[irmd] hello_timeout: ", "write numbers without quotes"} {
+		if err == nil || !strings.Contains(err.Error(), s) {
+			t.Errorf("error %v: want it to mention %q", err, s)
+		}
+	}
+}
+
 // TestRevoked: fingerprints are read in any case, with or without colons,
 // and kept as irm cert show prints them.
 func TestRevoked(t *testing.T) {
@@ -458,7 +477,7 @@ func TestBadInput(t *testing.T) {
 		{"top log_level", "log_level = \"info\"\n", "log_level", "is an [irmd] key"},
 		{"top bootstrap", "bootstrap = \"L\"\n", "bootstrap", "is an IPCP key"},
 		{"irmd not table", "irmd = 1\n", "irmd", "1 is not a table"},
-		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key, revoked"},
+		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key, revoked, group, max_conns_per_uid, max_flows_per_uid, max_flows_per_process, hello_timeout"},
 		{"irmd revoked short", "[irmd]\nrevoked = [\"AB:CD\"]\n", "[irmd] revoked[0]", "want 64 hex digits"},
 		{"irmd revoked not a list", "[irmd]\nrevoked = \"AB\"\n", "[irmd] revoked", "is not a list of strings"},
 		{"irmd revoked twice", "[irmd]\nrevoked = [\"" + strings.Repeat("ab", 32) + "\", \"" + strings.Repeat("AB", 32) + "\"]\n", "[irmd] revoked[1]", "is listed twice"},

@@ -39,8 +39,30 @@ const (
 
 var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert}
 
-// irmdKeys are the keys of [irmd].
-var irmdKeys = []string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked}
+// irmdKeys are the keys of [irmd]: those read here, then the limits on
+// local processes of stack/schema.
+var irmdKeys = append([]string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked, keyGroup}, irmdLocalKeys()...)
+
+// keyGroup is [irmd]'s management group.
+const keyGroup = "group"
+
+func irmdLocalKeys() []string {
+	var out []string
+	for _, o := range schema.IrmdLocal() {
+		out = append(out, o.Key)
+	}
+	return out
+}
+
+// irmdLocal returns the schema option of [irmd] key k, or nil.
+func irmdLocal(k string) *schema.Option {
+	for _, o := range schema.IrmdLocal() {
+		if o.Key == k {
+			return &o
+		}
+	}
+	return nil
+}
 
 // Certificate keys: the CAs irmd trusts, and the certificates it presents.
 // In an IPCP table, ca, cert and key authenticate the IPCP to its layer.
