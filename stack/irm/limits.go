@@ -145,10 +145,12 @@ func (m *IRM) acceptBackoff(err error, prev time.Duration) time.Duration {
 
 // reclaimAfter is how many flows and connections end before irmd hands
 // the memory they held back to the system; reclaimEvery spaces the
-// returns, which stop the world for a moment.
+// returns, which stop the world for a moment, and reclaimSettle lets the
+// rest of a burst end before one.
 const (
-	reclaimAfter = 256
-	reclaimEvery = time.Second
+	reclaimAfter  = 256
+	reclaimEvery  = time.Second
+	reclaimSettle = 200 * time.Millisecond
 )
 
 // reclaimer returns memory to the system after a burst of flows or
@@ -163,20 +165,21 @@ type reclaimer struct {
 }
 
 // note counts n ended flows or connections, and schedules a return once
-// enough have.
+// enough have. What ends while one is under way counts toward the next.
 func (r *reclaimer) note(n int) {
 	if r.freed.Add(int64(n)) < reclaimAfter || !r.scheduled.CompareAndSwap(false, true) {
 		return
 	}
 	r.mu.Lock()
-	wait := time.Until(r.last.Add(reclaimEvery))
+	wait := max(time.Until(r.last.Add(reclaimEvery)), reclaimSettle)
 	r.mu.Unlock()
-	time.AfterFunc(max(wait, 0), func() {
+	time.AfterFunc(wait, func() {
 		r.freed.Store(0)
 		debug.FreeOSMemory()
 		r.mu.Lock()
 		r.last = time.Now()
 		r.mu.Unlock()
 		r.scheduled.Store(false)
+		r.note(0)
 	})
 }
