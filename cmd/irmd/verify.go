@@ -55,6 +55,16 @@ func verify(cfg *config.Config) error {
 		if _, err := namePolicy(n); err != nil {
 			bad(table, "", err)
 		}
+		if n.User != "" {
+			if _, err := userID(n.User); err != nil {
+				bad(table, "user", err)
+			}
+		}
+		if n.Group != "" {
+			if _, err := groupID(n.Group); err != nil {
+				bad(table, "group", err)
+			}
+		}
 		for i, prog := range n.Progs {
 			if err := irm.CheckProgram(prog); err != nil {
 				key := "prog"

@@ -446,6 +446,10 @@ func (c *checker) name(n string, vals map[string]any) Name {
 			nm.Key, _ = program(t, k, v)
 		case k == keyRequireCert:
 			nm.RequireCert, _ = boolean(t, k, v)
+		case k == keyUser:
+			nm.User, _ = name(t, k, v)
+		case k == keyGroup:
+			nm.Group, _ = name(t, k, v)
 		case slices.Contains(laterNameKeys, k):
 			t.errorf(k, "is not supported yet")
 		default:
@@ -455,6 +459,11 @@ func (c *checker) name(n string, vals map[string]any) Name {
 	pairKeys(t, nm.Cert, nm.Key)
 	if nm.Auto && progsOK && len(nm.Progs) == 0 {
 		t.errorf(keyArgs, "is set, but there is no prog to start with it")
+	}
+	for _, k := range []string{keyUser, keyGroup} {
+		if _, set := vals[k]; set && progsOK && len(nm.Progs) == 0 {
+			t.errorf(k, "is set, but there is no prog whose processes it would allow")
+		}
 	}
 	return nm
 }

@@ -132,6 +132,9 @@ type Name struct {
 	// whose other end shows no valid certificate (from a CA in [irmd] ca).
 	Cert, Key   string
 	RequireCert bool
+	// User and Group (names or numbers; "" for none) say whose processes
+	// of Progs serve the name: by default root's (irmd's user's) only.
+	User, Group string
 }
 
 // Encryption policies of a name.

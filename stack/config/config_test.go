@@ -344,6 +344,21 @@ func TestLocalLimits(t *testing.T) {
 	}
 }
 
+// TestNameUserGroup: a name's user and group are read, and need a prog.
+func TestNameUserGroup(t *testing.T) {
+	cfg, err := Parse(file, []byte("[name.a]\nprog = [\"/usr/bin/a\"]\nuser = \"alice\"\ngroup = \"staff\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cfg.Names[0]; n.User != "alice" || n.Group != "staff" {
+		t.Errorf("user %q, group %q; want alice, staff", n.User, n.Group)
+	}
+	_, err = Parse(file, []byte("[name.a]\nuser = \"alice\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "[name.a] user: is set, but there is no prog") {
+		t.Errorf("user without prog: %v", err)
+	}
+}
+
 // TestRevoked: fingerprints are read in any case, with or without colons,
 // and kept as irm cert show prints them.
 func TestRevoked(t *testing.T) {

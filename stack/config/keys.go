@@ -37,13 +37,17 @@ const (
 	keyLB   = "lb"
 )
 
-var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert}
+var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert, keyUser, keyGroup}
+
+// keyUser is a name's user: whose processes of its programs serve it.
+const keyUser = "user"
 
 // irmdKeys are the keys of [irmd]: those read here, then the limits on
 // local processes of stack/schema.
 var irmdKeys = append([]string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked, keyGroup}, irmdLocalKeys()...)
 
-// keyGroup is [irmd]'s management group.
+// keyGroup is [irmd]'s management group, and in a name the group whose
+// members' processes of its programs serve it.
 const keyGroup = "group"
 
 func irmdLocalKeys() []string {

@@ -1,14 +1,20 @@
 package irm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 )
@@ -242,4 +248,79 @@ func TestBindProgramOwnerIsTheBinder(t *testing.T) {
 	if got := m.names["srv"].progs[0].uid; got != 1000 {
 		t.Fatalf("binding owner uid %d, want the binder's 1000", got)
 	}
+}
+
+// Serve outlasts running out of descriptors: a connection that arrives
+// while none are left is accepted once some are free again, and irmd
+// answers it.
+func TestServeOutlastsEMFILE(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	l, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var logs syncBuffer
+	m := New(Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer m.Close()
+	served := make(chan error, 1)
+	go func() { served <- m.Serve(l) }()
+
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore := exhaustFDs(t)
+	cerr := unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+	for deadline := time.Now().Add(5 * time.Second); cerr == nil && !strings.Contains(logs.String(), "cannot accept"); {
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	restore()
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	if !strings.Contains(logs.String(), "cannot accept") {
+		t.Fatalf("accept never failed with no descriptors left; log:\n%s", logs.String())
+	}
+	f := os.NewFile(uintptr(fd), "client")
+	fc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ctrl.NewConn(fc.(*net.UnixConn))
+	defer c.Close()
+	body, _ := json.Marshal(ctrl.Hello{Role: ctrl.RoleApp})
+	if err := c.Send(&ctrl.Msg{ID: 1, Op: ctrl.OpHello, Body: body}, -1); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _, err := c.Recv(); err != nil || rep.Code != "" {
+		t.Fatalf("hello after the descriptors came back: %+v, %v", rep, err)
+	}
+	select {
+	case err := <-served:
+		t.Fatalf("Serve ended: %v", err)
+	default:
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
