@@ -29,7 +29,7 @@ func render(what string) (string, error) {
 	case len(f) == 1 && f[0] == "irmd-local":
 		return IrmdLocalTable(), nil
 	}
-	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\" or \"bootstrap\"", what)
+	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\", \"bootstrap\" or \"irmd-local\"", what)
 }
 
 // TestDocs checks that the option tables of the docs are the ones the
@@ -82,6 +82,9 @@ func TestDocs(t *testing.T) {
 	}
 	if parts["bootstrap"] == 0 {
 		t.Error("no doc has the bootstrap table")
+	}
+	if parts["irmd-local"] == 0 {
+		t.Error("no doc has the irmd-local table")
 	}
 }
 
