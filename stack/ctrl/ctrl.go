@@ -407,6 +407,10 @@ type ProgramRef struct {
 	Prog string   `json:"prog"`
 	Auto bool     `json:"auto,omitempty"`
 	Args []string `json:"args,omitempty"`
+	// User is the uid whose processes of Prog serve the name, when not
+	// root's; Group the gid whose members' processes do too, if any.
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"`
 }
 
 // NameList answers OpNameList.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"o7s.dev/ouroboros/stack/ctrl"
@@ -57,6 +58,18 @@ type progBinding struct {
 	args []string
 	uid  int // the binding's owner, whose processes serve the name
 	gid  int // a group whose members' processes serve it too, or -1
+}
+
+// ref describes the binding for the name list.
+func (pb *progBinding) ref() ctrl.ProgramRef {
+	r := ctrl.ProgramRef{Prog: pb.prog, Auto: pb.auto, Args: pb.args}
+	if pb.uid != 0 {
+		r.User = strconv.Itoa(pb.uid)
+	}
+	if pb.gid >= 0 {
+		r.Group = strconv.Itoa(pb.gid)
+	}
+	return r
 }
 
 // bindPID binds pid, whose connections of uid serve the name.
@@ -265,7 +278,7 @@ func (m *IRM) nameInfoLocked(nm *name) ctrl.NameInfo {
 	}
 	sort.Strings(info.IPCPs)
 	for _, pb := range nm.progs {
-		info.Programs = append(info.Programs, ctrl.ProgramRef{Prog: pb.prog, Auto: pb.auto, Args: pb.args})
+		info.Programs = append(info.Programs, pb.ref())
 	}
 	for pr := range m.procs {
 		if len(pr.accepts) > 0 && nm.servedBy(pr) {
