@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -323,4 +324,36 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// readIdentity refuses a process that is gone: its pid may be another's.
+func TestReadIdentityOfAnExitedProcess(t *testing.T) {
+	cmd := exec.Command("/bin/true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pfd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pfd)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readIdentity(ctrl.Peer{PID: cmd.Process.Pid, UID: 0, PIDFD: pfd})
+	if err == nil || !strings.Contains(err.Error(), "exited while irmd identified it") {
+		t.Fatalf("identity of an exited process: %v", err)
+	}
+	id, err := readIdentity(ctrl.Peer{PID: os.Getpid(), UID: os.Geteuid(), GID: os.Getegid(), PIDFD: -1})
+	exe, _ := os.Executable()
+	if err != nil || id.exe != exe {
+		t.Fatalf("own identity: %+v, %v; want exe %s", id, err, exe)
+	}
+}
+
+func FuzzStatusInts(f *testing.F) {
+	f.Add([]byte("Name:\tx\nUid:\t0\t1000\t0\t0\nGroups:\t4 24 27\n"), "Groups:")
+	f.Fuzz(func(t *testing.T, status []byte, key string) {
+		_ = statusInts(status, key)
+	})
 }

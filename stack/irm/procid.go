@@ -33,15 +33,27 @@ type identity struct {
 // /proc/PID was read: a pid is only reused once its process is gone, so
 // what was read is that process's, not a newcomer's. Without
 // SO_PEERPIDFD a pid reused between connect and hello is not detected.
+//
+// A peer in a pid namespace irmd cannot see (pid 0), or a kernel without
+// pidfds (before Linux 5.3, or a seccomp filter that forbids them), leaves
+// what can be read: the uid and gid, and the program without the check.
 func readIdentity(p ctrl.Peer) (identity, error) {
 	id := identity{pid: p.PID, uid: p.UID, groups: []int{p.GID}}
+	if p.PID <= 0 {
+		return id, nil
+	}
 	pfd := p.PIDFD
 	if pfd < 0 {
 		var err error
-		if pfd, err = unix.PidfdOpen(p.PID, 0); err != nil {
+		pfd, err = unix.PidfdOpen(p.PID, 0)
+		switch {
+		case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
+			pfd = -1
+		case err != nil:
 			return id, fmt.Errorf("process %d: pidfd_open: %w", p.PID, err)
+		default:
+			defer unix.Close(pfd)
 		}
-		defer unix.Close(pfd)
 	}
 	dir := "/proc/" + strconv.Itoa(p.PID)
 	if exe, err := os.Readlink(dir + "/exe"); err == nil {
@@ -50,7 +62,10 @@ func readIdentity(p ctrl.Peer) (identity, error) {
 	if status, err := os.ReadFile(dir + "/status"); err == nil {
 		id.groups = append(id.groups, statusInts(status, "Groups:")...)
 	}
-	if err := unix.PidfdSendSignal(pfd, 0, nil, 0); err != nil {
+	if pfd < 0 {
+		return id, nil
+	}
+	if err := unix.PidfdSendSignal(pfd, 0, nil, 0); err != nil && !errors.Is(err, unix.ENOSYS) {
 		return id, fmt.Errorf("process %d exited while irmd identified it: %w", p.PID, err)
 	}
 	return id, nil
