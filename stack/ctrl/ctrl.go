@@ -136,8 +136,10 @@ const (
 
 // Hello is the first message of every connection.
 type Hello struct {
-	Role Role   `json:"role"`
-	Prog string `json:"prog"` // absolute path of the executable
+	Role Role `json:"role"`
+	// Prog is the absolute path of the executable, for the log: irmd
+	// reads the program from the kernel and never trusts this.
+	Prog string `json:"prog"`
 	Name string `json:"name"` // argv[0]'s base name
 }
 
