@@ -192,3 +192,53 @@ func vmRSS(t *testing.T, pid int) int {
 	t.Fatalf("no VmRSS for pid %d", pid)
 	return 0
 }
+
+// TestE2ELocalManagementGroup: [irmd] group lets its members manage irmd
+// as root does; other users are refused with the reason. The socket is
+// given to the group, and stays open to every user's applications.
+func TestE2ELocalManagementGroup(t *testing.T) {
+	const gid = 4242
+	h := openHost(t, "[irmd]\ngroup = \""+strconv.Itoa(gid)+"\"\n")
+	st, err := os.Stat(filepath.Join(h.RunDir, "irmd.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys := st.Sys().(*syscall.Stat_t); sys.Gid != gid || st.Mode().Perm() != 0o666 {
+		t.Errorf("socket group %d, mode %v; want %d, 0666", sys.Gid, st.Mode().Perm(), gid)
+	}
+	member := asNobody(h.Command("irm", "name", "create", "team"))
+	member.SysProcAttr.Credential.Groups = []uint32{gid}
+	if out, err := member.CombinedOutput(); err != nil {
+		t.Fatalf("a member of the management group: %v\n%s", err, out)
+	}
+	out, err := asNobody(h.Command("irm", "name", "create", "stranger")).CombinedOutput()
+	if err == nil {
+		t.Fatalf("nobody, not a member, created a name:\n%s", out)
+	}
+	mustContain(t, string(out), "only root, irmd's user or a member of [irmd] group may change the IRM (you are uid 65534)")
+	mustContain(t, h.MustRun("irm", "name", "list"), "team")
+}
+
+// TestE2ELocalBindingForAnotherUser: root binds a program for another
+// user: that user's process of it serves the name, root's does not.
+func TestE2ELocalBindingForAnotherUser(t *testing.T) {
+	h := openHost(t, "")
+	srv := attacker(t, "sameprog")
+	h.MustRun("irm", "name", "register", "svc", "layer", "local")
+	h.MustRun("irm", "bind", "program", srv, "name", "svc", "user", "nobody")
+	mustContain(t, h.MustRun("irm", "name", "list"), srv+" user 65534")
+
+	user := h.StartCmd(asNobody(h.Command(srv, "-serve", "-for", "4s")))
+	root := h.Start(srv, "-serve", "-for", "4s")
+	for _, p := range []*hostlab.Proc{root, user} {
+		waitFor(t, 5*time.Second, "the servers to attach", func() bool { return strings.Contains(p.Output(), "serving") })
+	}
+	mustContain(t, h.MustRun(srv, "-alloc", "svc", "-count", "3"), "3 of 3 flows to svc answered")
+	for _, p := range []*hostlab.Proc{root, user} {
+		if err := p.Wait(10 * time.Second); err != nil {
+			t.Fatalf("server: %v\n%s", err, p.Output())
+		}
+	}
+	mustContain(t, user.Output(), "uid 65534 accepted 3 flows")
+	mustContain(t, root.Output(), "uid 0 accepted 0 flows", `is bound to "svc" for uid 65534's processes, and this one is uid 0's`)
+}
