@@ -117,6 +117,10 @@ func decr(m map[int]int, k int) {
 	m[k]--
 }
 
+// refusedHelloTimeout is how long a connection over its user's limit may
+// take to say the hello that its refusal answers.
+const refusedHelloTimeout = 250 * time.Millisecond
+
 // Backoff of the accept loop, as net/http's: from min, doubling, to max.
 const (
 	acceptBackoffMin = 5 * time.Millisecond

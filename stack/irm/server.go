@@ -79,13 +79,18 @@ func (m *IRM) routineConn(conn *ctrl.Conn) {
 		m.log.Warn("control connection without credentials", "err", err)
 		return
 	}
-	defer closeFD(peer.PIDFD)
+	defer func() { closeFD(peer.PIDFD) }() // if the hello did not close it
 	pr := &proc{conn: conn, pid: peer.PID, uid: peer.UID}
 	refused := m.limits.addConn(pr)
+	helloTimeout := m.limits.cfg.HelloTimeout
 	if refused == nil {
 		defer m.limits.dropConn(pr)
+	} else {
+		// Not counted, so kept short: a client sends its hello at once,
+		// and a flood of refused connections must not hold descriptors.
+		helloTimeout = min(helloTimeout, refusedHelloTimeout)
 	}
-	_ = conn.SetReadDeadline(time.Now().Add(m.limits.cfg.HelloTimeout))
+	_ = conn.SetReadDeadline(time.Now().Add(helloTimeout))
 	var reqs sync.WaitGroup
 	defer reqs.Wait()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -108,6 +113,8 @@ func (m *IRM) routineConn(conn *ctrl.Conn) {
 			if refused == nil {
 				refused = m.hello(pr, msg, peer)
 			}
+			closeFD(peer.PIDFD) // the process is identified
+			peer.PIDFD = -1
 			if refused != nil {
 				_ = conn.Send(ctrl.ErrorReply(msg, refused), -1)
 				return
