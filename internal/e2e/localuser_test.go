@@ -128,9 +128,9 @@ func TestE2ELocalConnectionHogRefused(t *testing.T) {
 	srv := serve(t, h, "pinger", "oping", "-l")
 	_ = srv
 
-	p := h.StartCmd(asNobody(h.Command(hog, "-silent", "5", "-wait", "3s", "-hold", "30s")))
+	p := h.StartCmd(asNobody(h.Command(hog, "-silent", "1000", "-wait", "3s", "-hold", "30s")))
 	waitFor(t, 15*time.Second, "the hog to be refused", func() bool { return strings.Contains(p.Output(), "connhog: held") })
-	mustContain(t, p.Output(), "0 of 5 silent connections still open after 3s",
+	mustContain(t, p.Output(), "0 of 1000 silent connections still open after 3s",
 		"held 50 connections; refused: ", "uid 65534 holds 50 control connections to irmd, the limit (max_conns_per_uid")
 	// Root is still served, while the hog holds its connections.
 	mustContain(t, h.MustRun("irm", "ipcp", "list"), "lo")
