@@ -1,10 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
-	"os/user"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -22,31 +19,7 @@ func mgmtGroup(cfg *config.Config) (int, error) {
 	if cfg == nil || cfg.Group == "" {
 		return 0, nil
 	}
-	return groupID(cfg.Group)
-}
-
-// groupID resolves a group given by name or number.
-func groupID(s string) (int, error) {
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-		return n, nil
-	}
-	g, err := user.LookupGroup(s)
-	if err != nil {
-		return 0, fmt.Errorf("no group %q on this host: create it (groupadd %s) or name another", s, s)
-	}
-	return strconv.Atoi(g.Gid)
-}
-
-// userID resolves a user given by name or number.
-func userID(s string) (int, error) {
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-		return n, nil
-	}
-	u, err := user.Lookup(s)
-	if err != nil {
-		return 0, fmt.Errorf("no user %q on this host: create it (useradd %s) or name another", s, s)
-	}
-	return strconv.Atoi(u.Uid)
+	return irm.GroupID(cfg.Group)
 }
 
 // localLimits returns the [irmd] limits on local processes; those the file

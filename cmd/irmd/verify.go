@@ -56,12 +56,12 @@ func verify(cfg *config.Config) error {
 			bad(table, "", err)
 		}
 		if n.User != "" {
-			if _, err := userID(n.User); err != nil {
+			if _, err := irm.UserID(n.User); err != nil {
 				bad(table, "user", err)
 			}
 		}
 		if n.Group != "" {
-			if _, err := groupID(n.Group); err != nil {
+			if _, err := irm.GroupID(n.Group); err != nil {
 				bad(table, "group", err)
 			}
 		}

@@ -32,12 +32,12 @@ func (m *IRM) bindProgram(req ctrl.BindProgram, binder int) error {
 	pb := progBinding{prog: filepath.Clean(req.Prog), auto: req.Auto, args: req.Args, uid: binder, gid: -1}
 	var err error
 	if req.User != "" {
-		if pb.uid, err = lookupID(req.User, user.Lookup); err != nil {
+		if pb.uid, err = UserID(req.User); err != nil {
 			return err
 		}
 	}
 	if req.Group != "" {
-		if pb.gid, err = lookupID(req.Group, lookupGroup); err != nil {
+		if pb.gid, err = GroupID(req.Group); err != nil {
 			return err
 		}
 	}
@@ -85,14 +85,16 @@ func (pb *progBinding) serves(pr *proc) bool {
 func (m *IRM) mayAccept(pr *proc) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var refused *name
-	var pb *progBinding
 	for _, nm := range m.names {
 		if nm.servedBy(pr) {
 			return nil
 		}
+	}
+	var refused *name
+	var pb *progBinding
+	for _, nm := range m.names {
 		for i := range nm.progs {
-			if refused == nil && sameProgram(pr.prog, nm.progs[i].prog) && !nm.progs[i].serves(pr) {
+			if sameProgram(pr.prog, nm.progs[i].prog) && !nm.progs[i].serves(pr) {
 				refused, pb = nm, &nm.progs[i]
 			}
 		}
@@ -105,26 +107,30 @@ func (m *IRM) mayAccept(pr *proc) error {
 		pb.prog, refused.name, pb.uid, pr.uid, pb.prog, refused.name, pr.uid)
 }
 
-// lookupID resolves a user or group given by name or number.
-func lookupID[T any](s string, lookup func(string) (T, error)) (int, error) {
+// UserID resolves a user given by name or number, as a binding's user.
+func UserID(s string) (int, error) {
 	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 		return n, nil
 	}
-	v, err := lookup(s)
+	u, err := user.Lookup(s)
 	if err != nil {
-		return 0, ctrl.Errorf(ctrl.CodeNotFound, "%v", err)
+		return 0, ctrl.Errorf(ctrl.CodeNotFound, "no user %q on this host: name another, or give a uid", s)
 	}
-	var id string
-	switch x := any(v).(type) {
-	case *user.User:
-		id = x.Uid
-	case *user.Group:
-		id = x.Gid
-	}
-	return strconv.Atoi(id)
+	return strconv.Atoi(u.Uid)
 }
 
-func lookupGroup(s string) (*user.Group, error) { return user.LookupGroup(s) }
+// GroupID resolves a group given by name or number, as a binding's group
+// or the management group.
+func GroupID(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return n, nil
+	}
+	g, err := user.LookupGroup(s)
+	if err != nil {
+		return 0, ctrl.Errorf(ctrl.CodeNotFound, "no group %q on this host: create it (groupadd %s), name another, or give a gid", s, s)
+	}
+	return strconv.Atoi(g.Gid)
+}
 
 // CheckProgram reports whether prog can be bound to a name: an absolute
 // path to an executable file. The program is started from that path (with
