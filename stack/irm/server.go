@@ -86,6 +86,7 @@ func (m *IRM) routineConn(conn *ctrl.Conn) {
 	if refused == nil {
 		defer m.limits.dropConn(pr)
 	} else {
+		m.refusals.Log(slog.LevelWarn, "connection limit", "control connection refused", "pid", pr.pid, "uid", pr.uid, "err", refused)
 		// Not counted, so kept short: a client sends its hello at once,
 		// and a flood of refused connections must not hold descriptors.
 		helloTimeout = min(helloTimeout, refusedHelloTimeout)
