@@ -29,15 +29,15 @@ program) that accepts flows. Bindings are local to this host.`,
 user may accept flows to N. The user is the one running irm bind (root,
 for irmd.conf), or U; with group G, processes of G's members may too.
 A process of P run by anyone else does not get N's flows: irmd knows a
-process's user and program from the kernel, not from the process. P is
-found like a shell finds it: a path is used as given
-(relative to the current directory if it does not start with /), a bare
-name is looked up in $PATH; irmd receives the absolute path, and refuses
-one that is not an executable file. With auto,
-irmd starts P with ARGS when a flow for N arrives and no process accepts
-it; P then runs as irmd's user (root). Arguments after -- are for the
-program, so they may start with -.`,
-				example: []string{"irm bind program oecho name oecho auto -- --listen"},
+process's user and program from the kernel, not from the process.
+
+P is found like a shell finds it: a path is used as given (relative to
+the current directory if it does not start with /), a bare name is
+looked up in $PATH; irmd receives the absolute path, and refuses one that
+is not an executable file. With auto, irmd starts P with ARGS when a flow
+for N arrives and no process accepts it; P then runs as irmd's user
+(root). Arguments after -- are for the program, so they may start with -.`,
+				example: []string{"irm bind program oecho name oecho auto -- --listen", "irm bind program /usr/bin/myserver name printer user lp"},
 				parse:   parseBindProgram,
 			},
 			{
