@@ -23,23 +23,30 @@ program) that accepts flows. Bindings are local to this host.`,
 		subs: []*node{
 			{
 				name:    "program",
-				usage:   []string{"irm bind program P name N [auto] [-- ARGS...]"},
-				summary: "Bind a program: every process running it answers for the name.",
-				text: `Binds program P to name N: each process started from P may accept
-flows to N. P is found like a shell finds it: a path is used as given
-(relative to the current directory if it does not start with /), a bare
-name is looked up in $PATH; irmd receives the absolute path, and refuses
-one that is not an executable file. With auto,
-irmd starts P with ARGS when a flow for N arrives and no process accepts
-it. Arguments after -- are for the program, so they may start with -.`,
-				example: []string{"irm bind program oecho name oecho auto -- --listen"},
+				usage:   []string{"irm bind program P name N [user U] [group G] [auto] [-- ARGS...]"},
+				summary: "Bind a program: its processes of the binding's user answer for the name.",
+				text: `Binds program P to name N: each process started from P by the binding's
+user may accept flows to N. The user is the one running irm bind (root,
+for irmd.conf), or U; with group G, processes of G's members may too.
+A process of P run by anyone else does not get N's flows: irmd knows a
+process's user and program from the kernel, not from the process.
+
+P is found like a shell finds it: a path is used as given (relative to
+the current directory if it does not start with /), a bare name is
+looked up in $PATH; irmd receives the absolute path, and refuses one that
+is not an executable file. With auto, irmd starts P with ARGS when a flow
+for N arrives and no process accepts it; P then runs as irmd's user
+(root). Arguments after -- are for the program, so they may start with -.`,
+				example: []string{"irm bind program oecho name oecho auto -- --listen", "irm bind program /usr/bin/myserver name printer user lp"},
 				parse:   parseBindProgram,
 			},
 			{
 				name:    "process",
 				usage:   []string{"irm bind process PID name N"},
 				summary: "Bind a running process to a name.",
-				text:    `Binds process PID to name N until the process exits or is unbound.`,
+				text: `Binds process PID to name N until the process exits or is unbound.
+irmd records the process's user: a later process of another user that
+gets the same pid does not answer for N.`,
 				example: []string{"irm bind process 4242 name oping.server"},
 				parse:   parseBindProcess,
 			},
@@ -101,11 +108,11 @@ func parseBindProgram(args []string) (*command, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := scanArgs(rest, grammar{values: []string{"name"}, flags: []string{"auto"}})
+	m, err := scanArgs(rest, grammar{values: []string{"name", "user", "group"}, flags: []string{"auto"}})
 	if err != nil {
 		return nil, err
 	}
-	req := ctrl.BindProgram{Auto: m.has("auto")}
+	req := ctrl.BindProgram{Auto: m.has("auto"), User: m.get("user"), Group: m.get("group")}
 	if req.Name, err = m.need("name", "N"); err != nil {
 		return nil, err
 	}

@@ -145,6 +145,7 @@ func TestParseCommands(t *testing.T) {
 		// bind, unbind
 		{"bind program oecho name e", ctrl.OpBindProgram, ctrl.BindProgram{Prog: prog, Name: "e"}, nil, false},
 		{"b prog /opt/x/../bin/srv name e auto", ctrl.OpBindProgram, ctrl.BindProgram{Prog: "/opt/bin/srv", Name: "e", Auto: true}, nil, false},
+		{"bind program oecho name e user alice group ouroboros", ctrl.OpBindProgram, ctrl.BindProgram{Prog: prog, Name: "e", User: "alice", Group: "ouroboros"}, nil, false},
 		{"b prog oecho n e a -- -l --help -- x", ctrl.OpBindProgram,
 			ctrl.BindProgram{Prog: prog, Name: "e", Auto: true, Args: []string{"-l", "--help", "--", "x"}}, nil, false},
 		{"b prog oecho n e a --", ctrl.OpBindProgram, ctrl.BindProgram{Prog: prog, Name: "e", Auto: true}, nil, false},

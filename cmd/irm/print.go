@@ -241,9 +241,15 @@ func (l *nameList) print(w io.Writer) error {
 }
 
 // programCell shows a program binding the way it was made:
-// "/usr/bin/oecho auto -- --listen".
+// "/usr/bin/oecho user 1000 auto -- --listen".
 func programCell(p ctrl.ProgramRef) string {
 	s := p.Prog
+	if p.User != "" {
+		s += " user " + p.User
+	}
+	if p.Group != "" {
+		s += " group " + p.Group
+	}
 	if p.Auto {
 		s += " auto"
 	}

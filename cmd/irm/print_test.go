@@ -131,12 +131,12 @@ func TestPrintNames(t *testing.T) {
 	l := &nameList{Names: []ctrl.NameInfo{
 		{Name: "oping", LB: "spillover", IPCPs: []string{"local.a"}, Processes: []int{42, 43}, Accepting: 1},
 		{Name: "oecho", LB: "round-robin", IPCPs: []string{"local.a", "local.b"},
-			Programs:   []ctrl.ProgramRef{{Prog: "/usr/bin/oecho", Auto: true, Args: []string{"-l"}}, {Prog: "/bin/x"}},
+			Programs:   []ctrl.ProgramRef{{Prog: "/usr/bin/oecho", Auto: true, Args: []string{"-l"}}, {Prog: "/bin/x", User: "1000", Group: "50"}},
 			BoundIPCPs: []string{"net.a"}},
 	}}
-	want := `NAME   LB           REGISTERED IN    PROGRAMS                           PROCESSES  IPCPS  ACCEPTING
-oecho  round-robin  local.a,local.b  /usr/bin/oecho auto -- -l, /bin/x  -          net.a  0
-oping  spillover    local.a          -                                  42,43      -      1
+	want := `NAME   LB           REGISTERED IN    PROGRAMS                                              PROCESSES  IPCPS  ACCEPTING
+oecho  round-robin  local.a,local.b  /usr/bin/oecho auto -- -l, /bin/x user 1000 group 50  -          net.a  0
+oping  spillover    local.a          -                                                     42,43      -      1
 `
 	if got := render(t, l); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

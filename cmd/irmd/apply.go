@@ -77,7 +77,7 @@ func applyName(m *irm.IRM, n config.Name) error {
 		return err
 	}
 	for _, prog := range n.Progs {
-		if err := m.BindProgram(ctrl.BindProgram{Prog: prog, Name: n.Name, Auto: n.Auto, Args: n.Args}); err != nil {
+		if err := m.BindProgram(ctrl.BindProgram{Prog: prog, Name: n.Name, Auto: n.Auto, Args: n.Args, User: n.User, Group: n.Group}); err != nil {
 			return fmt.Errorf("prog %s: %w", prog, err)
 		}
 	}

@@ -165,11 +165,20 @@ func logLevel(o options, cfg *config.Config) (slog.Level, error) {
 // serve runs the daemon until SIGINT or SIGTERM.
 func serve(log *slog.Logger, cfg *config.Config) error {
 	runDir := ctrl.RunDir()
+	group, err := mgmtGroup(cfg)
+	if err != nil {
+		return err
+	}
+	raiseFileLimit(log)
 	l, err := irm.Listen(runDir)
 	if err != nil {
 		return err
 	}
-	m := irm.New(irm.Config{Log: log, Version: version, RunDir: runDir, Limits: limits(cfg)})
+	if err := l.SetGroup(group); err != nil {
+		l.Close()
+		return err
+	}
+	m := irm.New(irm.Config{Log: log, Version: version, RunDir: runDir, Limits: limits(cfg), Local: localLimits(cfg), MgmtGroup: group})
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 

@@ -29,6 +29,9 @@ func verify(cfg *config.Config) error {
 	if _, _, err := hostIdentity(cfg); err != nil {
 		bad("[irmd]", "", err)
 	}
+	if _, err := mgmtGroup(cfg); err != nil {
+		bad("[irmd]", "group", err)
+	}
 	for _, ip := range cfg.IPCPs {
 		table := header(ip.Type, ip.Name)
 		if id := ipcpIdentity(ip); id != nil {
@@ -51,6 +54,16 @@ func verify(cfg *config.Config) error {
 		table := header("name", n.Name)
 		if _, err := namePolicy(n); err != nil {
 			bad(table, "", err)
+		}
+		if n.User != "" {
+			if _, err := irm.UserID(n.User); err != nil {
+				bad(table, "user", err)
+			}
+		}
+		if n.Group != "" {
+			if _, err := irm.GroupID(n.Group); err != nil {
+				bad(table, "group", err)
+			}
 		}
 		for i, prog := range n.Progs {
 			if err := irm.CheckProgram(prog); err != nil {

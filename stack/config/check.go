@@ -168,9 +168,9 @@ func (c *checker) irmd(cfg *Config, v any) {
 	}
 	t := &table{c: c, head: "[" + groupIrmd + "]"}
 	for _, k := range sortedKeys(m) {
-		switch i := slices.Index(limitKeys(), k); {
-		case i >= 0:
-			if n, ok := intOption(t, &irmdLimits[i], k, m[k]); ok {
+		switch o := irmdLimit(k); {
+		case o != nil:
+			if n, ok := intOption(t, o, k, m[k]); ok {
 				if cfg.Limits == nil {
 					cfg.Limits = map[string]int{}
 				}
@@ -186,6 +186,8 @@ func (c *checker) irmd(cfg *Config, v any) {
 			cfg.Key, _ = program(t, k, m[k])
 		case k == keyRevoked:
 			cfg.Revoked, _ = list(t, k, m[k], true, fingerprint)
+		case k == keyGroup:
+			cfg.Group, _ = name(t, k, m[k])
 		default:
 			t.unknownKey(k, m[k], irmdKeys, "the keys of [irmd] are "+strings.Join(irmdKeys, ", "))
 		}
@@ -442,6 +444,10 @@ func (c *checker) name(n string, vals map[string]any) Name {
 			nm.RequireCert, _ = boolean(t, k, v)
 		case k == keyMaxFlows:
 			nm.MaxFlows, _ = intOption(t, &maxFlows, k, v)
+		case k == keyUser:
+			nm.User, _ = name(t, k, v)
+		case k == keyGroup:
+			nm.Group, _ = name(t, k, v)
 		case slices.Contains(laterNameKeys, k):
 			t.errorf(k, "is not supported yet")
 		default:
@@ -451,6 +457,11 @@ func (c *checker) name(n string, vals map[string]any) Name {
 	pairKeys(t, nm.Cert, nm.Key)
 	if nm.Auto && progsOK && len(nm.Progs) == 0 {
 		t.errorf(keyArgs, "is set, but there is no prog to start with it")
+	}
+	for _, k := range []string{keyUser, keyGroup} {
+		if _, set := vals[k]; set && progsOK && len(nm.Progs) == 0 {
+			t.errorf(k, "is set, but there is no prog whose processes it would allow")
+		}
 	}
 	return nm
 }

@@ -78,9 +78,13 @@ type Config struct {
 	// them) of certificates refused whatever CA issued them: names' and
 	// IPCPs'.
 	Revoked []string
-	// Limits maps the [irmd] keys that limit arriving flows
-	// (max_flows_per_source, kex_rate, kex_rate_per_source) to the values
-	// set; a key not set is absent.
+	// Group is the management group ([irmd] group): its members may
+	// manage irmd as root does. A group name or number; "" for none.
+	Group string
+	// Limits maps the [irmd] limits that the file sets, by key: those on
+	// arriving flows (max_flows_per_source, kex_rate, kex_rate_per_source)
+	// and those on local processes (the keys of schema.IrmdLocal); a key not
+	// set is absent.
 	Limits map[string]int
 	IPCPs  []IPCP // ordered so lower layers come first: local, eth-llc, eth-dix, udp4, udp6, broadcast, unicast; by name within a type
 	Names  []Name // sorted by name
@@ -133,6 +137,9 @@ type Name struct {
 	// MaxFlows caps the flows to the name that arrive from the layers and
 	// are held at once; 0: no cap.
 	MaxFlows int
+	// User and Group (names or numbers; "" for none) say whose processes
+	// of Progs serve the name: by default root's (irmd's user's) only.
+	User, Group string
 }
 
 // Encryption policies of a name.

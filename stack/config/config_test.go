@@ -342,6 +342,40 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestLocalLimits: [irmd]'s management group and limits on local
+// processes are read, checked against the schema's ranges.
+func TestLocalLimits(t *testing.T) {
+	cfg, err := Parse(file, []byte("[irmd]\ngroup = \"ouroboros\"\nmax_flows_per_uid = 64\nhello_timeout = 2000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"max_flows_per_uid": 64, "hello_timeout": 2000}
+	if cfg.Group != "ouroboros" || !reflect.DeepEqual(cfg.Limits, want) {
+		t.Errorf("group %q, limits %v; want ouroboros, %v", cfg.Group, cfg.Limits, want)
+	}
+	_, err = Parse(file, []byte("[irmd]\nmax_conns_per_uid = 0\nhello_timeout = \"3000\"\n"))
+	for _, s := range []string{"[irmd] max_conns_per_uid: 0 ", "[irmd] hello_timeout: ", "write numbers without quotes"} {
+		if err == nil || !strings.Contains(err.Error(), s) {
+			t.Errorf("error %v: want it to mention %q", err, s)
+		}
+	}
+}
+
+// TestNameUserGroup: a name's user and group are read, and need a prog.
+func TestNameUserGroup(t *testing.T) {
+	cfg, err := Parse(file, []byte("[name.a]\nprog = [\"/usr/bin/a\"]\nuser = \"alice\"\ngroup = \"staff\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cfg.Names[0]; n.User != "alice" || n.Group != "staff" {
+		t.Errorf("user %q, group %q; want alice, staff", n.User, n.Group)
+	}
+	_, err = Parse(file, []byte("[name.a]\nuser = \"alice\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "[name.a] user: is set, but there is no prog") {
+		t.Errorf("user without prog: %v", err)
+	}
+}
+
 // TestRevoked: fingerprints are read in any case, with or without colons,
 // and kept as irm cert show prints them.
 func TestRevoked(t *testing.T) {
@@ -475,7 +509,7 @@ func TestBadInput(t *testing.T) {
 		{"top log_level", "log_level = \"info\"\n", "log_level", "is an [irmd] key"},
 		{"top bootstrap", "bootstrap = \"L\"\n", "bootstrap", "is an IPCP key"},
 		{"irmd not table", "irmd = 1\n", "irmd", "1 is not a table"},
-		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key, revoked, max_flows_per_source, kex_rate, kex_rate_per_source"},
+		{"irmd unknown key", "[irmd]\nlevel = 1\n", "[irmd] level", "unknown key; the keys of [irmd] are log_level, ca, cert, key, revoked, group, max_flows_per_source, kex_rate, kex_rate_per_source, max_conns_per_uid, max_flows_per_uid, max_flows_per_process, hello_timeout"},
 		{"irmd kex_rate zero", "[irmd]\nkex_rate = 0\n", "[irmd] kex_rate", "is not key exchanges a second (1-1048576)"},
 		{"irmd max flows quoted", "[irmd]\nmax_flows_per_source = \"10\"\n", "[irmd] max_flows_per_source", "write numbers without quotes"},
 		{"name max_flows negative", "[name.srv]\nmax_flows = -1\n", "[name.srv] max_flows", "is not a number of flows (0-1048576)"},

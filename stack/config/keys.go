@@ -37,25 +37,47 @@ const (
 	keyLB   = "lb"
 )
 
-var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert, keyMaxFlows}
+var nameKeys = []string{keyProg, keyArgs, keyLB, keyEncryption, keyCipher, keyKEX, keyCert, keyKey, keyRequireCert, keyMaxFlows, keyUser, keyGroup}
 
-// irmdKeys are the keys of [irmd].
-var irmdKeys = append([]string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked}, limitKeys()...)
+// keyUser is a name's user: whose processes of its programs serve it.
+const keyUser = "user"
 
-// irmdLimits are the [irmd] keys that limit arriving flows; maxFlows is a
-// name's cap on them.
+// keyGroup is [irmd]'s management group, and in a name the group whose
+// members' processes of its programs serve it.
+const keyGroup = "group"
+
+// irmdKeys are the keys of [irmd]: those read here, then the limits of
+// stack/schema, on arriving flows and on local processes.
+var irmdKeys = append([]string{keyLogLevel, keyCA, keyCert, keyKey, keyRevoked, keyGroup}, limitKeys()...)
+
+// maxFlows is a name's cap on the flows that arrive for it.
 var (
-	irmdLimits  = schema.IrmdLimits()
 	maxFlows    = schema.MaxFlows()
 	keyMaxFlows = maxFlows.Key
 )
 
+// irmdLimitOptions are the [irmd] options that are limits: on arriving
+// flows, then on local processes.
+func irmdLimitOptions() []schema.Option {
+	return append(schema.IrmdLimits(), schema.IrmdLocal()...)
+}
+
 func limitKeys() []string {
 	var out []string
-	for _, o := range irmdLimits {
+	for _, o := range irmdLimitOptions() {
 		out = append(out, o.Key)
 	}
 	return out
+}
+
+// irmdLimit returns the schema option of [irmd] limit k, or nil.
+func irmdLimit(k string) *schema.Option {
+	for _, o := range irmdLimitOptions() {
+		if o.Key == k {
+			return &o
+		}
+	}
+	return nil
 }
 
 // Certificate keys: the CAs irmd trusts, and the certificates it presents.

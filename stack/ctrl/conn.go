@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,13 +19,15 @@ import (
 type Conn struct {
 	uc  *net.UnixConn
 	wmu sync.Mutex
-	buf []byte // Recv's buffer; Recv is not called concurrently
+	// buf is Recv's buffer, grown to the largest message received; Recv
+	// is not called concurrently.
+	buf []byte
 	oob []byte
 }
 
 // NewConn wraps an established connection.
 func NewConn(uc *net.UnixConn) *Conn {
-	return &Conn{uc: uc, buf: make([]byte, MaxMsg), oob: make([]byte, unix.CmsgSpace(4))}
+	return &Conn{uc: uc, oob: make([]byte, unix.CmsgSpace(4))}
 }
 
 // Dial connects to the irmd whose control socket is in runDir ("" = RunDir()).
@@ -55,24 +58,44 @@ func (e *DialError) Error() string {
 
 func (e *DialError) Unwrap() error { return e.Err }
 
-// PeerCred returns the pid and uid of the process at the other end.
-func (c *Conn) PeerCred() (pid, uid int, err error) {
+// Peer is what the kernel says about the process at the other end of a
+// connection, as of its connect(2): never what the process claims.
+type Peer struct {
+	PID, UID, GID int
+	// PIDFD refers to that very process (SO_PEERPIDFD), so that what is
+	// read about it under /proc is known to be about it and not about a
+	// later process that got its pid; -1 on kernels before Linux 6.5.
+	// The caller closes it.
+	PIDFD int
+}
+
+// Peer returns the credentials of the process at the other end.
+func (c *Conn) Peer() (Peer, error) {
+	p := Peer{PIDFD: -1}
 	rc, err := c.uc.SyscallConn()
 	if err != nil {
-		return 0, 0, err
+		return p, err
 	}
-	var cred *unix.Ucred
 	var cerr error
 	if err := rc.Control(func(fd uintptr) {
+		var cred *unix.Ucred
 		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if cerr != nil {
+			return
+		}
+		p.PID, p.UID, p.GID = int(cred.Pid), int(cred.Uid), int(cred.Gid)
+		if pfd, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PEERPIDFD); err == nil {
+			p.PIDFD = pfd
+			unix.CloseOnExec(pfd)
+		}
 	}); err != nil {
-		return 0, 0, err
+		return p, err
 	}
-	if cerr != nil {
-		return 0, 0, cerr
-	}
-	return int(cred.Pid), int(cred.Uid), nil
+	return p, cerr
 }
+
+// SetReadDeadline bounds the wait of Recv; the zero time removes the bound.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.uc.SetReadDeadline(t) }
 
 // Send writes m, passing the descriptor fd along if it is not negative. The
 // caller keeps ownership of fd.
@@ -97,6 +120,13 @@ func (c *Conn) Send(m *Msg, fd int) error {
 // Recv reads the next message and the descriptor it carries, if any. It
 // returns io.EOF when the other end has closed.
 func (c *Conn) Recv() (*Msg, int, error) {
+	size, err := c.nextSize()
+	if err != nil {
+		return nil, -1, err
+	}
+	if size > len(c.buf) {
+		c.buf = make([]byte, min(size, MaxMsg+1)) // one more: MSG_TRUNC tells what is too large
+	}
 	n, oobn, flags, _, err := c.uc.ReadMsgUnix(c.buf, c.oob)
 	if err != nil {
 		return nil, -1, err
@@ -111,7 +141,7 @@ func (c *Conn) Recv() (*Msg, int, error) {
 	if n == 0 && fd < 0 {
 		return nil, -1, io.EOF
 	}
-	if flags&unix.MSG_TRUNC != 0 {
+	if flags&unix.MSG_TRUNC != 0 || n > MaxMsg {
 		closeFD(fd)
 		return nil, -1, fmt.Errorf("ctrl: message larger than %d bytes", MaxMsg)
 	}
@@ -121,6 +151,31 @@ func (c *Conn) Recv() (*Msg, int, error) {
 		return nil, -1, fmt.Errorf("ctrl: bad message: %w", err)
 	}
 	return m, fd, nil
+}
+
+// nextSize waits for the next message and returns its size, without
+// reading it: a connection's buffer is as large as its messages, not
+// MaxMsg, so that irmd's thousands of idle or short-lived connections
+// cost little.
+func (c *Conn) nextSize() (int, error) {
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var size int
+	var perr error
+	var one [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		size, _, perr = unix.Recvfrom(int(fd), one[:], unix.MSG_PEEK|unix.MSG_TRUNC|unix.MSG_DONTWAIT)
+		return perr != unix.EAGAIN
+	})
+	if err != nil {
+		return 0, err
+	}
+	if perr != nil {
+		return 0, &net.OpError{Op: "read", Net: "unixpacket", Err: os.NewSyscallError("recvfrom", perr)}
+	}
+	return max(size, 1), nil
 }
 
 func parseRights(oob []byte) (int, error) {

@@ -137,8 +137,10 @@ const (
 
 // Hello is the first message of every connection.
 type Hello struct {
-	Role Role   `json:"role"`
-	Prog string `json:"prog"` // absolute path of the executable
+	Role Role `json:"role"`
+	// Prog is the absolute path of the executable, for the log: irmd
+	// reads the program from the kernel and never trusts this.
+	Prog string `json:"prog"`
 	Name string `json:"name"` // argv[0]'s base name
 }
 
@@ -434,6 +436,10 @@ type ProgramRef struct {
 	Prog string   `json:"prog"`
 	Auto bool     `json:"auto,omitempty"`
 	Args []string `json:"args,omitempty"`
+	// User is the uid whose processes of Prog serve the name, when not
+	// root's; Group the gid whose members' processes do too, if any.
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"`
 }
 
 // NameList answers OpNameList.
@@ -448,6 +454,11 @@ type BindProgram struct {
 	Name string   `json:"name,omitempty"`
 	Auto bool     `json:"auto,omitempty"`
 	Args []string `json:"args,omitempty"`
+	// User and Group (a name or a number) say whose processes of the
+	// program serve the name: those of User (default: the user who
+	// binds), and those of any member of Group (default: none).
+	User  string `json:"user,omitempty"`
+	Group string `json:"group,omitempty"`
 }
 
 // BindProcess binds (or unbinds) a running process to a name.

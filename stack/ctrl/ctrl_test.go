@@ -188,3 +188,39 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Recv sizes its buffer by the message: a small one, then a large one,
+// then one over MaxMsg (refused), each on the same connection.
+func TestRecvSizesByMessage(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, rf := os.NewFile(uintptr(fds[0]), "w"), os.NewFile(uintptr(fds[1]), "r")
+	defer wf.Close()
+	fc, err := net.FileConn(rf)
+	rf.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	c := NewConn(fc.(*net.UnixConn))
+	defer c.Close()
+	big := `{"id":2,"op":"x","body":"` + strings.Repeat("a", MaxMsg-64) + `"}`
+	for _, msg := range []string{`{"id":1,"op":"hello"}`, big} {
+		go wf.Write([]byte(msg))
+		m, _, err := c.Recv()
+		if err != nil {
+			t.Fatalf("message of %d bytes: %v", len(msg), err)
+		}
+		if len(c.buf) > MaxMsg+1 || len(msg) < 100 && len(c.buf) > 100 {
+			t.Fatalf("message %d of %d bytes: buffer of %d", m.ID, len(msg), len(c.buf))
+		}
+	}
+	go wf.Write([]byte(big + strings.Repeat(" ", 64)))
+	if _, _, err := c.Recv(); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("message over MaxMsg: %v", err)
+	}
+}

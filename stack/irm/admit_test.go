@@ -284,7 +284,7 @@ func fakeAccepter(t *testing.T, m *IRM, n string) {
 	withAccepters(m, 10, 4242)
 	m.mu.Lock()
 	nm, _ := m.nameLocked(n, true)
-	nm.pids = []int{4242}
+	nm.bindPID(4242, 0)
 	m.mu.Unlock()
 	t.Cleanup(func() {
 		m.mu.Lock()

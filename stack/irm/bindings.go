@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -15,10 +16,30 @@ import (
 
 // BindProgram binds a program (an absolute path) to a name. Processes of
 // the program that attach later are bound to the name; with auto, a flow
-// request nobody accepts starts the program with args.
+// request nobody accepts starts the program with args. Only processes of
+// req.User (default: irmd's own user) or of a member of req.Group serve
+// the name.
 func (m *IRM) BindProgram(req ctrl.BindProgram) error {
+	return m.bindProgram(req, selfUID())
+}
+
+// bindProgram binds a program for the user binder: the binding's owner
+// unless the request names a user.
+func (m *IRM) bindProgram(req ctrl.BindProgram, binder int) error {
 	if err := CheckProgram(req.Prog); err != nil {
 		return err
+	}
+	pb := progBinding{prog: filepath.Clean(req.Prog), auto: req.Auto, args: req.Args, uid: binder, gid: -1}
+	var err error
+	if req.User != "" {
+		if pb.uid, err = UserID(req.User); err != nil {
+			return err
+		}
+	}
+	if req.Group != "" {
+		if pb.gid, err = GroupID(req.Group); err != nil {
+			return err
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -26,7 +47,6 @@ func (m *IRM) BindProgram(req ctrl.BindProgram) error {
 	if err != nil {
 		return err
 	}
-	pb := progBinding{prog: filepath.Clean(req.Prog), auto: req.Auto, args: req.Args}
 	replaced := false
 	for i := range nm.progs {
 		if nm.progs[i].prog == pb.prog {
@@ -38,12 +58,78 @@ func (m *IRM) BindProgram(req ctrl.BindProgram) error {
 	}
 	// Running processes of the program inherit the binding now.
 	for pr := range m.procs {
-		if pr.role == ctrl.RoleApp && sameProgram(pr.prog, pb.prog) && !nm.hasPID(pr.pid) {
-			nm.pids = append(nm.pids, pr.pid)
+		if pr.role == ctrl.RoleApp && pb.serves(pr) {
+			nm.bindPID(pr.pid, pr.uid)
 		}
 	}
 	m.signalLocked()
 	return nil
+}
+
+// serves reports whether a process of pb's program serves the names pb
+// binds: one of the binding's user, or of a member of its group. A process
+// of the same program run by anyone else does not: it would take flows
+// (and their keys) meant for the owner's server.
+func (pb *progBinding) serves(pr *proc) bool {
+	if !sameProgram(pr.prog, pb.prog) {
+		return false
+	}
+	return pr.uid == pb.uid || (pb.gid >= 0 && inGroup(pr.groups, pb.gid))
+}
+
+// mayAccept refuses accept to a process that serves no name while its
+// program is bound to one for another user: it would wait for flows it
+// will never get (a process of the same program run by another user is
+// not the binding's server). A process that serves no name for no such
+// reason may wait: it may be bound later.
+func (m *IRM) mayAccept(pr *proc) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, nm := range m.names {
+		if nm.servedBy(pr) {
+			return nil
+		}
+	}
+	var refused *name
+	var pb *progBinding
+	for _, nm := range m.names {
+		for i := range nm.progs {
+			if sameProgram(pr.prog, nm.progs[i].prog) && !nm.progs[i].serves(pr) {
+				refused, pb = nm, &nm.progs[i]
+			}
+		}
+	}
+	if refused == nil {
+		return nil
+	}
+	return ctrl.Errorf(ctrl.CodeNotAllowed,
+		"%s is bound to %q for uid %d's processes, and this one is uid %d's: it serves no name; the administrator may bind it for you with 'irm bind program %s name %s user %d' (or group GROUP)",
+		pb.prog, refused.name, pb.uid, pr.uid, pb.prog, refused.name, pr.uid)
+}
+
+// UserID resolves a user given by name or number, as a binding's user.
+func UserID(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return n, nil
+	}
+	u, err := user.Lookup(s)
+	if err != nil {
+		return 0, ctrl.Errorf(ctrl.CodeNotFound, "no user %q on this host: name another, or give a uid", s)
+	}
+	return strconv.Atoi(u.Uid)
+}
+
+// GroupID resolves a group given by name or number, as a binding's group
+// or the management group.
+func GroupID(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return n, nil
+	}
+	g, err := user.LookupGroup(s)
+	if err != nil {
+		return 0, ctrl.Errorf(ctrl.CodeNotFound, "no group %q on this host: create it (groupadd %s), name another, or give a gid", s, s)
+	}
+	return strconv.Atoi(g.Gid)
 }
 
 // CheckProgram reports whether prog can be bound to a name: an absolute
@@ -100,10 +186,15 @@ func orAll(n string) string {
 }
 
 // BindProcess binds a running process to a name. The binding ends when the
-// process exits.
+// process exits. It records the process's uid: only connections of that
+// uid from the pid serve the name.
 func (m *IRM) BindProcess(req ctrl.BindProcess) error {
 	if req.PID <= 0 || !processAlive(req.PID) {
 		return ctrl.Errorf(ctrl.CodeNotFound, "no process %d", req.PID)
+	}
+	uid, err := processUID(req.PID)
+	if err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -111,9 +202,7 @@ func (m *IRM) BindProcess(req ctrl.BindProcess) error {
 	if err != nil {
 		return err
 	}
-	if !nm.hasPID(req.PID) {
-		nm.pids = append(nm.pids, req.PID)
-	}
+	nm.bindPID(req.PID, uid)
 	m.signalLocked()
 	return nil
 }
@@ -129,7 +218,7 @@ func (m *IRM) UnbindProcess(req ctrl.BindProcess) error {
 	if !nm.hasPID(req.PID) {
 		return ctrl.Errorf(ctrl.CodeNotFound, "process %d is not bound to %q", req.PID, req.Name)
 	}
-	nm.pids = removeInt(nm.pids, req.PID)
+	nm.unbindPID(req.PID)
 	return nil
 }
 
@@ -178,9 +267,9 @@ func (m *IRM) addProc(pr *proc) {
 		return
 	}
 	for _, nm := range m.names {
-		for _, pb := range nm.progs {
-			if sameProgram(pr.prog, pb.prog) && !nm.hasPID(pr.pid) {
-				nm.pids = append(nm.pids, pr.pid)
+		for i := range nm.progs {
+			if nm.progs[i].serves(pr) {
+				nm.bindPID(pr.pid, pr.uid)
 			}
 		}
 	}
@@ -191,6 +280,7 @@ func (m *IRM) addProc(pr *proc) {
 // process's bindings end. Its flows end by themselves: the kernel closed
 // the process's sockets, and the IPCPs see that.
 func (m *IRM) procGone(pr *proc) {
+	m.reclaim.note(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.procs, pr)
@@ -202,7 +292,7 @@ func (m *IRM) procGone(pr *proc) {
 	}
 	if pr.role == ctrl.RoleApp {
 		for _, nm := range m.names {
-			nm.pids = removeInt(nm.pids, pr.pid)
+			nm.unbindPID(pr.pid)
 		}
 	}
 	m.signalLocked()
@@ -236,12 +326,12 @@ func removeInt(s []int, v int) []int {
 	return out
 }
 
-func (m *IRM) handleBindProgram(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {
+func (m *IRM) handleBindProgram(_ context.Context, pr *proc, body json.RawMessage) (any, int, error) {
 	var req ctrl.BindProgram
 	if err := decode(body, &req); err != nil {
 		return nil, -1, err
 	}
-	return nil, -1, m.BindProgram(req)
+	return nil, -1, m.bindProgram(req, pr.uid)
 }
 
 func (m *IRM) handleUnbindProgram(_ context.Context, _ *proc, body json.RawMessage) (any, int, error) {

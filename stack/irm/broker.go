@@ -41,6 +41,9 @@ func (m *IRM) handleAccept(ctx context.Context, pr *proc, body json.RawMessage) 
 	if pr.role != ctrl.RoleApp {
 		return nil, -1, ctrl.Errorf(ctrl.CodeNotAllowed, "only applications accept flows")
 	}
+	if err := m.mayAccept(pr); err != nil {
+		return nil, -1, err
+	}
 	if req.TimeoutMS > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutMS)*time.Millisecond)
@@ -435,7 +438,7 @@ func (m *IRM) pickLocked(nm *name) *acceptReq {
 	for i := range nm.pids {
 		idx := (start + i) % len(nm.pids)
 		for _, pr := range m.procsOfLocked(nm.pids[idx]) {
-			if pr.role != ctrl.RoleApp || len(pr.accepts) == 0 {
+			if pr.role != ctrl.RoleApp || len(pr.accepts) == 0 || !nm.servedBy(pr) {
 				continue
 			}
 			a := pr.accepts[0]

@@ -90,7 +90,7 @@ func TestAcceptToldWhyHandFailed(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); a == nil; {
 		m.mu.Lock()
 		nm, _ := m.nameLocked("srv", true)
-		nm.pids = []int{pr.pid}
+		bindAll(nm, pr.pid)
 		a = m.pickLocked(nm)
 		m.mu.Unlock()
 		if a == nil {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
 )
 
@@ -44,6 +45,11 @@ type Config struct {
 	Limits Limits
 	// RunDir is passed to auto-started programs as OUROBOROS_RUNDIR.
 	RunDir string
+	// Local bounds what one local user's processes may hold.
+	Local LocalLimits
+	// MgmtGroup, if not 0, is the gid of a group whose members may manage
+	// the IRM as root does ([irmd] group).
+	MgmtGroup int
 	// IPCPFactory, if set, builds IPCPs in place of the IRM's own types;
 	// it returns nil to leave a type to the IRM. host and lower are the
 	// IRM. Tests use it to host doubles of layered IPCPs.
@@ -67,6 +73,10 @@ type IRM struct {
 	crypt *flowCrypt
 	admit *admission
 
+	limits   *limiter
+	refusals ratelog.Limiter // logs of what strangers and local users can trigger
+	reclaim  reclaimer
+
 	nextID  atomic.Uint64
 	nextSeq uint64         // orders connections; m.mu held
 	wg      sync.WaitGroup // connection and auto-start goroutines
@@ -84,16 +94,18 @@ func New(cfg Config) *IRM {
 		cfg.AllocTimeout = 20 * time.Second
 	}
 	return &IRM{
-		cfg:     cfg,
-		log:     cfg.Log,
-		ipcps:   make(map[string]*ipcpEntry),
-		names:   make(map[string]*name),
-		procs:   make(map[*proc]struct{}),
-		ports:   make(map[uint64]*port),
-		lowers:  make(map[uint64]*lowerFlow),
-		changed: make(chan struct{}),
-		crypt:   newFlowCrypt(),
-		admit:   newAdmission(cfg.Limits, cfg.Log),
+		cfg:      cfg,
+		log:      cfg.Log,
+		ipcps:    make(map[string]*ipcpEntry),
+		names:    make(map[string]*name),
+		procs:    make(map[*proc]struct{}),
+		ports:    make(map[uint64]*port),
+		lowers:   make(map[uint64]*lowerFlow),
+		changed:  make(chan struct{}),
+		crypt:    newFlowCrypt(),
+		admit:    newAdmission(cfg.Limits, cfg.Log),
+		limits:   newLimiter(cfg.Local),
+		refusals: ratelog.Limiter{Logger: cfg.Log},
 	}
 }
 

@@ -59,7 +59,7 @@ func TestPickRoundRobinRotates(t *testing.T) {
 		t.Fatal(err)
 	}
 	nm := m.names["srv"]
-	nm.pids = []int{101, 102, 103}
+	bindAll(nm, 101, 102, 103)
 	got := pickPIDs(t, m, nm, 7)
 	want := []int{101, 102, 103, 101, 102, 103, 0}
 	if !equalInts(got, want) {
@@ -74,7 +74,7 @@ func TestPickSpilloverFillsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	nm := m.names["srv"]
-	nm.pids = []int{201, 202}
+	bindAll(nm, 201, 202)
 	got := pickPIDs(t, m, nm, 5)
 	want := []int{201, 201, 202, 202, 0}
 	if !equalInts(got, want) {
@@ -89,8 +89,16 @@ func TestPickSkipsUnboundAndManagement(t *testing.T) {
 	mg.accepts = []*acceptReq{{pr: mg, ch: make(chan acceptResult, 1)}}
 	m.addProc(mg)
 	nm, _ := m.nameLocked("srv", true)
-	nm.pids = []int{302}
+	bindAll(nm, 302)
 	if got := pickPIDs(t, m, nm, 1); got[0] != 0 {
 		t.Fatalf("picked pid %d: management connections and unbound processes must not get flows", got[0])
+	}
+}
+
+// bindAll binds pids to nm as root's processes, as the test's stand-in
+// connections are.
+func bindAll(nm *name, pids ...int) {
+	for _, pid := range pids {
+		nm.bindPID(pid, 0)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"o7s.dev/ouroboros/stack/ctrl"
@@ -44,14 +45,55 @@ type name struct {
 	ipcps map[string]struct{} // IPCPs it is registered in
 	progs []progBinding       // in bind order
 	pids  []int               // bound processes, in bind order
-	bound []string            // bound IPCPs
-	rr    int                 // round-robin cursor into pids
+	// owners holds, for each bound pid, the uid whose connections from
+	// that pid serve the name: the process's uid when it was bound.
+	owners map[int]int
+	bound  []string // bound IPCPs
+	rr     int      // round-robin cursor into pids
 }
 
 type progBinding struct {
 	prog string
 	auto bool
 	args []string
+	uid  int // the binding's owner, whose processes serve the name
+	gid  int // a group whose members' processes serve it too, or -1
+}
+
+// ref describes the binding for the name list.
+func (pb *progBinding) ref() ctrl.ProgramRef {
+	r := ctrl.ProgramRef{Prog: pb.prog, Auto: pb.auto, Args: pb.args}
+	if pb.uid != 0 {
+		r.User = strconv.Itoa(pb.uid)
+	}
+	if pb.gid >= 0 {
+		r.Group = strconv.Itoa(pb.gid)
+	}
+	return r
+}
+
+// bindPID binds pid, whose connections of uid serve the name.
+func (nm *name) bindPID(pid, uid int) {
+	if nm.owners == nil {
+		nm.owners = make(map[int]int)
+	}
+	nm.owners[pid] = uid
+	if !nm.hasPID(pid) {
+		nm.pids = append(nm.pids, pid)
+	}
+}
+
+// unbindPID ends pid's binding.
+func (nm *name) unbindPID(pid int) {
+	nm.pids = removeInt(nm.pids, pid)
+	delete(nm.owners, pid)
+}
+
+// servedBy reports whether the connection pr serves the name: its pid is
+// bound, and pr is of the uid recorded with the binding.
+func (nm *name) servedBy(pr *proc) bool {
+	uid, ok := nm.owners[pr.pid]
+	return ok && uid == pr.uid && nm.hasPID(pr.pid)
 }
 
 // maxNameLen is the longest name, as in the reference.
@@ -236,10 +278,10 @@ func (m *IRM) nameInfoLocked(nm *name) ctrl.NameInfo {
 	}
 	sort.Strings(info.IPCPs)
 	for _, pb := range nm.progs {
-		info.Programs = append(info.Programs, ctrl.ProgramRef{Prog: pb.prog, Auto: pb.auto, Args: pb.args})
+		info.Programs = append(info.Programs, pb.ref())
 	}
 	for pr := range m.procs {
-		if len(pr.accepts) > 0 && nm.hasPID(pr.pid) {
+		if len(pr.accepts) > 0 && nm.servedBy(pr) {
 			info.Accepting++
 		}
 	}

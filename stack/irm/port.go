@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,9 +57,16 @@ var _ ipcp.Port = (*port)(nil)
 // newPort makes a socket pair for a flow of proc and registers the IRM's
 // end. It returns the port and the application's end, a descriptor which
 // the caller passes to the application and then closes.
+//
+// A process over its flow limits (Limits) gets none, with the reason.
 func (m *IRM) newPort(pr *proc, name string, q qos.Spec, ip ipcp.IPCP, side string) (*port, int, error) {
+	if err := m.limits.addFlow(pr); err != nil {
+		m.refusals.Log(slog.LevelWarn, "flow limit", "flow refused", "name", name, "pid", pr.pid, "uid", pr.uid, "err", err)
+		return nil, -1, err
+	}
 	irmEnd, appEnd, err := seqpkt.PairFD()
 	if err != nil {
+		m.limits.dropFlow(pr)
 		return nil, -1, ctrl.Errorf(ctrl.CodeInternal, "flow socket: %v", err)
 	}
 	p := &port{m: m, id: m.nextID.Add(1), proc: pr, name: name, qos: q, ipcp: ip,
@@ -134,6 +142,8 @@ func (p *port) Down(reason ctrl.Reason) {
 		if t != nil {
 			t.release()
 		}
+		p.m.limits.dropFlow(p.proc)
+		p.m.reclaim.note(1)
 	})
 }
 

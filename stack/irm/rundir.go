@@ -49,7 +49,12 @@ func Listen(runDir string) (*Listener, error) {
 		return nil, fmt.Errorf("listening on %s: %w", path, err)
 	}
 	ul.SetUnlinkOnClose(true)
-	// Applications of any user may attach; management is checked per request.
+	// Applications of any user may attach: flows are for every user, as
+	// sockets are. What a connection may do is decided per request from
+	// the kernel's credentials for it (SO_PEERCRED): management needs root,
+	// irmd's user or the management group (SetGroup), a name's flows go to
+	// the processes its binding's owner allows, and per-user limits bound
+	// what anyone else holds.
 	if err := os.Chmod(path, 0o666); err != nil {
 		ul.Close()
 		lock.Close()
@@ -78,6 +83,20 @@ func lockRunDir(runDir string) (*os.File, error) {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return f, nil
+}
+
+// SetGroup gives the control socket to the management group gid ([irmd]
+// group), so that ls shows who manages irmd; 0 leaves it. The mode stays
+// 0666: management is checked per request, not by the socket's mode.
+func (l *Listener) SetGroup(gid int) error {
+	if gid == 0 {
+		return nil
+	}
+	path := ctrl.SocketPath(l.dir)
+	if err := os.Chown(path, -1, gid); err != nil {
+		return fmt.Errorf("socket %s: giving it to group %d: %w", path, gid, err)
+	}
+	return nil
 }
 
 // Close stops listening, removes the socket and releases the run directory.

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
+	"os"
 	"sync"
+	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 )
@@ -17,8 +20,12 @@ type proc struct {
 	conn *ctrl.Conn
 	pid  int
 	uid  int
-	role ctrl.Role
-	seq  uint64 // order of attachment
+	// groups are the process's effective and supplementary gids.
+	groups []int
+	role   ctrl.Role
+	seq    uint64 // order of attachment
+	// prog is the executable the kernel says the process runs (see
+	// identity), never the one its hello names.
 	prog string
 	// accepts holds the process's pending accept requests, oldest first.
 	// Guarded by IRM.mu.
@@ -35,16 +42,24 @@ func (p *proc) notify(op ctrl.Op, body any) {
 	_ = p.conn.Send(&ctrl.Msg{Op: op, Body: b}, -1)
 }
 
-// Serve accepts control connections on l until l is closed.
+// Serve accepts control connections on l until l is closed. Running out of
+// descriptors or memory does not end it: it waits, longer each time, and
+// accepts again once some are free (see acceptBackoff).
 func (m *IRM) Serve(l *net.UnixListener) error {
+	var wait time.Duration
 	for {
 		uc, err := l.AcceptUnix()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			return err
+			if wait = m.acceptBackoff(err, wait); wait == 0 {
+				return err
+			}
+			time.Sleep(wait)
+			continue
 		}
+		wait = 0
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
@@ -54,15 +69,29 @@ func (m *IRM) Serve(l *net.UnixListener) error {
 }
 
 // routineConn serves one connection: a hello, then requests, each answered
-// on its own goroutine since allocations and accepts block.
+// on its own goroutine since allocations and accepts block. The hello must
+// come within the hello timeout, and a connection over its user's limit is
+// refused in answer to it.
 func (m *IRM) routineConn(conn *ctrl.Conn) {
 	defer conn.Close()
-	pid, uid, err := conn.PeerCred()
+	peer, err := conn.Peer()
 	if err != nil {
 		m.log.Warn("control connection without credentials", "err", err)
 		return
 	}
-	pr := &proc{conn: conn, pid: pid, uid: uid}
+	defer func() { closeFD(peer.PIDFD) }() // if the hello did not close it
+	pr := &proc{conn: conn, pid: peer.PID, uid: peer.UID}
+	refused := m.limits.addConn(pr)
+	helloTimeout := m.limits.cfg.HelloTimeout
+	if refused == nil {
+		defer m.limits.dropConn(pr)
+	} else {
+		m.refusals.Log(slog.LevelWarn, "connection limit", "control connection refused", "pid", pr.pid, "uid", pr.uid, "err", refused)
+		// Not counted, so kept short: a client sends its hello at once,
+		// and a flood of refused connections must not hold descriptors.
+		helloTimeout = min(helloTimeout, refusedHelloTimeout)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(helloTimeout))
 	var reqs sync.WaitGroup
 	defer reqs.Wait()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -73,16 +102,25 @@ func (m *IRM) routineConn(conn *ctrl.Conn) {
 			closeFD(fd) // clients never send descriptors
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				m.log.Debug("control connection ended", "pid", pid, "err", err)
+			if errors.Is(err, os.ErrDeadlineExceeded) && pr.role == "" {
+				m.refusals.Log(slog.LevelWarn, "hello timeout", "control connection closed: no hello in time",
+					"pid", pr.pid, "uid", pr.uid, "timeout", m.limits.cfg.HelloTimeout)
+			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				m.log.Debug("control connection ended", "pid", pr.pid, "err", err)
 			}
 			break
 		}
 		if pr.role == "" {
-			if err := m.hello(pr, msg); err != nil {
-				_ = conn.Send(ctrl.ErrorReply(msg, err), -1)
+			if refused == nil {
+				refused = m.hello(pr, msg, peer)
+			}
+			closeFD(peer.PIDFD) // the process is identified
+			peer.PIDFD = -1
+			if refused != nil {
+				_ = conn.Send(ctrl.ErrorReply(msg, refused), -1)
 				return
 			}
+			_ = conn.SetReadDeadline(time.Time{})
 			continue
 		}
 		reqs.Add(1)
@@ -92,10 +130,15 @@ func (m *IRM) routineConn(conn *ctrl.Conn) {
 		}()
 	}
 	cancel()
-	m.procGone(pr)
+	if pr.role != "" {
+		m.procGone(pr)
+	}
 }
 
-func (m *IRM) hello(pr *proc, msg *ctrl.Msg) error {
+// hello identifies the process from what the kernel says (readIdentity):
+// the program its hello names is not trusted, since any process can name
+// any program.
+func (m *IRM) hello(pr *proc, msg *ctrl.Msg, peer ctrl.Peer) error {
 	if msg.Op != ctrl.OpHello {
 		return ctrl.Errorf(ctrl.CodeInvalid, "the first message must be %s, not %s", ctrl.OpHello, msg.Op)
 	}
@@ -106,7 +149,15 @@ func (m *IRM) hello(pr *proc, msg *ctrl.Msg) error {
 	if h.Role != ctrl.RoleApp && h.Role != ctrl.RoleMgmt {
 		return ctrl.Errorf(ctrl.CodeInvalid, "unknown role %q", h.Role)
 	}
-	pr.role, pr.prog = h.Role, h.Prog
+	id, err := readIdentity(peer)
+	if err != nil {
+		return ctrl.Errorf(ctrl.CodeNotAllowed, "irmd could not identify the process: %v", err)
+	}
+	if h.Prog != "" && h.Prog != id.exe {
+		m.refusals.Log(slog.LevelWarn, "hello program", "hello names another program than the process runs; using the kernel's",
+			"pid", pr.pid, "uid", pr.uid, "hello", h.Prog, "exe", id.exe)
+	}
+	pr.role, pr.prog, pr.groups = h.Role, id.exe, id.groups
 	m.addProc(pr)
 	rep, _ := ctrl.Reply(msg, ctrl.HelloReply{PID: pr.pid, Version: m.cfg.Version})
 	return pr.conn.Send(rep, -1)
@@ -120,41 +171,49 @@ func (m *IRM) handlers() map[ctrl.Op]handler {
 	return map[ctrl.Op]handler{
 		ctrl.OpFlowAlloc:  m.handleAlloc,
 		ctrl.OpFlowAccept: m.handleAccept,
-		ctrl.OpFlowList:   mgmt(m.handleFlowList),
+		ctrl.OpFlowList:   m.mgmt(m.handleFlowList),
 		ctrl.OpFlowReport: m.handleFlowReport,
 
-		ctrl.OpIPCPCreate:     mgmt(m.handleIPCPCreate),
-		ctrl.OpIPCPDestroy:    mgmt(m.handleIPCPDestroy),
-		ctrl.OpIPCPBootstrap:  mgmt(m.handleBootstrap),
-		ctrl.OpIPCPEnroll:     mgmt(m.handleEnroll),
-		ctrl.OpIPCPConnect:    mgmt(m.handleConnect),
-		ctrl.OpIPCPDisconnect: mgmt(m.handleDisconnect),
+		ctrl.OpIPCPCreate:     m.mgmt(m.handleIPCPCreate),
+		ctrl.OpIPCPDestroy:    m.mgmt(m.handleIPCPDestroy),
+		ctrl.OpIPCPBootstrap:  m.mgmt(m.handleBootstrap),
+		ctrl.OpIPCPEnroll:     m.mgmt(m.handleEnroll),
+		ctrl.OpIPCPConnect:    m.mgmt(m.handleConnect),
+		ctrl.OpIPCPDisconnect: m.mgmt(m.handleDisconnect),
 		ctrl.OpIPCPList:       m.handleIPCPList,
 
-		ctrl.OpNameCreate:     mgmt(m.handleNameCreate),
-		ctrl.OpNameDestroy:    mgmt(m.handleNameDestroy),
-		ctrl.OpNameRegister:   mgmt(m.handleNameRegister),
-		ctrl.OpNameUnregister: mgmt(m.handleNameUnregister),
+		ctrl.OpNameCreate:     m.mgmt(m.handleNameCreate),
+		ctrl.OpNameDestroy:    m.mgmt(m.handleNameDestroy),
+		ctrl.OpNameRegister:   m.mgmt(m.handleNameRegister),
+		ctrl.OpNameUnregister: m.mgmt(m.handleNameUnregister),
 		ctrl.OpNameList:       m.handleNameList,
 
-		ctrl.OpBindProgram:   mgmt(m.handleBindProgram),
-		ctrl.OpUnbindProgram: mgmt(m.handleUnbindProgram),
-		ctrl.OpBindProcess:   mgmt(m.handleBindProcess),
-		ctrl.OpUnbindProcess: mgmt(m.handleUnbindProcess),
-		ctrl.OpBindIPCP:      mgmt(m.handleBindIPCP),
-		ctrl.OpUnbindIPCP:    mgmt(m.handleUnbindIPCP),
+		ctrl.OpBindProgram:   m.mgmt(m.handleBindProgram),
+		ctrl.OpUnbindProgram: m.mgmt(m.handleUnbindProgram),
+		ctrl.OpBindProcess:   m.mgmt(m.handleBindProcess),
+		ctrl.OpUnbindProcess: m.mgmt(m.handleUnbindProcess),
+		ctrl.OpBindIPCP:      m.mgmt(m.handleBindIPCP),
+		ctrl.OpUnbindIPCP:    m.mgmt(m.handleUnbindIPCP),
 	}
 }
 
-// mgmt guards a handler that changes the host's configuration: only root
-// and irmd's own user may, since a bound program may be started by irmd.
-func mgmt(h handler) handler {
+// mgmt guards a handler that changes the host's configuration or shows
+// every process's flows: only root, irmd's user and the members of the
+// management group ([irmd] group) may, since a bound program may be
+// started by irmd, and a binding decides who gets a name's flows.
+func (m *IRM) mgmt(h handler) handler {
 	return func(ctx context.Context, pr *proc, body json.RawMessage) (any, int, error) {
-		if pr.uid != 0 && pr.uid != selfUID() {
-			return nil, -1, ctrl.Errorf(ctrl.CodeNotAllowed, "only root or irmd's user may change the IRM (you are uid %d)", pr.uid)
+		if !m.manages(pr) {
+			return nil, -1, ctrl.Errorf(ctrl.CodeNotAllowed,
+				"only root, irmd's user or a member of [irmd] group may change the IRM (you are uid %d)", pr.uid)
 		}
 		return h(ctx, pr, body)
 	}
+}
+
+// manages reports whether pr may manage the IRM.
+func (m *IRM) manages(pr *proc) bool {
+	return pr.uid == 0 || pr.uid == selfUID() || (m.cfg.MgmtGroup > 0 && inGroup(pr.groups, m.cfg.MgmtGroup))
 }
 
 func (m *IRM) handle(ctx context.Context, pr *proc, msg *ctrl.Msg) {

@@ -28,8 +28,10 @@ func render(what string) (string, error) {
 		return BootstrapTable(), nil
 	case len(f) == 1 && f[0] == "limits":
 		return LimitsTable(), nil
+	case len(f) == 1 && f[0] == "irmd-local":
+		return IrmdLocalTable(), nil
 	}
-	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\", \"bootstrap\" or \"limits\"", what)
+	return "", fmt.Errorf("unknown part %q: want \"config TYPE\", \"params TYPE\", \"bootstrap\", \"limits\" or \"irmd-local\"", what)
 }
 
 // TestDocs checks that the option tables of the docs are the ones the
@@ -82,6 +84,9 @@ func TestDocs(t *testing.T) {
 	}
 	if parts["bootstrap"] == 0 {
 		t.Error("no doc has the bootstrap table")
+	}
+	if parts["irmd-local"] == 0 {
+		t.Error("no doc has the irmd-local table")
 	}
 }
 
