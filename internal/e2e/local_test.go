@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -128,6 +129,35 @@ func TestE2EAutoStartsBoundProgram(t *testing.T) {
 	mustContain(t, out, "hello auto-start")
 	names := h.MustRun("irm", "name", "list")
 	mustContain(t, names, "echo", "oecho")
+}
+
+// TestE2EAutoStartBurstStartsOne: a burst of requests for an auto-started
+// name that nobody serves yet starts the program once, not once per
+// request (each instance runs as root: a burst must not multiply them),
+// and every request is served by it.
+func TestE2EAutoStartBurstStartsOne(t *testing.T) {
+	h := localHost(t)
+	h.MustRun("irm", "name", "register", "echo", "layer", "local")
+	h.MustRun("irm", "bind", "program", filepath.Join(bin, "oecho"), "name", "echo", "auto", "--", "-l")
+	const clients = 20
+	errs := make(chan error, clients)
+	for i := range clients {
+		go func() {
+			out, err := h.Run("oecho", "-n", "echo", "-m", "burst "+itoa(i))
+			if err == nil && !strings.Contains(out, "burst "+itoa(i)) {
+				err = errors.New("no echo in: " + out)
+			}
+			errs <- err
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Errorf("client: %v", err)
+		}
+	}
+	if n := strings.Count(h.IRMd().Output(), `msg="auto-started program"`); n != 1 {
+		t.Fatalf("%d clients at once started the program %d times, want once\n%s", clients, n, h.IRMd().Output())
+	}
 }
 
 func TestE2ERestartWhileClientConnected(t *testing.T) {

@@ -358,16 +358,21 @@ func (m *IRM) arrived(ctx context.Context, from ipcp.IPCP, n string, q qos.Spec,
 		}
 		bound := m.boundAliveLocked(nm)
 		auto := nm.autoProgram()
+		start := exited == nil && auto != nil && nm.mayAutoStart(graceOver)
+		if start {
+			nm.autoStarting++ // others wait for it from now on
+		}
+		coming := nm.autoComing() // started for another request, not serving yet
 		changed := m.changed
 		m.mu.Unlock()
 
 		var err error
-		if exited == nil && auto != nil {
+		if start {
 			if exited, err = m.autoStart(*auto, n); err != nil {
 				return nil, refused(causeNoAcceptor, err)
 			}
 		}
-		if exited == nil && !bound && graceOver {
+		if exited == nil && !bound && !coming && graceOver {
 			return nil, refused(causeNoAcceptor, m.noAcceptor(n))
 		}
 		select {
@@ -444,6 +449,7 @@ func (m *IRM) pickLocked(nm *name) *acceptReq {
 			a := pr.accepts[0]
 			pr.accepts = pr.accepts[1:]
 			a.taken = true
+			delete(nm.autoFresh, pr.pid)
 			nm.rr = idx + 1
 			return a
 		}
@@ -505,17 +511,42 @@ func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, sec secre
 	return p, nil
 }
 
-// autoStart starts a bound program for a flow to name. The returned channel
-// yields the program's exit status when it ends.
+// maxAutoLive bounds the instances of a name's program that irmd runs at
+// once for it: each started one serves the requests that arrive while it
+// starts, so a burst of requests costs one process, not one each.
+const maxAutoLive = 16
+
+// mayAutoStart reports whether a request that finds nobody accepting may
+// start the name's program: not while an instance started earlier has yet
+// to take its first flow, and, while instances run, only once the request
+// has waited the grace period for them to accept again (a program that
+// serves one flow per process gets more of them, one per grace period);
+// never beyond maxAutoLive. IRM.mu held.
+func (nm *name) mayAutoStart(graceOver bool) bool {
+	return !nm.autoComing() && (nm.autoLive == 0 || graceOver) && nm.autoLive < maxAutoLive
+}
+
+// autoComing reports whether an instance of the name's program is being
+// started, or has started and not yet taken a flow. IRM.mu held.
+func (nm *name) autoComing() bool {
+	return nm.autoStarting > 0 || len(nm.autoFresh) > 0
+}
+
+// autoStart starts a bound program for a flow to name, which the caller
+// counted in the name's autoStarting. The returned channel yields the
+// program's exit status when it ends.
 func (m *IRM) autoStart(pb progBinding, n string) (<-chan error, error) {
 	cmd := exec.Command(pb.prog, pb.args...)
 	cmd.Env = append(os.Environ(), ctrl.EnvRunDir+"="+m.cfg.RunDir)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
+		m.autoStarted(n, 0, 0)
 		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "cannot start %s for %q: %v", pb.prog, n, err)
 	}
-	m.log.Info("auto-started program", "prog", pb.prog, "args", pb.args, "name", n, "pid", cmd.Process.Pid)
+	pid := cmd.Process.Pid
+	m.log.Info("auto-started program", "prog", pb.prog, "args", pb.args, "name", n, "pid", pid)
+	m.autoStarted(n, pid, +1)
 	exited := make(chan error, 1)
 	m.wg.Add(1)
 	go func() {
@@ -524,10 +555,34 @@ func (m *IRM) autoStart(pb progBinding, n string) (<-chan error, error) {
 		if err == nil {
 			err = errors.New("exit status 0")
 		}
-		m.log.Info("auto-started program ended", "prog", pb.prog, "pid", cmd.Process.Pid, "status", err)
+		m.log.Info("auto-started program ended", "prog", pb.prog, "pid", pid, "status", err)
+		m.autoStarted(n, pid, -1)
 		exited <- err
 	}()
 	return exited, nil
+}
+
+// autoStarted records that irmd started (delta +1), failed to start
+// (0) or reaped (-1) the program with pid for name n, and wakes the
+// requests waiting for it.
+func (m *IRM) autoStarted(n string, pid, delta int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if nm, ok := m.names[n]; ok {
+		if delta >= 0 {
+			nm.autoStarting = max(0, nm.autoStarting-1)
+		}
+		nm.autoLive = max(0, nm.autoLive+delta)
+		if delta > 0 {
+			if nm.autoFresh == nil {
+				nm.autoFresh = map[int]struct{}{}
+			}
+			nm.autoFresh[pid] = struct{}{}
+		} else {
+			delete(nm.autoFresh, pid)
+		}
+	}
+	m.signalLocked()
 }
 
 // discard releases a port whose flow never reached its application.

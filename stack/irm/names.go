@@ -50,6 +50,13 @@ type name struct {
 	owners map[int]int
 	bound  []string // bound IPCPs
 	rr     int      // round-robin cursor into pids
+	// autoFresh holds the pids of programs irmd started for the name that
+	// have not taken a flow yet, autoStarting counts those being started,
+	// autoLive those running. Requests that arrive meanwhile wait for them
+	// instead of starting more (see arrived).
+	autoFresh    map[int]struct{}
+	autoStarting int
+	autoLive     int
 }
 
 type progBinding struct {
