@@ -113,8 +113,45 @@ func (c *Conn) Send(m *Msg, fd int) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if len(b) > smallMsg {
+		if err := c.fitSendBuffer(len(b)); err != nil {
+			return fmt.Errorf("ctrl: %s message of %d bytes: %w", m.Op, len(b), err)
+		}
+	}
 	_, _, err = c.uc.WriteMsgUnix(b, oob, nil)
 	return err
+}
+
+// smallMsg is a size every socket's default send buffer takes (Linux's
+// default is 208 KiB): only larger messages need fitSendBuffer.
+const smallMsg = 64 << 10
+
+// fitSendBuffer grows the socket's send buffer to take a message of n
+// bytes: a SOCK_SEQPACKET message must fit it whole, and listings of
+// thousands of flows outgrow the default. Root (irmd) may exceed the
+// system's limit (net.core.wmem_max) with SO_SNDBUFFORCE; others get
+// EMSGSIZE from the send if the limit is too low.
+func (c *Conn) fitSendBuffer(n int) error {
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	need := n + 1024 // the kernel's per-message overhead, with room
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		cur, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF)
+		if err == nil && cur >= need {
+			return
+		}
+		// The kernel doubles the value set; it reports the doubled one.
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, need) != nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, need)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
 }
 
 // Recv reads the next message and the descriptor it carries, if any. It

@@ -224,3 +224,40 @@ func TestRecvSizesByMessage(t *testing.T) {
 		t.Fatalf("message over MaxMsg: %v", err)
 	}
 }
+
+// Send fits a large message, such as the flow list of thousands of flows,
+// in the socket's send buffer: a SOCK_SEQPACKET message over the default
+// buffer would fail with EMSGSIZE.
+func TestSendGrowsBufferForLargeMessages(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make([]*Conn, 2)
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "c")
+		fc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = NewConn(fc.(*net.UnixConn))
+		defer conns[i].Close()
+	}
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(strings.Repeat("f", MaxMsg-1024))
+	sent := make(chan error, 1)
+	go func() { sent <- conns[0].Send(&Msg{ID: 7, Op: "x", Body: body}, -1) }()
+	m, _, err := conns[1].Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("send of %d bytes: %v", len(body), err)
+	}
+	if m.ID != 7 || len(m.Body) != len(body) {
+		t.Fatalf("received message %d of %d bytes, want 7 of %d", m.ID, len(m.Body), len(body))
+	}
+}

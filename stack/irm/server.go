@@ -235,6 +235,11 @@ func (m *IRM) handle(ctx context.Context, pr *proc, msg *ctrl.Msg) {
 	}
 	if serr := pr.conn.Send(rep, fd); serr != nil {
 		m.log.Debug("reply not delivered", "pid", pr.pid, "op", msg.Op, "err", serr)
+		if err == nil {
+			// The reply itself failed (too large, say): the caller gets
+			// why instead of waiting for an answer that never comes.
+			_ = pr.conn.Send(ctrl.ErrorReply(msg, ctrl.Errorf(ctrl.CodeInternal, "irmd could not send its reply: %v", serr)), -1)
+		}
 	}
 	closeFD(fd)
 }
