@@ -20,8 +20,8 @@ func udpType(name string) Type {
 			{Key: "peers", Flag: "peer", Kind: Peers, FileOnly: true,
 				Help: "peer names and their host[:port]; without a port, a peer gets the layer's"},
 			{Key: "keepalive", Kind: Int, Lo: 1, Hi: 3600, Unit: "seconds", Default: "5",
-				Arg: "S", Help: "at most between keepalives of idle flows (and at most dead/3), which keep NAT mappings open and tell the peer this end is alive"},
-			deadOption(),
+				Arg: "S", Help: "at most between keepalives of idle flows (and at most silence/3), which keep NAT mappings open and tell the peer this end is alive"},
+			silenceOption(),
 		},
 		Complete: peerPorts,
 	}
@@ -42,8 +42,8 @@ func peerPorts(opts map[string]string) {
 	}
 }
 
-// deadOption is the shim layers' liveness timeout.
-func deadOption() Option {
-	return Option{Key: "dead", Kind: Int, Lo: 3, Hi: 3600, Unit: "seconds", Default: "15",
+// silenceOption is the shim layers' liveness timeout.
+func silenceOption() Option {
+	return Option{Key: "silence", Kind: Int, Lo: 3, Hi: 3600, Unit: "seconds", Default: "15",
 		Arg: "S", Help: "of silence from a flow's peer (no data, no keepalive) after which the flow ends"}
 }

@@ -26,7 +26,7 @@ func parseOptions(name string, typ ipcp.Type, opts map[string]string) (options, 
 	if err != nil {
 		return options{}, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", name, err)
 	}
-	dead, _ := strconv.ParseUint(vals["dead"], 10, 32) // the schema checked its range
+	dead, _ := strconv.ParseUint(vals["silence"], 10, 32) // the schema checked its range
 	o := options{dev: vals["dev"], ethertype: DefaultEthertype, hash: ipcp.HashAlgo(vals["hash"]), dead: time.Duration(dead) * time.Second}
 	if v, ok := vals["ethertype"]; ok {
 		// The schema wrote it as 0xHHHH, within 0x0600-0xFFFE.

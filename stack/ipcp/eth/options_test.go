@@ -24,7 +24,7 @@ func TestParseOptions(t *testing.T) {
 		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "1536"}, options{dev: "e", ethertype: 0x0600, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
 		{ipcp.EthDIX, map[string]string{"dev": "e", "hash": "SHA3_512"}, options{dev: "e", ethertype: 0xA000, hash: ipcp.SHA3_512, dead: 15 * time.Second}},
 		{ipcp.EthLLC, map[string]string{"dev": "eth0", "hash": "sha3_224"}, options{dev: "eth0", ethertype: 0xA000, hash: ipcp.SHA3_224, dead: 15 * time.Second}},
-		{ipcp.EthLLC, map[string]string{"dev": "e", "dead": "4"}, options{dev: "e", ethertype: 0xA000, hash: ipcp.SHA3_256, dead: 4 * time.Second}},
+		{ipcp.EthLLC, map[string]string{"dev": "e", "silence": "4"}, options{dev: "e", ethertype: 0xA000, hash: ipcp.SHA3_256, dead: 4 * time.Second}},
 		{ipcp.EthLLC, map[string]string{"dev": "sixteen-bytes-x"}, options{dev: "sixteen-bytes-x", ethertype: 0xA000, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
 	}
 	for _, tt := range tests {

@@ -99,7 +99,7 @@ func (p *IPCP) parse(opts map[string]string) (options, error) {
 	// The schema checked the numbers' ranges and wrote them in decimal.
 	port, _ := strconv.ParseUint(vals["port"], 10, 16)
 	keepalive, _ := strconv.ParseUint(vals["keepalive"], 10, 32)
-	dead, _ := strconv.ParseUint(vals["dead"], 10, 32)
+	dead, _ := strconv.ParseUint(vals["silence"], 10, 32)
 	o := options{
 		ip:        netip.MustParseAddr(vals["ip"]),
 		port:      uint16(port),
