@@ -2,6 +2,7 @@ package shim
 
 import (
 	"hash/maphash"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,12 +20,17 @@ const (
 	// freeRate and freeBurst bound the requests per second, from all
 	// sources together, that are served without a cookie; beyond it, or
 	// when the queue is a quarter full, a request without a valid cookie
-	// is answered with one (cookie-challenged).
-	freeRate, freeBurst = 200, 200
+	// is answered with one (cookie-challenged). Spoofed sources get at
+	// most this many requests a second through.
+	freeRate, freeBurst = 50, 50
 
 	// sourceRate and sourceBurst bound the requests per second one source
-	// (an IP address, a MAC) gets into the queue (rate-limited beyond).
+	// (an IP address, a MAC) gets into the queue, and sourceHeld how many
+	// of its requests may be queued or answered at once, so that one
+	// source whose requests are slow to answer cannot hold every worker
+	// (rate-limited beyond either).
 	sourceRate, sourceBurst = 10, 20
+	sourceHeld              = workers / 2
 
 	// replyRate and replyBurst bound the cheap answers (COOKIE, "not
 	// registered here") per source per second, so that the answers to a
@@ -60,13 +66,14 @@ func (b *bucket) take(now int64, rate, burst float64) bool {
 }
 
 // limits are the admission state of a Core: touched only by routineRead,
-// so they take no lock.
+// so they take no lock, except held, which the workers decrement.
 type limits struct {
 	seed    maphash.Seed
 	free    bucket
-	sources [sourceSlots]bucket // requests admitted, by source
-	replies [sourceSlots]bucket // cheap answers sent, by source
-	key     []byte              // scratch for the source key
+	sources [sourceSlots]bucket       // requests admitted, by source
+	replies [sourceSlots]bucket       // cheap answers sent, by source
+	held    [sourceSlots]atomic.Int32 // requests queued or being answered, by source
+	key     []byte                    // scratch for the source key
 }
 
 func newLimits() *limits { return &limits{seed: maphash.MakeSeed()} }
@@ -79,4 +86,5 @@ func (l *limits) slot(src []byte) int {
 type request[A comparable] struct {
 	from A
 	m    mgmt // hash and data copied out of the read buffer
+	slot int  // its source's, in limits
 }

@@ -127,7 +127,7 @@ func (c *Core[A]) routineKeepalive() {
 			}
 			for _, f := range dead {
 				c.refused.Log(slog.LevelInfo, "dead", "flow ended: its peer has been silent for the dead timeout",
-					"ipcp", c.cfg.Name, "peer", fmt.Sprint(f.peer), "dead", c.cfg.Dead)
+					"peer", fmt.Sprint(f.peer), "silence", c.cfg.Dead)
 				c.endFlow(f, ctrl.ReasonPeer, true)
 			}
 		}

@@ -15,11 +15,13 @@ import (
 // stranger can make the host do before proving anything is bounded:
 //
 //  1. the message parsed (version, sizes), and the name is registered here;
-//  2. a repeat of a request answered or being answered gets that answer;
+//  2. a repeat of a request answered or being answered gets that answer
+//     (within the source's budget of cheap answers);
 //  3. a cookie, if carried, must be valid; without one, when the host is
 //     under load (more than freeRate requests a second, or the queue a
 //     quarter full), the answer is a COOKIE and nothing else;
-//  4. at most sourceRate requests a second per source reach the queue;
+//  4. at most sourceRate requests a second per source reach the queue,
+//     and at most sourceHeld of a source's are queued or answered at once;
 //  5. the queue holds queueLen; workers take from it.
 //
 // Called by routineRead only.
@@ -41,12 +43,18 @@ func (c *Core[A]) onRequest(from A, m mgmt) {
 	}
 	if f, ok := c.byPeer[key]; ok { // a repeat of an answered request
 		c.mu.Unlock()
-		c.sendReply(from, m.srcEID, f, resultOK, f.reply, "")
+		if c.mayAnswer(from, now) { // the reply may be larger than the request
+			c.sendReply(from, m.srcEID, f, resultOK, f.reply, "")
+		}
 		return
 	}
 	_, repeat := c.arriving[key] // a repeat while the answer is on its way
 	c.mu.Unlock()
-	if repeat || !c.admit(from, m, now) {
+	if repeat {
+		return
+	}
+	slot, ok := c.admit(from, m, now)
+	if !ok {
 		return
 	}
 	m.hash = append([]byte(nil), m.hash...) // the read buffer is reused
@@ -56,8 +64,9 @@ func (c *Core[A]) onRequest(from A, m mgmt) {
 	c.arriving[key] = struct{}{}
 	c.mu.Unlock()
 	select {
-	case c.queue <- request[A]{from, m}:
+	case c.queue <- request[A]{from, m, slot}:
 	default:
+		c.lim.held[slot].Add(-1)
 		c.mu.Lock()
 		delete(c.arriving, key)
 		c.mu.Unlock()
@@ -66,8 +75,10 @@ func (c *Core[A]) onRequest(from A, m mgmt) {
 	}
 }
 
-// admit applies the cookie check and the rate limits (steps 3 and 4).
-func (c *Core[A]) admit(from A, m mgmt, now time.Time) bool {
+// admit applies the cookie check and the limits of the request's source
+// (steps 3 and 4). If it admits the request, it counts it as held by its
+// source's slot, which it returns.
+func (c *Core[A]) admit(from A, m mgmt, now time.Time) (int, bool) {
 	l := c.lim
 	ns := now.UnixNano()
 	if len(m.cookie) > 0 {
@@ -75,7 +86,7 @@ func (c *Core[A]) admit(from A, m mgmt, now time.Time) bool {
 		if !c.cookies.valid(now, l.key, m.srcEID, m.cookie) {
 			c.stats.BadCookie.Add(1)
 			c.refuse("bad-cookie", "flow request with a cookie that is not valid (expired, or not this requester's)", from)
-			return false
+			return 0, false
 		}
 	} else if len(c.queue) >= queueLen/4 || !l.free.take(ns, freeRate, freeBurst) {
 		c.stats.Challenged.Add(1)
@@ -84,15 +95,22 @@ func (c *Core[A]) admit(from A, m mgmt, now time.Time) bool {
 			cookie := c.cookies.make(now, l.key, m.srcEID)
 			c.send(from, encodeMgmt(make([]byte, 0, 32), &mgmt{code: codeCookie, dstEID: m.srcEID, secret: cookie}))
 		}
-		return false
+		return 0, false
 	}
 	l.key = c.cfg.AppendSource(l.key[:0], from)
-	if !l.sources[l.slot(l.key)].take(ns, sourceRate, sourceBurst) {
+	slot := l.slot(l.key)
+	if l.held[slot].Load() >= sourceHeld {
+		c.stats.RateLimited.Add(1)
+		c.refuse("source-busy", "flow request dropped: its source has as many requests being answered as it may", from)
+		return 0, false
+	}
+	if !l.sources[slot].take(ns, sourceRate, sourceBurst) {
 		c.stats.RateLimited.Add(1)
 		c.refuse("rate-limited", "flow request dropped: its source sends too many", from)
-		return false
+		return 0, false
 	}
-	return true
+	l.held[slot].Add(1)
+	return slot, true
 }
 
 // mayAnswer takes a token from from's bucket of cheap answers.
@@ -104,7 +122,7 @@ func (c *Core[A]) mayAnswer(from A, now time.Time) bool {
 
 // refuse logs a refused request, at most once per cause per interval.
 func (c *Core[A]) refuse(cause, msg string, from A) {
-	c.refused.Log(slog.LevelInfo, cause, msg, "ipcp", c.cfg.Name, "latest-from", fmt.Sprint(from))
+	c.refused.Log(slog.LevelInfo, cause, msg, "latest-from", fmt.Sprint(from))
 }
 
 // sendReply sends a FLOW_REPLY to a request of src eid; f is the flow
@@ -129,6 +147,7 @@ func (c *Core[A]) routineArrive() {
 			return
 		case r := <-c.queue:
 			c.arrived(base, r.from, r.m)
+			c.lim.held[r.slot].Add(-1)
 		}
 	}
 }

@@ -159,7 +159,7 @@ func (c *Core[A]) onDealloc(from A, m mgmt) {
 func (c *Core[A]) forged(what string, from A) {
 	c.stats.Forged.Add(1)
 	c.refused.Log(slog.LevelWarn, "forged "+what, "dropping a forged "+what+": it does not carry the flow's credentials",
-		"ipcp", c.cfg.Name, "from", fmt.Sprint(from))
+		"from", fmt.Sprint(from))
 }
 
 // flowFrom returns the flow with local eid whose peer is from.
