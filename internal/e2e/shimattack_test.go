@@ -199,3 +199,50 @@ func TestE2EShimForgedDealloc(t *testing.T) {
 		mustContain(t, list, "forged-teardown")
 	}
 }
+
+// ipcpFlows reads the FLOWS column of an IPCP's row in irm ipcp list.
+func ipcpFlows(t *testing.T, n *netlab.Node, ipcp string) int {
+	for _, l := range strings.Split(n.MustRun("irm", "ipcp", "list"), "\n") {
+		if f := strings.Fields(l); len(f) > 5 && f[0] == ipcp {
+			flows, err := strconv.Atoi(f[5])
+			if err != nil {
+				t.Fatalf("irm ipcp list: FLOWS of %s is %q", ipcp, f[5])
+			}
+			return flows
+		}
+	}
+	t.Fatalf("irm ipcp list on %s has no row for %s", n, ipcp)
+	return 0
+}
+
+// TestE2EShimSilentPeerEnds: b's irmd is killed under an idle flow (no
+// DEALLOC can go out); with silence 3, a's end of the flow ends within a
+// few seconds, not after FRCT's two-minute peer timeout. While b lived,
+// keepalives from both ends held the idle flow.
+func TestE2EShimSilentPeerEnds(t *testing.T) {
+	lab := netlab.New(t, bin)
+	a, b := lab.Node("a"), lab.Node("b")
+	l := lab.Link(a, b).Subnet("10.1.0.0/24")
+	a.Hosts(map[string]string{"sink": l.B.IP4().String()})
+	a.StartIRMd()
+	bIRMd := b.StartIRMd()
+	a.MustRun("irm", "ipcp", "bootstrap", "name", "ua", "layer", "wan", "type", "udp4", "ip", l.A.IP4().String(), "silence", "3")
+	b.MustRun("irm", "ipcp", "bootstrap", "name", "ub", "layer", "wan", "type", "udp4", "ip", l.B.IP4().String(), "silence", "3")
+	serveOn(t, b, "sink", b.Start("ocat", "-l"))
+	cli := a.Command("ocat", "-n", "sink", "-q", "raw")
+	stdin, err := cli.StdinPipe() // held open, never written: the flow idles
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	a.StartCmd(cli)
+	waitFor(t, 5*time.Second, "the flow to sink", func() bool { return ipcpFlows(t, a, "ua") == 1 })
+	time.Sleep(4 * time.Second) // longer than silence: only keepalives hold it
+	if ipcpFlows(t, a, "ua") != 1 {
+		t.Fatal("an idle flow to a live peer ended: keepalives do not hold it")
+	}
+	bIRMd.Signal(syscall.SIGKILL)
+	start := time.Now()
+	waitFor(t, 8*time.Second, "a's end of the flow to a vanished peer to end", func() bool { return ipcpFlows(t, a, "ua") == 0 })
+	t.Logf("the flow ended %v after the peer vanished (silence 3 s)", time.Since(start).Round(100*time.Millisecond))
+}
