@@ -60,6 +60,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./stack/frct/
 	$(GO) test -run '^$$' -bench . ./stack/seqpkt/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/crypt/ ./stack/crypt/oap/
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/ipcp/shim/
 
 ## demo: start irmd in a temporary run directory and show flows on one host
 demo: build
