@@ -54,7 +54,8 @@ docs:
 ## bench: RTT and allocation time over the local layer (in-process and with
 ## the real tools), FRCT goodput under loss, flow socket batches; as root,
 ## underlays and unicast relays against plain UDP, encrypted goodput under
-## loss against TCP; AEAD and key-exchange cost
+## loss against TCP; AEAD and key-exchange cost; what a spoofed flow request
+## costs a shim under load
 bench: build
 	OUROBOROS_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./stack/frct/

@@ -39,9 +39,10 @@ const (
 	cacheTTL = time.Minute
 
 	// minPayload is the smallest usable payload MTU: it holds the largest
-	// shim management message (a flow request with a 64-byte hash, 105
-	// bytes) with room to spare.
-	minPayload = 128
+	// shim management message without allocation data (a flow request
+	// with its credentials, a cookie and a 64-byte hash, 148 bytes) with
+	// room to spare.
+	minPayload = 160
 )
 
 // IPCP is an eth-dix or eth-llc IPCP. Its methods may be called
