@@ -54,12 +54,14 @@ docs:
 ## bench: RTT and allocation time over the local layer (in-process and with
 ## the real tools), FRCT goodput under loss, flow socket batches; as root,
 ## underlays and unicast relays against plain UDP, encrypted goodput under
-## loss against TCP; AEAD and key-exchange cost
+## loss against TCP; AEAD and key-exchange cost; what a spoofed flow request
+## costs a shim under load
 bench: build
 	OUROBOROS_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./stack/frct/
 	$(GO) test -run '^$$' -bench . ./stack/seqpkt/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/crypt/ ./stack/crypt/oap/
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/ipcp/shim/
 
 ## demo: start irmd in a temporary run directory and show flows on one host
 demo: build

@@ -45,10 +45,10 @@ func problems(t *testing.T, err error) []*Error {
 // option set, as docs/config.md documents them.
 var defaults = map[string]map[string]string{
 	TypeLocal:     {"hash": "SHA3_256"},
-	TypeEthLLC:    {"hash": "SHA3_256", "dev": "eth0"},
-	TypeEthDIX:    {"hash": "SHA3_256", "dev": "eth0", "ethertype": "0xA000"},
-	TypeUDP4:      {"ip": "0.0.0.0", "port": "3435", "keepalive": "25"},
-	TypeUDP6:      {"ip": "::", "port": "3435", "keepalive": "25"},
+	TypeEthLLC:    {"hash": "SHA3_256", "dev": "eth0", "silence": "15"},
+	TypeEthDIX:    {"hash": "SHA3_256", "dev": "eth0", "ethertype": "0xA000", "silence": "15"},
+	TypeUDP4:      {"ip": "0.0.0.0", "port": "3435", "keepalive": "5", "silence": "15"},
+	TypeUDP6:      {"ip": "::", "port": "3435", "keepalive": "5", "silence": "15"},
 	TypeBroadcast: {},
 	TypeUnicast: {
 		"addr": "4", "eid": "8", "ttl": "60", "addr_auth": "flat",
@@ -117,6 +117,8 @@ func TestOptionsAcceptValidValues(t *testing.T) {
 		{TypeUDP4, `dns = "192.0.2.53"`, with(TypeUDP4, "dns", "192.0.2.53")},
 		{TypeUDP4, `keepalive = 1`, with(TypeUDP4, "keepalive", "1")},
 		{TypeUDP4, `keepalive = 3600`, with(TypeUDP4, "keepalive", "3600")},
+		{TypeUDP4, `silence = 3`, with(TypeUDP4, "silence", "3")},
+		{TypeEthDIX, `silence = 60`, with(TypeEthDIX, "silence", "60")},
 		{TypeUDP4, `peers = { office = "office.example.com" }`, with(TypeUDP4, "peer.office", "office.example.com:3435")},
 		{TypeUDP4, `peers = { lab = "192.0.2.10:9000", Lab = "host." }`, with(TypeUDP4, "peer.lab", "192.0.2.10:9000", "peer.Lab", "host.:3435")},
 		{TypeUDP4, `peers = { "a.b" = "[192.0.2.1]:7" }`, with(TypeUDP4, "peer.a.b", "192.0.2.1:7")},

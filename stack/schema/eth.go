@@ -11,7 +11,7 @@ func devOption() Option {
 
 func ethLLCType() Type {
 	return Type{Name: EthLLC, Summary: "A layer over Ethernet, with IEEE 802.2 LLC framing.",
-		Options: []Option{devOption(), hashOption()}}
+		Options: []Option{devOption(), hashOption(), silenceOption()}}
 }
 
 func ethDIXType() Type {
@@ -21,5 +21,6 @@ func ethDIXType() Type {
 			{Key: "ethertype", Kind: Ethertype, Default: "0xA000",
 				Arg: "E", Help: "the Ethernet type of the layer's frames; every member uses the same"},
 			hashOption(),
+			silenceOption(),
 		}}
 }

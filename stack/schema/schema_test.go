@@ -60,7 +60,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"ip": "::", "port": "9000", "keepalive": "25", "peer.a": "[2001:db8::1]:9000", "peer.b": "h.example:7"}
+	want := map[string]string{"ip": "::", "port": "9000", "keepalive": "5", "silence": "15", "peer.a": "[2001:db8::1]:9000", "peer.b": "h.example:7"}
 	if !maps.Equal(got, want) {
 		t.Errorf("udp6: %v, want %v (a peer without a port gets the layer's)", got, want)
 	}
@@ -81,7 +81,7 @@ func TestParseRefuses(t *testing.T) {
 		{UDP4, map[string]string{"ip": "0.0.0.0", "port": "0"}, `bad port: "0" is not a port number (1-65535)`},
 		{UDP4, map[string]string{"ip": "::"}, `bad ip: "::" is not an IPv4 address; use a udp6 IPCP for IPv6`},
 		{UDP4, map[string]string{"ip": "0.0.0.0", "dns": "0.0.0.0"}, "is the wildcard address; name a host"},
-		{UDP4, map[string]string{"ip": "0.0.0.0", "peer": "x"}, "option peer does not apply to a udp4 IPCP; it takes ip, port, dns, peer.NAME, keepalive"},
+		{UDP4, map[string]string{"ip": "0.0.0.0", "peer": "x"}, "option peer does not apply to a udp4 IPCP; it takes ip, port, dns, peer.NAME, keepalive, silence"},
 		{UDP4, map[string]string{"ip": "0.0.0.0", "peer.a": "h:0"}, `bad peer.a: "h:0" has a bad port "0" (1-65535)`},
 		{Unicast, map[string]string{"dht_k": "21"}, `bad dht_k: "21" is out of range (1-20)`},
 		{Unicast, map[string]string{"routing": "LFA"}, `bad routing: "LFA" is not one of link_state, lfa, ecmp; did you mean "lfa"?`},

@@ -19,8 +19,9 @@ func udpType(name string) Type {
 				Arg: "D", Help: "a dynamic DNS server through which the layer publishes and resolves names"},
 			{Key: "peers", Flag: "peer", Kind: Peers, FileOnly: true,
 				Help: "peer names and their host[:port]; without a port, a peer gets the layer's"},
-			{Key: "keepalive", Kind: Int, Lo: 1, Hi: 3600, Unit: "seconds", Default: "25",
-				Arg: "S", Help: "between keepalives of idle flows, to keep NAT mappings open"},
+			{Key: "keepalive", Kind: Int, Lo: 1, Hi: 3600, Unit: "seconds", Default: "5",
+				Arg: "S", Help: "at most between keepalives of idle flows (and at most silence/3), which keep NAT mappings open and tell the peer this end is alive"},
+			silenceOption(),
 		},
 		Complete: peerPorts,
 	}
@@ -39,4 +40,10 @@ func peerPorts(opts map[string]string) {
 			opts[k] = ep + ":" + opts["port"]
 		}
 	}
+}
+
+// silenceOption is the shim layers' liveness timeout.
+func silenceOption() Option {
+	return Option{Key: "silence", Kind: Int, Lo: 3, Hi: 3600, Unit: "seconds", Default: "15",
+		Arg: "S", Help: "of silence from a flow's peer (no data, no keepalive) after which the flow ends"}
 }

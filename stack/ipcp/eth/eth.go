@@ -38,14 +38,11 @@ const (
 	// cacheTTL is how long an answered query is trusted.
 	cacheTTL = time.Minute
 
-	// keepalive is long enough never to matter: keepalives hold NAT
-	// mappings, and there is no NAT on a segment.
-	keepalive = 24 * time.Hour
-
 	// minPayload is the smallest usable payload MTU: it holds the largest
-	// shim management message (a flow request with a 64-byte hash, 105
-	// bytes) with room to spare.
-	minPayload = 128
+	// shim management message without allocation data (a flow request
+	// with its credentials, a cookie and a 64-byte hash, 148 bytes) with
+	// room to spare.
+	minPayload = 160
 )
 
 // IPCP is an eth-dix or eth-llc IPCP. Its methods may be called
@@ -75,7 +72,8 @@ func New(name string, typ ipcp.Type, host ipcp.Host, log *slog.Logger) *IPCP {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &IPCP{name: name, typ: typ, log: log.With("ipcp", name)}
-	p.Core = shim.New(shim.Config[MAC]{Name: name, Type: typ, Host: host, Log: log, Keepalive: keepalive}, p)
+	p.Core = shim.New(shim.Config[MAC]{Name: name, Type: typ, Host: host, Log: log,
+		AppendAddr: func(b []byte, m MAC) []byte { return append(b, m[:]...) }}, p)
 	return p
 }
 
@@ -128,6 +126,9 @@ func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string
 	if !st.up {
 		p.log.Warn("interface is down: flows wait for it", "dev", o.dev)
 	}
+	// No NAT on a segment: keepalives go only to tell the peer this end
+	// is alive, every dead/3.
+	p.SetKeepalive(o.dead, o.dead)
 	p.Start(c, p.resolve, o.hash)
 	go p.routineLink(w, c, o.dev)
 	return nil

@@ -129,17 +129,17 @@ func TestPayloadMTU(t *testing.T) {
 			t.Errorf("llc=%v MTU %d: a full frame parses as %d, %d", tt.f.llc, tt.ifMTU, got, v)
 		}
 	}
-	if err := checkMTU("x", dix, 129); err == nil {
-		t.Error("MTU 129 accepted for eth-dix")
+	if err := checkMTU("x", dix, 161); err == nil {
+		t.Error("MTU 161 accepted for eth-dix")
 	}
-	if err := checkMTU("x", dix, 130); err != nil {
-		t.Errorf("MTU 130 refused for eth-dix: %v", err)
+	if err := checkMTU("x", dix, 162); err != nil {
+		t.Errorf("MTU 162 refused for eth-dix: %v", err)
 	}
-	if err := checkMTU("x", llc, 130); err == nil {
-		t.Error("MTU 130 accepted for eth-llc")
+	if err := checkMTU("x", llc, 162); err == nil {
+		t.Error("MTU 162 accepted for eth-llc")
 	}
-	if err := checkMTU("x", llc, 131); err != nil {
-		t.Errorf("MTU 131 refused for eth-llc: %v", err)
+	if err := checkMTU("x", llc, 163); err != nil {
+		t.Errorf("MTU 163 refused for eth-llc: %v", err)
 	}
 }
 

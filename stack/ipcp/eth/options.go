@@ -3,6 +3,7 @@ package eth
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
@@ -14,6 +15,7 @@ type options struct {
 	dev       string
 	ethertype uint16 // eth-dix only
 	hash      ipcp.HashAlgo
+	dead      time.Duration
 }
 
 // parseOptions checks the bootstrap options of an IPCP called name of type
@@ -24,7 +26,8 @@ func parseOptions(name string, typ ipcp.Type, opts map[string]string) (options, 
 	if err != nil {
 		return options{}, ctrl.Errorf(ctrl.CodeInvalid, "ipcp %s: %v", name, err)
 	}
-	o := options{dev: vals["dev"], ethertype: DefaultEthertype, hash: ipcp.HashAlgo(vals["hash"])}
+	dead, _ := strconv.ParseUint(vals["silence"], 10, 32) // the schema checked its range
+	o := options{dev: vals["dev"], ethertype: DefaultEthertype, hash: ipcp.HashAlgo(vals["hash"]), dead: time.Duration(dead) * time.Second}
 	if v, ok := vals["ethertype"]; ok {
 		// The schema wrote it as 0xHHHH, within 0x0600-0xFFFE.
 		n, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 16, 16)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
@@ -15,15 +16,16 @@ func TestParseOptions(t *testing.T) {
 		opts map[string]string
 		want options
 	}{
-		{ipcp.EthDIX, map[string]string{"dev": "eth0"}, options{dev: "eth0", ethertype: 0xA000, hash: ipcp.SHA3_256}},
-		{ipcp.EthDIX, map[string]string{"dev": "veth-a.10", "ethertype": "0xA007"}, options{dev: "veth-a.10", ethertype: 0xA007, hash: ipcp.SHA3_256}},
-		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "0xa007"}, options{dev: "e", ethertype: 0xA007, hash: ipcp.SHA3_256}},
-		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "0X0600"}, options{dev: "e", ethertype: 0x0600, hash: ipcp.SHA3_256}},
-		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "65534"}, options{dev: "e", ethertype: 0xFFFE, hash: ipcp.SHA3_256}},
-		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "1536"}, options{dev: "e", ethertype: 0x0600, hash: ipcp.SHA3_256}},
-		{ipcp.EthDIX, map[string]string{"dev": "e", "hash": "SHA3_512"}, options{dev: "e", ethertype: 0xA000, hash: ipcp.SHA3_512}},
-		{ipcp.EthLLC, map[string]string{"dev": "eth0", "hash": "sha3_224"}, options{dev: "eth0", ethertype: 0xA000, hash: ipcp.SHA3_224}},
-		{ipcp.EthLLC, map[string]string{"dev": "sixteen-bytes-x"}, options{dev: "sixteen-bytes-x", ethertype: 0xA000, hash: ipcp.SHA3_256}},
+		{ipcp.EthDIX, map[string]string{"dev": "eth0"}, options{dev: "eth0", ethertype: 0xA000, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
+		{ipcp.EthDIX, map[string]string{"dev": "veth-a.10", "ethertype": "0xA007"}, options{dev: "veth-a.10", ethertype: 0xA007, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
+		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "0xa007"}, options{dev: "e", ethertype: 0xA007, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
+		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "0X0600"}, options{dev: "e", ethertype: 0x0600, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
+		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "65534"}, options{dev: "e", ethertype: 0xFFFE, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
+		{ipcp.EthDIX, map[string]string{"dev": "e", "ethertype": "1536"}, options{dev: "e", ethertype: 0x0600, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
+		{ipcp.EthDIX, map[string]string{"dev": "e", "hash": "SHA3_512"}, options{dev: "e", ethertype: 0xA000, hash: ipcp.SHA3_512, dead: 15 * time.Second}},
+		{ipcp.EthLLC, map[string]string{"dev": "eth0", "hash": "sha3_224"}, options{dev: "eth0", ethertype: 0xA000, hash: ipcp.SHA3_224, dead: 15 * time.Second}},
+		{ipcp.EthLLC, map[string]string{"dev": "e", "silence": "4"}, options{dev: "e", ethertype: 0xA000, hash: ipcp.SHA3_256, dead: 4 * time.Second}},
+		{ipcp.EthLLC, map[string]string{"dev": "sixteen-bytes-x"}, options{dev: "sixteen-bytes-x", ethertype: 0xA000, hash: ipcp.SHA3_256, dead: 15 * time.Second}},
 	}
 	for _, tt := range tests {
 		got, err := parseOptions("e1", tt.typ, tt.opts)

@@ -14,6 +14,7 @@
 package shim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -27,6 +28,7 @@ import (
 	"unicode"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/qos"
 )
@@ -62,7 +64,15 @@ type Config[A comparable] struct {
 	Type      ipcp.Type
 	Host      ipcp.Host
 	Log       *slog.Logger
-	Keepalive time.Duration // idle flows send a keepalive this often (default 25 s)
+	Keepalive time.Duration // idle flows send a keepalive at least this often (default 5 s)
+	// Dead is how long a flow's peer may be silent (no data, no
+	// keepalive) before the flow ends (default 15 s); idle flows send
+	// keepalives at least every Dead/3, so that a live peer never is.
+	Dead time.Duration
+	// AppendAddr appends the bytes of an address (what cookies are bound
+	// to) and AppendSource those of its source (what the per-source limits
+	// count: for UDP the IP without the port). Default: fmt.Append.
+	AppendAddr, AppendSource func(b []byte, a A) []byte
 }
 
 // Core runs the shim protocol over a Transport. The IPCP types embed it and
@@ -80,20 +90,30 @@ type Core[A comparable] struct {
 	flows      map[uint32]*flow[A]     // by local eid
 	byPeer     map[peerKey[A]]*flow[A] // by peer address and peer eid
 	arriving   map[peerKey[A]]struct{} // requests being answered
-	pending    map[uint32]chan mgmt    // allocations waiting for a reply
+	pending    map[uint32]waiter[A]    // allocations waiting for a reply
 	queries    map[string][]chan A     // name queries waiting for a reply
 	cache      map[string]cached[A]    // answered name queries
 	unanswered map[string]time.Time    // queries nobody answered, until when they are asked again
 	closed     bool
 
-	stats Stats
-	done  chan struct{}
-	wg    sync.WaitGroup
+	stats   Stats
+	refused ratelog.Limiter // logs refusals strangers can cause
+	lim     *limits         // routineRead's only
+	cookies cookies
+	queue   chan request[A] // flow requests for the workers
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 type peerKey[A comparable] struct {
 	addr A
 	eid  uint32
+}
+
+// waiter is an allocation waiting for its reply (or a cookie) from peer.
+type waiter[A comparable] struct {
+	ch   chan mgmt
+	peer A
 }
 
 type cached[A comparable] struct {
@@ -104,37 +124,66 @@ type cached[A comparable] struct {
 // Stats counts what a Core dropped and why; see Counters.
 type Stats struct {
 	Malformed, WrongVersion, UnknownEID, WrongSource, AppFull, Oversized atomic.Uint64
-	lastLog                                                              atomic.Int64
+	// Flow requests not served (see admit.go) and forged control messages.
+	Unregistered, Challenged, BadCookie, RateLimited, QueueFull, Forged atomic.Uint64
+	lastLog                                                             atomic.Int64
 }
 
 // New returns a Core that is not running yet; Start runs it over a transport.
 func New[A comparable](cfg Config[A], self ipcp.IPCP) *Core[A] {
 	if cfg.Keepalive == 0 {
-		cfg.Keepalive = 25 * time.Second
+		cfg.Keepalive = DefaultKeepalive
+	}
+	if cfg.Dead == 0 {
+		cfg.Dead = DefaultDead
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.AppendAddr == nil {
+		cfg.AppendAddr = func(b []byte, a A) []byte { return fmt.Append(b, a) }
+	}
+	if cfg.AppendSource == nil {
+		cfg.AppendSource = cfg.AppendAddr
+	}
+	log := cfg.Log.With("ipcp", cfg.Name)
 	return &Core[A]{
-		cfg: cfg, log: cfg.Log.With("ipcp", cfg.Name), self: self, hashAlgo: ipcp.DefaultHash,
+		cfg: cfg, log: log, self: self, hashAlgo: ipcp.DefaultHash,
 		names: make(map[string]struct{}), flows: make(map[uint32]*flow[A]), byPeer: make(map[peerKey[A]]*flow[A]),
-		arriving: make(map[peerKey[A]]struct{}), pending: make(map[uint32]chan mgmt),
+		arriving: make(map[peerKey[A]]struct{}), pending: make(map[uint32]waiter[A]),
 		queries: make(map[string][]chan A), cache: make(map[string]cached[A]), unanswered: make(map[string]time.Time),
+		refused: ratelog.Limiter{Logger: log}, lim: newLimits(), queue: make(chan request[A], queueLen),
 		done: make(chan struct{}),
 	}
 }
 
-// SetKeepalive changes the keepalive interval; call it before Start.
-func (c *Core[A]) SetKeepalive(d time.Duration) { c.cfg.Keepalive = d }
+// Defaults of Config.
+const (
+	DefaultKeepalive = 5 * time.Second
+	DefaultDead      = 15 * time.Second
+)
+
+// SetKeepalive changes the keepalive interval and the dead timeout (zero:
+// the default); call it before Start.
+func (c *Core[A]) SetKeepalive(keepalive, dead time.Duration) {
+	c.cfg.Keepalive, c.cfg.Dead = cmp.Or(keepalive, DefaultKeepalive), cmp.Or(dead, DefaultDead)
+}
+
+// keepalive is how often idle flows send a keepalive: the configured
+// interval, but at least three times per dead timeout.
+func (c *Core[A]) keepalive() time.Duration { return min(c.cfg.Keepalive, c.cfg.Dead/3) }
 
 // Start runs the core over tr, resolving names with resolve.
 func (c *Core[A]) Start(tr Transport[A], resolve Resolver[A], hash ipcp.HashAlgo) {
 	c.mu.Lock()
 	c.tr, c.resolve, c.hashAlgo = tr, resolve, hash
 	c.mu.Unlock()
-	c.wg.Add(2)
+	c.wg.Add(2 + workers)
 	go c.routineRead()
 	go c.routineKeepalive()
+	for range workers {
+		go c.routineArrive()
+	}
 }
 
 // Running reports whether Start was called.
@@ -164,6 +213,9 @@ func (c *Core[A]) Counters() map[string]uint64 {
 		"malformed": c.stats.Malformed.Load(), "wrong-version": c.stats.WrongVersion.Load(),
 		"unknown-eid": c.stats.UnknownEID.Load(), "wrong-source": c.stats.WrongSource.Load(),
 		"app-full": c.stats.AppFull.Load(), "oversized": c.stats.Oversized.Load(),
+		"unregistered": c.stats.Unregistered.Load(), "cookie-challenged": c.stats.Challenged.Load(),
+		"bad-cookie": c.stats.BadCookie.Load(), "rate-limited": c.stats.RateLimited.Load(),
+		"queue-full": c.stats.QueueFull.Load(), "forged-teardown": c.stats.Forged.Load(),
 	}
 }
 
@@ -234,7 +286,9 @@ func (c *Core[A]) Alloc(ctx context.Context, name string, hash []byte, q qos.Spe
 	if !c.Running() {
 		return nil, ctrl.Errorf(ctrl.CodeUnreachable, "ipcp %s is not bootstrapped", c.cfg.Name)
 	}
-	req := encodeMgmt(make([]byte, 0, 64+len(hash)+len(data)), &mgmt{code: codeFlowReq, qos: q, hash: hash, data: data})
+	mine := newCreds()
+	m := mgmt{code: codeFlowReq, qos: q, hash: hash, data: data, token: mine.token, secret: mine.commit(), cookie: make([]byte, secretLen)}
+	req := encodeMgmt(make([]byte, 0, 128+len(hash)+len(data)), &m)
 	if len(data) > ipcp.MaxAllocData || len(req) > c.MaxSDU()+dataHeader {
 		return nil, ctrl.Errorf(ctrl.CodeInvalid, "%s: the flow request (%d bytes with its key exchange) does not fit a packet of this layer (%d)",
 			c.cfg.Name, len(req), c.MaxSDU()+dataHeader)
@@ -246,19 +300,28 @@ func (c *Core[A]) Alloc(ctx context.Context, name string, hash []byte, q qos.Spe
 	c.mu.Lock()
 	eid := c.newEIDLocked()
 	replies := make(chan mgmt, 1)
-	c.pending[eid] = replies
+	c.pending[eid] = waiter[A]{replies, peer}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		delete(c.pending, eid)
 		c.mu.Unlock()
 	}()
-	req = encodeMgmt(req[:0], &mgmt{code: codeFlowReq, srcEID: eid, qos: q, hash: hash, data: data})
+	m.srcEID, m.cookie = eid, nil
+	req = encodeMgmt(req[:0], &m)
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 		c.send(peer, req)
 		select {
 		case r := <-replies:
-			return r.data, c.allocated(eid, r, peer, q, port, name)
+			if r.code == codeCookie {
+				// The responder is under load: repeat at once, with the
+				// cookie that proves this host receives at its address.
+				m.cookie = r.secret[:]
+				req = encodeMgmt(req[:0], &m)
+				wait /= 2
+				continue
+			}
+			return r.data, c.allocated(eid, mine, r, peer, q, port, name)
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return nil, ctrl.Errorf(ctrl.CodeTimeout, "%s: no answer from %v for %q", c.cfg.Name, peer, name)
@@ -268,7 +331,7 @@ func (c *Core[A]) Alloc(ctx context.Context, name string, hash []byte, q qos.Spe
 	}
 }
 
-func (c *Core[A]) allocated(eid uint32, r mgmt, peer A, q qos.Spec, port ipcp.Port, name string) error {
+func (c *Core[A]) allocated(eid uint32, mine creds, r mgmt, peer A, q qos.Spec, port ipcp.Port, name string) error {
 	switch r.result {
 	case resultOK:
 	case resultUnreachable:
@@ -276,7 +339,7 @@ func (c *Core[A]) allocated(eid uint32, r mgmt, peer A, q qos.Spec, port ipcp.Po
 	default:
 		return ctrl.Errorf(ctrl.CodeNotAllowed, "the host at %v refused the flow to %q%s", peer, name, because(r.reason))
 	}
-	return c.startFlow(eid, r.srcEID, peer, q, nil, port)
+	return c.startFlow(&flow[A]{local: eid, remote: r.srcEID, peer: peer, port: port, mine: mine, peerToken: r.token, peerCommit: r.secret})
 }
 
 // Close implements ipcp.IPCP: flows are deallocated at the peers and

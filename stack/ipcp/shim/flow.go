@@ -1,17 +1,15 @@
 package shim
 
 import (
-	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
 	"o7s.dev/ouroboros/stack/ipcp"
-	"o7s.dev/ouroboros/stack/qos"
 )
 
 // txBatch is how many SDUs a flow's sender moves per system call.
@@ -22,15 +20,24 @@ type flow[A comparable] struct {
 	local, remote uint32
 	peer          A
 	port          ipcp.Port
-	reply         []byte       // the data answered to the request, for repeats
+	reply         []byte // the data answered to the request, for repeats
+	mine          creds  // this side's token and secret
+	peerToken     uint64 // what this side's keepalives carry
+	peerCommit    [secretLen]byte
 	lastSent      atomic.Int64 // Unix ns; keepalives go out when idle
+	lastHeard     atomic.Int64 // Unix ns; the flow ends when silent too long
 	endOnce       sync.Once
 }
 
+// heard notes that the peer sent something.
+func (f *flow[A]) heard() { f.lastHeard.Store(time.Now().UnixNano()) }
+
 // startFlow registers a flow and starts its sender.
-func (c *Core[A]) startFlow(local, remote uint32, peer A, q qos.Spec, reply []byte, port ipcp.Port) error {
-	f := &flow[A]{local: local, remote: remote, peer: peer, port: port, reply: reply}
-	f.lastSent.Store(time.Now().UnixNano())
+func (c *Core[A]) startFlow(f *flow[A]) error {
+	local, remote, peer := f.local, f.remote, f.peer
+	now := time.Now().UnixNano()
+	f.lastSent.Store(now)
+	f.lastHeard.Store(now)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -84,7 +91,7 @@ func (c *Core[A]) endFlow(f *flow[A], reason ctrl.Reason, tell bool) {
 		delete(c.byPeer, peerKey[A]{f.peer, f.remote})
 		c.mu.Unlock()
 		if tell {
-			d := encodeMgmt(make([]byte, 0, 16), &mgmt{code: codeDealloc, dstEID: f.remote})
+			d := encodeMgmt(make([]byte, 0, 32), &mgmt{code: codeDealloc, dstEID: f.remote, secret: f.mine.secret})
 			c.send(f.peer, d)
 			c.send(f.peer, d) // twice: a lost deallocation costs the peer a timeout
 		}
@@ -98,89 +105,48 @@ func (c *Core[A]) send(to A, b []byte) {
 	c.tr.WriteBatch(msgs[:])
 }
 
-// arrived answers a flow request: it asks the IRM for an accepting process
-// and replies with the outcome. Repeated requests while this runs, or
-// after, get the same answer.
-func (c *Core[A]) arrived(from A, m mgmt) {
-	defer c.wg.Done()
-	key := peerKey[A]{from, m.srcEID}
-	defer func() {
-		c.mu.Lock()
-		delete(c.arriving, key)
-		c.mu.Unlock()
-	}()
-	reply := func(local uint32, result uint8, data []byte, reason string) {
-		c.send(from, encodeMgmt(make([]byte, 0, 16+len(data)+len(reason)),
-			&mgmt{code: codeFlowReply, srcEID: local, dstEID: m.srcEID, result: result, data: data, reason: reason}))
-	}
-	if !c.registered(m.hash) {
-		reply(0, resultUnreachable, nil, "the name is not registered in "+c.cfg.Name+" on that host")
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	port, data, err := c.cfg.Host.Arrived(ctx, c.self, fmt.Sprint(from), m.hash, m.qos, m.data)
-	if err != nil {
-		c.log.Info("flow request refused", "from", from, "err", err)
-		result := uint8(resultUnreachable)
-		if ce := (*ctrl.Error)(nil); errors.As(err, &ce) && ce.Code == ctrl.CodeNotAllowed {
-			result = resultRefused // found, but the host will not have it (policy, certificates)
-		}
-		reply(0, result, nil, err.Error())
-		return
-	}
-	if len(data) > ipcp.MaxAllocData || mgmtHeader+13+len(data) > c.MaxSDU()+dataHeader {
-		c.log.Warn("flow request refused: the reply's data does not fit a packet", "from", from, "bytes", len(data))
-		port.Down(ctrl.ReasonDown)
-		reply(0, resultRefused, nil, "the reply's key exchange does not fit a packet")
-		return
-	}
-	c.mu.Lock()
-	local := c.newEIDLocked()
-	c.mu.Unlock()
-	if err := c.startFlow(local, m.srcEID, from, m.qos, data, port); err != nil {
-		port.Down(ctrl.ReasonDown)
-		reply(0, resultRefused, nil, err.Error())
-		return
-	}
-	reply(local, resultOK, data, "")
-}
-
-// routineKeepalive sends a keepalive on every flow idle for the keepalive
-// interval, so that NATs keep their mappings.
+// routineKeepalive sends a keepalive on every flow that has sent nothing
+// for the keepalive interval, so that its peer knows it is alive and NATs
+// keep their mappings, and ends the flows whose peer has been silent for
+// the dead timeout (the peer vanished, or never meant to use the flow).
 func (c *Core[A]) routineKeepalive() {
 	defer c.wg.Done()
-	tick := time.NewTicker(max(c.cfg.Keepalive/4, 10*time.Millisecond))
+	every := c.keepalive()
+	tick := time.NewTicker(max(every/4, 10*time.Millisecond))
 	defer tick.Stop()
-	buf := make([]byte, 0, 16)
+	buf := make([]byte, 0, 32)
 	for {
 		select {
 		case <-c.done:
 			return
 		case now := <-tick.C:
-			for _, f := range c.idleFlows(now) {
-				c.send(f.peer, encodeMgmt(buf[:0], &mgmt{code: codeKeepalive, dstEID: f.remote}))
+			idle, dead := c.idleFlows(now, every)
+			for _, f := range idle {
+				c.send(f.peer, encodeMgmt(buf[:0], &mgmt{code: codeKeepalive, dstEID: f.remote, token: f.peerToken}))
 				f.lastSent.Store(now.UnixNano())
+			}
+			for _, f := range dead {
+				c.refused.Log(slog.LevelInfo, "dead", "flow ended: its peer has been silent for the dead timeout",
+					"peer", fmt.Sprint(f.peer), "silence", c.cfg.Dead)
+				c.endFlow(f, ctrl.ReasonPeer, true)
 			}
 		}
 	}
 }
 
-func (c *Core[A]) idleFlows(now time.Time) []*flow[A] {
+// idleFlows returns the flows that sent nothing for every, and those whose
+// peer was silent for the dead timeout.
+func (c *Core[A]) idleFlows(now time.Time, every time.Duration) (idle, dead []*flow[A]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var idle []*flow[A]
+	ns := now.UnixNano()
 	for _, f := range c.flows {
-		if now.UnixNano()-f.lastSent.Load() >= int64(c.cfg.Keepalive) {
+		switch {
+		case ns-f.lastHeard.Load() >= int64(c.cfg.Dead):
+			dead = append(dead, f)
+		case ns-f.lastSent.Load() >= int64(every):
 			idle = append(idle, f)
 		}
 	}
-	return idle
+	return idle, dead
 }

@@ -3,6 +3,8 @@ package shim
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
@@ -87,6 +89,7 @@ func (c *Core[A]) classify(m *Msg[A]) (*flow[A], []byte) {
 
 // deliver hands SDUs to a flow's application without blocking.
 func (c *Core[A]) deliver(f *flow[A], sdus [][]byte) {
+	f.heard()
 	n, err := f.port.TryWriteBatch(sdus)
 	if err != nil {
 		// The application is gone: what it did not take counts as for a
@@ -115,24 +118,48 @@ func (c *Core[A]) management(from A, p []byte) {
 	switch m.code {
 	case codeFlowReq:
 		c.onRequest(from, m)
-	case codeFlowReply:
+	case codeFlowReply, codeCookie:
 		c.onReply(from, m)
 	case codeDealloc:
-		// DEALLOC is sent twice: the second, for a flow already gone, is
-		// expected and not counted as a drop.
-		c.mu.Lock()
-		f := c.flows[m.dstEID]
-		c.mu.Unlock()
-		if f != nil && f.peer == from {
-			c.endFlow(f, ctrl.ReasonPeer, false)
-		}
+		c.onDealloc(from, m)
 	case codeKeepalive:
-		c.flowFrom(from, m.dstEID) // validates; the datagram itself kept the NAT open
+		if f := c.flowFrom(from, m.dstEID); f != nil {
+			if m.token != f.mine.token {
+				c.forged("keepalive", from)
+				return
+			}
+			f.heard()
+		}
 	case codeQuery:
 		c.onQuery(from, m)
 	case codeQueryReply:
 		c.onQueryReply(from, m)
 	}
+}
+
+// onDealloc ends a flow if the DEALLOC comes from its peer and reveals the
+// secret behind the peer's commit: nothing else can end a flow.
+func (c *Core[A]) onDealloc(from A, m mgmt) {
+	c.mu.Lock()
+	f := c.flows[m.dstEID]
+	c.mu.Unlock()
+	switch {
+	case f == nil:
+		// DEALLOC is sent twice: the second, for a flow already gone, is
+		// expected and not counted as a drop.
+	case f.peer != from || !opens(f.peerCommit, m.secret):
+		c.forged("deallocation", from)
+	default:
+		c.endFlow(f, ctrl.ReasonPeer, false)
+	}
+}
+
+// forged counts and logs a control message for a flow that does not prove
+// it comes from the flow's peer.
+func (c *Core[A]) forged(what string, from A) {
+	c.stats.Forged.Add(1)
+	c.refused.Log(slog.LevelWarn, "forged "+what, "dropping a forged "+what+": it does not carry the flow's credentials",
+		"from", fmt.Sprint(from))
 }
 
 // flowFrom returns the flow with local eid whose peer is from.
@@ -147,40 +174,18 @@ func (c *Core[A]) flowFrom(from A, eid uint32) *flow[A] {
 	return f
 }
 
-func (c *Core[A]) onRequest(from A, m mgmt) {
-	key := peerKey[A]{from, m.srcEID}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	if f, ok := c.byPeer[key]; ok { // a repeat of an answered request
-		c.mu.Unlock()
-		c.send(from, encodeMgmt(make([]byte, 0, 16+len(f.reply)), &mgmt{code: codeFlowReply, srcEID: f.local, dstEID: m.srcEID, result: resultOK, data: f.reply}))
-		return
-	}
-	if _, ok := c.arriving[key]; ok { // a repeat while the answer is on its way
-		c.mu.Unlock()
-		return
-	}
-	c.arriving[key] = struct{}{}
-	c.wg.Add(1)
-	c.mu.Unlock()
-	m.hash = append([]byte(nil), m.hash...) // the read buffer is reused
-	m.data = append([]byte(nil), m.data...)
-	go c.arrived(from, m)
-}
-
+// onReply hands a FLOW_REPLY or a COOKIE to the allocation waiting for it,
+// if it comes from the address the request went to.
 func (c *Core[A]) onReply(from A, m mgmt) {
 	c.mu.Lock()
-	ch := c.pending[m.dstEID]
+	w, ok := c.pending[m.dstEID]
 	c.mu.Unlock()
-	if ch == nil {
-		return // late or repeated: the allocation is over
+	if !ok || w.peer != from {
+		return // late or repeated: the allocation is over; or not from the peer
 	}
 	m.data = append([]byte(nil), m.data...) // the read buffer is reused
 	select {
-	case ch <- m:
+	case w.ch <- m:
 	default:
 	}
 }

@@ -78,7 +78,16 @@ func (t *memTr) WriteBatch(msgs []Msg[string]) (int, error) {
 }
 
 func startCore(t *testing.T, net *memNet, addr string, h ipcp.Host) *Core[string] {
-	c := New(Config[string]{Name: addr, Type: "test", Host: h, Keepalive: time.Hour}, nil)
+	return startCoreWith(t, net, addr, h, nil)
+}
+
+// startCoreWith starts a core whose config cfg (if not nil) may change.
+func startCoreWith(t *testing.T, net *memNet, addr string, h ipcp.Host, cfg func(*Config[string])) *Core[string] {
+	conf := Config[string]{Name: addr, Type: "test", Host: h, Keepalive: time.Hour}
+	if cfg != nil {
+		cfg(&conf)
+	}
+	c := New(conf, nil)
 	resolve := func(ctx context.Context, name string, hash []byte) (string, error) {
 		return c.Query(ctx, hash, "*", time.Minute)
 	}
@@ -123,7 +132,7 @@ func TestFlowAcrossCores(t *testing.T) {
 		d := []byte{byte(eid >> 24), byte(eid >> 16), byte(eid >> 8), byte(eid), 'x'}
 		evil.WriteBatch([]Msg[string]{{Buf: d, N: len(d), Addr: "a"}})
 	}
-	for _, junk := range [][]byte{{1}, {0, 0, 0, 0, 9, 1}, {0, 0, 0, 0, 1, 77}, {0, 0, 0, 0, 1, 1, 0}} {
+	for _, junk := range [][]byte{{1}, {0, 0, 0, 0, 9, 1}, {0, 0, 0, 0, Version, 77}, {0, 0, 0, 0, Version, 1, 0}} {
 		evil.WriteBatch([]Msg[string]{{Buf: junk, N: len(junk), Addr: "a"}})
 	}
 	deadline := time.Now().Add(2 * time.Second)
@@ -192,6 +201,8 @@ func FuzzManagement(f *testing.F) {
 		{code: codeFlowReply, srcEID: 1, dstEID: 2},
 		{code: codeFlowReply, result: resultRefused, reason: "flows to \"x\" are encrypted"},
 		{code: codeDealloc, dstEID: 3}, {code: codeQuery, hash: []byte{1, 2, 3}},
+		{code: codeFlowReq, srcEID: 7, token: 9, secret: [secretLen]byte{1}, cookie: make([]byte, secretLen), hash: []byte{1}, data: []byte("oap")},
+		{code: codeKeepalive, dstEID: 4, token: 1 << 60}, {code: codeCookie, dstEID: 5, secret: [secretLen]byte{2}},
 	} {
 		f.Add(encodeMgmt(nil, &m))
 	}
@@ -203,7 +214,8 @@ func FuzzManagement(f *testing.F) {
 		again := encodeMgmt(nil, &m)
 		var m2 mgmt
 		if err := decodeMgmt(again, &m2); err != nil || m2.code != m.code || m2.srcEID != m.srcEID ||
-			m2.dstEID != m.dstEID || !bytes.Equal(m2.hash, m.hash) || m2.qos != m.qos {
+			m2.dstEID != m.dstEID || !bytes.Equal(m2.hash, m.hash) || m2.qos != m.qos ||
+			m2.token != m.token || m2.secret != m.secret || !bytes.Equal(m2.cookie, m.cookie) || !bytes.Equal(m2.data, m.data) {
 			t.Fatalf("round trip of %x: %+v then %+v (%v)", b, m, m2, err)
 		}
 	})

@@ -16,20 +16,28 @@ import (
 //
 // A data packet costs 4 bytes. Management bodies (network byte order):
 //
-//	FLOW_REQ    src eid u32, QoS (30 bytes), hash length u8, hash,
+//	FLOW_REQ    src eid u32, token u64, commit [16], cookie length u8 (0 or
+//	            16), cookie, QoS (30 bytes), hash length u8, hash,
 //	            data length u16, data
-//	FLOW_REPLY  src eid u32, dst eid u32, result u8, reason length u8,
-//	            reason (why a flow was refused, for its user), data length u16, data
-//	DEALLOC     dst eid u32
-//	KEEPALIVE   dst eid u32
+//	FLOW_REPLY  src eid u32, dst eid u32, token u64, commit [16], result u8,
+//	            reason length u8, reason (why a flow was refused, for its
+//	            user), data length u16, data
+//	DEALLOC     dst eid u32, secret [16]
+//	KEEPALIVE   dst eid u32, token u64
 //	QUERY       hash length u8, hash
 //	QUERY_REPLY hash length u8, hash
+//	COOKIE      dst eid u32 (the requester's), cookie [16]
+//
+// token and commit are the sender's flow credentials (see creds): a
+// KEEPALIVE carries the receiver's token, a DEALLOC the sender's secret,
+// whose hash is the commit it sent. A COOKIE asks a requester to repeat its
+// FLOW_REQ with the cookie attached (see cookies).
 //
 // A peer refuses management messages of another version (dropped and
 // counted). See docs/protocol.md.
 
 // Version is the shim management protocol version.
-const Version = 1
+const Version = 2
 
 // Management codes.
 const (
@@ -39,6 +47,7 @@ const (
 	codeKeepalive  = 4
 	codeQuery      = 5
 	codeQueryReply = 6
+	codeCookie     = 7
 )
 
 // Results of a flow request.
@@ -53,6 +62,9 @@ const (
 	mgmtHeader = 6
 	qosLen     = 30
 	maxHashLen = 64
+	tokenLen   = 8
+	secretLen  = 16 // a teardown secret, its commit, a cookie
+	credsLen   = tokenLen + secretLen
 )
 
 var errMalformed = errors.New("malformed management message")
@@ -68,6 +80,9 @@ type mgmt struct {
 	data    []byte // FLOW_REQ, FLOW_REPLY: the allocation's data; aliases the packet
 	reason  string // FLOW_REPLY: why the flow was refused
 	version uint8
+	token   uint64          // FLOW_REQ, FLOW_REPLY: the sender's; KEEPALIVE: the receiver's
+	secret  [secretLen]byte // FLOW_REQ, FLOW_REPLY: the sender's commit; DEALLOC: its secret; COOKIE: the cookie
+	cookie  []byte          // FLOW_REQ: the cookie it repeats (empty or secretLen bytes); aliases the packet
 }
 
 func putQoS(b []byte, q qos.Spec) {
@@ -103,6 +118,10 @@ func encodeMgmt(b []byte, m *mgmt) []byte {
 	switch m.code {
 	case codeFlowReq:
 		b = binary.BigEndian.AppendUint32(b, m.srcEID)
+		b = binary.BigEndian.AppendUint64(b, m.token)
+		b = append(b, m.secret[:]...)
+		b = append(b, byte(len(m.cookie)))
+		b = append(b, m.cookie...)
 		var q [qosLen]byte
 		putQoS(q[:], m.qos)
 		b = append(b, q[:]...)
@@ -112,6 +131,8 @@ func encodeMgmt(b []byte, m *mgmt) []byte {
 	case codeFlowReply:
 		b = binary.BigEndian.AppendUint32(b, m.srcEID)
 		b = binary.BigEndian.AppendUint32(b, m.dstEID)
+		b = binary.BigEndian.AppendUint64(b, m.token)
+		b = append(b, m.secret[:]...)
 		b = append(b, m.result)
 		reason := m.reason
 		if len(reason) > 255 {
@@ -120,8 +141,12 @@ func encodeMgmt(b []byte, m *mgmt) []byte {
 		b = append(b, byte(len(reason)))
 		b = append(b, reason...)
 		b = appendData(b, m.data)
-	case codeDealloc, codeKeepalive:
+	case codeDealloc, codeCookie:
 		b = binary.BigEndian.AppendUint32(b, m.dstEID)
+		b = append(b, m.secret[:]...)
+	case codeKeepalive:
+		b = binary.BigEndian.AppendUint32(b, m.dstEID)
+		b = binary.BigEndian.AppendUint64(b, m.token)
 	case codeQuery, codeQueryReply:
 		b = append(b, byte(len(m.hash)))
 		b = append(b, m.hash...)
@@ -142,32 +167,47 @@ func decodeMgmt(p []byte, m *mgmt) error {
 	b := p[mgmtHeader:]
 	switch m.code {
 	case codeFlowReq:
-		if len(b) < 4+qosLen+1 {
+		if len(b) < 4+credsLen+1 {
 			return errMalformed
 		}
 		m.srcEID = binary.BigEndian.Uint32(b)
-		m.qos = getQoS(b[4:])
-		if err := decodeHash(b[4+qosLen:], m); err != nil {
+		b = decodeCreds(b[4:], m)
+		n := int(b[0])
+		if (n != 0 && n != secretLen) || len(b) < 1+n+qosLen+1 {
+			return errMalformed
+		}
+		m.cookie = b[1 : 1+n]
+		b = b[1+n:]
+		m.qos = getQoS(b)
+		if err := decodeHash(b[qosLen:], m); err != nil {
 			return err
 		}
-		return decodeData(b[4+qosLen+1+len(m.hash):], m)
+		return decodeData(b[qosLen+1+len(m.hash):], m)
 	case codeFlowReply:
-		if len(b) < 9 {
+		if len(b) < 8+credsLen+2 {
 			return errMalformed
 		}
 		m.srcEID = binary.BigEndian.Uint32(b)
 		m.dstEID = binary.BigEndian.Uint32(b[4:])
-		m.result = b[8]
-		if len(b) < 10 || len(b) < 10+int(b[9]) {
+		b = decodeCreds(b[8:], m)
+		m.result = b[0]
+		if len(b) < 2+int(b[1]) {
 			return errMalformed
 		}
-		m.reason = string(b[10 : 10+int(b[9])])
-		return decodeData(b[10+int(b[9]):], m)
-	case codeDealloc, codeKeepalive:
-		if len(b) < 4 {
+		m.reason = string(b[2 : 2+int(b[1])])
+		return decodeData(b[2+int(b[1]):], m)
+	case codeDealloc, codeCookie:
+		if len(b) != 4+secretLen {
 			return errMalformed
 		}
 		m.dstEID = binary.BigEndian.Uint32(b)
+		copy(m.secret[:], b[4:])
+	case codeKeepalive:
+		if len(b) != 4+tokenLen {
+			return errMalformed
+		}
+		m.dstEID = binary.BigEndian.Uint32(b)
+		m.token = binary.BigEndian.Uint64(b[4:])
 	case codeQuery, codeQueryReply:
 		return decodeHash(b, m)
 	default:
@@ -177,6 +217,14 @@ func decodeMgmt(p []byte, m *mgmt) error {
 }
 
 var errVersion = errors.New("management message of another version")
+
+// decodeCreds reads a token and a commit (b holds at least credsLen bytes)
+// and returns what follows them.
+func decodeCreds(b []byte, m *mgmt) []byte {
+	m.token = binary.BigEndian.Uint64(b)
+	copy(m.secret[:], b[tokenLen:credsLen])
+	return b[credsLen:]
+}
 
 func appendData(b, data []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(data)))

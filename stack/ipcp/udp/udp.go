@@ -55,7 +55,11 @@ func New(name string, typ ipcp.Type, host ipcp.Host, log *slog.Logger) *IPCP {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &IPCP{name: name, typ: typ, log: log, done: make(chan struct{}), peers: make(map[string]string)}
-	p.Core = shim.New(shim.Config[netip.AddrPort]{Name: name, Type: typ, Host: host, Log: log}, p)
+	p.Core = shim.New(shim.Config[netip.AddrPort]{Name: name, Type: typ, Host: host, Log: log,
+		AppendAddr: func(b []byte, a netip.AddrPort) []byte { b, _ = a.AppendBinary(b); return b },
+		// Limits count a host, whatever port it sends from.
+		AppendSource: func(b []byte, a netip.AddrPort) []byte { b, _ = a.Addr().AppendBinary(b); return b },
+	}, p)
 	return p
 }
 
@@ -78,6 +82,7 @@ type options struct {
 	ip        netip.Addr
 	port      uint16
 	keepalive time.Duration
+	dead      time.Duration
 	peers     map[string]string // name to host:port, as the schema writes them
 }
 
@@ -94,10 +99,12 @@ func (p *IPCP) parse(opts map[string]string) (options, error) {
 	// The schema checked the numbers' ranges and wrote them in decimal.
 	port, _ := strconv.ParseUint(vals["port"], 10, 16)
 	keepalive, _ := strconv.ParseUint(vals["keepalive"], 10, 32)
+	dead, _ := strconv.ParseUint(vals["silence"], 10, 32)
 	o := options{
 		ip:        netip.MustParseAddr(vals["ip"]),
 		port:      uint16(port),
 		keepalive: time.Duration(keepalive) * time.Second,
+		dead:      time.Duration(dead) * time.Second,
 		peers:     make(map[string]string),
 	}
 	for k, v := range vals {
@@ -137,7 +144,7 @@ func (p *IPCP) Bootstrap(_ context.Context, layer string, opts map[string]string
 	p.mu.Lock()
 	p.layer, p.addr, p.peers = layer, laddr, o.peers
 	p.mu.Unlock()
-	p.SetKeepalive(o.keepalive)
+	p.SetKeepalive(o.keepalive, o.dead)
 	p.Start(c, p.resolveName, ipcp.DefaultHash)
 	go p.routineLink(o.ip, p.done)
 	return nil

@@ -1,0 +1,90 @@
+package shim
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+	"time"
+)
+
+// Limits on the work flow requests cause before the requester has proved
+// anything. Every request that passes the cheap checks costs the host a
+// name lookup, a key exchange (ECDH) and an application's attention; these
+// bound that work and the memory it holds, whatever the request rate.
+const (
+	// workers answer flow requests (Host.Arrived); queueLen requests wait
+	// for them. A request that finds the queue full is dropped and counted
+	// (queue-full); its requester repeats it.
+	workers  = 8
+	queueLen = 128
+
+	// freeRate and freeBurst bound the requests per second, from all
+	// sources together, that are served without a cookie; beyond it, or
+	// when the queue is a quarter full, a request without a valid cookie
+	// is answered with one (cookie-challenged). Spoofed sources get at
+	// most this many requests a second through.
+	freeRate, freeBurst = 50, 50
+
+	// sourceRate and sourceBurst bound the requests per second one source
+	// (an IP address, a MAC) gets into the queue, and sourceHeld how many
+	// of its requests may be queued or answered at once, so that one
+	// source whose requests are slow to answer cannot hold every worker
+	// (rate-limited beyond either).
+	sourceRate, sourceBurst = 10, 20
+	sourceHeld              = workers / 2
+
+	// replyRate and replyBurst bound the cheap answers (COOKIE, "not
+	// registered here") per source per second, so that the answers to a
+	// flood cost a bounded number of sends and reflect nothing.
+	replyRate, replyBurst = 50, 50
+
+	// sourceSlots is how many token buckets hold the per-source limits:
+	// sources share them by a keyed hash, so memory is fixed and spoofed
+	// addresses cannot grow a table.
+	sourceSlots = 4096
+)
+
+// bucket is a token bucket.
+type bucket struct {
+	tokens float64
+	last   int64 // Unix ns of the last refill; 0: full
+}
+
+// take refills the bucket for the time since its last use and takes one
+// token if it holds one.
+func (b *bucket) take(now int64, rate, burst float64) bool {
+	if b.last == 0 {
+		b.tokens = burst
+	} else {
+		b.tokens = min(burst, b.tokens+float64(now-b.last)*rate/float64(time.Second))
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// limits are the admission state of a Core: touched only by routineRead,
+// so they take no lock, except held, which the workers decrement.
+type limits struct {
+	seed    maphash.Seed
+	free    bucket
+	sources [sourceSlots]bucket       // requests admitted, by source
+	replies [sourceSlots]bucket       // cheap answers sent, by source
+	held    [sourceSlots]atomic.Int32 // requests queued or being answered, by source
+	key     []byte                    // scratch for the source key
+}
+
+func newLimits() *limits { return &limits{seed: maphash.MakeSeed()} }
+
+func (l *limits) slot(src []byte) int {
+	return int(maphash.Bytes(l.seed, src) % sourceSlots)
+}
+
+// request is a flow request waiting for a worker.
+type request[A comparable] struct {
+	from A
+	m    mgmt // hash and data copied out of the read buffer
+	slot int  // its source's, in limits
+}
