@@ -13,9 +13,12 @@ import (
 const (
 	// workers answer flow requests (Host.Arrived); queueLen requests wait
 	// for them. A request that finds the queue full is dropped and counted
-	// (queue-full); its requester repeats it.
-	workers  = 8
-	queueLen = 128
+	// (queue-full); its requester repeats it. An answer may wait for an
+	// application to accept (seconds, for a program irmd starts), so there
+	// are enough workers that a few slow names do not hold up the others;
+	// a worker costs a few KiB, the key exchanges are rate-limited in irmd.
+	workers  = 64
+	queueLen = 256
 
 	// freeRate and freeBurst bound the requests per second, from all
 	// sources together, that are served without a cookie; beyond it, or
@@ -29,8 +32,10 @@ const (
 	// of its requests may be queued or answered at once, so that one
 	// source whose requests are slow to answer cannot hold every worker
 	// (rate-limited beyond either).
-	sourceRate, sourceBurst = 10, 20
-	sourceHeld              = workers / 2
+	// A host that sets up its flows at start (a gateway's peers, a
+	// burst of on-demand names) fits the burst.
+	sourceRate, sourceBurst = 50, 100
+	sourceHeld              = workers / 4
 
 	// replyRate and replyBurst bound the cheap answers (COOKIE, "not
 	// registered here") per source per second, so that the answers to a
