@@ -279,13 +279,17 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 	}
 	d, layer := p.dht, p.cfg.Layer
 	p.mu.Unlock()
-	dsts := p.lookups.take(hash)
+	dsts := p.withRoutes(p.lookups.take(hash))
 	if len(dsts) == 0 {
 		var err error
-		if dsts, err = lookup(ctx, d, hash); err != nil || len(dsts) == 0 {
-			if errors.Is(err, dir.ErrNotFound) || err == nil {
-				return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, layer)
-			}
+		dsts, err = lookup(ctx, d, hash)
+		dsts = p.withRoutes(dsts)
+		switch {
+		case errors.Is(err, dir.ErrNoRoute) || (err == nil && len(dsts) == 0):
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is registered in layer %s only at members this one has no route to (gone, or restarted under another address)", name, layer)
+		case errors.Is(err, dir.ErrNotFound):
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, layer)
+		case err != nil:
 			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, layer, err)
 		}
 	}
@@ -300,6 +304,31 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 		}
 	}
 	return nil, err
+}
+
+// withRoutes returns the addresses the member has a route to: a
+// directory entry of an address that left the routing graph (a member
+// gone, or restarted under another address) leads nowhere, and a request
+// sent there would wait out the allocation's deadline while the layer
+// settles.
+func (p *IPCP) withRoutes(dsts []addr.Addr) []addr.Addr {
+	out := dsts[:0:0]
+	for _, a := range dsts {
+		if p.routable(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// routable reports whether the member at a is in the routing graph: this
+// member, or one it has a route to. It takes no lock.
+func (p *IPCP) routable(a addr.Addr) bool {
+	if a == p.Addr() {
+		return true
+	}
+	_, ok := p.pff[0].Lookup(a, 0, nil)
+	return ok
 }
 
 // allocAt asks the member at dst for the flow. unreach says the layer

@@ -240,6 +240,9 @@ func (p *IPCP) serveArrival(port ipcp.Port) {
 		}
 		timer.Stop()
 		if m.component == compEnroll {
+			if _, ok := p.checkConnect(m); ok {
+				p.peerRestarted(m)
+			}
 			p.serveEnrollment(port, m)
 			return
 		}
@@ -252,6 +255,7 @@ func (p *IPCP) serveArrival(port ipcp.Port) {
 func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 	ans, ok := p.checkConnect(m)
 	if ok {
+		p.peerRestarted(m)
 		p.adj.mu.Lock()
 		g := p.adj.checkDuplicateLocked(m)
 		p.adj.mu.Unlock()
@@ -278,6 +282,27 @@ func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 		return
 	}
 	p.log.Info("accepted a connection", "peer", m.name, "address", m.addr, "component", componentName(m.component))
+}
+
+// peerRestarted takes down at once every member flow to an earlier life
+// of the IPCP that sent m: one with its name and another node id (an
+// IPCP's node id is new at every start). The flows would otherwise stay
+// until they had been silent for LSDead, and with them the old address in
+// the routing graph and the directory's entries under it; a member that
+// comes back enrols and connects within that time.
+func (p *IPCP) peerRestarted(m cep) {
+	a := &p.adj
+	a.mu.Lock()
+	var old []*memberFlow
+	for f := range a.members {
+		if f.peerName == m.name && f.peerNode != m.nodeID {
+			old = append(old, f)
+		}
+	}
+	a.mu.Unlock()
+	for _, f := range old {
+		p.memberDown(f, "the peer restarted (it came back with another node id)")
+	}
 }
 
 // checkConnect decides on a CONNECT and returns the answer.

@@ -201,6 +201,7 @@ func (p *IPCP) startLocked(cfg Config, self addr.Addr, st ipcp.State) error {
 	p.db.SetSelf(self)
 	dcfg := cfg.dirConfig()
 	dcfg.Log = p.log
+	dcfg.Routable = p.routable
 	d, err := dir.New(dcfg, self, dirTransport{p})
 	if err != nil {
 		return ctrl.Errorf(ctrl.CodeInvalid, "directory: %v", err)

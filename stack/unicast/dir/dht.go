@@ -25,6 +25,10 @@ var (
 	// ErrClosed is returned by calls on a closed DHT, and by those it
 	// interrupts.
 	ErrClosed = errors.New("dir: closed")
+	// ErrNoRoute is returned by Lookup when the key is published only by
+	// members that Config.Routable says cannot be reached: members that
+	// left the layer, or restarted under another address.
+	ErrNoRoute = errors.New("dir: published only by members with no route from here")
 )
 
 // DHT is one member's part of the layer's directory. Its methods are safe

@@ -193,13 +193,15 @@ func (d *DHT) lookup(ctx context.Context, key []byte) ([]addr.Addr, error) {
 		d.mu.Unlock()
 		return nil, ErrClosed
 	}
-	vals := d.store.values(string(key), time.Now(), maxPerKey)
+	vals, hidden := d.store.values(string(key), time.Now(), maxPerKey, d.cfg.Routable)
 	d.mu.Unlock()
 	if len(vals) > 0 {
 		return vals, nil
 	}
 	vals, _, err := d.iterate(ctx, key, typeFindValue)
 	switch {
+	case len(vals) == 0 && (hidden > 0 || errors.Is(err, ErrNoRoute)):
+		return nil, fmt.Errorf("lookup %x: %w", key[:4], ErrNoRoute)
 	case err != nil:
 		return nil, fmt.Errorf("lookup %x: %w", key[:4], err)
 	case len(vals) == 0:

@@ -71,7 +71,7 @@ func (d *DHT) receiveRequest(m *message) {
 		out.contacts = d.closestLocked(m.key, m.sender)
 	case typeFindValue:
 		out.typ = typeValue
-		out.values = d.store.values(string(m.key), now, maxValues)
+		out.values, _ = d.store.values(string(m.key), now, maxValues, d.cfg.Routable)
 		if len(out.values) == 0 {
 			out.contacts = d.closestLocked(m.key, m.sender)
 		}
