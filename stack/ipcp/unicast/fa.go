@@ -237,7 +237,9 @@ func (p *IPCP) Unregister(hash []byte) error {
 	return nil
 }
 
-// Reachable implements ipcp.IPCP: it looks the name up in the directory.
+// Reachable implements ipcp.IPCP: it looks the name up in the directory. A
+// name registered only at members with no route from here is reachable
+// through this layer all the same, so that Alloc reports the cause.
 func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
 	p.mu.Lock()
 	in := p.inLayerLocked()
@@ -247,16 +249,17 @@ func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
 		return false
 	}
 	addrs, err := lookup(ctx, d, hash)
-	if err != nil || len(addrs) == 0 {
+	if (err != nil && !errors.Is(err, dir.ErrNoRoute)) || len(addrs) == 0 {
 		return false
 	}
-	p.lookups.put(hash, addrs)
+	p.lookups.put(hash, p.withRoutes(addrs))
 	return true
 }
 
 // lookup asks the directory for a name's addresses, twice if the first
 // answer is "not found": over lossy links an answer from a holder can be
 // lost twice over, and a second lookup costs only a round trip or two.
+// With dir.ErrNoRoute it returns the addresses that have no route.
 func lookup(ctx context.Context, d *dir.DHT, hash []byte) ([]addr.Addr, error) {
 	addrs, err := d.Lookup(ctx, hash)
 	if errors.Is(err, dir.ErrNotFound) || (err == nil && len(addrs) == 0) {
@@ -281,15 +284,14 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 	p.mu.Unlock()
 	dsts := p.withRoutes(p.lookups.take(hash))
 	if len(dsts) == 0 {
-		var err error
-		dsts, err = lookup(ctx, d, hash)
-		dsts = p.withRoutes(dsts)
-		switch {
-		case errors.Is(err, dir.ErrNoRoute) || (err == nil && len(dsts) == 0):
-			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is registered in layer %s only at members this one has no route to (gone, or restarted under another address)", name, layer)
-		case errors.Is(err, dir.ErrNotFound):
+		found, err := lookup(ctx, d, hash)
+		switch dsts = p.withRoutes(found); {
+		case len(dsts) > 0:
+		case len(found) > 0:
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "no route to the member at %v for %q (the only address the directory has for it; the member left, or restarted under another address)", found[0], name)
+		case errors.Is(err, dir.ErrNotFound) || err == nil:
 			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, layer)
-		case err != nil:
+		default:
 			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, layer, err)
 		}
 	}
@@ -472,61 +474,83 @@ func (p *IPCP) allocAnswer(m faMsg) bool {
 	return true
 }
 
-// flowRequest answers a FLOW_REQ: a repeat gets the same answer; a new one
-// is handed to the IRM, which may take a while (a program may be started).
+// flowRequest admits a FLOW_REQ (admit.go): a repeat gets the same answer;
+// a new one, within the rate limits, is refused if the name is not
+// registered here, and otherwise queued for a worker, which hands it to the
+// IRM (that may take a while: a program may be started).
 func (p *IPCP) flowRequest(m faMsg) {
 	key := reqKey{m.srcAddr, m.srcEID}
-	reply := func(result uint8, eid uint64, reason string, data []byte) {
-		msg := &faMsg{code: faReply, result: result, srcAddr: p.Addr(), dstEID: m.srcEID, srcEID: eid, reason: reason, data: data}
-		p.sendInternal(m.srcAddr, dt.EIDFlowAllocator, msg.append(nil))
-	}
 	t := p.fa
+	t.mu.Lock()
+	a, repeat := t.answers[key]
+	t.mu.Unlock()
+	if repeat {
+		if a.eid != 0 {
+			p.replyRequest(m, 0, a.eid, "", a.data)
+		}
+		return
+	}
+	if cause := p.reqs.rate(m.srcAddr, time.Now()); cause != "" {
+		p.requestDropped(cause, m)
+		return
+	}
 	p.mu.Lock()
 	_, registered := p.regs[string(m.hash)]
 	p.mu.Unlock()
 	t.mu.Lock()
-	if a, ok := t.answers[key]; ok {
-		t.mu.Unlock()
-		if a.eid != 0 {
-			reply(0, a.eid, "", a.data)
-		}
-		return
-	}
 	if !registered || t.closed {
+		closed := t.closed
 		t.mu.Unlock()
 		why := "the name is not registered at " + p.name
-		if t.closed {
+		if closed {
 			why = p.name + " is shutting down"
 		}
-		reply(1, 0, why, nil)
+		p.replyRequest(m, 1, 0, why, nil)
 		return
 	}
+	if _, ok := t.answers[key]; ok {
+		t.mu.Unlock()
+		return // a repeat that overtook us: that one is being answered
+	}
 	t.answers[key] = answer{} // being answered
-	p.wg.Add(1)
 	t.mu.Unlock()
-	hash := append([]byte(nil), m.hash...)
-	data := append([]byte(nil), m.data...)
-	go func() {
-		defer p.wg.Done()
-		port, back, err := p.host.Arrived(p.ctx, p, fmt.Sprint("address ", m.srcAddr), hash, m.qos, data)
-		if err == nil && len((&faMsg{code: faReply, data: back}).append(nil)) > MaxSDU {
-			err = fmt.Errorf("the reply's key exchange (%d bytes) is larger than the layer's %d-byte SDU", len(back), MaxSDU)
-			port.Down(ctrl.ReasonDown)
-		} else if err == nil {
-			t.mu.Lock()
-			eid := t.newEIDLocked()
-			t.mu.Unlock()
-			if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
-				reply(0, eid, "", back)
-				return
-			}
-			port.Down(ctrl.ReasonDown)
-		}
+	m.hash = append([]byte(nil), m.hash...)
+	m.data = append([]byte(nil), m.data...)
+	if cause := p.reqs.enqueue(m, key); cause != "" {
 		t.mu.Lock()
 		delete(t.answers, key)
 		t.mu.Unlock()
-		reply(1, 0, err.Error(), nil)
-	}()
+		p.requestDropped(cause, m)
+	}
+}
+
+// replyRequest answers the FLOW_REQ m.
+func (p *IPCP) replyRequest(m faMsg, result uint8, eid uint64, reason string, data []byte) {
+	msg := &faMsg{code: faReply, result: result, srcAddr: p.Addr(), dstEID: m.srcEID, srcEID: eid, reason: reason, data: data}
+	p.sendInternal(m.srcAddr, dt.EIDFlowAllocator, msg.append(nil))
+}
+
+// serveRequest hands an admitted FLOW_REQ to the IRM and answers it.
+func (p *IPCP) serveRequest(m faMsg, key reqKey) {
+	t := p.fa
+	port, back, err := p.host.Arrived(p.ctx, p, fmt.Sprint("address ", m.srcAddr), m.hash, m.qos, m.data)
+	if err == nil && len((&faMsg{code: faReply, data: back}).append(nil)) > MaxSDU {
+		err = fmt.Errorf("the reply's key exchange (%d bytes) is larger than the layer's %d-byte SDU", len(back), MaxSDU)
+		port.Down(ctrl.ReasonDown)
+	} else if err == nil {
+		t.mu.Lock()
+		eid := t.newEIDLocked()
+		t.mu.Unlock()
+		if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
+			p.replyRequest(m, 0, eid, "", back)
+			return
+		}
+		port.Down(ctrl.ReasonDown)
+	}
+	t.mu.Lock()
+	delete(t.answers, key)
+	t.mu.Unlock()
+	p.replyRequest(m, 1, 0, err.Error(), nil)
 }
 
 // congestionFeedback turns the ECN of an arriving packet into flow updates

@@ -52,8 +52,8 @@ type lookup struct {
 
 // iterate looks key up. For FIND_VALUE it returns the first values found
 // that Config.Routable accepts; otherwise, or if no member has any, the
-// closest members that answered, closest first, and ErrNoRoute if values
-// were found but none routable.
+// closest members that answered, closest first; if values were found but
+// none routable, those values and ErrNoRoute.
 func (d *DHT) iterate(ctx context.Context, key []byte, typ uint8) (values, closest []addr.Addr, err error) {
 	l := &lookup{d: d, key: key, typ: typ, known: map[addr.Addr]*candidate{},
 		replies: make(chan reply, d.cfg.Alpha)}
@@ -63,14 +63,14 @@ func (d *DHT) iterate(ctx context.Context, key []byte, typ uint8) (values, close
 		l.insert(c.addr, c.id)
 	}
 	d.mu.Unlock()
-	hidden := false
+	var hidden []addr.Addr
 	for {
 		if err := l.fill(); err != nil {
 			return nil, nil, err
 		}
 		if l.inflight == 0 || l.complete() {
-			if hidden {
-				return nil, l.answered(), ErrNoRoute
+			if len(hidden) > 0 {
+				return hidden, l.answered(), ErrNoRoute
 			}
 			return nil, l.answered(), nil
 		}
@@ -81,10 +81,10 @@ func (d *DHT) iterate(ctx context.Context, key []byte, typ uint8) (values, close
 				return nil, nil, ErrClosed
 			}
 			if vals := l.handle(r); len(vals) > 0 {
-				if vals = d.routable(vals); len(vals) > 0 {
-					return vals, nil, nil
+				if ok := d.routable(vals); len(ok) > 0 {
+					return ok, nil, nil
 				}
-				hidden = true // a holder of only stale values: ask on
+				hidden = union(hidden, vals) // a holder of only stale values: ask on
 			}
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()

@@ -83,15 +83,15 @@ func (s *store) drop(key string, pub addr.Addr) {
 }
 
 // values returns up to max publishers holding a live value under key that
-// keep accepts (nil: all), a random choice if there are more; hidden counts
-// the live values keep refused.
-func (s *store) values(key string, now time.Time, max int, keep func(addr.Addr) bool) (out []addr.Addr, hidden int) {
+// keep accepts (nil: all), a random choice if there are more, and those
+// keep refused.
+func (s *store) values(key string, now time.Time, max int, keep func(addr.Addr) bool) (out, hidden []addr.Addr) {
 	for pub, e := range s.keys[key] {
 		if e.removed || !now.Before(e.expires) {
 			continue
 		}
 		if keep != nil && !keep(pub) {
-			hidden++
+			hidden = append(hidden, pub)
 			continue
 		}
 		out = append(out, pub)

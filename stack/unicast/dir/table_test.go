@@ -232,4 +232,4 @@ func TestLifetime(t *testing.T) {
 }
 
 // vals drops values' count of hidden values.
-func vals(v []addr.Addr, _ int) []addr.Addr { return v }
+func vals(v, _ []addr.Addr) []addr.Addr { return v }
