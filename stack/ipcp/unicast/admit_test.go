@@ -1,8 +1,11 @@
 package unicast
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,9 +60,9 @@ func (h *slowHost) total() int {
 
 // requestTarget is a bootstrapped member with a name registered, behind
 // host; it returns a FLOW_REQ for the name from src with srcEID eid.
-func requestTarget(t *testing.T, host ipcp.Host) (*IPCP, func(src addr.Addr, eid uint64) []byte) {
+func requestTarget(t *testing.T, host ipcp.Host, log *slog.Logger) (*IPCP, func(src addr.Addr, eid uint64) []byte) {
 	t.Helper()
-	p := New("target", host, nil, nil)
+	p := New("target", host, nil, log)
 	t.Cleanup(func() { _ = p.Close() })
 	if err := p.Bootstrap(context.Background(), "corp", nil); err != nil {
 		t.Fatal(err)
@@ -81,7 +84,9 @@ func requestTarget(t *testing.T, host ipcp.Host) (*IPCP, func(src addr.Addr, eid
 func TestFlowRequestFloodFromOneSource(t *testing.T) {
 	host := &slowHost{release: make(chan struct{}), calls: map[string]int{}}
 	defer close(host.release)
-	p, req := requestTarget(t, host)
+	var logged bytes.Buffer
+	var logMu sync.Mutex
+	p, req := requestTarget(t, host, slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil)))
 	base := runtime.NumGoroutine()
 
 	const flooder, other = addr.Addr(0x666), addr.Addr(0x42)
@@ -128,6 +133,23 @@ func TestFlowRequestFloodFromOneSource(t *testing.T) {
 	if c[dropSourceRate] == 0 || c[dropSourceBusy] == 0 {
 		t.Errorf("drops by cause: %v, want %s and %s counted", c, dropSourceRate, dropSourceBusy)
 	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if lines := strings.Count(logged.String(), "flow request dropped"); lines == 0 || lines > 2 {
+		t.Errorf("%d log lines for the dropped requests, want one per cause:\n%s", lines, logged.String())
+	}
+}
+
+// lockedWriter serialises writes to a buffer read by the test.
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
 
 // TestFlowRequestFloodManySources: a member forging a new source address
@@ -136,7 +158,7 @@ func TestFlowRequestFloodFromOneSource(t *testing.T) {
 // and counted; a legitimate request gets through on a repeat.
 func TestFlowRequestFloodManySources(t *testing.T) {
 	host := &slowHost{delay: time.Millisecond, calls: map[string]int{}}
-	p, req := requestTarget(t, host)
+	p, req := requestTarget(t, host, nil)
 	base := runtime.NumGoroutine()
 	start := time.Now()
 	n := 0

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -264,14 +265,14 @@ func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 			ans.body = fmt.Appendf(nil, "%s keeps the %s flow set up by the member with the lower node id",
 				p.name, componentName(m.component))
 			_, _ = port.TryWriteBatch([][]byte{ans.append(nil)})
-			p.log.Debug("refused a second flow for an adjacency", "peer", m.name, "component", componentName(m.component))
+			p.rl.Log(slog.LevelDebug, "refused-duplicate", "refused a second flow for an adjacency", "peer", m.name, "component", componentName(m.component))
 			port.Down(ctrl.ReasonDown)
 			return
 		}
 	}
 	_, _ = port.TryWriteBatch([][]byte{ans.append(nil)})
 	if !ok {
-		p.log.Warn("refused a connection", "peer", m.name, "reason", string(ans.body))
+		p.rl.Log(slog.LevelWarn, "refused-connection", "refused a connection", "peer", m.name, "reason", string(ans.body))
 		port.Down(ctrl.ReasonDown)
 		return
 	}
@@ -281,7 +282,7 @@ func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 		port.Down(ctrl.ReasonDown)
 		return
 	}
-	p.log.Info("accepted a connection", "peer", m.name, "address", m.addr, "component", componentName(m.component))
+	p.rl.Log(slog.LevelInfo, "accepted-connection", "accepted a connection", "peer", m.name, "address", m.addr, "component", componentName(m.component))
 }
 
 // peerRestarted takes down at once every member flow to an earlier life
@@ -382,7 +383,7 @@ func (p *IPCP) publishMember(f *memberFlow) (bool, error) {
 		}
 		if winner(f, g) == g {
 			a.mu.Unlock()
-			p.log.Debug("kept the other flow of an adjacency", "peer", f.peerName, "component", componentName(f.comp))
+			p.rl.Log(slog.LevelDebug, "kept-other-flow", "kept the other flow of an adjacency", "peer", f.peerName, "component", componentName(f.comp))
 			return false, nil // served by g
 		}
 		lost = append(lost, g)
@@ -426,7 +427,7 @@ func (p *IPCP) memberDown(f *memberFlow, why string) {
 	a.mu.Unlock()
 	p.memberGone(f, why)
 	if !closed {
-		p.log.Info("adjacency down", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
+		p.rl.Log(slog.LevelInfo, "adjacency-down", "adjacency down", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
 	}
 }
 
@@ -441,7 +442,7 @@ func (p *IPCP) memberGone(f *memberFlow, why string) {
 		p.mu.Unlock()
 	}
 	f.port.Down(ctrl.ReasonDown)
-	p.log.Debug("member flow ended", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
+	p.rl.Log(slog.LevelDebug, "member-flow-ended", "member flow ended", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
 	p.requestRecompute()
 }
 
