@@ -11,9 +11,11 @@ import (
 // C. C's irmd is killed and started again; C enrols anew (and so gets a
 // new address), connects and registers the server's name again. From A,
 // allocations to the name succeed within 5 s of the name's return, and
-// every one after that succeeds: neither A's directory lookups nor the
-// holders hand out C's former address, and an allocation that meets it
-// anyway moves on to the next address (issue 12).
+// every one after that succeeds, and none sends a request towards C's
+// former address (A would count it no-route): neither A's directory nor
+// the holders hand it out once it left the routing graph (issue 12).
+// ls_t_dead is 10 s, so that B cannot have noticed C's death by silence:
+// it must see the new C's enrolment as the end of the old one.
 func TestE2EUnicastMemberRestart(t *testing.T) {
 	u := newUCLab(t, []hop{{"b", "a"}, {"c", "b"}}, "ls_t_dead", "10000")
 	a, c := u.nodes["a"], u.nodes["c"]
@@ -30,6 +32,8 @@ func TestE2EUnicastMemberRestart(t *testing.T) {
 	c.MustRun("irm", "ipcp", "connect", "name", "ucC", "dst", "ucB")
 	serveUC(t, c, "pinger", c.Start("oping", "-l"))
 	back := time.Now()
+	noRoute := func() int { return dropped(ipcpRow(t, a, "ucA")["DROPPED"], "no-route") }
+	noRouteBefore := noRoute()
 	after := ipcpRow(t, c, "ucC")["ADDRESS"]
 	t.Logf("C was at %s, is now at %s", before, after)
 
@@ -63,4 +67,9 @@ func TestE2EUnicastMemberRestart(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d allocations failed after the first success; the slowest took %v", fails, tries, slowest.Round(time.Millisecond))
+	// An allocation that picked the old address first sent its request
+	// into the layer, which had no route for it: A counts it. None may.
+	if n := noRoute() - noRouteBefore; n > 0 {
+		t.Errorf("A dropped %d packets for want of a route while allocating: requests went to C's old address", n)
+	}
 }
