@@ -285,7 +285,12 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 	dsts := p.withRoutes(p.lookups.take(hash))
 	if len(dsts) == 0 {
 		found, err := lookup(ctx, d, hash)
-		switch dsts = p.withRoutes(found); {
+		if dsts = p.withRoutes(found); len(dsts) == 0 && len(found) > 0 && p.awaitSettled(ctx) {
+			// Routes were changing (a member joined, or left): the
+			// route to one that just joined may have been on its way.
+			dsts = p.withRoutes(found)
+		}
+		switch {
 		case len(dsts) > 0:
 		case len(found) > 0:
 			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "no route to the member at %v for %q (the only address the directory has for it; the member left, or restarted under another address)", found[0], name)
@@ -311,8 +316,8 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 // withRoutes returns the addresses the member has a route to: a
 // directory entry of an address that left the routing graph (a member
 // gone, or restarted under another address) leads nowhere, and a request
-// sent there would wait out the allocation's deadline while the layer
-// settles.
+// sent there would wait for the routes to settle, or out the allocation's
+// deadline.
 func (p *IPCP) withRoutes(dsts []addr.Addr) []addr.Addr {
 	out := dsts[:0:0]
 	for _, a := range dsts {
@@ -321,6 +326,23 @@ func (p *IPCP) withRoutes(dsts []addr.Addr) []addr.Addr {
 		}
 	}
 	return out
+}
+
+// awaitSettled waits until the member's routes have been unchanged for
+// routeSettle, at most that long; it reports whether they changed
+// meanwhile, or false if ctx ended first.
+func (p *IPCP) awaitSettled(ctx context.Context) bool {
+	const poll = 20 * time.Millisecond
+	waited := false
+	for !p.reports.settled(time.Now()) {
+		waited = true
+		select {
+		case <-time.After(poll):
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return waited
 }
 
 // routable reports whether the member at a is in the routing graph: this
