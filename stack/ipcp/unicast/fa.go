@@ -269,8 +269,10 @@ func lookup(ctx context.Context, d *dir.DHT, hash []byte) ([]addr.Addr, error) {
 }
 
 // Alloc implements ipcp.IPCP. The request goes to one of the members where
-// the name is registered, chosen at random; when the layer reports that
-// member unreachable, to the next, until none is left.
+// the name is registered and this one has a route to, chosen at random;
+// when the layer reports that member unreachable, or it does not answer
+// within candidateWait, to the next, until none is left (the last one
+// gets what is left of ctx).
 func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, data []byte, port ipcp.Port) ([]byte, error) {
 	if n := len((&faMsg{code: faReq, hash: hash, data: data}).append(nil)); n > MaxSDU {
 		return nil, ctrl.Errorf(ctrl.CodeInvalid, "the flow request (%d bytes with its key exchange) is larger than the layer's %d-byte SDU", n, MaxSDU)
@@ -303,15 +305,28 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 	dsts = slices.Clone(dsts)
 	rand.Shuffle(len(dsts), func(i, j int) { dsts[i], dsts[j] = dsts[j], dsts[i] })
 	var err error
-	for _, dst := range dsts {
-		var reply []byte
-		var unreach bool
-		if reply, unreach, err = p.allocAt(ctx, dst, name, hash, q, data, port); !unreach {
+	for i, dst := range dsts {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if i < len(dsts)-1 {
+			actx, cancel = context.WithTimeout(ctx, candidateWait)
+		}
+		reply, unreach, aerr := p.allocAt(actx, dst, name, hash, q, data, port)
+		cancel()
+		err = aerr
+		if !unreach && (aerr == nil || actx.Err() == nil || ctx.Err() != nil) {
 			return reply, err
 		}
 	}
 	return nil, err
 }
+
+// candidateWait is how long an allocation waits for an answer from one of
+// several members where a name is registered before it tries the next: a
+// member that died behind a lower layer stays in the routing graph until
+// its neighbours find it silent (ls_t_dead), and its requests vanish. An
+// answer that comes after the allocation moved on is released at once
+// (faMessage's late reply).
+const candidateWait = 2 * time.Second
 
 // withRoutes returns the addresses the member has a route to: a
 // directory entry of an address that left the routing graph (a member

@@ -80,3 +80,36 @@ func alloc(n *simnet.Net, from, name string) error {
 	}
 	return err
 }
+
+// TestAllocMovesOnFromSilentMember: srv is registered at c and at d; c
+// dies behind b without its flows ending, with ls_t_dead 10 s, so that it
+// stays in the routing graph and requests to it vanish. Every allocation
+// from a still succeeds, those that tried c first after candidateWait
+// (2 s), not at their deadline.
+func TestAllocMovesOnFromSilentMember(t *testing.T) {
+	n := build(t, []string{"a", "b", "c", "d"}, [][2]string{{"a", "b"}, {"b", "c"}, {"b", "d"}}, map[string]string{"ls_t_dead": "10000"})
+	for _, s := range []string{"c", "d"} {
+		if err := n.Node(s).Serve("srv", simnet.Echo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 5*time.Second, func() bool {
+		return n.Node("a").IPCP.DirValuesForTest() == 2 || n.Node("b").IPCP.DirValuesForTest() == 2
+	}, func() string { return "srv is not published by both c and d" })
+	n.Silence("b", "c")
+	slow := 0
+	for i := range 6 {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		f, err := n.Node("a").Alloc(ctx, "srv", qos.Raw)
+		cancel()
+		if err != nil {
+			t.Fatalf("allocation %d: %v after %v", i, err, time.Since(start).Round(time.Millisecond))
+		}
+		f.Down(ctrl.ReasonPeer)
+		if time.Since(start) > time.Second {
+			slow++
+		}
+	}
+	t.Logf("%d of 6 allocations tried the silent member first", slow)
+}
