@@ -45,6 +45,7 @@ type ucLab struct {
 	ends  map[string]map[string]*netlab.End // node → udp4 layer → its end of the link
 	links map[string]*netlab.Link           // udp4 layer → link
 	init  map[string]string                 // node → the udp4 layer it starts flows over
+	irmd  map[string]*netlab.Proc           // node → its irmd
 }
 
 // newUCLab builds the nodes and links of hops, udp4 layers on the links,
@@ -60,7 +61,8 @@ func newUCLab(t testing.TB, hops []hop, opts ...string) *ucLab {
 func newUCLabConf(t testing.TB, hops []hop, conf string, opts ...string) *ucLab {
 	t.Helper()
 	u := &ucLab{t: t, lab: netlab.New(t, bin), nodes: map[string]*netlab.Node{},
-		ends: map[string]map[string]*netlab.End{}, links: map[string]*netlab.Link{}, init: map[string]string{}}
+		ends: map[string]map[string]*netlab.End{}, links: map[string]*netlab.Link{}, init: map[string]string{},
+		irmd: map[string]*netlab.Proc{}}
 	for _, h := range hops {
 		for _, n := range []string{h.to, h.from} {
 			if u.nodes[n] == nil {
@@ -99,14 +101,14 @@ func newUCLabConf(t testing.TB, hops []hop, conf string, opts ...string) *ucLab 
 		quietResolver(node)
 		node.Hosts(hosts[n]) // before irmd starts: it reads the hosts file once
 		if conf == "" {
-			node.StartIRMd()
+			u.irmd[n] = node.StartIRMd()
 			continue
 		}
 		file := filepath.Join(node.RunDir, "irmd.conf")
 		if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		node.StartIRMd("--config", file)
+		u.irmd[n] = node.StartIRMd("--config", file)
 	}
 	for n, node := range u.nodes {
 		for layer, e := range u.ends[n] {

@@ -12,6 +12,7 @@ package unicast
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -88,12 +89,12 @@ func (p *IPCP) serveEnrollment(port ipcp.Port, m cep) {
 		e := enrollment{assigned: p.assignLocked(m.nodeID), clock: time.Now(), cfg: p.cfg}
 		p.mu.Unlock()
 		ans.body = e.append(nil)
-		p.log.Info("enrolling", "enrollee", m.name, "address", e.assigned)
+		p.rl.Log(slog.LevelInfo, "enrolling", "enrolling", "enrollee", m.name, "address", e.assigned)
 	}
 	msg := ans.append(nil)
 	_, _ = port.TryWriteBatch([][]byte{msg})
 	if !ok {
-		p.log.Warn("refused an enrollment", "enrollee", m.name, "reason", string(ans.body))
+		p.rl.Log(slog.LevelWarn, "refused-enrollment", "refused an enrollment", "enrollee", m.name, "reason", string(ans.body))
 		return
 	}
 	timer := time.AfterFunc(enrollLinger, func() { port.Down(ctrl.ReasonDown) })

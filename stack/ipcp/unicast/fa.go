@@ -237,7 +237,9 @@ func (p *IPCP) Unregister(hash []byte) error {
 	return nil
 }
 
-// Reachable implements ipcp.IPCP: it looks the name up in the directory.
+// Reachable implements ipcp.IPCP: it looks the name up in the directory. A
+// name registered only at members with no route from here is reachable
+// through this layer all the same, so that Alloc reports the cause.
 func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
 	p.mu.Lock()
 	in := p.inLayerLocked()
@@ -247,16 +249,17 @@ func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
 		return false
 	}
 	addrs, err := lookup(ctx, d, hash)
-	if err != nil || len(addrs) == 0 {
+	if (err != nil && !errors.Is(err, dir.ErrNoRoute)) || len(addrs) == 0 {
 		return false
 	}
-	p.lookups.put(hash, addrs)
+	p.lookups.put(hash, p.withRoutes(addrs))
 	return true
 }
 
 // lookup asks the directory for a name's addresses, twice if the first
 // answer is "not found": over lossy links an answer from a holder can be
 // lost twice over, and a second lookup costs only a round trip or two.
+// With dir.ErrNoRoute it returns the addresses that have no route.
 func lookup(ctx context.Context, d *dir.DHT, hash []byte) ([]addr.Addr, error) {
 	addrs, err := d.Lookup(ctx, hash)
 	if errors.Is(err, dir.ErrNotFound) || (err == nil && len(addrs) == 0) {
@@ -266,8 +269,10 @@ func lookup(ctx context.Context, d *dir.DHT, hash []byte) ([]addr.Addr, error) {
 }
 
 // Alloc implements ipcp.IPCP. The request goes to one of the members where
-// the name is registered, chosen at random; when the layer reports that
-// member unreachable, to the next, until none is left.
+// the name is registered and this one has a route to, chosen at random;
+// when the layer reports that member unreachable, or it does not answer
+// within candidateWait, to the next, until none is left (the last one
+// gets what is left of ctx).
 func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, data []byte, port ipcp.Port) ([]byte, error) {
 	if n := len((&faMsg{code: faReq, hash: hash, data: data}).append(nil)); n > MaxSDU {
 		return nil, ctrl.Errorf(ctrl.CodeInvalid, "the flow request (%d bytes with its key exchange) is larger than the layer's %d-byte SDU", n, MaxSDU)
@@ -279,27 +284,90 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 	}
 	d, layer := p.dht, p.cfg.Layer
 	p.mu.Unlock()
-	dsts := p.lookups.take(hash)
+	dsts := p.withRoutes(p.lookups.take(hash))
 	if len(dsts) == 0 {
-		var err error
-		if dsts, err = lookup(ctx, d, hash); err != nil || len(dsts) == 0 {
-			if errors.Is(err, dir.ErrNotFound) || err == nil {
-				return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, layer)
-			}
+		found, err := lookup(ctx, d, hash)
+		if dsts = p.withRoutes(found); len(dsts) == 0 && len(found) > 0 && p.awaitSettled(ctx) {
+			// Routes were changing (a member joined, or left): the
+			// route to one that just joined may have been on its way.
+			dsts = p.withRoutes(found)
+		}
+		switch {
+		case len(dsts) > 0:
+		case len(found) > 0:
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "no route to the member at %v for %q (the only address the directory has for it; the member left, or restarted under another address)", found[0], name)
+		case errors.Is(err, dir.ErrNotFound) || err == nil:
+			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, layer)
+		default:
 			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, layer, err)
 		}
 	}
 	dsts = slices.Clone(dsts)
 	rand.Shuffle(len(dsts), func(i, j int) { dsts[i], dsts[j] = dsts[j], dsts[i] })
 	var err error
-	for _, dst := range dsts {
-		var reply []byte
-		var unreach bool
-		if reply, unreach, err = p.allocAt(ctx, dst, name, hash, q, data, port); !unreach {
+	for i, dst := range dsts {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if i < len(dsts)-1 {
+			actx, cancel = context.WithTimeout(ctx, candidateWait)
+		}
+		reply, unreach, aerr := p.allocAt(actx, dst, name, hash, q, data, port)
+		cancel()
+		err = aerr
+		if !unreach && (aerr == nil || actx.Err() == nil || ctx.Err() != nil) {
 			return reply, err
 		}
 	}
 	return nil, err
+}
+
+// candidateWait is how long an allocation waits for an answer from one of
+// several members where a name is registered before it tries the next: a
+// member that died behind a lower layer stays in the routing graph until
+// its neighbours find it silent (ls_t_dead), and its requests vanish. An
+// answer that comes after the allocation moved on is released at once
+// (faMessage's late reply).
+const candidateWait = 2 * time.Second
+
+// withRoutes returns the addresses the member has a route to: a
+// directory entry of an address that left the routing graph (a member
+// gone, or restarted under another address) leads nowhere, and a request
+// sent there would wait for the routes to settle, or out the allocation's
+// deadline.
+func (p *IPCP) withRoutes(dsts []addr.Addr) []addr.Addr {
+	out := dsts[:0:0]
+	for _, a := range dsts {
+		if p.routable(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// awaitSettled waits until the member's routes have been unchanged for
+// routeSettle, at most that long; it reports whether they changed
+// meanwhile, or false if ctx ended first.
+func (p *IPCP) awaitSettled(ctx context.Context) bool {
+	const poll = 20 * time.Millisecond
+	waited := false
+	for !p.reports.settled(time.Now()) {
+		waited = true
+		select {
+		case <-time.After(poll):
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return waited
+}
+
+// routable reports whether the member at a is in the routing graph: this
+// member, or one it has a route to. It takes no lock.
+func (p *IPCP) routable(a addr.Addr) bool {
+	if a == p.Addr() {
+		return true
+	}
+	_, ok := p.pff[0].Lookup(a, 0, nil)
+	return ok
 }
 
 // allocAt asks the member at dst for the flow. unreach says the layer
@@ -443,61 +511,83 @@ func (p *IPCP) allocAnswer(m faMsg) bool {
 	return true
 }
 
-// flowRequest answers a FLOW_REQ: a repeat gets the same answer; a new one
-// is handed to the IRM, which may take a while (a program may be started).
+// flowRequest admits a FLOW_REQ (admit.go): a repeat gets the same answer;
+// a new one, within the rate limits, is refused if the name is not
+// registered here, and otherwise queued for a worker, which hands it to the
+// IRM (that may take a while: a program may be started).
 func (p *IPCP) flowRequest(m faMsg) {
 	key := reqKey{m.srcAddr, m.srcEID}
-	reply := func(result uint8, eid uint64, reason string, data []byte) {
-		msg := &faMsg{code: faReply, result: result, srcAddr: p.Addr(), dstEID: m.srcEID, srcEID: eid, reason: reason, data: data}
-		p.sendInternal(m.srcAddr, dt.EIDFlowAllocator, msg.append(nil))
-	}
 	t := p.fa
+	t.mu.Lock()
+	a, repeat := t.answers[key]
+	t.mu.Unlock()
+	if repeat {
+		if a.eid != 0 {
+			p.replyRequest(m, 0, a.eid, "", a.data)
+		}
+		return
+	}
+	if cause := p.reqs.rate(m.srcAddr, time.Now()); cause != "" {
+		p.requestDropped(cause, m)
+		return
+	}
 	p.mu.Lock()
 	_, registered := p.regs[string(m.hash)]
 	p.mu.Unlock()
 	t.mu.Lock()
-	if a, ok := t.answers[key]; ok {
-		t.mu.Unlock()
-		if a.eid != 0 {
-			reply(0, a.eid, "", a.data)
-		}
-		return
-	}
 	if !registered || t.closed {
+		closed := t.closed
 		t.mu.Unlock()
 		why := "the name is not registered at " + p.name
-		if t.closed {
+		if closed {
 			why = p.name + " is shutting down"
 		}
-		reply(1, 0, why, nil)
+		p.replyRequest(m, 1, 0, why, nil)
 		return
 	}
+	if _, ok := t.answers[key]; ok {
+		t.mu.Unlock()
+		return // a repeat that overtook us: that one is being answered
+	}
 	t.answers[key] = answer{} // being answered
-	p.wg.Add(1)
 	t.mu.Unlock()
-	hash := append([]byte(nil), m.hash...)
-	data := append([]byte(nil), m.data...)
-	go func() {
-		defer p.wg.Done()
-		port, back, err := p.host.Arrived(p.ctx, p, fmt.Sprint("address ", m.srcAddr), hash, m.qos, data)
-		if err == nil && len((&faMsg{code: faReply, data: back}).append(nil)) > MaxSDU {
-			err = fmt.Errorf("the reply's key exchange (%d bytes) is larger than the layer's %d-byte SDU", len(back), MaxSDU)
-			port.Down(ctrl.ReasonDown)
-		} else if err == nil {
-			t.mu.Lock()
-			eid := t.newEIDLocked()
-			t.mu.Unlock()
-			if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
-				reply(0, eid, "", back)
-				return
-			}
-			port.Down(ctrl.ReasonDown)
-		}
+	m.hash = append([]byte(nil), m.hash...)
+	m.data = append([]byte(nil), m.data...)
+	if cause := p.reqs.enqueue(m, key); cause != "" {
 		t.mu.Lock()
 		delete(t.answers, key)
 		t.mu.Unlock()
-		reply(1, 0, err.Error(), nil)
-	}()
+		p.requestDropped(cause, m)
+	}
+}
+
+// replyRequest answers the FLOW_REQ m.
+func (p *IPCP) replyRequest(m faMsg, result uint8, eid uint64, reason string, data []byte) {
+	msg := &faMsg{code: faReply, result: result, srcAddr: p.Addr(), dstEID: m.srcEID, srcEID: eid, reason: reason, data: data}
+	p.sendInternal(m.srcAddr, dt.EIDFlowAllocator, msg.append(nil))
+}
+
+// serveRequest hands an admitted FLOW_REQ to the IRM and answers it.
+func (p *IPCP) serveRequest(m faMsg, key reqKey) {
+	t := p.fa
+	port, back, err := p.host.Arrived(p.ctx, p, fmt.Sprint("address ", m.srcAddr), m.hash, m.qos, m.data)
+	if err == nil && len((&faMsg{code: faReply, data: back}).append(nil)) > MaxSDU {
+		err = fmt.Errorf("the reply's key exchange (%d bytes) is larger than the layer's %d-byte SDU", len(back), MaxSDU)
+		port.Down(ctrl.ReasonDown)
+	} else if err == nil {
+		t.mu.Lock()
+		eid := t.newEIDLocked()
+		t.mu.Unlock()
+		if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
+			p.replyRequest(m, 0, eid, "", back)
+			return
+		}
+		port.Down(ctrl.ReasonDown)
+	}
+	t.mu.Lock()
+	delete(t.answers, key)
+	t.mu.Unlock()
+	p.replyRequest(m, 1, 0, err.Error(), nil)
 }
 
 // congestionFeedback turns the ECN of an arriving packet into flow updates

@@ -13,6 +13,7 @@ package unicast
 // another node id; the one with the lower node id takes a new address.
 
 import (
+	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -113,7 +114,7 @@ func (p *IPCP) routingMessage(f *memberFlow, b []byte) {
 		}
 	}
 	if conflict {
-		p.log.Warn("routing: two members claim one address", "address", u.Origin)
+		p.rl.Log(slog.LevelWarn, "address-conflict", "routing: two members claim one address", "address", u.Origin)
 	}
 	if accepted {
 		p.requestRecompute()
@@ -148,7 +149,7 @@ func (p *IPCP) ownLSUSeenLocked(u routing.LSU) addr.Addr {
 	p.db.Remove(old)
 	p.db.SetSelf(next)
 	p.originateLocked()
-	p.log.Warn("address collision: took a new address", "old", old, "new", next)
+	p.rl.Log(slog.LevelWarn, "readdressed", "address collision: took a new address", "old", old, "new", next)
 	return next
 }
 

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -240,6 +241,9 @@ func (p *IPCP) serveArrival(port ipcp.Port) {
 		}
 		timer.Stop()
 		if m.component == compEnroll {
+			if _, ok := p.checkConnect(m); ok {
+				p.peerRestarted(m)
+			}
 			p.serveEnrollment(port, m)
 			return
 		}
@@ -252,6 +256,7 @@ func (p *IPCP) serveArrival(port ipcp.Port) {
 func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 	ans, ok := p.checkConnect(m)
 	if ok {
+		p.peerRestarted(m)
 		p.adj.mu.Lock()
 		g := p.adj.checkDuplicateLocked(m)
 		p.adj.mu.Unlock()
@@ -260,14 +265,14 @@ func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 			ans.body = fmt.Appendf(nil, "%s keeps the %s flow set up by the member with the lower node id",
 				p.name, componentName(m.component))
 			_, _ = port.TryWriteBatch([][]byte{ans.append(nil)})
-			p.log.Debug("refused a second flow for an adjacency", "peer", m.name, "component", componentName(m.component))
+			p.rl.Log(slog.LevelDebug, "refused-duplicate", "refused a second flow for an adjacency", "peer", m.name, "component", componentName(m.component))
 			port.Down(ctrl.ReasonDown)
 			return
 		}
 	}
 	_, _ = port.TryWriteBatch([][]byte{ans.append(nil)})
 	if !ok {
-		p.log.Warn("refused a connection", "peer", m.name, "reason", string(ans.body))
+		p.rl.Log(slog.LevelWarn, "refused-connection", "refused a connection", "peer", m.name, "reason", string(ans.body))
 		port.Down(ctrl.ReasonDown)
 		return
 	}
@@ -277,7 +282,28 @@ func (p *IPCP) acceptMember(port ipcp.Port, m cep) {
 		port.Down(ctrl.ReasonDown)
 		return
 	}
-	p.log.Info("accepted a connection", "peer", m.name, "address", m.addr, "component", componentName(m.component))
+	p.rl.Log(slog.LevelInfo, "accepted-connection", "accepted a connection", "peer", m.name, "address", m.addr, "component", componentName(m.component))
+}
+
+// peerRestarted takes down at once every member flow to an earlier life
+// of the IPCP that sent m: one with its name and another node id (an
+// IPCP's node id is new at every start). The flows would otherwise stay
+// until they had been silent for LSDead, and with them the old address in
+// the routing graph and the directory's entries under it; a member that
+// comes back enrols and connects within that time.
+func (p *IPCP) peerRestarted(m cep) {
+	a := &p.adj
+	a.mu.Lock()
+	var old []*memberFlow
+	for f := range a.members {
+		if f.peerName == m.name && f.peerNode != m.nodeID {
+			old = append(old, f)
+		}
+	}
+	a.mu.Unlock()
+	for _, f := range old {
+		p.memberDown(f, "the peer restarted (it came back with another node id)")
+	}
 }
 
 // checkConnect decides on a CONNECT and returns the answer.
@@ -357,7 +383,7 @@ func (p *IPCP) publishMember(f *memberFlow) (bool, error) {
 		}
 		if winner(f, g) == g {
 			a.mu.Unlock()
-			p.log.Debug("kept the other flow of an adjacency", "peer", f.peerName, "component", componentName(f.comp))
+			p.rl.Log(slog.LevelDebug, "kept-other-flow", "kept the other flow of an adjacency", "peer", f.peerName, "component", componentName(f.comp))
 			return false, nil // served by g
 		}
 		lost = append(lost, g)
@@ -401,7 +427,7 @@ func (p *IPCP) memberDown(f *memberFlow, why string) {
 	a.mu.Unlock()
 	p.memberGone(f, why)
 	if !closed {
-		p.log.Info("adjacency down", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
+		p.rl.Log(slog.LevelInfo, "adjacency-down", "adjacency down", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
 	}
 }
 
@@ -416,7 +442,7 @@ func (p *IPCP) memberGone(f *memberFlow, why string) {
 		p.mu.Unlock()
 	}
 	f.port.Down(ctrl.ReasonDown)
-	p.log.Debug("member flow ended", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
+	p.rl.Log(slog.LevelDebug, "member-flow-ended", "member flow ended", "peer", f.peerName, "component", componentName(f.comp), "reason", why)
 	p.requestRecompute()
 }
 

@@ -30,6 +30,7 @@ import (
 	"sync/atomic"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/unicast/addr"
 	"o7s.dev/ouroboros/stack/unicast/dir"
@@ -80,9 +81,13 @@ type IPCP struct {
 	fa      *flowTable
 	lookups lookupCache
 	reports reporter
-	db      *routing.DB
-	dht     *dir.DHT
-	stats   counters
+	// reqs admits flow requests and queues them for the workers; rl
+	// limits the log lines of drops and refusals that others can cause.
+	reqs  *admission
+	rl    ratelog.Limiter
+	db    *routing.DB
+	dht   *dir.DHT
+	stats counters
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -105,8 +110,9 @@ func New(name string, host ipcp.Host, lower ipcp.Lower, log *slog.Logger) *IPCP 
 	p := &IPCP{name: name, host: host, lower: lower, log: log.With("ipcp", name),
 		nodeID: rand.Uint64() | 1, state: ipcp.StateCreated,
 		regs: map[string]struct{}{}, adj: newAdjacencies(), enr: admissions{assigned: map[uint64]addr.Addr{}},
-		fa:  newFlowTable(),
+		fa: newFlowTable(), reqs: newAdmission(),
 		ctx: ctx, cancel: cancel, kick: make(chan struct{}, 1)}
+	p.rl.Logger = p.log
 	empty := map[addr.Addr]*dtOutput{}
 	p.out.Store(&empty)
 	p.upFn = p.isUp
@@ -126,6 +132,9 @@ func (p *IPCP) Info() ipcp.Info {
 	defer p.mu.Unlock()
 	info := ipcp.Info{Name: p.name, Type: ipcp.Unicast, Layer: p.cfg.Layer, State: p.state,
 		Hash: p.cfg.Hash, Flows: p.fa.count(), Counters: p.stats.snapshot()}
+	for cause, n := range p.reqs.dropCounts() {
+		info.Counters[cause] = n
+	}
 	if p.dht != nil {
 		for cause, n := range p.dht.Stats().Dropped {
 			if n > 0 {
@@ -201,6 +210,7 @@ func (p *IPCP) startLocked(cfg Config, self addr.Addr, st ipcp.State) error {
 	p.db.SetSelf(self)
 	dcfg := cfg.dirConfig()
 	dcfg.Log = p.log
+	dcfg.Routable = p.routable
 	d, err := dir.New(dcfg, self, dirTransport{p})
 	if err != nil {
 		return ctrl.Errorf(ctrl.CodeInvalid, "directory: %v", err)
@@ -214,6 +224,10 @@ func (p *IPCP) startLocked(cfg Config, self addr.Addr, st ipcp.State) error {
 	}
 	p.wg.Add(1)
 	go p.routingLoop()
+	p.wg.Add(reqWorkers)
+	for range reqWorkers {
+		go p.requestWorker()
+	}
 	return nil
 }
 

@@ -58,8 +58,7 @@ type reporter struct {
 	changed atomic.Int64 // when the member's routes last changed, Unix ns
 
 	mu     sync.Mutex
-	tokens float64
-	last   time.Time
+	budget bucket
 }
 
 // routesChanged notes that the forwarding tables or the neighbours' outputs
@@ -75,17 +74,7 @@ func (r *reporter) settled(now time.Time) bool {
 func (r *reporter) allow(now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.last.IsZero() {
-		r.tokens = reportRate
-	} else {
-		r.tokens = min(reportRate, r.tokens+now.Sub(r.last).Seconds()*reportRate)
-	}
-	r.last = now
-	if r.tokens < 1 {
-		return false
-	}
-	r.tokens--
-	return true
+	return r.budget.take(now, reportRate, reportRate)
 }
 
 // reportUnreachable is called for a PDU dropped for cause: if it is a

@@ -35,6 +35,15 @@ type Config struct {
 	ResponseTimeout time.Duration
 	// Log receives debug messages; nil discards them.
 	Log *slog.Logger
+	// Routable reports whether the member at an address can be reached
+	// now: in the layer, it is in the routing graph. Values published by
+	// a member it says no for are neither handed out in answers nor
+	// returned by Lookup: a member that restarted under a new address
+	// leaves its old address's values behind until they expire (TExpire,
+	// a day by default), and they must not send requesters to a member
+	// that is gone. nil counts every member as routable. It must be safe
+	// for concurrent use and fast: it is called under the DHT's lock.
+	Routable func(addr.Addr) bool
 }
 
 // Defaults of the Config fields.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/unicast/addr"
 )
 
@@ -25,6 +26,10 @@ var (
 	// ErrClosed is returned by calls on a closed DHT, and by those it
 	// interrupts.
 	ErrClosed = errors.New("dir: closed")
+	// ErrNoRoute is returned by Lookup when the key is published only by
+	// members that Config.Routable says cannot be reached: members that
+	// left the layer, or restarted under another address.
+	ErrNoRoute = errors.New("dir: published only by members with no route from here")
 )
 
 // DHT is one member's part of the layer's directory. Its methods are safe
@@ -33,6 +38,7 @@ type DHT struct {
 	cfg   Config
 	tr    Transport
 	log   *slog.Logger
+	rl    ratelog.Limiter // for what other members can cause per message
 	stats counters
 
 	mu        sync.Mutex
@@ -73,7 +79,7 @@ func New(cfg Config, self addr.Addr, tr Transport) (*DHT, error) {
 	}
 	now := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &DHT{cfg: cfg, tr: tr, log: cfg.Log,
+	return &DHT{cfg: cfg, tr: tr, log: cfg.Log, rl: ratelog.Limiter{Logger: cfg.Log},
 		self: self, selfID: id, table: newTable(self, id, cfg.K, cfg.ID, now),
 		store: newStore(), own: map[string]*ownKey{}, pending: map[uint64]*request{},
 		keyLocks: map[string]*keyLock{}, lastRound: now,

@@ -103,7 +103,7 @@ func holders(ds []*DHT, key []byte) []*DHT {
 	var out []*DHT
 	for _, d := range ds {
 		d.mu.Lock()
-		if len(d.store.values(string(key), time.Now(), maxPerKey)) > 0 {
+		if len(vals(d.store.values(string(key), time.Now(), maxPerKey, nil))) > 0 {
 			out = append(out, d)
 		}
 		d.mu.Unlock()

@@ -50,9 +50,10 @@ type lookup struct {
 	asks     int
 }
 
-// iterate looks key up. For FIND_VALUE it returns the first values found;
-// otherwise, or if no member has any, the closest members that answered,
-// closest first.
+// iterate looks key up. For FIND_VALUE it returns the first values found
+// that Config.Routable accepts; otherwise, or if no member has any, the
+// closest members that answered, closest first; if values were found but
+// none routable, those values and ErrNoRoute.
 func (d *DHT) iterate(ctx context.Context, key []byte, typ uint8) (values, closest []addr.Addr, err error) {
 	l := &lookup{d: d, key: key, typ: typ, known: map[addr.Addr]*candidate{},
 		replies: make(chan reply, d.cfg.Alpha)}
@@ -62,11 +63,15 @@ func (d *DHT) iterate(ctx context.Context, key []byte, typ uint8) (values, close
 		l.insert(c.addr, c.id)
 	}
 	d.mu.Unlock()
+	var hidden []addr.Addr
 	for {
 		if err := l.fill(); err != nil {
 			return nil, nil, err
 		}
 		if l.inflight == 0 || l.complete() {
+			if len(hidden) > 0 {
+				return hidden, l.answered(), ErrNoRoute
+			}
 			return nil, l.answered(), nil
 		}
 		select {
@@ -76,12 +81,29 @@ func (d *DHT) iterate(ctx context.Context, key []byte, typ uint8) (values, close
 				return nil, nil, ErrClosed
 			}
 			if vals := l.handle(r); len(vals) > 0 {
-				return vals, nil, nil
+				if ok := d.routable(vals); len(ok) > 0 {
+					return ok, nil, nil
+				}
+				hidden = union(hidden, vals) // a holder of only stale values: ask on
 			}
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
 		}
 	}
+}
+
+// routable returns the values Config.Routable accepts.
+func (d *DHT) routable(vals []addr.Addr) []addr.Addr {
+	if d.cfg.Routable == nil {
+		return vals
+	}
+	var out []addr.Addr
+	for _, a := range vals {
+		if d.cfg.Routable(a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // fill sends requests to the closest fresh candidates while fewer than

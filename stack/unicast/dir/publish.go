@@ -174,7 +174,9 @@ func (d *DHT) Withdraw(ctx context.Context, key []byte) error {
 // Lookup returns the addresses of members where key is published, in no
 // particular order. It answers from the local store if it holds values for
 // key, and otherwise asks the members closest to key. It returns
-// ErrNotFound once the K closest members have answered without a value.
+// ErrNotFound once the K closest members have answered without a value,
+// and ErrNoRoute, with the addresses, if every value found is published
+// by a member Config.Routable says cannot be reached.
 func (d *DHT) Lookup(ctx context.Context, key []byte) ([]addr.Addr, error) {
 	d.stats.lookups.Add(1)
 	vals, err := d.lookup(ctx, key)
@@ -193,13 +195,15 @@ func (d *DHT) lookup(ctx context.Context, key []byte) ([]addr.Addr, error) {
 		d.mu.Unlock()
 		return nil, ErrClosed
 	}
-	vals := d.store.values(string(key), time.Now(), maxPerKey)
+	vals, hidden := d.store.values(string(key), time.Now(), maxPerKey, d.cfg.Routable)
 	d.mu.Unlock()
 	if len(vals) > 0 {
 		return vals, nil
 	}
 	vals, _, err := d.iterate(ctx, key, typeFindValue)
 	switch {
+	case errors.Is(err, ErrNoRoute) || (len(hidden) > 0 && err == nil && len(vals) == 0):
+		return union(hidden, vals), fmt.Errorf("lookup %x: %w", key[:4], ErrNoRoute)
 	case err != nil:
 		return nil, fmt.Errorf("lookup %x: %w", key[:4], err)
 	case len(vals) == 0:

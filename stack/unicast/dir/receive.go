@@ -2,6 +2,7 @@ package dir
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"o7s.dev/ouroboros/stack/unicast/addr"
@@ -71,7 +72,7 @@ func (d *DHT) receiveRequest(m *message) {
 		out.contacts = d.closestLocked(m.key, m.sender)
 	case typeFindValue:
 		out.typ = typeValue
-		out.values = d.store.values(string(m.key), now, maxValues)
+		out.values, _ = d.store.values(string(m.key), now, maxValues, d.cfg.Routable)
 		if len(out.values) == 0 {
 			out.contacts = d.closestLocked(m.key, m.sender)
 		}
@@ -81,7 +82,7 @@ func (d *DHT) receiveRequest(m *message) {
 		return
 	}
 	if err := d.send(m.sender, &out); err != nil {
-		d.log.Debug("dir: answer not sent", "to", m.sender, "err", err)
+		d.rl.Log(slog.LevelDebug, "answer-not-sent", "dir: answer not sent", "to", m.sender, "err", err)
 	}
 }
 

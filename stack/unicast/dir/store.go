@@ -82,17 +82,22 @@ func (s *store) drop(key string, pub addr.Addr) {
 	}
 }
 
-// values returns up to max publishers holding a live value under key, a
-// random choice if there are more.
-func (s *store) values(key string, now time.Time, max int) []addr.Addr {
-	var out []addr.Addr
+// values returns up to max publishers holding a live value under key that
+// keep accepts (nil: all), a random choice if there are more, and those
+// keep refused.
+func (s *store) values(key string, now time.Time, max int, keep func(addr.Addr) bool) (out, hidden []addr.Addr) {
 	for pub, e := range s.keys[key] {
-		if !e.removed && now.Before(e.expires) {
-			out = append(out, pub)
+		if e.removed || !now.Before(e.expires) {
+			continue
 		}
+		if keep != nil && !keep(pub) {
+			hidden = append(hidden, pub)
+			continue
+		}
+		out = append(out, pub)
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out[:min(len(out), max)]
+	return out[:min(len(out), max)], hidden
 }
 
 // live counts the values that are neither expired nor withdrawn.
