@@ -31,11 +31,16 @@ import (
 
 // Bounds of flow-request admission.
 const (
-	reqWorkers        = 8   // requests handed to the IRM at once
-	reqQueue          = 64  // admitted requests waiting for a worker
-	reqSourceInflight = 4   // requests of one source queued or being handled
-	reqSourceRate     = 20  // new requests a second from one source
-	reqSourceBurst    = 40  // and the burst above it
+	// An answer may wait seconds for an application to accept (a program
+	// irmd starts), so there are enough workers that a few slow names do
+	// not hold up the others; a worker costs a few KiB, and irmd limits
+	// the key exchanges. A host that sets up its flows at once (a
+	// gateway's peers) fits the per-source burst.
+	reqWorkers        = 64  // requests handed to the IRM at once
+	reqQueue          = 256 // admitted requests waiting for a worker
+	reqSourceInflight = 16  // requests of one source queued or being handled
+	reqSourceRate     = 50  // new requests a second from one source
+	reqSourceBurst    = 100 // and the burst above it
 	reqGlobalRate     = 400 // new requests a second from all sources
 	reqGlobalBurst    = 800
 	reqSlots          = 256 // per-source state: sources hash into this many slots
