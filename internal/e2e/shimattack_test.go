@@ -271,14 +271,20 @@ func TestE2EShimForgedDeallocUnderLayer(t *testing.T) {
 	a.MustRun("irm", "ipcp", "connect", "name", "net.a", "dst", "net.b")
 	b.MustRun("irm", "name", "register", "pinger", "layer", "net")
 	serveOn(t, b, "pinger", b.Start("oping", "-l"))
-	pingUntil(t, a, "pinger", 1, 15*time.Second)
+	// a has a default route, so its udp4 IPCP's DNS lookup of "pinger"
+	// (not in its hosts file) waits for the resolver: allocations take
+	// about 2 s, hence -w 5s.
+	waitFor(t, 20*time.Second, "a ping across the layer", func() bool {
+		out, _ := a.Run("oping", "-n", "pinger", "-c", "1", "-w", "5s")
+		return strings.Contains(out, "1 received")
+	})
 
 	attacker := r.Start(hostlab.BuildAttacker(t, "dealloc"), "-sniff", "-port", "3435", "-for", "60s", "-rate", "50")
 	waitFor(t, 10*time.Second, "forged DEALLOCs to reach the member flows", func() bool {
 		return strings.Contains(a.MustRun("irm", "ipcp", "list"), "forged-teardown") &&
 			strings.Contains(b.MustRun("irm", "ipcp", "list"), "forged-teardown")
 	})
-	out := a.MustRun("oping", "-n", "pinger", "-c", "200", "-i", "20ms")
+	out := a.MustRun("oping", "-n", "pinger", "-c", "200", "-i", "20ms", "-w", "5s")
 	attacker.Signal(syscall.SIGTERM)
 	if err := attacker.Wait(10 * time.Second); err != nil {
 		t.Fatalf("dealloc: %v\n%s", err, attacker.Output())
