@@ -41,7 +41,15 @@ func openHost(t *testing.T, conf string) *hostlab.Host {
 // attacker builds internal/attack/NAME where nobody may run it.
 func attacker(t *testing.T, name string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "attack-")
+	return forNobody(t, hostlab.BuildAttacker(t, name))
+}
+
+// forNobody copies the program at path where nobody may run it: the
+// binaries under test may be in a directory only root reaches (a 0700
+// temporary directory, a clone under /root).
+func forNobody(t *testing.T, path string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nobody-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +57,15 @@ func attacker(t *testing.T, name string) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(hostlab.BuildAttacker(t, name))
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, b, 0o755); err != nil {
+	out := filepath.Join(dir, filepath.Base(path))
+	if err := os.WriteFile(out, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return out
 }
 
 // asNobody makes cmd run as nobody, with no supplementary groups.
@@ -206,12 +214,13 @@ func TestE2ELocalManagementGroup(t *testing.T) {
 	if sys := st.Sys().(*syscall.Stat_t); sys.Gid != gid || st.Mode().Perm() != 0o666 {
 		t.Errorf("socket group %d, mode %v; want %d, 0666", sys.Gid, st.Mode().Perm(), gid)
 	}
-	member := asNobody(h.Command("irm", "name", "create", "team"))
+	irm := forNobody(t, filepath.Join(bin, "irm"))
+	member := asNobody(h.Command(irm, "name", "create", "team"))
 	member.SysProcAttr.Credential.Groups = []uint32{gid}
 	if out, err := member.CombinedOutput(); err != nil {
 		t.Fatalf("a member of the management group: %v\n%s", err, out)
 	}
-	out, err := asNobody(h.Command("irm", "name", "create", "stranger")).CombinedOutput()
+	out, err := asNobody(h.Command(irm, "name", "create", "stranger")).CombinedOutput()
 	if err == nil {
 		t.Fatalf("nobody, not a member, created a name:\n%s", out)
 	}

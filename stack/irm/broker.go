@@ -548,9 +548,11 @@ func (m *IRM) autoStart(pb progBinding, n string) (<-chan error, error) {
 	m.log.Info("auto-started program", "prog", pb.prog, "args", pb.args, "name", n, "pid", pid)
 	m.autoStarted(n, pid, +1)
 	exited := make(chan error, 1)
-	m.wg.Add(1)
+	tracked := m.track() // not when irmd is closing: then only reaped
 	go func() {
-		defer m.wg.Done()
+		if tracked {
+			defer m.wg.Done()
+		}
 		err := cmd.Wait()
 		if err == nil {
 			err = errors.New("exit status 0")

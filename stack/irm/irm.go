@@ -115,6 +115,18 @@ func (m *IRM) signalLocked() {
 	m.changed = make(chan struct{})
 }
 
+// track counts a goroutine that Close waits for, unless the IRM is closed
+// (it reports false): an Add after Close's Wait began would race with it.
+func (m *IRM) track() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
+	m.wg.Add(1)
+	return true
+}
+
 // Close tells every flow's users that it is down, destroys the IPCPs and
 // ends the control connections.
 func (m *IRM) Close() error {

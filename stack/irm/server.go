@@ -60,7 +60,10 @@ func (m *IRM) Serve(l *net.UnixListener) error {
 			continue
 		}
 		wait = 0
-		m.wg.Add(1)
+		if !m.track() {
+			uc.Close() // irmd is closing
+			return nil
+		}
 		go func() {
 			defer m.wg.Done()
 			m.routineConn(ctrl.NewConn(uc))
