@@ -19,6 +19,7 @@ package irm
 import (
 	"log/slog"
 	"net"
+	"o7s.dev/ouroboros/stack/internal/rate"
 	"strconv"
 	"sync"
 
@@ -91,10 +92,10 @@ type admission struct {
 	waiting  map[nameSource]int // of those, not yet handed to a process
 	nameWait map[string]int     // the same, by name only
 	grace    map[string]int     // requests waiting for a binding, by name
-	global   tokenBucket        // the network's
-	local    tokenBucket        // the local IPCP's
-	perSrc   map[string]*tokenBucket
-	overflow tokenBucket                  // shared by the sources beyond maxRateSources
+	global   rate.Bucket        // the network's
+	local    rate.Bucket        // the local IPCP's
+	perSrc   map[string]*rate.Bucket
+	overflow rate.Bucket                  // shared by the sources beyond maxRateSources
 	refused  map[string]map[string]uint64 // by IPCP, by cause
 }
 
@@ -104,7 +105,7 @@ func newAdmission(lim Limits, log *slog.Logger) *admission {
 	return &admission{lim: lim.withDefaults(), log: ratelog.Limiter{Logger: log},
 		caps: map[string]int{}, byName: map[string]int{}, bySrc: map[nameSource]int{}, waiting: map[nameSource]int{},
 		nameWait: map[string]int{}, grace: map[string]int{},
-		perSrc: map[string]*tokenBucket{}, refused: map[string]map[string]uint64{}}
+		perSrc: map[string]*rate.Bucket{}, refused: map[string]map[string]uint64{}}
 }
 
 // sourceKey names the requester of a flow that arrived through the IPCP

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/stack/ctrl"
+	"o7s.dev/ouroboros/stack/internal/rate"
 )
 
 // maxRateSources bounds the sources whose rate of key exchanges is
@@ -20,33 +21,33 @@ func (a *admission) allowKEX(src string, bySource bool, now time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	perRate, allRate := float64(a.lim.KEXRatePerSource), float64(a.lim.KEXRate)
-	b, all := &tokenBucket{tokens: 1, last: now}, &a.local // local: no source's
+	b, all := &rate.Bucket{}, &a.local // local: no source's
 	if bySource {
 		b, all = a.bucketLocked(src, now, perRate), &a.global
 	}
-	if !b.ready(now, perRate) {
+	if !b.Ready(now, perRate, perRate) {
 		return ctrl.Errorf(ctrl.CodeNotAllowed,
 			"%s asks for more than %d key exchanges a second: try again later, or raise kex_rate_per_source in /etc/ouroboros/irmd.conf", src, a.lim.KEXRatePerSource)
 	}
-	if !all.ready(now, allRate) {
+	if !all.Ready(now, allRate, allRate) {
 		return ctrl.Errorf(ctrl.CodeNotAllowed,
 			"this host runs at most %d key exchanges a second and is at that rate: try again later, or raise kex_rate in /etc/ouroboros/irmd.conf", a.lim.KEXRate)
 	}
-	b.tokens--
-	all.tokens--
+	b.Spend()
+	all.Spend()
 	return nil
 }
 
 // bucketLocked returns src's bucket, making one if there is room; buckets
 // that have refilled are the same as new ones, and go to make room. a.mu
 // held.
-func (a *admission) bucketLocked(src string, now time.Time, rate float64) *tokenBucket {
+func (a *admission) bucketLocked(src string, now time.Time, perRate float64) *rate.Bucket {
 	if b, ok := a.perSrc[src]; ok {
 		return b
 	}
 	if len(a.perSrc) >= maxRateSources {
 		for k, b := range a.perSrc {
-			if b.ready(now, rate) && b.tokens >= rate {
+			if b.Full(now, perRate, perRate) {
 				delete(a.perSrc, k)
 			}
 		}
@@ -54,24 +55,7 @@ func (a *admission) bucketLocked(src string, now time.Time, rate float64) *token
 	if len(a.perSrc) >= maxRateSources {
 		return &a.overflow
 	}
-	b := &tokenBucket{tokens: rate, last: now}
+	b := &rate.Bucket{}
 	a.perSrc[src] = b
 	return b
-}
-
-// tokenBucket refills at a rate a second, up to a second's worth.
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// ready refills the bucket to now and reports whether it holds a token.
-func (b *tokenBucket) ready(now time.Time, rate float64) bool {
-	if b.last.IsZero() {
-		b.tokens = rate
-	} else if d := now.Sub(b.last); d > 0 {
-		b.tokens = min(rate, b.tokens+d.Seconds()*rate)
-	}
-	b.last = now
-	return b.tokens >= 1
 }

@@ -2,8 +2,8 @@ package shim
 
 import (
 	"hash/maphash"
+	"o7s.dev/ouroboros/stack/internal/rate"
 	"sync/atomic"
-	"time"
 )
 
 // Limits on the work flow requests cause before the requester has proved
@@ -48,35 +48,13 @@ const (
 	sourceSlots = 4096
 )
 
-// bucket is a token bucket.
-type bucket struct {
-	tokens float64
-	last   int64 // Unix ns of the last refill; 0: full
-}
-
-// take refills the bucket for the time since its last use and takes one
-// token if it holds one.
-func (b *bucket) take(now int64, rate, burst float64) bool {
-	if b.last == 0 {
-		b.tokens = burst
-	} else {
-		b.tokens = min(burst, b.tokens+float64(now-b.last)*rate/float64(time.Second))
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
 // limits are the admission state of a Core: touched only by routineRead,
 // so they take no lock, except held, which the workers decrement.
 type limits struct {
 	seed    maphash.Seed
-	free    bucket
-	sources [sourceSlots]bucket       // requests admitted, by source
-	replies [sourceSlots]bucket       // cheap answers sent, by source
+	free    rate.Bucket
+	sources [sourceSlots]rate.Bucket  // requests admitted, by source
+	replies [sourceSlots]rate.Bucket  // cheap answers sent, by source
 	held    [sourceSlots]atomic.Int32 // requests queued or being answered, by source
 	key     []byte                    // scratch for the source key
 }

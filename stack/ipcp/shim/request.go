@@ -80,7 +80,6 @@ func (c *Core[A]) onRequest(from A, m mgmt) {
 // source's slot, which it returns.
 func (c *Core[A]) admit(from A, m mgmt, now time.Time) (int, bool) {
 	l := c.lim
-	ns := now.UnixNano()
 	if len(m.cookie) > 0 {
 		l.key = c.cfg.AppendAddr(l.key[:0], from)
 		if !c.cookies.valid(now, l.key, m.srcEID, m.cookie) {
@@ -88,7 +87,7 @@ func (c *Core[A]) admit(from A, m mgmt, now time.Time) (int, bool) {
 			c.refuse("bad-cookie", "flow request with a cookie that is not valid (expired, or not this requester's)", from)
 			return 0, false
 		}
-	} else if len(c.queue) >= queueLen/4 || !l.free.take(ns, freeRate, freeBurst) {
+	} else if len(c.queue) >= queueLen/4 || !l.free.Take(now, freeRate, freeBurst) {
 		c.stats.Challenged.Add(1)
 		if c.mayAnswer(from, now) {
 			l.key = c.cfg.AppendAddr(l.key[:0], from)
@@ -104,7 +103,7 @@ func (c *Core[A]) admit(from A, m mgmt, now time.Time) (int, bool) {
 		c.refuse("source-busy", "flow request dropped: its source has as many requests being answered as it may", from)
 		return 0, false
 	}
-	if !l.sources[slot].take(ns, sourceRate, sourceBurst) {
+	if !l.sources[slot].Take(now, sourceRate, sourceBurst) {
 		c.stats.RateLimited.Add(1)
 		c.refuse("rate-limited", "flow request dropped: its source sends too many", from)
 		return 0, false
@@ -117,7 +116,7 @@ func (c *Core[A]) admit(from A, m mgmt, now time.Time) (int, bool) {
 func (c *Core[A]) mayAnswer(from A, now time.Time) bool {
 	l := c.lim
 	l.key = c.cfg.AppendSource(l.key[:0], from)
-	return l.replies[l.slot(l.key)].take(now.UnixNano(), replyRate, replyBurst)
+	return l.replies[l.slot(l.key)].Take(now, replyRate, replyBurst)
 }
 
 // refuse logs a refused request, at most once per cause per interval.

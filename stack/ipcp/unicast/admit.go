@@ -23,6 +23,7 @@ package unicast
 import (
 	"hash/maphash"
 	"log/slog"
+	"o7s.dev/ouroboros/stack/internal/rate"
 	"sync"
 	"time"
 
@@ -54,31 +55,9 @@ const (
 	dropQueueFull  = "req-queue-full"  // reqQueue requests wait already
 )
 
-// bucket is a token bucket; its zero value is full.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take takes a token if there is one, refilling at rate a second up to
-// burst.
-func (b *bucket) take(now time.Time, rate, burst float64) bool {
-	if b.last.IsZero() {
-		b.tokens = burst
-	} else {
-		b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
 // reqSlot is one source slot: its rate and its requests under way.
 type reqSlot struct {
-	rate     bucket
+	rate     rate.Bucket
 	inflight int
 }
 
@@ -96,7 +75,7 @@ type admission struct {
 	queue chan reqJob
 
 	mu     sync.Mutex
-	global bucket
+	global rate.Bucket
 	slots  [reqSlots]reqSlot
 	drops  map[string]uint64
 }
@@ -118,9 +97,9 @@ func (a *admission) rate(src addr.Addr, now time.Time) string {
 	defer a.mu.Unlock()
 	s := &a.slots[a.slotOf(src)]
 	switch {
-	case !s.rate.take(now, reqSourceRate, reqSourceBurst):
+	case !s.rate.Take(now, reqSourceRate, reqSourceBurst):
 		return a.dropLocked(dropSourceRate)
-	case !a.global.take(now, reqGlobalRate, reqGlobalBurst):
+	case !a.global.Take(now, reqGlobalRate, reqGlobalBurst):
 		return a.dropLocked(dropGlobalRate)
 	}
 	return ""

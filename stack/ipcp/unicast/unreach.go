@@ -17,6 +17,7 @@ package unicast
 
 import (
 	"fmt"
+	"o7s.dev/ouroboros/stack/internal/rate"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,7 +59,7 @@ type reporter struct {
 	changed atomic.Int64 // when the member's routes last changed, Unix ns
 
 	mu     sync.Mutex
-	budget bucket
+	budget rate.Bucket
 }
 
 // routesChanged notes that the forwarding tables or the neighbours' outputs
@@ -74,7 +75,7 @@ func (r *reporter) settled(now time.Time) bool {
 func (r *reporter) allow(now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.budget.take(now, reportRate, reportRate)
+	return r.budget.Take(now, reportRate, reportRate)
 }
 
 // reportUnreachable is called for a PDU dropped for cause: if it is a
