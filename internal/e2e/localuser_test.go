@@ -155,14 +155,14 @@ func TestE2ELocalConnectionHogRefused(t *testing.T) {
 // down once the hog has gone.
 func TestE2ELocalFlowHogLimited(t *testing.T) {
 	h := openHost(t, "")
-	hog := attacker(t, "flowhog")
+	hog := attacker(t, "holdflows")
 	serve(t, h, "sink", "oecho", "-l")
 	irmd := h.IRMd().PID()
 	before := vmRSS(t, irmd)
 
-	p := h.StartCmd(asNobody(h.Command(hog, "-n", "sink", "-hold", "60s")))
-	waitFor(t, 60*time.Second, "the hog to be refused", func() bool { return strings.Contains(p.Output(), "flowhog: allocated") })
-	mustContain(t, p.Output(), "allocated 512 flows", "holds 512 flows, the limit (max_flows_per_process")
+	p := h.StartCmd(asNobody(h.Command(hog, "-name", "sink", "-n", "100000", "-stop", "-hold", "60s")))
+	waitFor(t, 60*time.Second, "the hog to be refused", func() bool { return strings.Contains(p.Output(), "holding") })
+	mustContain(t, p.Output(), "allocated 512 of 100000 flows", "holds 512 flows, the limit (max_flows_per_process")
 	peak := vmRSS(t, irmd)
 	mustContain(t, h.MustRun("oecho", "-n", "sink", "-m", "root gets through"), "root gets through")
 	if peak > 100<<20 {

@@ -2,7 +2,8 @@
 // an application would, and holds them open without using them: the
 // attack of a source that opens flows to a server to exhaust it. It
 // prints how many it got and the first refusal, then holds them until it
-// is killed (or -hold passes).
+// is killed (or -hold passes). With -stop it ends its attempts at the
+// first refusal: a local user running into its limit.
 //
 //	holdflows -name echo -n 2000
 package main
@@ -22,6 +23,7 @@ func main() {
 	name := flag.String("name", "", "the name to allocate flows to")
 	n := flag.Int("n", 100, "flows to allocate")
 	hold := flag.Duration("hold", time.Hour, "how long to hold them")
+	stop := flag.Bool("stop", false, "stop at the first refusal (a local user reaching its limit)")
 	flag.Parse()
 	if *name == "" {
 		fmt.Fprintln(os.Stderr, "usage: holdflows -name NAME [-n N] [-hold D]")
@@ -46,6 +48,9 @@ func main() {
 			refused++
 			if first == nil {
 				first = err
+			}
+			if *stop {
+				break
 			}
 			continue
 		}
