@@ -4,24 +4,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"o7s.dev/ouroboros/overlay/internal/fakeclock"
 )
 
-// clock is a fake clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTable(cfg Config) (*Table[string], *clock) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	cfg.Now = c.now
+func newTable(cfg Config) (*Table[string], *fakeclock.Clock) {
+	c := fakeclock.New(time.Unix(1_800_000_000, 0))
+	cfg.Now = c.Now
 	return New[string](cfg), c
 }
 
@@ -67,13 +56,13 @@ func TestLearnLookup(t *testing.T) {
 func TestAgeing(t *testing.T) {
 	tb, c := newTable(Config{Age: 10 * time.Second})
 	tb.Learn(macA, "site.b")
-	c.add(9 * time.Second)
+	c.Add(9 * time.Second)
 	tb.Learn(macA, "site.b") // refreshes
-	c.add(9 * time.Second)
+	c.Add(9 * time.Second)
 	if _, ok := tb.Lookup(macA); !ok {
 		t.Fatal("entry aged out though refreshed within its age")
 	}
-	c.add(time.Second)
+	c.Add(time.Second)
 	if _, ok := tb.Lookup(macA); ok {
 		t.Fatal("entry still found after its age")
 	}
@@ -86,11 +75,11 @@ func TestAgeing(t *testing.T) {
 func TestDefaultAge(t *testing.T) {
 	tb, c := newTable(Config{})
 	tb.Learn(macA, "site.b")
-	c.add(DefaultAge - time.Second)
+	c.Add(DefaultAge - time.Second)
 	if _, ok := tb.Lookup(macA); !ok {
 		t.Fatal("entry aged out before DefaultAge")
 	}
-	c.add(time.Second)
+	c.Add(time.Second)
 	if _, ok := tb.Lookup(macA); ok {
 		t.Fatal("entry outlived DefaultAge")
 	}
@@ -112,7 +101,7 @@ func TestMove(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			tb, clk := newTable(Config{Age: 10 * time.Second, AllowMove: c.allow})
 			tb.Learn(macA, "site.b")
-			clk.add(c.wait)
+			clk.Add(c.wait)
 			if r := tb.Learn(macA, "site.c"); r != c.want {
 				t.Fatalf("Learn from another peer = %v, want %v", r, c.want)
 			}
@@ -131,7 +120,7 @@ func TestEvictOldest(t *testing.T) {
 	macs := []Addr{{2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, {2, 0, 0, 0, 0, 3}, {2, 0, 0, 0, 0, 4}}
 	for _, m := range macs[:3] {
 		tb.Learn(m, "site.b")
-		c.add(time.Second)
+		c.Add(time.Second)
 	}
 	tb.Learn(macs[0], "site.b") // the oldest is seen again: keep it
 	tb.Learn(macs[3], "site.c")
@@ -147,7 +136,7 @@ func TestEvictOldest(t *testing.T) {
 		t.Errorf("Stats = %+v, want 3 entries, 1 evicted", s)
 	}
 	// A full table drops aged-out entries before live ones.
-	c.add(DefaultAge)
+	c.Add(DefaultAge)
 	tb.Learn(macs[1], "site.b")
 	if s := tb.Stats(); s.Entries != 1 || s.Evicted != 1 || s.Expired != 3 {
 		t.Errorf("Stats = %+v, want 1 entry, 1 evicted, 3 expired", s)
