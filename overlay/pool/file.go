@@ -59,7 +59,10 @@ func (p *Pool) decode(b []byte) error {
 		if _, dup := p.leases[fl.Name]; dup {
 			return fmt.Errorf("two leases for %q", fl.Name)
 		}
-		l := &lease{expires: fl.Expires}
+		if fl.Expires.IsZero() {
+			return fmt.Errorf("the lease of %q has no expiry", fl.Name)
+		}
+		l := &lease{expires: fl.Expires.UTC()}
 		for _, a := range fl.Addrs {
 			if !p.contains(a) || slices.Contains(p.cfg.Reserved, a) {
 				continue // the pool changed since: the address is no longer ours

@@ -23,7 +23,8 @@
 //     or the new one. Open fails, naming the file, if the file exists and
 //     is not a valid lease file; it is never silently replaced. Leases whose
 //     addresses are in none of the pool's prefixes (the pool was changed)
-//     are dropped when the file is read.
+//     are dropped when the file is read. The file is JSON, for operators to
+//     read: {"version": 1, "leases": [{"name", "addrs", "expires"}]}.
 //
 // A Pool is safe for concurrent use. Acquire is not on the packet path; it
 // runs once per client connection and lease renewal.

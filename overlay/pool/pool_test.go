@@ -255,9 +255,10 @@ func TestCorruptFile(t *testing.T) {
 		{"version", `{"version":2,"leases":[]}`, "version 2"},
 		{"no name", `{"version":1,"leases":[{"addrs":["10.77.0.200"]}]}`, "without a name"},
 		{"bad addr", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.999"]}]}`, "10.77.0.999"},
-		{"twice", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200"]},{"name":"a","addrs":["10.77.0.201"]}]}`, `two leases for "a"`},
-		{"shared", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200"]},{"name":"b","addrs":["10.77.0.200"]}]}`, "leased to both"},
-		{"two v4", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200","10.77.0.201"]}]}`, "two addresses of one family"},
+		{"twice", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200"],"expires":"2026-12-03T16:00:00Z"},{"name":"a","addrs":["10.77.0.201"]}]}`, `two leases for "a"`},
+		{"shared", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200"],"expires":"2026-12-03T16:00:00Z"},{"name":"b","addrs":["10.77.0.200"],"expires":"2026-12-03T16:00:00Z"}]}`, "leased to both"},
+		{"no expiry", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200"]}]}`, "no expiry"},
+		{"two v4", `{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200","10.77.0.201"],"expires":"2026-12-03T16:00:00Z"}]}`, "two addresses of one family"},
 	} {
 		file := filepath.Join(t.TempDir(), "leases")
 		if err := os.WriteFile(file, []byte(c.body), 0o600); err != nil {
@@ -331,4 +332,49 @@ func TestConcurrent(t *testing.T) {
 			seen[a] = l.Name
 		}
 	}
+}
+
+// FuzzLeaseFile checks that reading any lease file fails with an error or
+// yields leases that survive a write and a read unchanged.
+func FuzzLeaseFile(f *testing.F) {
+	f.Add([]byte(`{"version":1,"leases":[{"name":"a","addrs":["10.77.0.200","fd77::5"],"expires":"2026-12-03T16:00:00Z"}]}`))
+	f.Add([]byte(`{"version":1,"leases":[]}`))
+	f.Add([]byte(`{"version":1,"leases":[{"name":"b","addrs":["fd77::9"],"expires":"2026-12-03T16:00:00.5+02:00"}]}`))
+	f.Add([]byte(`{"version":1,"leases":[{"name":"a","addrs":["10.77.0.128"],"expires":"2026-12-03T16:00:00Z"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "leases")
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := Config{Prefixes: []netip.Prefix{v4, v6}, File: file, Reserved: []netip.Addr{netip.MustParseAddr("10.77.0.129")}}
+		p, err := Open(cfg)
+		if err != nil {
+			if !strings.Contains(err.Error(), file) {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		before := p.Leases()
+		for _, l := range before {
+			for _, a := range l.Addrs {
+				if !p.contains(a.Addr()) || a.Addr() == netip.MustParseAddr("10.77.0.129") {
+					t.Fatalf("loaded a lease of %v, which the pool may not hand out", a)
+				}
+			}
+		}
+		p.mu.Lock()
+		err = p.save()
+		p.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Open(cfg)
+		if err != nil {
+			t.Fatalf("reading back what was written: %v", err)
+		}
+		if after := q.Leases(); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("leases changed through a write:\n%v\n%v", before, after)
+		}
+	})
 }
