@@ -33,6 +33,8 @@ func Append(b []byte, m *Msg) ([]byte, error) {
 		b = appendAttr(b, attrLease, binary.BigEndian.AppendUint32(nil, uint32(m.Lease/time.Second))...)
 	case Refuse:
 		b = appendAttr(b, attrReason, []byte(m.Reason)...)
+	case Echo, Reply:
+		b = appendAttr(b, attrCookie, binary.BigEndian.AppendUint64(nil, m.Cookie)...)
 	}
 	return b, nil
 }
@@ -55,6 +57,7 @@ func (m *Msg) check() error {
 	set(attrWant, m.Want != 0)
 	set(attrLease, m.Lease != 0)
 	set(attrReason, m.Reason != "")
+	set(attrCookie, m.Cookie != 0)
 	if err := checkSet(m.Type, has); err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func checkSet(t Type, has uint32) error {
 // attrName names the lowest attribute in the set bits.
 func attrName(bits uint32) string {
 	for code, name := range []string{attrMode: "mode", attrMTU: "mtu", attrAddress: "addresses",
-		attrRoute: "routes", attrWant: "want", attrLease: "lease", attrReason: "reason"} {
+		attrRoute: "routes", attrWant: "want", attrLease: "lease", attrReason: "reason", attrCookie: "cookie"} {
 		if bits&(1<<code) != 0 {
 			return name
 		}
@@ -158,7 +161,7 @@ func Parse(sdu []byte) (Msg, error) {
 		if code >= attrOptional {
 			continue // a later version's optional attribute
 		}
-		if code > attrReason || code == 0 {
+		if code > attrCookie || code == 0 {
 			return m, fmt.Errorf("ovpn %v: unknown attribute %d", m.Type, code)
 		}
 		repeatable := code == attrAddress || code == attrRoute
@@ -211,6 +214,13 @@ func (m *Msg) parseAttr(code byte, v []byte) error {
 		// Unknown bits are a later version's families: not ours to grant.
 		if m.Want = Want(v[0]) & wantAll; m.Want == 0 {
 			return errors.New("asks for no family this end knows")
+		}
+	case attrCookie:
+		if len(v) != 8 {
+			return errLen
+		}
+		if m.Cookie = binary.BigEndian.Uint64(v); m.Cookie == 0 {
+			return errZero
 		}
 	case attrReason:
 		if len(v) == 0 || len(v) > MaxReason || !utf8.Valid(v) {

@@ -1,9 +1,9 @@
 // Package wire is the format of the SDUs on an ovpn flow: how data packets
 // and control messages share the flow, and the control messages the two
 // ends exchange when the flow comes up (tunnel addresses, routes, a request
-// for an address from the pool and the address granted). docs/protocol.md,
-// section "ovpn control messages", is the specification; this package is
-// its one implementation.
+// for an address from the pool and the address granted) and afterwards
+// (echoes for the round-trip time). docs/protocol.md, section "ovpn control
+// messages", is the specification; this package is its one implementation.
 //
 // Every SDU's first byte says what it carries (Classify):
 //
@@ -77,6 +77,8 @@ const (
 	Hello  Type = 1 // each end's first message: mode, MTU, addresses, routes, wants
 	Grant  Type = 2 // the accepting end's answer to a Want: addresses from its pool
 	Refuse Type = 3 // why this end closes the flow, sent before it does
+	Echo   Type = 4 // asks for an EchoReply with the same cookie: RTT, liveness
+	Reply  Type = 5 // answers an Echo
 )
 
 func (t Type) String() string {
@@ -87,6 +89,10 @@ func (t Type) String() string {
 		return "grant"
 	case Refuse:
 		return "refuse"
+	case Echo:
+		return "echo"
+	case Reply:
+		return "reply"
 	}
 	return fmt.Sprintf("type %d", uint8(t))
 }
@@ -134,6 +140,7 @@ const (
 //	        subnet length), Lease (at least 1 s; sent in whole seconds,
 //	        a fraction is dropped)
 //	Refuse: Reason (required, UTF-8, at most MaxReason bytes)
+//	Echo, Reply: Cookie (required, not 0), which a Reply copies from its Echo
 //
 // Routes and Addrs in a Hello are claims: the receiver installs only those
 // its configuration gives the sender.
@@ -146,6 +153,7 @@ type Msg struct {
 	Want   Want
 	Lease  time.Duration
 	Reason string
+	Cookie uint64
 }
 
 // ErrVersion is wrapped by Parse's error for a message of a version other
@@ -163,6 +171,7 @@ const (
 	attrWant    = 5
 	attrLease   = 6
 	attrReason  = 7
+	attrCookie  = 8
 
 	attrOptional = 0x80
 )
@@ -177,6 +186,8 @@ func attrs(t Type) (allowed, required uint32, ok bool) {
 		return 1<<attrAddress | 1<<attrLease, 1<<attrAddress | 1<<attrLease, true
 	case Refuse:
 		return 1 << attrReason, 1 << attrReason, true
+	case Echo, Reply:
+		return 1 << attrCookie, 1 << attrCookie, true
 	}
 	return 0, 0, false
 }

@@ -48,6 +48,8 @@ var messages = []Msg{
 	{Type: Hello, Mode: Tun, Addrs: pfx("::ffff:10.0.0.1/128")},
 	{Type: Grant, Addrs: pfx("10.77.0.130/25", "fd77::82/64"), Lease: 24 * time.Hour},
 	{Type: Refuse, Reason: "pool 10.77.0.128/25 exhausted"},
+	{Type: Echo, Cookie: 0x0102030405060708},
+	{Type: Reply, Cookie: 1},
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -111,6 +113,9 @@ func TestAppendRefuses(t *testing.T) {
 		{Msg{Type: Refuse}, "lacks reason"},
 		{Msg{Type: Refuse, Reason: strings.Repeat("x", 256)}, "at most 255"},
 		{Msg{Type: Refuse, Reason: "\xff"}, "not UTF-8"},
+		{Msg{Type: Echo}, "lacks cookie"},
+		{Msg{Type: Reply, Cookie: 1, Reason: "x"}, "carries reason"},
+		{Msg{Type: Hello, Mode: Tun, Cookie: 1}, "carries cookie"},
 	} {
 		b, err := Append([]byte{7}, &c.m)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -153,6 +158,11 @@ func TestParseRefuses(t *testing.T) {
 		{"grant no lease", []byte{0, 1, 2, 3, 0, 6, 4, 32, 10, 0, 0, 1}, "lacks lease"},
 		{"reason not utf8", []byte{0, 1, 3, 7, 0, 1, 0xff}, "not UTF-8"},
 		{"reason empty", []byte{0, 1, 3, 7, 0, 0}, "not UTF-8"},
+		{"cookie zero", []byte{0, 1, 4, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0}, "zero"},
+		{"cookie short", []byte{0, 1, 5, 8, 0, 4, 0, 0, 0, 1}, "wrong length"},
+		{"echo no cookie", []byte{0, 1, 4}, "lacks cookie"},
+		{"unknown attr 9", []byte{0, 1, 4, 9, 0, 0}, "unknown attribute 9"},
+		{"type 6", []byte{0, 1, 6}, "unknown type 6"},
 	} {
 		_, err := Parse(c.sdu)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
