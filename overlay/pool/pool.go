@@ -154,7 +154,9 @@ func family(a netip.Addr) int {
 }
 
 // Acquire gives name an address of each family in fams that the pool has,
-// the same as before while its lease lives, and restarts the lease. It
+// the same as before while its lease lives, and restarts the lease; the
+// Lease returned holds those addresses only (a family leased before and not
+// asked for now stays leased). It
 // fails if the pool has none of the families asked for, or a family's
 // prefix has no address left. With a file, an error wrapping ErrNotSaved
 // comes with a valid lease: it holds, but a restart before the next
@@ -200,7 +202,7 @@ func (p *Pool) Acquire(name string, fams Family) (Lease, error) {
 			p.take(a, name)
 		}
 	}
-	return p.public(name, l), p.save()
+	return p.public(name, l, fams), p.save()
 }
 
 // take gives a to name, taking it from an expired lease that held it.
@@ -305,17 +307,19 @@ func (p *Pool) Leases() []Lease {
 func (p *Pool) leasesLocked() []Lease {
 	out := make([]Lease, 0, len(p.leases))
 	for name, l := range p.leases {
-		out = append(out, p.public(name, l))
+		out = append(out, p.public(name, l, IPv4|IPv6))
 	}
 	slices.SortFunc(out, func(a, b Lease) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
-// public returns name's lease as callers see it.
-func (p *Pool) public(name string, l *lease) Lease {
+// public returns name's lease as callers see it, with the addresses of the
+// families in fams.
+func (p *Pool) public(name string, l *lease, fams Family) Lease {
 	out := Lease{Name: name, Expires: l.expires}
 	for _, r := range p.ranges {
-		if a := l.addr[family(r.prefix.Addr())]; a.IsValid() {
+		f := family(r.prefix.Addr())
+		if a := l.addr[f]; a.IsValid() && fams&(1<<f) != 0 {
 			out.Addrs = append(out.Addrs, netip.PrefixFrom(a, r.prefix.Bits()))
 		}
 	}

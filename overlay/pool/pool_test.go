@@ -83,6 +83,12 @@ func TestFamilies(t *testing.T) {
 	if len(l.Addrs) != 2 || l.Addrs[0] != l4.Addrs[0] {
 		t.Errorf("adding IPv6 to %v gave %v", l4.Addrs, l.Addrs)
 	}
+	if l6 := acquire(t, p, "a", IPv6); len(l6.Addrs) != 1 || l6.Addrs[0] != l.Addrs[1] {
+		t.Errorf("asking for IPv6 only gave %v, want [%v]", l6.Addrs, l.Addrs[1])
+	}
+	if got := p.Leases(); len(got) != 1 || len(got[0].Addrs) != 2 {
+		t.Errorf("leases %v: want a's two addresses still leased", got)
+	}
 }
 
 // TestNeverNetworkBroadcastReserved exhausts a small pool: every usable
