@@ -15,22 +15,25 @@
 //     netip drops zones from prefixes); a peer's tunnel address is given as a host prefix
 //     (10.77.0.2/32, fd77::2/128). IPv4-mapped IPv6 prefixes are IPv6
 //     prefixes; IPv4 packets are looked up with 4-byte addresses.
-//   - Two peers never hold the same prefix: Set refuses a prefix already
-//     held by another peer, naming both, and changes nothing. Overlapping
-//     prefixes of different lengths are allowed; the longest wins.
-//   - Set replaces all of a peer's prefixes at once (a reload, a new lease);
-//     a reader sees either the old set or the new one, never a mix.
+//   - Two peers never hold the same prefix: Set and Update refuse a prefix
+//     held by another peer, naming both, and change nothing (no last-wins:
+//     two peers configured with one route is a configuration error to fix,
+//     not a race to settle). Overlapping prefixes of different lengths are
+//     allowed; the longest wins.
+//   - Set replaces all of a peer's prefixes at once (a new lease); Update
+//     does so for several peers at once (a reload). A reader sees the table
+//     before or after, never a mix.
 //   - The table enforces only what it is given. Which prefixes a peer may
 //     hold (its configured routes, its leased address, never routes a peer
 //     merely claims in its hello) is the engine's policy, decided before it
-//     calls Set.
+//     calls Set or Update.
 //
 // Lookup and Allowed take no lock and allocate nothing: the table is an
 // immutable snapshot behind an atomic pointer, rebuilt (copy-on-write) by
-// Set and Remove, which are serialised by a mutex. They suit a hot path read
-// by many goroutines while a reload writes. A lookup costs one map probe per
-// distinct prefix length of the address's family. Each Set or Remove rebuilds
-// the snapshot, in time linear in the table's size.
+// every change, and changes are serialised by a mutex. They suit a hot path
+// read by many goroutines while a reload writes. A lookup costs one map
+// probe per distinct prefix length of the address's family; a change costs
+// time linear in the table's size.
 package route
 
 import (
@@ -97,51 +100,72 @@ func (t *Table[P]) Allowed(p P, src netip.Addr) bool {
 	return ok && q == p
 }
 
-// Prefixes returns a copy of p's prefixes, in the order Set was given them.
+// Prefixes returns a copy of p's prefixes, in the order they were given.
 func (t *Table[P]) Prefixes(p P) []netip.Prefix {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.peers[p])
 }
 
-// Set replaces all of p's prefixes by prefixes. An empty list is the same
-// as Remove. It fails, changing nothing, if a prefix is not masked, has a
-// is invalid, or is held by another peer.
+// Set replaces all of p's prefixes by prefixes; an empty list removes p.
+// It is Update with one peer.
 func (t *Table[P]) Set(p P, prefixes []netip.Prefix) error {
-	if len(prefixes) == 0 {
-		t.Remove(p)
-		return nil
-	}
-	for _, pf := range prefixes {
-		if err := check(pf); err != nil {
-			return err
+	return t.Update(map[P][]netip.Prefix{p: prefixes})
+}
+
+// Remove drops all of p's prefixes.
+func (t *Table[P]) Remove(p P) {
+	t.Update(map[P][]netip.Prefix{p: nil}) // removing cannot conflict
+}
+
+// Update replaces the prefixes of each peer in changes by its list (an
+// empty list removes the peer), all at once: readers see the table before
+// or after, never between, so a reload can move a prefix from one peer to
+// another without a moment in which neither holds it. It fails, changing
+// nothing, if a prefix is invalid or not masked, or if after the update two
+// peers would hold the same prefix. Peers not in changes keep theirs.
+func (t *Table[P]) Update(changes map[P][]netip.Prefix) error {
+	for _, prefixes := range changes {
+		for _, pf := range prefixes {
+			if err := check(pf); err != nil {
+				return err
+			}
 		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, pf := range prefixes {
-		if q, ok := t.owner[pf]; ok && q != p {
-			return fmt.Errorf("route %v: already held by peer %v, not given to peer %v; remove it from one of them", pf, q, p)
+	claim := make(map[netip.Prefix]P) // prefix → changed peer that will hold it
+	for p, prefixes := range changes {
+		for _, pf := range prefixes {
+			if q, ok := claim[pf]; ok && q != p {
+				return conflict(pf, q, p)
+			}
+			claim[pf] = p
+			if q, ok := t.owner[pf]; ok && q != p {
+				if _, changed := changes[q]; !changed || slices.Contains(changes[q], pf) {
+					return conflict(pf, q, p)
+				}
+			}
 		}
 	}
-	t.drop(p)
-	t.peers[p] = dedup(prefixes)
-	for _, pf := range t.peers[p] {
-		t.owner[pf] = p
+	for p := range changes {
+		t.drop(p)
+	}
+	for p, prefixes := range changes {
+		if len(prefixes) == 0 {
+			continue
+		}
+		t.peers[p] = dedup(prefixes)
+		for _, pf := range t.peers[p] {
+			t.owner[pf] = p
+		}
 	}
 	t.publish()
 	return nil
 }
 
-// Remove drops all of p's prefixes.
-func (t *Table[P]) Remove(p P) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.peers[p]; !ok {
-		return
-	}
-	t.drop(p)
-	t.publish()
+func conflict[P any](pf netip.Prefix, q, p P) error {
+	return fmt.Errorf("route %v: already held by peer %v, not given to peer %v; remove it from one of them", pf, q, p)
 }
 
 // drop forgets p's prefixes without publishing. It runs with t.mu held.

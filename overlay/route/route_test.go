@@ -264,3 +264,84 @@ func BenchmarkLookupParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestUpdate checks a reload that changes several peers at once.
+func TestUpdate(t *testing.T) {
+	tb := New[string]()
+	if err := tb.Update(map[string][]netip.Prefix{
+		"gw.b": pfx("10.2.0.0/16", "fd02::/48"),
+		"gw.c": pfx("10.3.0.0/16"),
+		"gw.d": pfx("10.4.0.0/16"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Move 10.2.0.0/16 from gw.b to gw.c, remove gw.d, leave nothing else.
+	if err := tb.Update(map[string][]netip.Prefix{
+		"gw.b": pfx("fd02::/48"),
+		"gw.c": pfx("10.3.0.0/16", "10.2.0.0/16"),
+		"gw.d": nil,
+	}); err != nil {
+		t.Fatalf("moving a prefix between peers in one update: %v", err)
+	}
+	for dst, want := range map[string]string{"10.2.0.1": "gw.c", "fd02::1": "gw.b", "10.3.0.1": "gw.c", "10.4.0.1": ""} {
+		if got, _ := tb.Lookup(netip.MustParseAddr(dst)); got != want {
+			t.Errorf("after update, Lookup(%s) = %q, want %q", dst, got, want)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		changes map[string][]netip.Prefix
+	}{
+		{"two changed peers claim one prefix", map[string][]netip.Prefix{"gw.x": pfx("10.9.0.0/16"), "gw.y": pfx("10.9.0.0/16")}},
+		{"an unchanged peer holds it", map[string][]netip.Prefix{"gw.x": pfx("10.9.0.0/16", "fd02::/48")}},
+		{"a changed peer keeps it", map[string][]netip.Prefix{"gw.b": pfx("fd02::/48", "10.8.0.0/16"), "gw.x": pfx("fd02::/48")}},
+		{"one invalid prefix", map[string][]netip.Prefix{"gw.x": pfx("10.9.0.0/16"), "gw.b": {{}}}},
+	} {
+		if err := tb.Update(c.changes); err == nil {
+			t.Errorf("%s: Update succeeded", c.name)
+		}
+		if _, ok := tb.Lookup(netip.MustParseAddr("10.9.0.1")); ok {
+			t.Errorf("%s: a failed Update changed the table", c.name)
+		}
+		if got := tb.Prefixes("gw.b"); len(got) != 1 || got[0] != netip.MustParsePrefix("fd02::/48") {
+			t.Errorf("%s: a failed Update changed gw.b to %v", c.name, got)
+		}
+	}
+}
+
+// TestUpdateMoveAtomic checks, under -race, that a prefix moved back and
+// forth between two peers is always held by one of them.
+func TestUpdateMoveAtomic(t *testing.T) {
+	tb := New[string]()
+	if err := tb.Set("a", pfx("10.1.0.0/16")); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dst := netip.MustParseAddr("10.1.2.3")
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, ok := tb.Lookup(dst); !ok {
+				t.Error("a moved prefix was held by neither peer for a moment")
+				return
+			}
+		}
+	}()
+	for i := range 2000 {
+		from, to := "a", "b"
+		if i%2 == 1 {
+			from, to = to, from
+		}
+		if err := tb.Update(map[string][]netip.Prefix{from: nil, to: pfx("10.1.0.0/16")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	<-done
+}
