@@ -1,0 +1,193 @@
+// Package tuntest gives in-memory doubles of tunif.Device for tests of code
+// that reads and writes packets: NewPair returns two connected devices, and
+// what one writes the other reads.
+//
+//	a.Write(bufs) ─► copy into a free buffer of b ─► b's queue ─► b.Read(bufs): copy out, buffer freed
+//
+// The doubles keep the contract of tunif.Device: batches, offsets of at
+// least tunif.Headroom (whose bytes Write scribbles over, so that code
+// relying on them after a Write fails here as it would on a real device),
+// Close unblocking Read with os.ErrClosed, and no allocations per packet.
+// Unlike a real tun they never drop: a Write waits while the peer's queue
+// is full, until the peer reads or either end closes (a Write to a closed
+// peer discards its packets, as a link to nobody would).
+package tuntest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"o7s.dev/ouroboros/tunif"
+)
+
+// BatchSize is a double's BatchSize.
+const BatchSize = 64
+
+// QueueLen is how many packets a double holds for its reader.
+const QueueLen = 4 * BatchSize
+
+// ErrTooBig is returned by Read, after the packets before it, for a packet
+// that did not fit its buffer (the packet is dropped), and by Write for an
+// empty packet or one over tunif.MaxPacket bytes (not written, nor those
+// after it).
+var ErrTooBig = errors.New("tuntest: packet empty, over tunif.MaxPacket, or larger than the read buffer")
+
+// queue holds the packets written to one end: filled buffers in order, and
+// the free buffers they come from, so that nothing is allocated per packet.
+type queue struct {
+	pkts chan []byte
+	free chan []byte
+	done chan struct{} // closed when the reading end closes
+}
+
+func newQueue() *queue {
+	q := &queue{
+		pkts: make(chan []byte, QueueLen),
+		free: make(chan []byte, QueueLen),
+		done: make(chan struct{}),
+	}
+	for range QueueLen {
+		q.free <- make([]byte, 0, tunif.MaxPacket)
+	}
+	return q
+}
+
+// Device is one end of a pair. It implements tunif.Device.
+type Device struct {
+	name      string
+	in, out   *queue
+	mtu       atomic.Int32
+	closeOnce sync.Once
+	rmu, wmu  sync.Mutex
+}
+
+var _ tunif.Device = (*Device)(nil)
+
+// NewPair returns two connected devices named tt-a and tt-b with the given
+// MTU (0: tunif.DefaultMTU).
+func NewPair(mtu int) (a, b *Device) {
+	if mtu == 0 {
+		mtu = tunif.DefaultMTU
+	}
+	qa, qb := newQueue(), newQueue()
+	a = &Device{name: "tt-a", in: qa, out: qb}
+	b = &Device{name: "tt-b", in: qb, out: qa}
+	a.mtu.Store(int32(mtu))
+	b.mtu.Store(int32(mtu))
+	return a, b
+}
+
+// Read implements tunif.Device.
+func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
+	if offset < tunif.Headroom {
+		return 0, tunif.ErrOffset
+	}
+	if len(sizes) < len(bufs) {
+		return 0, fmt.Errorf("tuntest: %d sizes for %d buffers", len(sizes), len(bufs))
+	}
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	d.rmu.Lock()
+	defer d.rmu.Unlock()
+	if d.isClosed() {
+		return 0, d.closed("read")
+	}
+	var p []byte
+	select {
+	case <-d.in.done:
+		return 0, d.closed("read")
+	case p = <-d.in.pkts:
+	}
+	n := 0
+	for {
+		if len(p) > len(bufs[n])-offset {
+			d.in.free <- p[:0]
+			return n, fmt.Errorf("tuntest: read %s: %d-byte packet dropped: %w", d.name, len(p), ErrTooBig)
+		}
+		sizes[n] = copy(bufs[n][offset:], p)
+		d.in.free <- p[:0]
+		n++
+		if n == len(bufs) {
+			return n, nil
+		}
+		select {
+		case p = <-d.in.pkts:
+		default:
+			return n, nil
+		}
+	}
+}
+
+// Write implements tunif.Device.
+func (d *Device) Write(bufs [][]byte, offset int) (int, error) {
+	if offset < tunif.Headroom {
+		return 0, tunif.ErrOffset
+	}
+	d.wmu.Lock()
+	defer d.wmu.Unlock()
+	if d.isClosed() {
+		return 0, d.closed("write")
+	}
+	for i, b := range bufs {
+		pkt := b[offset:]
+		if len(pkt) == 0 || len(pkt) > tunif.MaxPacket {
+			return i, fmt.Errorf("tuntest: write %s: %d-byte packet: %w", d.name, len(pkt), ErrTooBig)
+		}
+		var q []byte
+		select {
+		case <-d.in.done:
+			return i, d.closed("write")
+		case <-d.out.done:
+			continue // the peer is gone: the packet is lost
+		case q = <-d.out.free:
+		}
+		d.out.pkts <- append(q, pkt...)
+		// The headroom is the device's during a call.
+		for j := offset - tunif.Headroom; j < offset; j++ {
+			b[j] = 0xdd
+		}
+	}
+	return len(bufs), nil
+}
+
+func (d *Device) isClosed() bool {
+	select {
+	case <-d.in.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (d *Device) closed(op string) error {
+	return fmt.Errorf("tuntest: %s %s: %w", op, d.name, os.ErrClosed)
+}
+
+// BatchSize implements tunif.Device.
+func (d *Device) BatchSize() int { return BatchSize }
+
+// Name implements tunif.Device.
+func (d *Device) Name() string { return d.name }
+
+// MTU implements tunif.Device.
+func (d *Device) MTU() (int, error) { return int(d.mtu.Load()), nil }
+
+// SetMTU implements tunif.Device.
+func (d *Device) SetMTU(mtu int) error {
+	if mtu <= 0 || mtu > tunif.MaxPacket {
+		return fmt.Errorf("tuntest: %s: MTU %d is outside 1..%d", d.name, mtu, tunif.MaxPacket)
+	}
+	d.mtu.Store(int32(mtu))
+	return nil
+}
+
+// Close implements tunif.Device: this end's Read and Write return
+// os.ErrClosed, and the peer's writes are discarded from now on.
+func (d *Device) Close() error {
+	d.closeOnce.Do(func() { close(d.in.done) })
+	return nil
+}
