@@ -18,7 +18,7 @@ import (
 // in it are closed).
 type netns struct{ do chan func() }
 
-func newNetns(t *testing.T) *netns {
+func newNetns(t testing.TB) *netns {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: network namespaces and tun/tap devices")

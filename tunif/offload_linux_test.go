@@ -50,6 +50,70 @@ func forward(from, to Device, st *fwdStats, done chan<- struct{}) {
 	}
 }
 
+// tunLink is two namespaces joined by two tuns and a forwarder each way,
+// with a TCP listener at b's end.
+type tunLink struct {
+	nsA, nsB       *netns
+	a, b           Device
+	ab, ba         fwdStats
+	abDone, baDone chan struct{}
+	ln             net.Listener
+}
+
+func newTunLink(t testing.TB, open opener, mtu int) *tunLink {
+	l := &tunLink{nsA: newNetns(t), nsB: newNetns(t), abDone: make(chan struct{}), baDone: make(chan struct{})}
+	l.a = openIn(t, l.nsA, open, Config{Name: "otun0", MTU: mtu, Up: true}, "10.9.2.1/24")
+	l.b = openIn(t, l.nsB, open, Config{Name: "otun0", MTU: mtu, Up: true}, "10.9.2.2/24")
+	go forward(l.a, l.b, &l.ab, l.abDone)
+	go forward(l.b, l.a, &l.ba, l.baDone)
+	if err := l.nsB.run(func() (err error) { l.ln, err = net.Listen("tcp4", "10.9.2.2:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.ln.Close() })
+	return l
+}
+
+// transfer sends total bytes from a to b over a new TCP connection and
+// checks that they arrive intact.
+func (l *tunLink) transfer(t testing.TB, total int) {
+	recvd := make(chan error, 1)
+	go func() { recvd <- receivePattern(l.ln, total) }()
+	var c net.Conn
+	err := l.nsA.run(func() (err error) {
+		c, err = net.DialTimeout("tcp4", l.ln.Addr().String(), 10*time.Second)
+		return
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.CopyN(c, &pattern{}, int64(total)); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	c.Close()
+	if err := <-recvd; err != nil {
+		t.Fatalf("receive: %v", err)
+	}
+}
+
+// stop closes the devices, waits for the forwarders and returns how many
+// packets b's kernel received.
+func (l *tunLink) stop() uint64 {
+	var rx uint64
+	l.nsB.run(func() error {
+		k, err := netlink.LinkByName("otun0")
+		if err == nil && k.Attrs().Statistics != nil {
+			rx = k.Attrs().Statistics.RxPackets
+		}
+		return err
+	})
+	l.a.Close()
+	l.b.Close()
+	<-l.abDone
+	<-l.baDone
+	return rx
+}
+
 // TestTUNOffloadsSplitAndCoalesce joins two namespaces by two tuns with
 // offloads and a forwarder between them, and sends TCP across. The
 // sending kernel hands its tun super-packets, which must come out of Read
@@ -58,58 +122,17 @@ func forward(from, to Device, st *fwdStats, done chan<- struct{}) {
 // were written.
 func TestTUNOffloadsSplitAndCoalesce(t *testing.T) {
 	const mtu, total = 1400, 32 << 20
-	nsA, nsB := newNetns(t), newNetns(t)
-	a := openIn(t, nsA, OpenTUN, Config{Name: "otun0", MTU: mtu, Up: true}, "10.9.2.1/24")
-	b := openIn(t, nsB, OpenTUN, Config{Name: "otun0", MTU: mtu, Up: true}, "10.9.2.2/24")
-	var ab, ba fwdStats
-	abDone, baDone := make(chan struct{}), make(chan struct{})
-	go forward(a, b, &ab, abDone)
-	go forward(b, a, &ba, baDone)
-
-	var ln net.Listener
-	if err := nsB.run(func() (err error) { ln, err = net.Listen("tcp4", "10.9.2.2:0"); return }); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	recvd := make(chan error, 1)
-	go func() { recvd <- receivePattern(ln, total) }()
-
-	var c net.Conn
-	err := nsA.run(func() (err error) {
-		c, err = net.DialTimeout("tcp4", ln.Addr().String(), 10*time.Second)
-		return
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := newTunLink(t, OpenTUN, mtu)
 	start := time.Now()
-	c.SetDeadline(start.Add(60 * time.Second))
-	if _, err := io.CopyN(c, &pattern{}, total); err != nil {
-		t.Fatalf("send: %v", err)
-	}
-	c.Close()
-	if err := <-recvd; err != nil {
-		t.Fatalf("receive: %v", err)
-	}
+	l.transfer(t, total)
 	elapsed := time.Since(start)
-
-	var rx uint64
-	nsB.run(func() error {
-		l, err := netlink.LinkByName("otun0")
-		if err == nil && l.Attrs().Statistics != nil {
-			rx = l.Attrs().Statistics.RxPackets
-		}
-		return err
-	})
-	a.Close()
-	b.Close()
-	<-abDone
-	<-baDone
+	rx := l.stop()
+	ab := l.ab
 	t.Logf("%d MiB in %v (%.0f Mbit/s); a→b: %d reads, %d packets (%.1f per read, at most %d, largest %d B); b's kernel got %d packets",
 		total>>20, elapsed.Round(time.Millisecond), float64(total)*8/elapsed.Seconds()/1e6,
 		ab.reads, ab.pkts, float64(ab.pkts)/float64(ab.reads), ab.maxBatch, ab.maxSize, rx)
-	if ab.err != nil || ba.err != nil {
-		t.Errorf("forwarder errors: a→b %v, b→a %v", ab.err, ba.err)
+	if ab.err != nil || l.ba.err != nil {
+		t.Errorf("forwarder errors: a→b %v, b→a %v", ab.err, l.ba.err)
 	}
 	if ab.maxSize > mtu {
 		t.Errorf("Read returned a %d-byte packet on a tun with MTU %d", ab.maxSize, mtu)
@@ -119,6 +142,24 @@ func TestTUNOffloadsSplitAndCoalesce(t *testing.T) {
 	}
 	if rx == 0 || rx >= uint64(ab.writes) {
 		t.Errorf("b's kernel received %d packets for %d written: writes were not coalesced", rx, ab.writes)
+	}
+}
+
+// BenchmarkTCPForward is TCP through two tuns and a one-goroutine
+// forwarder each way (no flows, no crypto): the most a tunnel over these
+// devices can carry on this machine, with offloads and without.
+func BenchmarkTCPForward(b *testing.B) {
+	const total = 16 << 20
+	for name, open := range map[string]opener{"offloads": OpenTUN, "plain": OpenPlainTUN} {
+		b.Run(name, func(b *testing.B) {
+			l := newTunLink(b, open, 1400)
+			b.SetBytes(total)
+			for b.Loop() {
+				l.transfer(b, total)
+			}
+			b.ReportMetric(float64(b.N)*total*8/b.Elapsed().Seconds()/1e6, "Mbit/s")
+			l.stop()
+		})
 	}
 }
 

@@ -27,7 +27,7 @@ func newBatch(n int) ([][]byte, []int) {
 // readUntil reads batches from d until match accepts a packet, and fails
 // the test if none comes within the timeout (closing d, which ends the
 // pending Read). It returns the packet and the batch sizes it saw.
-func readUntil(t *testing.T, d Device, what string, match func(p []byte) bool) []byte {
+func readUntil(t testing.TB, d Device, what string, match func(p []byte) bool) []byte {
 	t.Helper()
 	timer := time.AfterFunc(10*time.Second, func() { d.Close() })
 	defer timer.Stop()
@@ -61,7 +61,7 @@ type opener func(Config) (*TUN, error)
 
 // openIn opens a tun or tap in ns, up, with the given address, closed when
 // the test ends.
-func openIn[D Device](t *testing.T, ns *netns, open func(Config) (D, error), cfg Config, addr string) D {
+func openIn[D Device](t testing.TB, ns *netns, open func(Config) (D, error), cfg Config, addr string) D {
 	t.Helper()
 	var d D
 	err := ns.run(func() error {
