@@ -47,14 +47,17 @@ type Device interface {
 	Read(bufs [][]byte, sizes []int, offset int) (n int, err error)
 
 	// Write writes the packets bufs[i][offset:] and returns how many it
-	// handed to the kernel. offset must be at least Headroom. Write may
+	// handed to the kernel. offset must be at least Headroom. A batch
+	// holding an empty packet or one over MaxPacket is refused whole
+	// (CheckWrite). Write may
 	// overwrite bufs[i][offset-Headroom:offset], change the packets in
 	// place and change the length of bufs[i] (a tun with offloads
 	// coalesces packets into the first buffer of their flow, within its
 	// capacity: give buffers a capacity of offset+MaxPacket for GRO to
 	// work); callers reset their buffers before reusing them. A packet
 	// the kernel refuses does not stop the batch: the error names how
-	// many failed and why.
+	// many failed and why (a tun with offloads cannot tell which, and
+	// returns 0 with the error).
 	Write(bufs [][]byte, offset int) (int, error)
 
 	// BatchSize is the number of buffers a Read wants, and the most that
@@ -107,6 +110,26 @@ func (c Config) check(kind string) error {
 // ErrOffset is returned by Read and Write when offset is less than
 // Headroom.
 var ErrOffset = errors.New("tunif: offset less than Headroom")
+
+// CheckWrite is the check of a batch that every Device's Write makes
+// before writing any of it: offset at least Headroom, and no packet empty
+// or over MaxPacket. (wireguard-go's tun drops a whole batch for one empty
+// packet; a uniform rule keeps the doubles honest.)
+func CheckWrite(bufs [][]byte, offset int) error {
+	if offset < Headroom {
+		return ErrOffset
+	}
+	for i, b := range bufs {
+		if n := len(b) - offset; n <= 0 || n > MaxPacket {
+			return fmt.Errorf("tunif: packet %d of the batch is %d bytes: %w", i, max(n, 0), ErrPacketSize)
+		}
+	}
+	return nil
+}
+
+// ErrPacketSize is returned by Write for a batch with an empty packet or
+// one over MaxPacket bytes.
+var ErrPacketSize = errors.New("packets must be 1 to MaxPacket bytes long")
 
 func checkRead(bufs [][]byte, sizes []int, offset int) error {
 	if offset < Headroom {

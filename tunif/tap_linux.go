@@ -107,8 +107,8 @@ func (t *TAP) readSome(fd uintptr) bool {
 
 // Write implements Device: one write(2) per frame.
 func (t *TAP) Write(bufs [][]byte, offset int) (int, error) {
-	if offset < Headroom {
-		return 0, ErrOffset
+	if err := CheckWrite(bufs, offset); err != nil {
+		return 0, err
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()

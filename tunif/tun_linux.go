@@ -80,8 +80,8 @@ func (t *TUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 
 // Write implements Device.
 func (t *TUN) Write(bufs [][]byte, offset int) (int, error) {
-	if offset < Headroom {
-		return 0, ErrOffset
+	if err := CheckWrite(bufs, offset); err != nil {
+		return 0, err
 	}
 	if _, err := t.dev.Write(bufs, offset); err != nil {
 		// wireguard's Write goes on past a refused packet and joins

@@ -99,35 +99,55 @@ var (
 	tunRemote = netip.MustParseAddrPort("10.9.0.2:4000")
 )
 
+// ipFamily is how the UDP tests build and recognise datagrams.
+type ipFamily struct {
+	local, remote netip.AddrPort // the tun's address (port 0: any), the far end
+	prefix        string         // the tun's address with its prefix length
+	build         func(src, dst netip.AddrPort, data []byte) []byte
+	parse         func(p []byte, dst netip.AddrPort) ([]byte, bool)
+}
+
+var (
+	family4 = ipFamily{netip.AddrPortFrom(tunLocal, 0), tunRemote, "10.9.0.1/24", udp4, udp4Payload}
+	family6 = ipFamily{netip.MustParseAddrPort("[fd09::1]:0"), netip.MustParseAddrPort("[fd09::2]:4000"), "fd09::1/64", udp6, udp6Payload}
+)
+
 // TestTUNMovesUDPBothWays sends a datagram from a socket out through the
-// tun and one written to the tun up to the socket, with offloads and
-// without.
+// tun and one written to the tun up to the socket, over IPv4 and IPv6,
+// with offloads and (IPv4) without.
 func TestTUNMovesUDPBothWays(t *testing.T) {
-	for name, open := range map[string]opener{"offloads": OpenTUN, "plain": OpenPlainTUN} {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		open opener
+		fam  ipFamily
+	}{{"offloads", OpenTUN, family4}, {"plain", OpenPlainTUN, family4}, {"offloads6", OpenTUN, family6}} {
+		t.Run(c.name, func(t *testing.T) {
 			ns := newNetns(t)
-			tun := openIn(t, ns, open, Config{Name: "otun0", MTU: 1400, Up: true}, "10.9.0.1/24")
+			tun := openIn(t, ns, c.open, Config{Name: "otun0", MTU: 1400, Up: true}, c.fam.prefix)
 			if m, err := tun.MTU(); m != 1400 || err != nil {
 				t.Errorf("MTU = %d, %v; want 1400", m, err)
 			}
-			c := listenUDP(t, ns, "10.9.0.1:0")
-			if _, err := c.WriteToUDPAddrPort([]byte("out"), tunRemote); err != nil {
-				t.Fatal(err)
-			}
-			readUntil(t, tun, "the datagram sent to "+tunRemote.String(), func(p []byte) bool {
-				data, ok := udp4Payload(p, tunRemote)
-				return ok && string(data) == "out"
-			})
-
-			local := c.LocalAddr().(*net.UDPAddr).AddrPort()
-			write(t, tun, udp4(tunRemote, netip.AddrPortFrom(tunLocal, local.Port()), []byte("in")))
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			buf := make([]byte, 100)
-			n, from, err := c.ReadFromUDPAddrPort(buf)
-			if err != nil || string(buf[:n]) != "in" || from != tunRemote {
-				t.Fatalf("socket read %q from %v, %v; want \"in\" from %v", buf[:n], from, err, tunRemote)
-			}
+			udpBothWays(t, ns, tun, c.fam)
 		})
+	}
+}
+
+func udpBothWays(t *testing.T, ns *netns, tun Device, fam ipFamily) {
+	c := listenUDP(t, ns, fam.local.String())
+	if _, err := c.WriteToUDPAddrPort([]byte("out"), fam.remote); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, tun, "the datagram sent to "+fam.remote.String(), func(p []byte) bool {
+		data, ok := fam.parse(p, fam.remote)
+		return ok && string(data) == "out"
+	})
+	local := c.LocalAddr().(*net.UDPAddr).AddrPort()
+	write(t, tun, fam.build(fam.remote, netip.AddrPortFrom(fam.local.Addr(), local.Port()), []byte("in")))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 100)
+	n, from, err := c.ReadFromUDPAddrPort(buf)
+	if err != nil || string(buf[:n]) != "in" || from != fam.remote {
+		t.Fatalf("socket read %q from %v, %v; want \"in\" from %v", buf[:n], from, err, fam.remote)
 	}
 }
 

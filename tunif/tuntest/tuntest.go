@@ -30,10 +30,8 @@ const BatchSize = 64
 const QueueLen = 4 * BatchSize
 
 // ErrTooBig is returned by Read, after the packets before it, for a packet
-// that did not fit its buffer (the packet is dropped), and by Write for an
-// empty packet or one over tunif.MaxPacket bytes (not written, nor those
-// after it).
-var ErrTooBig = errors.New("tuntest: packet empty, over tunif.MaxPacket, or larger than the read buffer")
+// that did not fit its buffer (the packet is dropped).
+var ErrTooBig = errors.New("tuntest: packet larger than the read buffer")
 
 // queue holds the packets written to one end: filled buffers in order, and
 // the free buffers they come from, so that nothing is allocated per packet.
@@ -124,8 +122,8 @@ func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 
 // Write implements tunif.Device.
 func (d *Device) Write(bufs [][]byte, offset int) (int, error) {
-	if offset < tunif.Headroom {
-		return 0, tunif.ErrOffset
+	if err := tunif.CheckWrite(bufs, offset); err != nil {
+		return 0, err
 	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
@@ -134,9 +132,6 @@ func (d *Device) Write(bufs [][]byte, offset int) (int, error) {
 	}
 	for i, b := range bufs {
 		pkt := b[offset:]
-		if len(pkt) == 0 || len(pkt) > tunif.MaxPacket {
-			return i, fmt.Errorf("tuntest: write %s: %d-byte packet: %w", d.name, len(pkt), ErrTooBig)
-		}
 		var q []byte
 		select {
 		case <-d.in.done:

@@ -107,8 +107,8 @@ func TestPacketLargerThanBufferDropped(t *testing.T) {
 	if n != 1 || err != nil || sizes[0] != 60 {
 		t.Fatalf("Read after the drop = %d, %v, size %d; want the 60-byte packet", n, err, sizes[0])
 	}
-	if _, err := a.Write([][]byte{make([]byte, off)}, off); !errors.Is(err, ErrTooBig) {
-		t.Errorf("empty packet written: %v", err)
+	if n, err := a.Write([][]byte{packet(4, 10), make([]byte, off)}, off); n != 0 || !errors.Is(err, tunif.ErrPacketSize) {
+		t.Errorf("a batch with an empty packet: Write = %d, %v; want 0, ErrPacketSize", n, err)
 	}
 }
 
