@@ -39,11 +39,12 @@ type Device interface {
 	// those ready, packet i into bufs[i][offset:], its length in
 	// sizes[i]. It returns the number of packets read. offset must be at
 	// least Headroom; len(sizes) must be at least len(bufs); each buffer
-	// must hold offset+MTU bytes (plus EthOverhead for a tap), and a batch
-	// of BatchSize buffers takes a whole offloaded super-packet. Read may
-	// return n > 0 together with an error: the n packets are good and the
-	// error concerns what followed (a packet dropped because it did not
-	// fit); such errors do not end the device, only ErrClosed does.
+	// must be longer than offset+MTU (plus EthOverhead for a tap), and a
+	// batch of BatchSize buffers takes a whole offloaded super-packet.
+	// Read may return n > 0 together with an error: the n packets are
+	// good and the error concerns what followed (a packet dropped because
+	// it did not fit: ErrTruncated, ErrTooManySegments); such errors do
+	// not end the device, only os.ErrClosed does.
 	Read(bufs [][]byte, sizes []int, offset int) (n int, err error)
 
 	// Write writes the packets bufs[i][offset:] and returns how many it
@@ -110,6 +111,11 @@ func (c Config) check(kind string) error {
 // ErrOffset is returned by Read and Write when offset is less than
 // Headroom.
 var ErrOffset = errors.New("tunif: offset less than Headroom")
+
+// ErrTruncated is returned by Read for a packet that filled its buffer: the
+// kernel cuts what does not fit without saying so, so such a packet is
+// dropped. Buffers longer than offset+MTU (+EthOverhead) never see it.
+var ErrTruncated = errors.New("tunif: packet filled its read buffer and may have been cut short; dropped")
 
 // CheckWrite is the check of a batch that every Device's Write makes
 // before writing any of it: offset at least Headroom, and no packet empty

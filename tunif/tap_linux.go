@@ -92,6 +92,10 @@ func (t *TAP) readSome(fd uintptr) bool {
 		m, err := unix.Read(int(fd), t.rbufs[t.rn][t.roff:])
 		switch err {
 		case nil:
+			if m == len(t.rbufs[t.rn])-t.roff {
+				t.rerr = ErrTruncated
+				return true
+			}
 			t.rsizes[t.rn] = m
 			t.rn++
 		case unix.EINTR:

@@ -3,6 +3,7 @@ package tunif
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"testing"
@@ -148,4 +149,35 @@ func TestTAPSetMTU(t *testing.T) {
 func TestTAPCloseUnblocksRead(t *testing.T) {
 	ns := newNetns(t)
 	closeUnblocks(t, openIn(t, ns, OpenTAP, Config{Name: "otap0", Up: true}, "10.9.1.1/24"))
+}
+
+// TestReadDropsCutShortPacket reads a reply larger than the buffer: the
+// kernel cuts it silently, so Read must drop it and say so.
+func TestReadDropsCutShortPacket(t *testing.T) {
+	for name, mk := range map[string]func(t *testing.T) *echoer{
+		"plain": func(t *testing.T) *echoer { return tunEchoer(t, OpenPlainTUN, 1, 3000) },
+		"tap":   func(t *testing.T) *echoer { return tapEchoer(t, 1, 3000) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := mk(t)
+			defer time.AfterFunc(30*time.Second, func() { e.d.Close() }).Stop()
+			if err := e.d.SetMTU(9000); err != nil {
+				t.Fatal(err)
+			}
+			copy(e.out, e.reqs)
+			if _, err := e.d.Write(e.out, testOff); err != nil {
+				t.Fatal(err)
+			}
+			bufs, sizes := [][]byte{make([]byte, testOff+1500)}, []int{0}
+			for {
+				n, err := e.d.Read(bufs, sizes, testOff)
+				if errors.Is(err, ErrTruncated) && n == 0 {
+					return
+				}
+				if err != nil || sizes[0] > 1000 {
+					t.Fatalf("Read = %d, %v, %d bytes; want ErrTruncated for the 3000-byte reply", n, err, sizes[0])
+				}
+			}
+		})
+	}
 }

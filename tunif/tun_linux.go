@@ -75,6 +75,12 @@ func (t *TUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	if err != nil {
 		return n, t.wrap("read", err)
 	}
+	// Without offloads wireguard's tun reads straight into bufs[0], and
+	// the kernel cuts a packet that does not fit. (With them it reads
+	// into its own 64 KiB buffer and refuses what does not fit.)
+	if t.dev.BatchSize() == 1 && n == 1 && sizes[0] == len(bufs[0])-offset {
+		return 0, t.wrap("read", ErrTruncated)
+	}
 	return n, nil
 }
 

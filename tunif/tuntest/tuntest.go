@@ -8,13 +8,14 @@
 // least tunif.Headroom (whose bytes Write scribbles over, so that code
 // relying on them after a Write fails here as it would on a real device),
 // Close unblocking Read with os.ErrClosed, and no allocations per packet.
-// Unlike a real tun they never drop: a Write waits while the peer's queue
-// is full, until the peer reads or either end closes (a Write to a closed
-// peer discards its packets, as a link to nobody would).
+// Unlike a real tun they never drop for want of room: a Write waits while
+// the peer's queue is full, until the peer reads or either end closes (a
+// Write to a closed peer discards its packets, as a link to nobody would).
+// A packet that fills a read buffer is dropped with tunif.ErrTruncated, as
+// on a tap.
 package tuntest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -28,10 +29,6 @@ const BatchSize = 64
 
 // QueueLen is how many packets a double holds for its reader.
 const QueueLen = 4 * BatchSize
-
-// ErrTooBig is returned by Read, after the packets before it, for a packet
-// that did not fit its buffer (the packet is dropped).
-var ErrTooBig = errors.New("tuntest: packet larger than the read buffer")
 
 // queue holds the packets written to one end: filled buffers in order, and
 // the free buffers they come from, so that nothing is allocated per packet.
@@ -102,9 +99,11 @@ func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 	}
 	n := 0
 	for {
-		if len(p) > len(bufs[n])-offset {
+		// As the real devices: a packet that fills the buffer could
+		// have been cut short there, and is dropped.
+		if len(p) >= len(bufs[n])-offset {
 			d.in.free <- p[:0]
-			return n, fmt.Errorf("tuntest: read %s: %d-byte packet dropped: %w", d.name, len(p), ErrTooBig)
+			return n, fmt.Errorf("tuntest: read %s: %d-byte packet: %w", d.name, len(p), tunif.ErrTruncated)
 		}
 		sizes[n] = copy(bufs[n][offset:], p)
 		d.in.free <- p[:0]
