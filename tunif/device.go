@@ -48,17 +48,17 @@ type Device interface {
 	Read(bufs [][]byte, sizes []int, offset int) (n int, err error)
 
 	// Write writes the packets bufs[i][offset:] and returns how many it
-	// handed to the kernel. offset must be at least Headroom. A batch
-	// holding an empty packet or one over MaxPacket is refused whole
-	// (CheckWrite). Write may
-	// overwrite bufs[i][offset-Headroom:offset], change the packets in
-	// place and change the length of bufs[i] (a tun with offloads
-	// coalesces packets into the first buffer of their flow, within its
-	// capacity: give buffers a capacity of offset+MaxPacket for GRO to
-	// work); callers reset their buffers before reusing them. A packet
-	// the kernel refuses does not stop the batch: the error names how
-	// many failed and why (a tun with offloads cannot tell which, and
-	// returns 0 with the error).
+	// handed to the kernel. offset must be at least Headroom. An empty
+	// packet or one over MaxPacket is skipped and the rest of the batch
+	// written (the error wraps ErrPacketSize), so that one bad packet
+	// from a peer costs no other packet. Write may overwrite bufs[i][offset-Headroom:offset],
+	// change the packets in place and change the length of bufs[i] (a tun
+	// with offloads coalesces packets into the first buffer of their flow,
+	// within its capacity: give buffers a capacity of offset+MaxPacket for
+	// GRO to work); callers reset their buffers before reusing them. A
+	// packet the kernel refuses does not stop the batch: the error names
+	// how many failed and why (a tun cannot tell which, and returns 0
+	// with the error).
 	Write(bufs [][]byte, offset int) (int, error)
 
 	// BatchSize is the number of buffers a Read wants, and the most that
@@ -117,25 +117,12 @@ var ErrOffset = errors.New("tunif: offset less than Headroom")
 // dropped. Buffers longer than offset+MTU (+EthOverhead) never see it.
 var ErrTruncated = errors.New("tunif: packet filled its read buffer and may have been cut short; dropped")
 
-// CheckWrite is the check of a batch that every Device's Write makes
-// before writing any of it: offset at least Headroom, and no packet empty
-// or over MaxPacket. (wireguard-go's tun drops a whole batch for one empty
-// packet; a uniform rule keeps the doubles honest.)
-func CheckWrite(bufs [][]byte, offset int) error {
-	if offset < Headroom {
-		return ErrOffset
-	}
-	for i, b := range bufs {
-		if n := len(b) - offset; n <= 0 || n > MaxPacket {
-			return fmt.Errorf("tunif: packet %d of the batch is %d bytes: %w", i, max(n, 0), ErrPacketSize)
-		}
-	}
-	return nil
-}
+// badSize says whether a packet of n bytes cannot be written.
+func badSize(n int) bool { return n <= 0 || n > MaxPacket }
 
-// ErrPacketSize is returned by Write for a batch with an empty packet or
-// one over MaxPacket bytes.
-var ErrPacketSize = errors.New("packets must be 1 to MaxPacket bytes long")
+// ErrPacketSize is wrapped by the error of a Write that skipped an empty
+// packet or one over MaxPacket bytes.
+var ErrPacketSize = errors.New("tunif: packets must be 1 to MaxPacket bytes long")
 
 func checkRead(bufs [][]byte, sizes []int, offset int) error {
 	if offset < Headroom {

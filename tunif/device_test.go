@@ -38,21 +38,10 @@ func TestOffsetBelowHeadroom(t *testing.T) {
 	}
 }
 
-func TestCheckWrite(t *testing.T) {
-	good := make([]byte, Headroom+20)
-	for _, c := range []struct {
-		bufs [][]byte
-		off  int
-		want error
-	}{
-		{[][]byte{good, good}, Headroom, nil},
-		{[][]byte{good}, Headroom - 1, ErrOffset},
-		{[][]byte{good, make([]byte, Headroom)}, Headroom, ErrPacketSize},
-		{[][]byte{make([]byte, Headroom+MaxPacket+1)}, Headroom, ErrPacketSize},
-		{[][]byte{make([]byte, 4)}, Headroom, ErrPacketSize},
-	} {
-		if err := CheckWrite(c.bufs, c.off); !errors.Is(err, c.want) || (err == nil) != (c.want == nil) {
-			t.Errorf("CheckWrite(%d buffers, offset %d) = %v, want %v", len(c.bufs), c.off, err, c.want)
+func TestBadSize(t *testing.T) {
+	for n, bad := range map[int]bool{-3: true, 0: true, 1: false, MaxPacket: false, MaxPacket + 1: true} {
+		if badSize(n) != bad {
+			t.Errorf("badSize(%d) = %v", n, !bad)
 		}
 	}
 }

@@ -66,13 +66,12 @@ func tunEchoer(t testing.TB, open opener, batch, size int) *echoer {
 func tapEchoer(t testing.TB, batch, size int) *echoer {
 	ns := newNetns(t)
 	d := openIn(t, ns, OpenTAP, Config{Name: "otap0", MTU: 1500, Up: true}, "10.9.0.1/24")
-	var mac net.HardwareAddr
+	mac := linkMAC(t, ns, d.Name())
 	err := ns.run(func() error {
 		l, err := netlink.LinkByName(d.Name())
 		if err != nil {
 			return err
 		}
-		mac = l.Attrs().HardwareAddr
 		return netlink.NeighAdd(&netlink.Neigh{
 			LinkIndex: l.Attrs().Index, State: netlink.NUD_PERMANENT,
 			IP: net.IP(tunRemote.Addr().AsSlice()), HardwareAddr: net.HardwareAddr(remoteMAC[:]),
@@ -82,8 +81,24 @@ func tapEchoer(t testing.TB, batch, size int) *echoer {
 		t.Fatal(err)
 	}
 	return newEchoer(d, batch, size, 14, func(ip []byte) []byte {
-		return ethernet([6]byte(mac), remoteMAC, unix.ETH_P_IP, ip)
+		return ethernet(mac, remoteMAC, unix.ETH_P_IP, ip)
 	})
+}
+
+// linkMAC returns the MAC address of an interface in ns.
+func linkMAC(t testing.TB, ns *netns, name string) [6]byte {
+	var mac [6]byte
+	err := ns.run(func() error {
+		l, err := netlink.LinkByName(name)
+		if err == nil {
+			mac = [6]byte(l.Attrs().HardwareAddr)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mac
 }
 
 // TestNoAllocationsPerPacket: a round of 32 echo requests written and 32

@@ -10,8 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tapBatch is a tap's BatchSize: frames come one per read(2), so a batch
-// only saves wake-ups; 64 is where they stop mattering.
+// tapBatch is a tap's BatchSize. Frames come one per read(2), so a batch
+// saves only wake-ups and lock round trips, not system calls.
 const tapBatch = 64
 
 // TAP is a tap interface: whole Ethernet frames.
@@ -111,8 +111,8 @@ func (t *TAP) readSome(fd uintptr) bool {
 
 // Write implements Device: one write(2) per frame.
 func (t *TAP) Write(bufs [][]byte, offset int) (int, error) {
-	if err := CheckWrite(bufs, offset); err != nil {
-		return 0, err
+	if offset < Headroom {
+		return 0, ErrOffset
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
@@ -131,7 +131,12 @@ func (t *TAP) Write(bufs [][]byte, offset int) (int, error) {
 
 func (t *TAP) writeAll(fd uintptr) bool {
 	for t.wn < len(t.wbufs) {
-		_, err := unix.Write(int(fd), t.wbufs[t.wn][t.woff:])
+		var err error
+		if p := t.wbufs[t.wn][t.woff:]; badSize(len(p)) {
+			err = ErrPacketSize
+		} else {
+			_, err = unix.Write(int(fd), p)
+		}
 		switch err {
 		case nil:
 			t.wn++
@@ -140,7 +145,8 @@ func (t *TAP) writeAll(fd uintptr) bool {
 			return false
 		default:
 			// A refused frame (EINVAL: shorter than an Ethernet
-			// header; EIO: the link is down) does not stop the rest.
+			// header; EIO: the link is down; ErrPacketSize) does not
+			// stop the rest.
 			if t.wfail == 0 {
 				t.werr = err
 			}

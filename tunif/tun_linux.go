@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
@@ -18,6 +19,9 @@ var ErrTooManySegments = tun.ErrTooManySegments
 type TUN struct {
 	dev tun.Device
 	iface
+
+	wmu  sync.Mutex
+	good [][]byte // Write's batch without the packets of bad sizes
 }
 
 var _ Device = (*TUN)(nil)
@@ -86,13 +90,39 @@ func (t *TUN) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 
 // Write implements Device.
 func (t *TUN) Write(bufs [][]byte, offset int) (int, error) {
-	if err := CheckWrite(bufs, offset); err != nil {
-		return 0, err
+	if offset < Headroom {
+		return 0, ErrOffset
 	}
-	if _, err := t.dev.Write(bufs, offset); err != nil {
-		// wireguard's Write goes on past a refused packet and joins
-		// the errors; it does not say which were written.
-		return 0, t.wrap("write", err)
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	// wireguard's Write refuses a whole batch for one empty packet
+	// ("invalid offset"), so bad sizes are taken out first, into a
+	// slice kept for the purpose.
+	good, skipped := bufs, 0
+	for _, b := range bufs {
+		if badSize(len(b) - offset) {
+			skipped++
+		}
+	}
+	if skipped > 0 {
+		good = t.good[:0]
+		for _, b := range bufs {
+			if !badSize(len(b) - offset) {
+				good = append(good, b)
+			}
+		}
+		t.good = good
+		defer clear(t.good) // hold no caller's buffer
+	}
+	if len(good) > 0 {
+		if _, err := t.dev.Write(good, offset); err != nil {
+			// wireguard's Write goes on past a refused packet and
+			// joins the errors; it does not say which were written.
+			return 0, t.wrap("write", err)
+		}
+	}
+	if skipped > 0 {
+		return len(good), t.wrap("write", fmt.Errorf("%d of %d packets skipped: %w", skipped, len(bufs), ErrPacketSize))
 	}
 	return len(bufs), nil
 }

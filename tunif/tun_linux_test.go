@@ -230,3 +230,44 @@ func TestTUNCloseUnblocksRead(t *testing.T) {
 	ns := newNetns(t)
 	closeUnblocks(t, openIn(t, ns, OpenTUN, Config{Name: "otun0", Up: true}, "10.9.0.1/24"))
 }
+
+// TestBadPacketCostsNoOther writes a batch with an empty packet in the
+// middle, as a peer could send one: the packets around it must still
+// reach the kernel (wireguard-go's tun alone refuses the whole batch).
+func TestBadPacketCostsNoOther(t *testing.T) {
+	for name, open := range map[string]func(Config) (Device, error){
+		"tun": func(c Config) (Device, error) { return OpenTUN(c) },
+		"tap": func(c Config) (Device, error) { return OpenTAP(c) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns := newNetns(t)
+			d := openIn(t, ns, open, Config{Name: "odev0", Up: true}, "10.9.0.1/24")
+			c := listenUDP(t, ns, "10.9.0.1:0")
+			to := netip.AddrPortFrom(tunLocal, c.LocalAddr().(*net.UDPAddr).AddrPort().Port())
+			var mac [6]byte
+			if name == "tap" {
+				mac = linkMAC(t, ns, d.Name())
+			}
+			pkt := func(data string) []byte {
+				p := udp4(tunRemote, to, []byte(data))
+				if name == "tap" {
+					p = ethernet(mac, remoteMAC, unix.ETH_P_IP, p)
+				}
+				return append(make([]byte, testOff, testOff+MaxPacket), p...)
+			}
+			bufs := [][]byte{pkt("one"), make([]byte, testOff), pkt("two")}
+			n, err := d.Write(bufs, testOff)
+			if n != 2 || !errors.Is(err, ErrPacketSize) {
+				t.Errorf("Write = %d, %v; want 2 written and ErrPacketSize", n, err)
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			buf := make([]byte, 100)
+			for _, want := range []string{"one", "two"} {
+				m, _, err := c.ReadFromUDPAddrPort(buf)
+				if err != nil || string(buf[:m]) != want {
+					t.Fatalf("socket read %q, %v; want %q", buf[:m], err, want)
+				}
+			}
+		})
+	}
+}

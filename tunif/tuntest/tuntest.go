@@ -121,31 +121,40 @@ func (d *Device) Read(bufs [][]byte, sizes []int, offset int) (int, error) {
 
 // Write implements tunif.Device.
 func (d *Device) Write(bufs [][]byte, offset int) (int, error) {
-	if err := tunif.CheckWrite(bufs, offset); err != nil {
-		return 0, err
+	if offset < tunif.Headroom {
+		return 0, tunif.ErrOffset
 	}
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
 	if d.isClosed() {
 		return 0, d.closed("write")
 	}
-	for i, b := range bufs {
-		pkt := b[offset:]
+	n, skipped := 0, 0
+	for _, b := range bufs {
+		if len(b) <= offset || len(b)-offset > tunif.MaxPacket {
+			skipped++ // as the real devices do
+			continue
+		}
 		var q []byte
 		select {
 		case <-d.in.done:
-			return i, d.closed("write")
+			return n, d.closed("write")
 		case <-d.out.done:
-			continue // the peer is gone: the packet is lost
+			n++ // the peer is gone: the packet is lost on the way
+			continue
 		case q = <-d.out.free:
 		}
-		d.out.pkts <- append(q, pkt...)
+		d.out.pkts <- append(q, b[offset:]...)
+		n++
 		// The headroom is the device's during a call.
 		for j := offset - tunif.Headroom; j < offset; j++ {
 			b[j] = 0xdd
 		}
 	}
-	return len(bufs), nil
+	if skipped > 0 {
+		return n, fmt.Errorf("tuntest: write %s: %d of %d packets skipped: %w", d.name, skipped, len(bufs), tunif.ErrPacketSize)
+	}
+	return n, nil
 }
 
 func (d *Device) isClosed() bool {

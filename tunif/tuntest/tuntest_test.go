@@ -107,8 +107,11 @@ func TestPacketFillingBufferDropped(t *testing.T) {
 	if n != 1 || err != nil || sizes[0] != 60 {
 		t.Fatalf("Read after the drop = %d, %v, size %d; want the 60-byte packet", n, err, sizes[0])
 	}
-	if n, err := a.Write([][]byte{packet(4, 10), make([]byte, off)}, off); n != 0 || !errors.Is(err, tunif.ErrPacketSize) {
-		t.Errorf("a batch with an empty packet: Write = %d, %v; want 0, ErrPacketSize", n, err)
+	if n, err := a.Write([][]byte{packet(4, 10), make([]byte, off), packet(5, 11)}, off); n != 2 || !errors.Is(err, tunif.ErrPacketSize) {
+		t.Errorf("a batch with an empty packet: Write = %d, %v; want 2 written, ErrPacketSize", n, err)
+	}
+	if n, err := b.Read(bufs, sizes, off); n != 2 || err != nil || sizes[0] != 10 || sizes[1] != 11 {
+		t.Errorf("Read after a batch with an empty packet = %d, %v, sizes %v; want the two others", n, err, sizes[:2])
 	}
 }
 
