@@ -1,6 +1,12 @@
 // Package tuntest gives in-memory doubles of tunif.Device for tests of code
 // that reads and writes packets: NewPair returns two connected devices, and
-// what one writes the other reads.
+// what one writes the other reads. Give the code under test one end and
+// drive the other, with Write and Read or, more simply, Send and Recv:
+//
+//	dev, peer := tuntest.NewPair(1400)
+//	engine := overlay.New(dev, ...)
+//	peer.Send(ipPacket)                  // the kernel sends ipPacket to the engine
+//	got, err := peer.Recv(time.Second)   // what the engine wrote to its device
 //
 //	a.Write(bufs) ─► copy into a free buffer of b ─► b's queue ─► b.Read(bufs): copy out, buffer freed
 //
@@ -16,10 +22,13 @@
 package tuntest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"o7s.dev/ouroboros/tunif"
 )
@@ -193,4 +202,41 @@ func (d *Device) SetMTU(mtu int) error {
 func (d *Device) Close() error {
 	d.closeOnce.Do(func() { close(d.in.done) })
 	return nil
+}
+
+// ErrTimeout is returned by Recv when no packet came in time.
+var ErrTimeout = errors.New("tuntest: no packet in time")
+
+// Send writes packets as the device's user would, for a test driving one
+// end by hand: each is copied behind tunif.Headroom bytes. It allocates;
+// use Write on hot paths.
+func (d *Device) Send(pkts ...[]byte) error {
+	bufs := make([][]byte, len(pkts))
+	for i, p := range pkts {
+		bufs[i] = append(make([]byte, tunif.Headroom, tunif.Headroom+len(p)), p...)
+	}
+	_, err := d.Write(bufs, tunif.Headroom)
+	return err
+}
+
+// Recv returns a copy of the next packet for this end, waiting at most
+// timeout: ErrTimeout then, os.ErrClosed once the device is closed.
+func (d *Device) Recv(timeout time.Duration) ([]byte, error) {
+	d.rmu.Lock()
+	defer d.rmu.Unlock()
+	if d.isClosed() {
+		return nil, d.closed("read")
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-d.in.done:
+		return nil, d.closed("read")
+	case <-t.C:
+		return nil, fmt.Errorf("tuntest: read %s: %w after %v", d.name, ErrTimeout, timeout)
+	case p := <-d.in.pkts:
+		c := bytes.Clone(p)
+		d.in.free <- p[:0]
+		return c, nil
+	}
 }

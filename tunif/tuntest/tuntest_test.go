@@ -231,3 +231,28 @@ func BenchmarkPairBatch32(b *testing.B) {
 		y.Read(bufs, sizes, off)
 	}
 }
+
+func TestSendRecv(t *testing.T) {
+	dev, peer := NewPair(0)
+	defer dev.Close()
+	if err := peer.Send([]byte("to the engine"), []byte("and another")); err != nil {
+		t.Fatal(err)
+	}
+	bufs, sizes := batch(BatchSize, 100)
+	if n, _ := dev.Read(bufs, sizes, off); n != 2 || string(bufs[1][off:off+sizes[1]]) != "and another" {
+		t.Fatalf("the device read %d packets", n)
+	}
+	if _, err := dev.Write([][]byte{append(make([]byte, off), "from it"...)}, off); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := peer.Recv(10 * time.Second); err != nil || string(p) != "from it" {
+		t.Fatalf("Recv = %q, %v", p, err)
+	}
+	if _, err := peer.Recv(time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Recv with nothing sent: %v, want ErrTimeout", err)
+	}
+	peer.Close()
+	if _, err := peer.Recv(time.Second); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Recv after Close: %v, want os.ErrClosed", err)
+	}
+}
