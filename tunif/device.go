@@ -79,7 +79,10 @@ type Device interface {
 	Close() error
 }
 
-// Config says how to open a device.
+// Config says how to open a device. The interface is made in the network
+// namespace of the calling thread (lock the goroutine to a thread before
+// moving it into another namespace); once open, the device keeps working
+// whichever namespace later calls run in.
 type Config struct {
 	// Name is the interface name; empty lets the kernel choose
 	// (tun0, tap0, ...). At most 15 bytes.
