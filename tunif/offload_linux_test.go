@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // fwdStats is what a forwarder saw.
@@ -203,4 +204,50 @@ func receivePattern(ln net.Listener, n int) error {
 			return err
 		}
 	}
+}
+
+// TestTUNTooFewBuffers reads a UDP super-packet (UDP_SEGMENT, split by the
+// tun's USO offload) of ten segments with four buffers: Read returns the
+// segments that fit with ErrTooManySegments, and the device goes on.
+func TestTUNTooFewBuffers(t *testing.T) {
+	ns := newNetns(t)
+	tun := openIn(t, ns, OpenTUN, Config{Name: "otun0", Up: true}, "10.9.0.1/24")
+	c := listenUDP(t, ns, "10.9.0.1:0")
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT, 500) })
+	if serr != nil {
+		t.Fatalf("UDP_SEGMENT: %v", serr)
+	}
+	if _, err := c.WriteToUDPAddrPort(make([]byte, 10*500), tunRemote); err != nil {
+		t.Fatal(err)
+	}
+	defer time.AfterFunc(10*time.Second, func() { tun.Close() }).Stop()
+	bufs, sizes := newBatch(4)
+	for {
+		n, err := tun.Read(bufs, sizes, testOff)
+		if errors.Is(err, ErrTooManySegments) {
+			if n < 1 || n > 4 {
+				t.Fatalf("Read = %d packets with ErrTooManySegments; want those that fit", n)
+			}
+			for i := range n {
+				if _, ok := udp4Payload(bufs[i][testOff:testOff+sizes[i]], tunRemote); !ok || sizes[i] != 528 {
+					t.Fatalf("segment %d: %d bytes, want a 528-byte datagram to %v", i, sizes[i], tunRemote)
+				}
+			}
+			t.Logf("Read = %d, %v", n, err)
+			break
+		}
+		if err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+	}
+	// The device goes on.
+	write(t, tun, echo4(tunRemote.Addr(), tunLocal, 7, 7, []byte("still there")))
+	readUntil(t, tun, "an echo reply after ErrTooManySegments", func(p []byte) bool {
+		return len(p) >= 28 && p[9] == unix.IPPROTO_ICMP && p[20] == 0
+	})
 }
