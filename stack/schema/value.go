@@ -230,6 +230,10 @@ func endpoint(typ, s string) (string, string) {
 			return "", ipProblem(typ, a)
 		case a.IsUnspecified():
 			return "", "is the wildcard address; name a host"
+		case strings.ContainsAny(a.Zone(), "[]:%/ \t"):
+			// An interface name holds none of these; "]" would also end
+			// the brackets the address is written in.
+			return "", fmt.Sprintf("has a bad zone %q: write an interface name after %%", a.Zone())
 		case a.Is6():
 			return "[" + a.String() + "]" + port, ""
 		}
