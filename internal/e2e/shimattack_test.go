@@ -127,7 +127,9 @@ func TestE2EShimFlowFlood(t *testing.T) {
 	flood := r.Start(hostlab.BuildAttacker(t, "flowflood"), "-to", netip.AddrPortFrom(bAddr, 3435).String(),
 		"-for", "30s", "-name", "pinger", "-spoof", "198.18.0.0/15")
 	peak := watchPeak(bIRMd.PID())
-	time.Sleep(time.Second) // the flood is under way
+	waitFor(t, 10*time.Second, "b to challenge the flood with cookies", func() bool {
+		return droppedOf(t, b, "ub", "cookie-challenged") > 0
+	})
 	const tries = 20
 	ok := 0
 	start := time.Now()

@@ -109,7 +109,6 @@ func TestAbruptEndBlockedWriter(t *testing.T) {
 	}()
 	// b never reads: a fills b's window and blocks.
 	waitUntil(t, func() bool { return a.Stats().DataSent >= 64 })
-	time.Sleep(50 * time.Millisecond)
 	select {
 	case err := <-werr:
 		t.Fatalf("writer returned before the end: %v", err)
