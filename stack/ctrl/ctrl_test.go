@@ -160,19 +160,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"op":`))
 	f.Add([]byte{0xff, 0x00})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wf, rf := os.NewFile(uintptr(fds[0]), "w"), os.NewFile(uintptr(fds[1]), "r")
-		defer wf.Close()
-		fc, err := net.FileConn(rf)
-		rf.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := NewConn(fc.(*net.UnixConn))
-		defer c.Close()
+		wf, c := rawAndConn(t)
 		if len(data) == 0 {
 			return
 		}
@@ -192,22 +180,10 @@ func FuzzDecode(f *testing.F) {
 // Recv sizes its buffer by the message: a small one, then a large one,
 // then one over MaxMsg (refused), each on the same connection.
 func TestRecvSizesByMessage(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
+	wf, c := rawAndConn(t)
+	if err := unix.SetsockoptInt(int(wf.Fd()), unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20); err != nil {
 		t.Fatal(err)
 	}
-	wf, rf := os.NewFile(uintptr(fds[0]), "w"), os.NewFile(uintptr(fds[1]), "r")
-	defer wf.Close()
-	fc, err := net.FileConn(rf)
-	rf.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20); err != nil {
-		t.Fatal(err)
-	}
-	c := NewConn(fc.(*net.UnixConn))
-	defer c.Close()
 	big := `{"id":2,"op":"x","body":"` + strings.Repeat("a", MaxMsg-64) + `"}`
 	for _, msg := range []string{`{"id":1,"op":"hello"}`, big} {
 		go wf.Write([]byte(msg))
@@ -229,35 +205,65 @@ func TestRecvSizesByMessage(t *testing.T) {
 // in the socket's send buffer: a SOCK_SEQPACKET message over the default
 // buffer would fail with EMSGSIZE.
 func TestSendGrowsBufferForLargeMessages(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	fds := seqpacketPair(t)
+	conns := make([]*Conn, 2)
+	for i, fd := range fds {
+		conns[i] = connOf(t, fd)
+		defer conns[i].Close()
+	}
+	rc, err := conns[0].uc.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make([]*Conn, 2)
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "c")
-		fc, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = NewConn(fc.(*net.UnixConn))
-		defer conns[i].Close()
-	}
-	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 64<<10); err != nil {
-		t.Fatal(err)
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, 64<<10) }); err != nil || serr != nil {
+		t.Fatal(err, serr)
 	}
 	body, _ := json.Marshal(strings.Repeat("f", MaxMsg-1024))
 	sent := make(chan error, 1)
 	go func() { sent <- conns[0].Send(&Msg{ID: 7, Op: "x", Body: body}, -1) }()
+	_ = conns[1].SetReadDeadline(time.Now().Add(10 * time.Second)) // a failed send sends nothing
 	m, _, err := conns[1].Recv()
+	if serr := <-sent; serr != nil {
+		t.Fatalf("send of %d bytes: %v", len(body), serr)
+	}
 	if err != nil {
 		t.Fatal(err)
-	}
-	if err := <-sent; err != nil {
-		t.Fatalf("send of %d bytes: %v", len(body), err)
 	}
 	if m.ID != 7 || len(m.Body) != len(body) {
 		t.Fatalf("received message %d of %d bytes, want 7 of %d", m.ID, len(m.Body), len(body))
 	}
+}
+
+// seqpacketPair returns a connected pair of SOCK_SEQPACKET sockets.
+func seqpacketPair(t testing.TB) [2]int {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [2]int{fds[0], fds[1]}
+}
+
+// connOf makes a Conn of the socket fd, which it takes over.
+func connOf(t testing.TB, fd int) *Conn {
+	t.Helper()
+	f := os.NewFile(uintptr(fd), "conn")
+	fc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewConn(fc.(*net.UnixConn))
+}
+
+// rawAndConn returns the two ends of a socket pair: a raw file, to write
+// anything into, and a Conn reading it. Both are closed at the test's end.
+func rawAndConn(t testing.TB) (*os.File, *Conn) {
+	t.Helper()
+	fds := seqpacketPair(t)
+	raw := os.NewFile(uintptr(fds[0]), "raw")
+	c := connOf(t, fds[1])
+	t.Cleanup(func() { raw.Close(); c.Close() })
+	return raw, c
 }
