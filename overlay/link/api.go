@@ -126,6 +126,9 @@ func (l *Link) Update(peers []PeerConfig) error { return l.update(peers) }
 // message with reason.
 func (l *Link) Remove(name, reason string) { l.remove(name, reason) }
 
+// Peer returns the named peer if its flow is up, else nil.
+func (l *Link) Peer(name string) *Peer { return l.peer(name) }
+
 // Status is a snapshot of the link and its peers that are up.
 func (l *Link) Status() Status { return l.status() }
 

@@ -16,6 +16,7 @@ func (impl) run(context.Context) error                             { return errT
 func (impl) add(context.Context, Flow, bool, Admit) (*Peer, error) { return nil, errTODO }
 func (impl) update([]PeerConfig) error                             { return errTODO }
 func (impl) remove(string, string)                                 {}
+func (impl) peer(string) *Peer                                     { return nil }
 func (impl) status() Status                                        { return Status{} }
 func (impl) close() error                                          { return errTODO }
 
