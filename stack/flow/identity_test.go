@@ -175,3 +175,25 @@ func TestRegisterBindRoundTrip(t *testing.T) {
 		t.Errorf("register in a missing layer: %v, want irmd's message naming it", err)
 	}
 }
+
+// TestRevokedPinnedCertEndsFlow checks that revoking a certificate no CA
+// vouched for ends the flows whose peer signed with it: a pinned
+// certificate can be withdrawn as a CA-issued one can.
+func TestRevokedPinnedCertEndsFlow(t *testing.T) {
+	_, _, _, ca := pki(t, "srv")
+	alice := aliceCert(t, ca)
+	h := irmtest.Start(t, irmtest.Options{})
+	h.IRM.SetCryptPolicy("laptop.alice", irm.CryptPolicy{Cert: alice})
+	_, s := pairFrom(t, h, "laptop.alice")
+	r, err := cert.ParseRevoked([]string{cert.Fingerprint(alice.Cert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := h.IRM.SetRevoked(r); n != 1 {
+		t.Fatalf("revocation ended %d flow ends, want the acceptor's", n)
+	}
+	s.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := s.Read(make([]byte, 64)); !errors.Is(err, flow.ErrFlowDown) {
+		t.Errorf("read on the revoked peer's flow: %v, want ErrFlowDown", err)
+	}
+}
