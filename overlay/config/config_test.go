@@ -206,3 +206,19 @@ func TestLoadFile(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceDefault checks that the device defaults to the link's name,
+// and that a link name too long for an interface asks for a device.
+func TestDeviceDefault(t *testing.T) {
+	const client = "name = \"a\"\nlayer = \"l\"\n[[peer]]\nname = \"b\"\n"
+	path := write(t, "site-a-to-site-b.toml", client)
+	_, err := Load(path)
+	want := path + `: [interface] device: not set, and the link's name "site-a-to-site-b" is not an interface name (at most 15 bytes); set it`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	l, err := Load(write(t, "site-a-to-site-b.toml", client+"[interface]\ndevice = \"ovpn1\"\n"))
+	if err != nil || l.Interface.Device != "ovpn1" || l.Link != "site-a-to-site-b" {
+		t.Errorf("with a device: %v %+v", err, l)
+	}
+}

@@ -165,13 +165,13 @@ func (ld *loader) scalars(v *viper.Viper, opts []Option, l *Link) map[string]boo
 		if s, ok := os.LookupEnv(env); !ok || s == "" {
 			env = "" // viper, like us, takes an empty variable as unset
 		}
+		given[o.Ref()] = true
 		val, err := o.parse(raw, env != "")
 		if err != nil {
 			ld.fail(o.Ref(), env, err)
 			continue
 		}
 		o.set(target{l: l}, val)
-		given[o.Ref()] = true
 	}
 	for i := range opts {
 		if o := &opts[i]; o.Required && o.Section != SectionPeer && !given[o.Ref()] {
@@ -240,13 +240,13 @@ func (ld *loader) peer(ref string, m map[string]any, opts []Option, p *Peer) {
 			ld.fail(ref+" "+quoteKey(k), "", errors.New("unknown key"+suggest(SectionPeer)))
 			continue
 		}
+		seen[k] = true
 		val, err := o.parse(m[k], false)
 		if err != nil {
 			ld.fail(ref+" "+k, "", err)
 			continue
 		}
 		o.set(target{p: p}, val)
-		seen[k] = true
 	}
 	for i := range opts {
 		if o := &opts[i]; o.Section == SectionPeer && o.Required && !seen[o.Key] {
