@@ -59,12 +59,12 @@ type badCase struct {
 
 var badCases = []badCase{
 	// top level
-	{base, `name = "gw.a"`, `name = ""`, `name: empty; want an Ouroboros name`},
+	{base, `name = "gw.a"`, `name = ""`, `name: name is empty`},
 	{base, `name = "gw.a"`, `name = 5`, `name: want a string, not an integer (5)`},
 	{base, `name = "gw.a"`, ``, `name: missing; set it (or $OVPN_NAME)`},
-	{base, `name = "gw.a"`, `name = "` + strings.Repeat("n", 256) + `"`, `name: a name is at most 255 bytes; this one is 256`},
-	{base, `name = "gw.a"`, `name = "gw\u0007a"`, `name: "gw\aa" holds a control character`},
-	{base, `layer = "corp"`, `layer = ""`, `layer: empty; want an Ouroboros name`},
+	{base, `name = "gw.a"`, `name = "` + strings.Repeat("n", 256) + `"`, `name: name is 256 bytes long, at most 255 are allowed`},
+	{base, `name = "gw.a"`, `name = "gw\u0007a"`, `name: name "gw\aa" contains a control character`},
+	{base, `layer = "corp"`, `layer = ""`, `layer: name is empty`},
 	{base, `layer = "corp"`, ``, `layer: missing; set it (or $OVPN_LAYER)`},
 	{base, `layer = "corp"`, `layer = ["corp"]`, `layer: want a string, not a list`},
 	{base, `authenticate = true`, `authenticate = "yes"`, `authenticate: want true or false, not a string ("yes")`},
@@ -112,7 +112,7 @@ var badCases = []badCase{
 	{base, `name = "gw.c"`, ``, `[[peer]] 2 name: missing; every [[peer]] needs one`},
 	{base, `name = "gw.c"`, `name = "gw.b"`, `[[peer]] 2 name: "gw.b" is also [[peer]] 1`},
 	{base, `name = "gw.c"`, `name = "gw.a"`, `[[peer]] 2 name: "gw.a" is this endpoint's own name`},
-	{base, `name = "gw.c"`, `name = ""`, `[[peer]] 2 name: empty; want an Ouroboros name`},
+	{base, `name = "gw.c"`, `name = ""`, `[[peer]] 2 name: name is empty`},
 	{base, `name = "gw.c"`, `name = true`, `[[peer]] 2 name: want a string, not a bool (true)`},
 	{base, `name = "gw.c"`, "name = \"gw.c\"\nroute = \"x\"", `[[peer]] 2 route: unknown key; the keys here are name, routes, fingerprint`},
 	{base, `routes = ["10.3.0.0/24"]`, `routes = ["10.2.0.0/33"]`, `[[peer]] 2 routes: "10.2.0.0/33": bad prefix length`},
@@ -128,7 +128,7 @@ var badCases = []badCase{
 
 	// [accept]
 	{base, `names = ["laptop.*"]`, `names = ["laptop.["]`, `[accept] names: "laptop.[": not a pattern in path.Match syntax`},
-	{base, `names = ["laptop.*"]`, `names = [""]`, `[accept] names: pattern empty; want an Ouroboros name`},
+	{base, `names = ["laptop.*"]`, `names = [""]`, `[accept] names: pattern "": name is empty`},
 	{base, `names = ["laptop.*"]`, `names = 1`, `[accept] names: want a list of strings`},
 	{base, `lease = "12h"`, "lease = \"12h\"\npools = [\"x\"]", `[accept] pools: unknown key; the keys here are names, pool, lease`},
 	{base, `pool = ["10.77.0.128/25", "fd77::8000/113"]`, `pool = ["10.77.0.128/25", "10.77.0.64/26"]`, `[accept] pool: 10.77.0.128/25 and 10.77.0.64/26: at most one prefix per address family`},
