@@ -76,6 +76,10 @@ var badCases = []badCase{
 	{serverBase, `layer = "l"`, "layer = \"l\"\npeer = [1]", `[[peer]] 1: want a table, not an integer (1)`},
 	{base, ``, "[acept]\nnames = [\"x\"]", `[acept]: unknown table; the tables are [interface], [[peer]] and [accept]`},
 	{tapBase, `[[peer]]`, `[peer]`, `[peer]: peers are an array of tables: write [[peer]], not [peer]`},
+	{base, `layer = "corp"`, `Layer = "corp"`, `Layer: keys are lowercase: write layer`},
+	{base, `mtu = 1400`, "mtu = 1400\nMTU = 1300", `[interface] MTU: keys are lowercase: write mtu`},
+	{base, `name = "gw.c"`, "name = \"gw.c\"\nName = \"gw.d\"", `[[peer]] 2 Name: keys are lowercase: write name`},
+	{base, `[accept]`, `[Accept]`, `[Accept]: keys are lowercase: write accept`},
 	{base, `layer = "corp"`, "layer = \"corp\"\nlayer = \"x\"", `line 3, column 1: key layer is already defined`},
 
 	// [interface]

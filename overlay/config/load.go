@@ -98,6 +98,9 @@ func parse(file, link string, data []byte) (*Link, error) {
 	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 		return nil, &Error{File: file, Err: tomlProblem(err)}
 	}
+	if ld.upperKeys(data); len(ld.errs) > 0 {
+		return nil, errors.Join(ld.errs...)
+	}
 	opts := Options()
 	for i := range opts {
 		if env := opts[i].Env(); env != "" {
@@ -282,7 +285,7 @@ func suggest(section string) string {
 // quoteKey writes a key from the file so that odd bytes cannot forge lines.
 func quoteKey(k string) string {
 	for _, r := range k {
-		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+		if !(r == '_' || r == '-' || alnum(r)) {
 			return strconv.Quote(k)
 		}
 	}
