@@ -71,7 +71,7 @@ var badCases = []badCase{
 	{base, `state_dir = "/var/lib/x"`, `state_dir = "var/lib/x"`, `state_dir: "var/lib/x": want an absolute path`},
 	{base, `layer = "corp"`, "layer = \"corp\"\nnmae = \"x\"", `nmae: unknown key; the keys here are name, layer, authenticate, state_dir, [interface], [[peer]], [accept]`},
 	{base, `layer = "corp"`, "layer = \"corp\"\n\"x y\" = 1", `"x y": unknown key`},
-	{clientBase, `layer = "l"`, "layer = \"l\"\ninterface = 5", `[interface]: want a table, not an integer (5); want a table: [interface]`},
+	{clientBase, `layer = "l"`, "layer = \"l\"\ninterface = 5", `[interface]: want a table, [interface], not an integer (5)`},
 	{serverBase, `layer = "l"`, "layer = \"l\"\npeer = 5", `[[peer]]: want an array of tables, [[peer]], not an integer (5)`},
 	{serverBase, `layer = "l"`, "layer = \"l\"\npeer = [1]", `[[peer]] 1: want a table, not an integer (1)`},
 	{base, ``, "[acept]\nnames = [\"x\"]", `[acept]: unknown table; the tables are [interface], [[peer]] and [accept]`},
@@ -204,6 +204,15 @@ func TestBadConfigsCoverEveryKey(t *testing.T) {
 		if !found {
 			t.Errorf("no case of TestBadConfigs spoils %s", o.Ref())
 		}
+	}
+}
+
+// TestErrorsOnce checks that a problem that several keys share is
+// reported once.
+func TestErrorsOnce(t *testing.T) {
+	_, err := load(t, serverBase+"[peer]\nname = \"c\"\nroutes = []\n[acept]\na = 1\nb = 2\n")
+	if err == nil || strings.Count(err.Error(), "\n") != 1 {
+		t.Errorf("want two lines, one about [peer] and one about [acept]; got %v", err)
 	}
 }
 

@@ -84,10 +84,20 @@ func openProblem(err error) error {
 type loader struct {
 	file string
 	errs []error
+	seen map[string]bool // the problems reported, to say each once
 }
 
+// fail reports a problem, once: a [peer] table's keys each lead to the
+// same one.
 func (ld *loader) fail(key, env string, err error) {
-	ld.errs = append(ld.errs, &Error{File: ld.file, Key: key, Env: env, Err: err})
+	e := &Error{File: ld.file, Key: key, Env: env, Err: err}
+	if ld.seen == nil {
+		ld.seen = make(map[string]bool)
+	}
+	if msg := e.Error(); !ld.seen[msg] {
+		ld.seen[msg] = true
+		ld.errs = append(ld.errs, e)
+	}
 }
 
 // parse reads the file's bytes (and the environment) into a checked Link.
@@ -193,7 +203,7 @@ func (ld *loader) unknown(k string, val any) {
 	case section == SectionPeer:
 		ld.fail("[peer]", "", errors.New("peers are an array of tables: write [[peer]], not [peer]"))
 	case !nested && isSection(k):
-		ld.fail("["+k+"]", "", fmt.Errorf("%v; want a table: [%s]", wrongType(val, "a table"), k))
+		ld.fail("["+k+"]", "", wrongType(val, "a table, ["+k+"]"))
 	case nested && isSection(section):
 		ld.fail("["+section+"] "+quoteKey(key), "", errors.New("unknown key"+suggest(section)))
 	case nested:
