@@ -57,6 +57,9 @@ func Load(path string) (*Link, error) {
 		return nil, &Error{File: path, Err: openProblem(err)}
 	}
 	defer f.Close()
+	if err := checkOwner(f); err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
 	if err != nil {
 		return nil, &Error{File: path, Err: err}
