@@ -394,7 +394,26 @@ func TestMTU(t *testing.T) {
 			t.Errorf("%v: OnMTU got %v", c.mode, told)
 		}
 		mu.Unlock()
+		if c.mode == wire.Tun { // a packet over the MTU the flow carries
+			a.host.Send(ipPacket("10.77.0.1", "10.77.0.2", make([]byte, 1300)))
+			waitFor(t, 5*time.Second, "a too-big drop", func() bool { return a.l.Status().Drops["too-big"] == 1 })
+			b.expectNone(t)
+		}
 	}
+}
+
+// TestLeaseRenewed: the server acquires a client's lease again at a third
+// of its time while the client is up.
+func TestLeaseRenewed(t *testing.T) {
+	pl, err := pool.Open(pool.Config{Prefixes: pfx("10.77.0.128/25"), Lease: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newNode(t, "office", Config{Addrs: pfx("10.77.0.1/24"), Pool: pl})
+	c := newNode(t, "laptop", Config{})
+	mustConnect(t, c, srv, admitAs(PeerConfig{}), admitAs(PeerConfig{Lease: true}))
+	first := pl.Leases()[0].Expires
+	waitFor(t, 5*time.Second, "a renewed lease", func() bool { return pl.Leases()[0].Expires.After(first) })
 }
 
 // TestTapMesh: three tap sites in a full mesh. A broadcast reaches each
