@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/overlay/link/linktest"
+	"o7s.dev/ouroboros/overlay/packet"
 	"o7s.dev/ouroboros/overlay/pool"
 	"o7s.dev/ouroboros/overlay/wire"
 )
@@ -54,13 +55,44 @@ func TestIPv4IPv6BothWays(t *testing.T) {
 	}
 }
 
-// TestNoRoute: a packet to no peer is dropped and counted at the link.
+// TestNoRoute: a packet to no peer is dropped and counted at the link, and
+// answered with an ICMP or ICMPv6 "destination unreachable" from this
+// end's tunnel address.
 func TestNoRoute(t *testing.T) {
-	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24")})
-	if err := a.host.Send(ipPacket("10.77.0.1", "192.0.2.1", nil)); err != nil {
-		t.Fatal(err)
+	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24", "fd77::1/64")})
+	for i, c := range []struct{ src, dst, from string }{
+		{"10.77.0.1", "192.0.2.1", "10.77.0.1"},
+		{"fd77::1", "2001:db8::1", "fd77::1"},
+	} {
+		if err := a.host.Send(ipPacket(c.src, c.dst, nil)); err != nil {
+			t.Fatal(err)
+		}
+		expectICMP(t, a, c.from, c.src, 0, 1)
+		if got := a.l.Status().Drops["no-route"]; got != uint64(i+1) {
+			t.Errorf("no-route drops %d, want %d", got, i+1)
+		}
 	}
-	waitFor(t, 5*time.Second, "a no-route drop", func() bool { return a.l.Status().Drops["no-route"] == 1 })
+}
+
+// expectICMP waits for an ICMP (IPv4: type 3 code v4code) or ICMPv6 (type
+// v6type) answer from from to to at n's host, and returns it.
+func expectICMP(t *testing.T, n *node, from, to string, v4code, v6type byte) []byte {
+	t.Helper()
+	got, err := n.host.Recv(5 * time.Second)
+	if err != nil {
+		t.Fatalf("waiting for an ICMP answer: %v", err)
+	}
+	src, dst, ok := packet.Addrs(got)
+	if !ok || src.String() != from || dst.String() != to {
+		t.Fatalf("answer % x: from %v to %v, want from %s to %s", got, src, dst, from, to)
+	}
+	if src.Is4() && (got[9] != 1 || got[20] != 3 || got[21] != v4code) {
+		t.Fatalf("answer % x: want ICMP type 3 code %d", got, v4code)
+	}
+	if src.Is6() && (got[6] != 58 || got[40] != v6type) {
+		t.Fatalf("answer % x: want ICMPv6 type %d", got, v6type)
+	}
+	return got
 }
 
 // TestLease: a client with no address gets one of each family from the
@@ -396,7 +428,13 @@ func TestMTU(t *testing.T) {
 		mu.Unlock()
 		if c.mode == wire.Tun { // a packet over the MTU the flow carries
 			a.host.Send(ipPacket("10.77.0.1", "10.77.0.2", make([]byte, 1300)))
-			waitFor(t, 5*time.Second, "a too-big drop", func() bool { return a.l.Status().Drops["too-big"] == 1 })
+			ans := expectICMP(t, a, "10.77.0.1", "10.77.0.1", 4, 0)
+			if mtu := int(ans[26])<<8 | int(ans[27]); mtu != 1300 {
+				t.Errorf("too big announces MTU %d, want 1300", mtu)
+			}
+			if got := a.l.Status().Drops["too-big"]; got != 1 {
+				t.Errorf("too-big drops %d", got)
+			}
 			b.expectNone(t)
 		}
 	}
@@ -461,5 +499,33 @@ func TestTapMesh(t *testing.T) {
 	c.expectNone(t)
 	if st := b.l.macs.Stats(); st.Refused != 1 {
 		t.Errorf("b's MAC table: %+v", st)
+	}
+}
+
+// TestMSSClamp: with MSSClamp, a TCP SYN's MSS is lowered to fit the MTU
+// the flows give the device.
+func TestMSSClamp(t *testing.T) {
+	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24"), MSSClamp: true})
+	b := newNode(t, "gw.b", Config{Addrs: pfx("10.77.0.2/24")})
+	fa, fb := linktest.Pipe(1300)
+	if r, _ := connectOn(t, a, b, fa, fb, admitAs(PeerConfig{}), admitAs(PeerConfig{})); r.err != nil {
+		t.Fatal(r.err)
+	}
+	syn := ipPacket("10.77.0.1", "10.77.0.2", nil)[:20]
+	syn[9] = 6 // TCP
+	syn = append(syn, 0x0f, 0xa0, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0,
+		6<<4, 0x02, 0xff, 0xff, 0, 0, 0, 0, // 24-byte header, SYN
+		2, 4, 0x05, 0xb4) // MSS 1460
+	syn[3] = byte(len(syn))
+	syn[10], syn[11] = 0, 0
+	sum := checksum(syn[:20])
+	syn[10], syn[11] = byte(sum>>8), byte(sum)
+	a.host.Send(syn)
+	got, err := b.host.Recv(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mss := int(got[42])<<8 | int(got[43]); mss != 1300-40 {
+		t.Errorf("MSS %d after the link, want %d", mss, 1300-40)
 	}
 }
