@@ -154,7 +154,7 @@ func (l *Link) lease(p *Peer, want wire.Want) ([]netip.Prefix, error) {
 func (l *Link) claims(p *Peer, h Hello, pc PeerConfig) {
 	var extra []netip.Prefix
 	for _, r := range h.Routes {
-		if !slices.Contains(pc.Routes, r.Masked()) {
+		if !slices.ContainsFunc(pc.Routes, func(c netip.Prefix) bool { return c.Masked() == r.Masked() }) {
 			extra = append(extra, r)
 		}
 	}

@@ -529,3 +529,20 @@ func TestMSSClamp(t *testing.T) {
 		t.Errorf("MSS %d after the link, want %d", mss, 1300-40)
 	}
 }
+
+// TestAddressConflict: a peer whose hello address another peer holds is
+// refused, the reason naming the address and the other peer.
+func TestAddressConflict(t *testing.T) {
+	b := newNode(t, "office", Config{Addrs: pfx("10.77.0.1/24")})
+	if _, _, err := handPeer(t, b, wire.Msg{Name: "one", Addrs: pfx("10.77.0.5/24")}, admitAs(PeerConfig{})); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := handPeer(t, b, wire.Msg{Name: "two", Addrs: pfx("10.77.0.5/24")}, admitAs(PeerConfig{}))
+	if err == nil || !strings.Contains(err.Error(), "10.77.0.5/32") || !strings.Contains(err.Error(), "peer one") {
+		t.Fatalf("second peer with one address: %v", err)
+	}
+	h.next() // hello
+	if m := h.next(); m.Type != wire.Refuse || !strings.Contains(m.Reason, "10.77.0.5/32") {
+		t.Errorf("the refused peer got %+v", m)
+	}
+}
