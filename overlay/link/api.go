@@ -124,7 +124,10 @@ type Link struct {
 func New(cfg Config) (*Link, error) { return newLink(cfg) }
 
 // Run moves packets from the device to the peers until ctx ends, Close is
-// called or the device fails; it returns nil in the first two cases.
+// called or the device fails; it returns nil in the first two cases. A
+// device read cannot be interrupted but by closing the device, so ctx
+// ending closes the Link. Peers move packets from their flows to the
+// device from Add on, whether Run runs or not.
 func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 
 // Add runs the hello exchange on f (dialled: this end allocated the flow)
@@ -133,7 +136,9 @@ func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 // a bad or missing hello before ctx ends, a duplicate that loses the
 // tie-break) it closes f and returns an error saying why. If a peer with the
 // same name is up already, one flow is kept: the one dialled by the end
-// whose name sorts first; the other is refused with "duplicate flow".
+// whose name sorts first (between two dialled by the same end, the newer);
+// the other is refused with "duplicate flow", and its Add error or Peer.Err
+// wraps ErrDuplicate at both ends.
 func (l *Link) Add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Peer, error) {
 	return l.add(ctx, f, dialled, admit)
 }

@@ -15,10 +15,14 @@ import (
 	"o7s.dev/ouroboros/internal/tool/tooltest"
 	"o7s.dev/ouroboros/overlay/link/linktest"
 	"o7s.dev/ouroboros/overlay/wire"
+	"o7s.dev/ouroboros/stack/flow"
 	"o7s.dev/ouroboros/tunif/tuntest"
 )
 
-var _ Flow = (*linktest.End)(nil)
+var (
+	_ Flow = (*linktest.End)(nil)
+	_ Flow = (*flow.Flow)(nil) // what the ovpn command hands over
+)
 
 const testSDU = 1400
 
