@@ -546,3 +546,37 @@ func TestAddressConflict(t *testing.T) {
 		t.Errorf("the refused peer got %+v", m)
 	}
 }
+
+// TestBadHello: a first control message that is not a valid hello, or is
+// of another version, fails Add saying so.
+func TestBadHello(t *testing.T) {
+	b := newNode(t, "office", Config{Addrs: pfx("10.77.0.1/24")})
+	for _, c := range []struct {
+		sdu  []byte
+		want string
+	}{
+		{[]byte{0, 1, 1, 1, 0, 1, 1}, "bad hello: ovpn hello: lacks name"},
+		{[]byte{0, 2, 1}, "speaks another version of ovpn; upgrade one end"},
+	} {
+		fl, fh := linktest.Pipe(testSDU)
+		fh.WriteBatch([][]byte{ipPacket("10.77.0.5", "10.77.0.1", nil), c.sdu}) // data first: ignored
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := b.l.Add(ctx, fl, false, admitAs(PeerConfig{}))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Add after % x: %v, want %q", c.sdu, err, c.want)
+		}
+		select {
+		case <-fh.Ended():
+		default:
+			t.Error("flow left open")
+		}
+	}
+	// No hello at all: Add ends with ctx.
+	fl, _ := linktest.Pipe(testSDU)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.l.Add(ctx, fl, false, admitAs(PeerConfig{})); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Errorf("Add without a hello: %v", err)
+	}
+}
