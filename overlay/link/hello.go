@@ -41,7 +41,10 @@ func (l *Link) add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Pee
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("link %s: peer %s: %w", dev, p.Name(), err)
+		if name := p.Name(); name != "" {
+			return nil, fmt.Errorf("link %s: peer %s: %w", dev, name, err)
+		}
+		return nil, fmt.Errorf("link %s: a peer that sent no hello: %w", dev, err)
 	}
 	l.log.Info("peer up", "peer", p.Name(), "dialled", dialled, "proven", p.cfg.Proven, "allowed", prefixes)
 	go r.run()
