@@ -58,8 +58,10 @@ type Config struct {
 	// A peer from which nothing arrived for four intervals is dead: its
 	// flow is closed and Peer.Done is closed.
 	Echo time.Duration
-	// OnAddrs, if set, is called (from a peer's goroutine) when a grant
-	// changes this end's addresses, with every address it now holds.
+	// OnAddrs, if set, is called when a grant changes this end's
+	// addresses, with every address it now holds: from Add, before it
+	// returns, for the first grant; from the granting peer's goroutine
+	// for a later one. Only a tun end dialling without Addrs asks.
 	OnAddrs func(addrs []netip.Prefix)
 	// OnMTU, if set, is called when the Link changed the device's MTU.
 	OnMTU func(mtu int)
