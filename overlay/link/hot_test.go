@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"o7s.dev/ouroboros/overlay/link/linktest"
 	"o7s.dev/ouroboros/overlay/wire"
 	"o7s.dev/ouroboros/tunif"
 	"o7s.dev/ouroboros/tunif/tuntest"
@@ -34,10 +35,16 @@ func drain(n *node) *int64counter {
 // hotPair is two connected nodes of mode, with echoes too rare to run
 // during a measurement, b's host drained.
 func hotPair(t testing.TB, mode wire.Mode) (a, b *node, pa, pb *Peer, got *int64counter) {
+	fa, fb := linktest.Pipe(testSDU)
+	return hotPairOn(t, mode, fa, fb)
+}
+
+// hotPairOn is hotPair over the flow whose ends are fa and fb.
+func hotPairOn(t testing.TB, mode wire.Mode, fa, fb Flow) (a, b *node, pa, pb *Peer, got *int64counter) {
 	a = newNode(t, "gw.a", Config{Mode: mode, Addrs: pfx("10.77.0.1/24"), Echo: time.Hour})
 	b = newNode(t, "gw.b", Config{Mode: mode, Addrs: pfx("10.77.0.2/24"), Echo: time.Hour})
 	ad := admitAs(PeerConfig{})
-	ra, rb := connect(t, a, b, ad, ad)
+	ra, rb := connectOn(t, a, b, fa, fb, ad, ad)
 	if ra.err != nil || rb.err != nil {
 		t.Fatal(ra.err, rb.err)
 	}
@@ -86,11 +93,23 @@ func TestZeroAllocs(t *testing.T) {
 }
 
 // BenchmarkLinkPair: packets per second from one host through two Links
-// over an in-memory flow to the other host.
+// over an in-memory flow to the other host; raw: over a raw flow through
+// an IRM in the test process (local layer).
 func BenchmarkLinkPair(b *testing.B) {
-	for _, mode := range []wire.Mode{wire.Tun, wire.Tap} {
-		b.Run(mode.String(), func(b *testing.B) {
-			a, _, _, _, got := hotPair(b, mode)
+	for _, c := range []struct {
+		name string
+		mode wire.Mode
+		raw  bool
+	}{{"tun", wire.Tun, false}, {"tap", wire.Tap, false}, {"tun-raw", wire.Tun, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			fa, fb := Flow(nil), Flow(nil)
+			if c.raw {
+				fa, fb = rawFlows(b)
+			} else {
+				fa, fb = linktest.Pipe(testSDU)
+			}
+			mode := c.mode
+			a, _, _, _, got := hotPairOn(b, mode, fa, fb)
 			pkt := testPacket(mode)
 			bufs := make([][]byte, tuntest.BatchSize)
 			for i := range bufs {
