@@ -281,3 +281,38 @@ func TestSetRoutesByDifference(t *testing.T) {
 		t.Errorf("changes %v, want only %v", got, want)
 	}
 }
+
+// TestSetAddrsUsableAtOnce: on an interface without ARP (as a tun is),
+// IPv6 addresses are in use when SetAddrs returns: not tentative, and
+// with the local route that delivers packets to them.
+func TestSetAddrsUsableAtOnce(t *testing.T) {
+	netns(t)
+	i := veth(t, "ov0")
+	l, err := netlink.LinkByName("ov0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetARPOff(l); err != nil {
+		t.Fatal(err)
+	}
+	for round, addrs := range [][]netip.Prefix{prefixes("fd77::1/64", "fd78::1/64"), prefixes("fd77::2/64")} {
+		if err := i.SetAddrs(addrs); err != nil {
+			t.Fatal(err)
+		}
+		as, err := netlink.AddrList(l, netlink.FAMILY_V6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.Flags&unix.IFA_F_TENTATIVE != 0 && !a.IP.IsLinkLocalUnicast() { // the kernel's own goes through DAD
+				t.Errorf("round %d: %v still tentative", round, a.IPNet)
+			}
+		}
+		for _, p := range addrs {
+			rs, err := netlink.RouteGet(p.Addr().AsSlice())
+			if err != nil || len(rs) == 0 || rs[0].Type != unix.RTN_LOCAL {
+				t.Errorf("round %d: packets to %s are not delivered locally yet: %v %v", round, p.Addr(), rs, err)
+			}
+		}
+	}
+}
