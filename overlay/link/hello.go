@@ -145,11 +145,12 @@ func (l *Link) lease(p *Peer, want wire.Want) ([]netip.Prefix, error) {
 	if err := p.grant(ls); err != nil {
 		return nil, err
 	}
+	granted := l.inOwnSubnets(ls.Addrs)
 	p.mu.Lock()
-	p.leased = ls.Addrs
+	p.leased = granted
 	p.lease = max(ls.Expires.Sub(l.now())/3, 1)
 	p.mu.Unlock()
-	return ls.Addrs, nil
+	return granted, nil
 }
 
 // claims counts and logs the routes the peer's hello claims that its

@@ -124,8 +124,8 @@ func TestLease(t *testing.T) {
 		return c, got, pc
 	}
 	c1, addrs1, p1 := client("laptop.alice")
-	if !netip.MustParsePrefix("10.77.0.128/25").Contains(addrs1[0].Addr()) || addrs1[0].Bits() != 25 {
-		t.Errorf("granted %v, not from the pool 10.77.0.128/25", addrs1[0])
+	if !netip.MustParsePrefix("10.77.0.128/25").Contains(addrs1[0].Addr()) || addrs1[0].Bits() != 24 {
+		t.Errorf("granted %v, want an address of the pool 10.77.0.128/25 with the office's /24 (its connected route must reach 10.77.0.1)", addrs1[0])
 	}
 	pkt := ipPacket(addrs1[0].Addr().String(), "10.77.0.1", []byte("from the lease"))
 	if err := c1.host.Send(pkt); err != nil {

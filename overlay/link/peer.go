@@ -190,10 +190,29 @@ func (p *Peer) renew() {
 	p.grant(ls) //nolint:errcheck // silence is what ends a peer
 }
 
-// grant sends ls to the peer.
+// grant sends ls to the peer. Each address goes with the length of this
+// end's subnet that holds it, not the pool's: a client granted 10.77.0.130
+// from a /25 pool in this end's 10.77.0.1/24 then has a connected route to
+// this end's tunnel address and to every other client.
 func (p *Peer) grant(ls pool.Lease) error {
 	d := max(ls.Expires.Sub(p.l.now()).Truncate(time.Second), time.Second)
-	return p.writeMsg(&wire.Msg{Type: wire.Grant, Addrs: ls.Addrs, Lease: d})
+	return p.writeMsg(&wire.Msg{Type: wire.Grant, Addrs: p.l.inOwnSubnets(ls.Addrs), Lease: d})
+}
+
+// inOwnSubnets gives each address the length of the first of this end's
+// subnets that contains it; others keep theirs.
+func (l *Link) inOwnSubnets(addrs []netip.Prefix) []netip.Prefix {
+	out := make([]netip.Prefix, len(addrs))
+	for i, a := range addrs {
+		out[i] = a
+		for _, own := range l.cfg.Addrs {
+			if own.Masked().Contains(a.Addr()) {
+				out[i] = netip.PrefixFrom(a.Addr(), own.Bits())
+				break
+			}
+		}
+	}
+	return out
 }
 
 func families(addrs []netip.Prefix) pool.Family {
