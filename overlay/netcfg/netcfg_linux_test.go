@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -313,6 +314,41 @@ func TestSetAddrsUsableAtOnce(t *testing.T) {
 			if err != nil || len(rs) == 0 || rs[0].Type != unix.RTN_LOCAL {
 				t.Errorf("round %d: packets to %s are not delivered locally yet: %v %v", round, p.Addr(), rs, err)
 			}
+		}
+	}
+}
+
+// TestSetAddrsBeforeUp: addresses set on an interface that is down (as
+// `ovpn up` does before it sets it up) are in use when Up returns, and
+// SetAddrs does not wait for what the kernel does only at up.
+func TestSetAddrsBeforeUp(t *testing.T) {
+	netns(t)
+	i := veth(t, "ov0")
+	l, err := netlink.LinkByName("ov0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetARPOff(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetDown(l); err != nil {
+		t.Fatal(err)
+	}
+	addrs := prefixes("fd77::1/64", "10.77.0.1/24")
+	start := time.Now()
+	if err := i.SetAddrs(addrs); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("SetAddrs on a down interface took %v", took)
+	}
+	if err := i.Up(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range addrs {
+		rs, err := netlink.RouteGet(p.Addr().AsSlice())
+		if err != nil || len(rs) == 0 || rs[0].Type != unix.RTN_LOCAL {
+			t.Errorf("packets to %s are not delivered locally after Up: %v %v", p.Addr(), rs, err)
 		}
 	}
 }
