@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -201,15 +202,13 @@ func (l *ovpnBenchLab) measure(b *testing.B, rounds int) ovpnBenchResult {
 	r := ovpnBenchResult{Time: time.Now().UTC(), Rounds: rounds, IperfSecs: ovpnBenchIperfSecs}
 	r.OvpnMTU = benchLinkMTU(b, l.a, ovpnBenchDev)
 	r.VethMTU = benchLinkMTU(b, l.a, l.veth.A.Name)
-	srv := l.b.Start("iperf3", "-s")
-	defer srv.Signal(15)
 	bare, tun := l.veth.B.IP4().String(), "10.77.0.2"
 	for range rounds {
 		for _, dst := range []string{bare, tun} {
-			r.TCP1.add(dst == tun, benchIperfMbit(b, l.a, dst, 1))
+			r.TCP1.add(dst == tun, benchIperfMbit(b, l.a, l.b, dst, 1))
 		}
 		for _, dst := range []string{bare, tun} {
-			r.TCP4.add(dst == tun, benchIperfMbit(b, l.a, dst, 4))
+			r.TCP4.add(dst == tun, benchIperfMbit(b, l.a, l.b, dst, 4))
 		}
 		for _, dst := range []string{bare, tun} {
 			r.Ping.add(dst == tun, benchPingMedianMS(b, l.a, dst))
@@ -246,24 +245,30 @@ func (r ovpnBenchResult) write(path string) error {
 }
 
 // benchIperfMbit runs iperf3 TCP with the given number of parallel streams
-// from n to dst, where an iperf3 server listens, and returns the
-// receiver's Mbit/s. It tries again for a few seconds while the server is
-// not listening yet (iperf3 -J may then exit 0 with an error in its JSON).
-func benchIperfMbit(b *testing.B, n *netlab.Node, dst string, streams int) float64 {
+// from n to dst, against a one-off server it starts on srv, and returns the
+// receiver's Mbit/s. It tries again while the server is not listening yet
+// (iperf3 -J then exits 0 with the error in its JSON); any other failure,
+// or a run that takes 30 s longer than it should, fails the benchmark.
+func benchIperfMbit(b *testing.B, n, srv *netlab.Node, dst string, streams int) float64 {
 	b.Helper()
+	server := srv.Start("iperf3", "-s", "-1")
+	defer server.Wait(10 * time.Second)
 	args := []string{"-c", dst, "-t", strconv.Itoa(ovpnBenchIperfSecs), "-O", "1", "-P", strconv.Itoa(streams), "-J"}
-	var r iperfReport
-	var out []byte
-	var err error
-	for range 50 {
-		out, err = n.Command("iperf3", args...).Output()
-		if jerr := json.Unmarshal(out, &r); err == nil && jerr == nil && r.Error == "" && r.End.SumReceived.BitsPerSecond > 0 {
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), (ovpnBenchIperfSecs+31)*time.Second)
+		out, err := n.CommandContext(ctx, "iperf3", args...).Output()
+		cancel()
+		var r iperfReport
+		jerr := json.Unmarshal(out, &r)
+		if err == nil && jerr == nil && r.Error == "" && r.End.SumReceived.BitsPerSecond > 0 {
 			return r.End.SumReceived.BitsPerSecond / 1e6
 		}
-		time.Sleep(100 * time.Millisecond)
+		if attempt < 50 && strings.Contains(r.Error, "unable to connect") {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		b.Fatalf("%s: iperf3 %s: no result (%v, %v):\n%s", n.Name, strings.Join(args, " "), err, jerr, out)
 	}
-	b.Fatalf("%s: iperf3 %s: no result (%v):\n%s", n.Name, strings.Join(args, " "), err, out)
-	return 0
 }
 
 // iperfReport is what the benchmarks read of iperf3 -J's output.
