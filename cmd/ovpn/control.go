@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The control socket of a link is RUNDIR/ovpn/LINK.sock, mode 0600 in a
+// 0700 directory: only root (or the daemon's user) talks to it. A client
+// connects, writes one request as a JSON line, and reads one response line.
+const (
+	sockSuffix      = ".sock"
+	requestTimeout  = 5 * time.Second  // to read a request, or to answer status and reload
+	downWaitTimeout = 60 * time.Second // for a link to be down after "down"
+)
+
+// request is what a client asks: "status", "reload" or "down".
+type request struct {
+	Op string `json:"op"`
+}
+
+// response is the answer: OK, or Error saying why not; Status for "status".
+type response struct {
+	OK     bool        `json:"ok"`
+	Error  string      `json:"error,omitempty"`
+	Status *linkStatus `json:"status,omitempty"`
+}
+
+// sockDir is where the control sockets of the links are.
+func sockDir(rundir string) string { return filepath.Join(rundir, "ovpn") }
+
+// sockPath is the control socket of the link called name.
+func sockPath(rundir, name string) string {
+	return filepath.Join(sockDir(rundir), name+sockSuffix)
+}
+
+// control is a link's control socket, served by the daemon.
+type control struct {
+	ln   *net.UnixListener
+	path string
+}
+
+// listenControl creates the link's control socket (replacing a stale one)
+// and serves each connection's request with serve.
+func listenControl(rundir, name string, serve func(request) response) (*control, error) {
+	dir := sockDir(rundir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("control socket directory: %w", err)
+	}
+	path := sockPath(rundir, name)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("stale control socket: %w", err)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	c := &control{ln: ln, path: path}
+	go c.acceptLoop(serve)
+	return c, nil
+}
+
+func (c *control) acceptLoop(serve func(request) response) {
+	for {
+		conn, err := c.ln.AcceptUnix()
+		if err != nil {
+			return // closed
+		}
+		go handle(conn, serve)
+	}
+}
+
+// handle serves one connection: one request, one response.
+func handle(conn *net.UnixConn, serve func(request) response) {
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(requestTimeout))
+	line, err := bufio.NewReader(conn).ReadBytes('\n')
+	if err != nil {
+		return
+	}
+	var req request
+	resp := response{Error: "bad request"}
+	if json.Unmarshal(line, &req) == nil {
+		resp = serve(req)
+	}
+	b, _ := json.Marshal(resp)
+	conn.SetWriteDeadline(time.Now().Add(requestTimeout))
+	conn.Write(append(b, '\n'))
+}
+
+// close stops serving and removes the socket; requests being served finish.
+func (c *control) close() {
+	c.ln.Close() // removes the socket file too (net.UnixListener unlinks it)
+	os.Remove(c.path)
+}
+
+// errNotUp says a link has no control socket that answers.
+var errNotUp = errors.New("not up")
+
+// call sends req to the link called name and returns its response; an
+// error wrapping errNotUp if no daemon answers.
+func call(ctx context.Context, rundir, name string, req request, timeout time.Duration) (response, error) {
+	path := sockPath(rundir, name)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "unix", path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return response{}, fmt.Errorf("link %s is %w (no daemon answers on %s)", name, errNotUp, path)
+		}
+		if errors.Is(err, fs.ErrPermission) {
+			return response{}, fmt.Errorf("link %s: %w: run ovpn as root", name, err)
+		}
+		return response{}, fmt.Errorf("link %s: %w", name, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	b, _ := json.Marshal(req)
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return response{}, fmt.Errorf("link %s: %w", name, err)
+	}
+	line, err := bufio.NewReader(conn).ReadBytes('\n')
+	if err != nil {
+		return response{}, fmt.Errorf("link %s did not answer %s: %w", name, req.Op, err)
+	}
+	var resp response
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return response{}, fmt.Errorf("link %s: bad answer: %w", name, err)
+	}
+	if !resp.OK {
+		return resp, fmt.Errorf("link %s: %s", name, resp.Error)
+	}
+	return resp, nil
+}
+
+// refuseIfUp fails if the link called name is up already.
+func refuseIfUp(ctx context.Context, rundir, name string) error {
+	_, err := call(ctx, rundir, name, request{Op: "status"}, requestTimeout)
+	if err == nil {
+		return fmt.Errorf("link %s is up already: 'ovpn down %s' first, or 'ovpn reload %s' to apply a changed config", name, name, name)
+	}
+	return nil
+}
+
+// links lists the links whose control socket exists.
+func links(rundir string) ([]string, error) {
+	ents, err := os.ReadDir(sockDir(rundir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), sockSuffix); ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// serve answers one control request.
+func (d *daemon) serve(req request) response {
+	switch req.Op {
+	case "status":
+		st := d.status()
+		return response{OK: true, Status: &st}
+	case "reload":
+		if err := d.reload(); err != nil {
+			return response{Error: err.Error()}
+		}
+		return response{OK: true}
+	case "down":
+		d.stop()
+		return response{OK: true}
+	}
+	return response{Error: fmt.Sprintf("unknown request %q", req.Op)}
+}

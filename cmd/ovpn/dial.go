@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"o7s.dev/ouroboros/overlay/link"
+	"o7s.dev/ouroboros/stack/flow"
+	"o7s.dev/ouroboros/stack/qos"
+)
+
+// Timeouts of a flow's set-up: the allocation (which may cross the layer
+// and resolve the name in its directory) and the hello exchange after it.
+const (
+	allocTimeout = 30 * time.Second
+	helloTimeout = 15 * time.Second
+)
+
+// dialer keeps one [[peer]]'s flow up: it allocates one whenever the peer
+// is not up (by a flow of either end), with backoff after failures.
+type dialer struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the loop has returned
+
+	mu      sync.Mutex
+	lastErr string    // why the last attempt failed; "" after a success
+	next    time.Time // when the next attempt is due, while waiting
+}
+
+// state returns the last failure and the next attempt, for status.
+func (dl *dialer) state() (string, time.Time) {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	return dl.lastErr, dl.next
+}
+
+func (dl *dialer) setState(lastErr string, next time.Time) {
+	dl.mu.Lock()
+	dl.lastErr, dl.next = lastErr, next
+	dl.mu.Unlock()
+}
+
+// stop ends the loop and waits for it.
+func (dl *dialer) stop() {
+	dl.cancel()
+	<-dl.done
+}
+
+// startDialer starts the dial loop of the [[peer]] called name.
+func (d *daemon) startDialer(ctx context.Context, name string) *dialer {
+	ctx, cancel := context.WithCancel(ctx)
+	dl := &dialer{name: name, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(dl.done)
+		d.dialLoop(ctx, dl)
+	}()
+	return dl
+}
+
+// dialLoop is one [[peer]]'s loop: while the peer is up it waits for its
+// flow to end; otherwise it dials, backing off after each failure.
+func (d *daemon) dialLoop(ctx context.Context, dl *dialer) {
+	var b backoff
+	logged := "" // the last failure logged, so each reason is logged once
+	for ctx.Err() == nil {
+		if p := d.link.Peer(dl.name); p != nil {
+			b.reset()
+			dl.setState("", time.Time{})
+			select {
+			case <-p.Done():
+			case <-ctx.Done():
+			}
+			continue
+		}
+		err := d.dial(ctx, dl.name)
+		if err == nil || ctx.Err() != nil || d.link.Peer(dl.name) != nil {
+			logged = ""
+			continue
+		}
+		wait := b.next()
+		dl.setState(err.Error(), time.Now().Add(wait))
+		if err.Error() != logged {
+			logged = err.Error()
+			d.rl.Log(slog.LevelWarn, "dial "+dl.name+": "+logged, "cannot reach peer", "peer", dl.name, "err", err, "retry", wait.Round(time.Millisecond))
+		}
+		sleep(ctx, wait)
+	}
+}
+
+// dial allocates a flow to the [[peer]] called name and hands it to the
+// engine, which runs the hello exchange and admits the peer.
+func (d *daemon) dial(ctx context.Context, name string) error {
+	p, err := d.procs.wait(ctx)
+	if err != nil {
+		return err
+	}
+	actx, cancel := context.WithTimeout(ctx, allocTimeout)
+	f, err := p.AllocFrom(actx, name, d.config().Name, qos.Raw)
+	cancel()
+	if err != nil {
+		return err
+	}
+	return d.add(ctx, f, name)
+}
+
+// addAccepted hands a flow irmd accepted for this end to the engine.
+func (d *daemon) addAccepted(ctx context.Context, f *flow.Flow) {
+	if err := d.add(ctx, f, ""); err != nil && ctx.Err() == nil {
+		d.rl.Log(slog.LevelWarn, "accept", "flow not accepted", "err", err)
+	}
+}
+
+// add runs the engine's hello exchange on f (dialled to dialled, or
+// accepted when dialled is ""), admitting the peer under the configuration
+// current at the time, and watches the peer once it is up.
+func (d *daemon) add(ctx context.Context, f *flow.Flow, dialled string) error {
+	adm := &admission{Dialled: dialled != "", Proof: f.Peer()}
+	var pc link.PeerConfig
+	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	peer, err := d.link.Add(hctx, f, dialled != "", func(h link.Hello) (link.PeerConfig, error) {
+		var err error
+		adm.Hello = h.Name
+		pc, err = admit(d.config(), dialled, adm.Proof, h)
+		if err != nil {
+			d.rl.Log(slog.LevelWarn, "refused", "peer refused", "claims", h.Name, "reason", err)
+		}
+		return pc, err
+	})
+	if err != nil {
+		return err
+	}
+	d.watch(peer, pc, adm)
+	return nil
+}
+
+// watch records an admitted peer and logs its coming up and going down.
+func (d *daemon) watch(p *link.Peer, pc link.PeerConfig, adm *admission) {
+	d.mu.Lock()
+	d.admitted[pc.Name] = adm
+	d.mu.Unlock()
+	d.log.Info("peer up", "peer", pc.Name, "dialled", adm.Dialled, "proven", pc.Proven)
+	go func() {
+		<-p.Done()
+		d.mu.Lock()
+		if d.admitted[pc.Name] == adm {
+			delete(d.admitted, pc.Name)
+		}
+		d.mu.Unlock()
+		d.log.Info("peer down", "peer", pc.Name, "reason", p.Err())
+	}()
+}
