@@ -46,10 +46,12 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## docs: rewrite the option tables in docs/ from stack/schema (make unit
-## fails while they differ)
+## docs: rewrite the option tables in docs/ from stack/schema, and ovpn's
+## configuration reference from overlay/config (make unit fails while they
+## differ)
 docs:
 	$(GO) test -count=1 -run '^TestDocs$$' ./stack/schema/ -update
+	$(GO) test -count=1 -run '^TestDocs$$' ./overlay/config/ -update
 
 ## bench: RTT and allocation time over the local layer (in-process and with
 ## the real tools), FRCT goodput under loss, flow socket batches; as root,
