@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"o7s.dev/ouroboros/overlay/config"
 	"o7s.dev/ouroboros/overlay/link"
@@ -40,7 +41,7 @@ func admit(cfg *config.Link, dialled string, proof flow.Peer, h link.Hello) (lin
 		return link.PeerConfig{}, err
 	}
 	pc := link.PeerConfig{Name: name, Proven: proven, Lease: len(cfg.Accept.Pool) > 0}
-	if p := findPeer(cfg, name); p != nil {
+	if p := cfg.Peer(name); p != nil {
 		pc.Routes = p.Routes
 	}
 	return pc, nil
@@ -52,7 +53,7 @@ func admitDialled(cfg *config.Link, dialled string, proof flow.Peer, claim strin
 	if claim != dialled {
 		return "", false, fmt.Errorf("dialled %s, but the peer says it is %s", dialled, claim)
 	}
-	proven := proof.Name == dialled || pinMatches(findPeer(cfg, dialled), proof)
+	proven := proof.Name == dialled || pinMatches(cfg.Peer(dialled), proof)
 	if cfg.Authenticate && !proven {
 		return "", false, unproven(cfg, dialled, proof)
 	}
@@ -71,7 +72,7 @@ func admitAccepted(cfg *config.Link, proof flow.Peer, claim string) (string, boo
 			return "", false, fmt.Errorf("the peer claims %s, but its certificate names %s", claim, proved)
 		}
 	}
-	if findPeer(cfg, claim) == nil && !acceptedName(cfg, claim) {
+	if cfg.Peer(claim) == nil && !acceptedName(cfg, claim) {
 		return "", false, fmt.Errorf("no [[peer]] entry and no [accept] names pattern matches %s", claim)
 	}
 	return claim, proved == claim, nil
@@ -81,7 +82,7 @@ func admitAccepted(cfg *config.Link, proof flow.Peer, claim string) (string, boo
 // claim: claim if its [[peer]] pins the certificate, else the name a CA
 // verified, else the [[peer]] whose pinned fingerprint the certificate has.
 func provenName(cfg *config.Link, proof flow.Peer, claim string) string {
-	if pinMatches(findPeer(cfg, claim), proof) {
+	if pinMatches(cfg.Peer(claim), proof) {
 		return claim
 	}
 	if proof.Name != "" {
@@ -100,13 +101,13 @@ func provenName(cfg *config.Link, proof flow.Peer, claim string) string {
 
 // pinMatches says whether p pins the fingerprint of proof's certificate.
 func pinMatches(p *config.Peer, proof flow.Peer) bool {
-	return p != nil && p.Fingerprint != "" && proof.Fingerprint != "" && p.Fingerprint == proof.Fingerprint
+	return p != nil && p.Fingerprint != "" && strings.EqualFold(p.Fingerprint, proof.Fingerprint)
 }
 
 // unproven says why name is not proven: no certificate at all, or one that
 // neither a CA nor the pin vouches for.
 func unproven(cfg *config.Link, name string, proof flow.Peer) error {
-	p := findPeer(cfg, name)
+	p := cfg.Peer(name)
 	if proof.Fingerprint != "" && p != nil && p.Fingerprint != "" {
 		return fmt.Errorf("%s presented a certificate with fingerprint %s, not the pinned %s",
 			name, proof.Fingerprint, p.Fingerprint)
@@ -122,14 +123,4 @@ func acceptedName(cfg *config.Link, name string) bool {
 		}
 	}
 	return false
-}
-
-// findPeer returns the [[peer]] entry called name, or nil.
-func findPeer(cfg *config.Link, name string) *config.Peer {
-	for i := range cfg.Peers {
-		if cfg.Peers[i].Name == name {
-			return &cfg.Peers[i]
-		}
-	}
-	return nil
 }

@@ -17,11 +17,11 @@ func cmdCheck(_ context.Context, inv *invocation) int {
 		fmt.Fprintf(inv.stderr, "ovpn: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(inv.stdout, "%s: link %s; ovpn up would:\n", cfg.File, cfg.Link)
+	fmt.Fprintln(inv.stdout, "ovpn up would:")
 	for _, line := range cfg.Plan() {
 		fmt.Fprintf(inv.stdout, "  %s\n", line)
 	}
-	for _, w := range warnings(cfg) {
+	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(inv.stdout, "warning: %s\n", w)
 	}
 	return exitOK

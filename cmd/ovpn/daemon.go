@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -181,7 +180,7 @@ func openPool(cfg *config.Link) (*pool.Pool, error) {
 		reserved = append(reserved, a.Addr())
 	}
 	p, err := pool.Open(pool.Config{Prefixes: cfg.Accept.Pool, Reserved: reserved, Lease: cfg.Accept.Lease,
-		File: filepath.Join(cfg.StateDir, cfg.Link+".leases")})
+		File: cfg.LeaseFile()})
 	if err != nil {
 		return nil, fmt.Errorf("[accept] pool: %w", err)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -108,12 +110,57 @@ func TestLinkNotUp(t *testing.T) {
 	}
 }
 
+const goodConfig = `
+name  = "gw.site-a"
+layer = "corp"
+authenticate = false
+
+[interface]
+device  = "ovpn7"
+address = ["10.77.0.1/24"]
+
+[[peer]]
+name   = "gw.site-b"
+routes = ["10.2.0.0/24"]
+`
+
+// writeConfig puts text in a temporary NAME.toml and returns its path.
+func writeConfig(t *testing.T, name, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCheck(t *testing.T) {
+	path := writeConfig(t, "site-a", goodConfig)
+	code, out, stderr := runOvpn(t, "check", path)
+	for _, want := range []string{"ovpn up would:", "link site-a", `register name "gw.site-a" in layer "corp"`,
+		`peer "gw.site-b"`, "10.2.0.0/24", "warning: authenticate = false"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check lacks %q:\n%s", want, out)
+		}
+	}
+	if code != exitOK || stderr != "" {
+		t.Fatalf("check: %d %q", code, stderr)
+	}
+}
+
 // A config that does not load is a usage error (status 2) for up and
-// check alike.
+// check alike, naming the file and the key; up refuses it before anything
+// else (no privileges, no irmd needed to say so).
 func TestBadConfigExitsTwo(t *testing.T) {
+	bad := writeConfig(t, "bad", strings.Replace(goodConfig, `layer = "corp"`, `layer = "corp"
+colour = "blue"`, 1))
 	for _, cmd := range []string{"check", "up"} {
-		code, _, stderr := runOvpn(t, cmd, t.TempDir()+"/missing.toml")
-		if code != exitUsage || !strings.HasPrefix(stderr, "ovpn: ") {
+		code, _, stderr := runOvpn(t, cmd, bad)
+		if code != exitUsage || !strings.Contains(stderr, bad) || !strings.Contains(stderr, "colour") {
+			t.Errorf("ovpn %s bad.toml: %d %q; want 2 naming the file and the key", cmd, code, stderr)
+		}
+		code, _, stderr = runOvpn(t, cmd, t.TempDir()+"/missing.toml")
+		if code != exitUsage || !strings.Contains(stderr, "missing.toml") {
 			t.Errorf("ovpn %s missing.toml: %d %q", cmd, code, stderr)
 		}
 	}

@@ -29,13 +29,13 @@ func diffConfigs(old, nw *config.Link) (reloadPlan, error) {
 	}
 	var plan reloadPlan
 	for _, p := range old.Peers {
-		if findPeer(nw, p.Name) == nil {
+		if nw.Peer(p.Name) == nil {
 			plan.Removed = append(plan.Removed, p.Name)
 		}
 	}
 	lease := len(nw.Accept.Pool) > 0
 	for _, p := range nw.Peers {
-		was := findPeer(old, p.Name)
+		was := old.Peer(p.Name)
 		switch {
 		case was == nil:
 			plan.Added = append(plan.Added, p.Name)
@@ -97,7 +97,7 @@ func revoked(cfg *config.Link, admitted map[string]*admission) map[string]error 
 		adm := admitted[name]
 		dialled := ""
 		if adm.Dialled {
-			if findPeer(cfg, name) == nil {
+			if cfg.Peer(name) == nil {
 				continue // removed from the configuration: plan.Removed ends it
 			}
 			dialled = name

@@ -27,26 +27,13 @@ func cmdUp(ctx context.Context, inv *invocation) int {
 		fmt.Fprintf(inv.stderr, "ovpn: %v\n", err)
 		return exitUsage
 	}
-	for _, w := range warnings(cfg) {
-		fmt.Fprintf(inv.stderr, "ovpn: warning: %s\n", w)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(inv.stderr, "ovpn: warning: %s: %s\n", cfg.File, w)
 	}
 	if !inv.flags["foreground"] {
 		return background(ctx, inv, cfg)
 	}
 	return foreground(ctx, inv, cfg)
-}
-
-// warnings are what up and check point out in a config they accept.
-func warnings(cfg *config.Link) []string {
-	var ws []string
-	if !cfg.Authenticate {
-		ws = append(ws, fmt.Sprintf("%s: authenticate = false: peers' names are taken as claimed; anyone who can reach %s in layer %s can claim to be a peer (for labs only)",
-			cfg.File, cfg.Name, cfg.Layer))
-	}
-	if len(cfg.Peers) == 0 && len(cfg.Accept.Names) == 0 {
-		ws = append(ws, fmt.Sprintf("%s: no [[peer]] and no [accept] names: nobody can use this link", cfg.File))
-	}
-	return ws
 }
 
 // foreground runs the link in this process until it is taken down. With
