@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -49,6 +50,7 @@ func sockPath(rundir, name string) string {
 type control struct {
 	ln   *net.UnixListener
 	path string
+	busy sync.WaitGroup // requests being served
 }
 
 // listenControl creates the link's control socket (replacing a stale one)
@@ -81,7 +83,11 @@ func (c *control) acceptLoop(serve func(request) response) {
 		if err != nil {
 			return // closed
 		}
-		go handle(conn, serve)
+		c.busy.Add(1)
+		go func() {
+			defer c.busy.Done()
+			handle(conn, serve)
+		}()
 	}
 }
 
@@ -107,6 +113,21 @@ func handle(conn *net.UnixConn, serve func(request) response) {
 func (c *control) close() {
 	c.ln.Close() // removes the socket file too (net.UnixListener unlinks it)
 	os.Remove(c.path)
+}
+
+// drain waits, at most requestTimeout, for the requests being served to be
+// answered: the answer to "down" is written after the teardown it asked for,
+// and the process must not exit before.
+func (c *control) drain() {
+	done := make(chan struct{})
+	go func() {
+		c.busy.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(requestTimeout):
+	}
 }
 
 // errNotUp says a link has no control socket that answers.

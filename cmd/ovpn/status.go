@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ import (
 // with the configured peers that are not up.
 type linkStatus struct {
 	Link         string `json:"link"`
+	PID          int    `json:"pid"` // the daemon's, for signals (SIGHUP reloads)
 	Name         string `json:"name"`
 	Layer        string `json:"layer"`
 	Authenticate bool   `json:"authenticate"`
@@ -43,12 +45,14 @@ func (d *daemon) status() linkStatus {
 		dials[n] = dl
 	}
 	d.mu.Unlock()
-	return mergeStatus(cfg, d.link.Status(), func(name string) (string, time.Time) {
+	ls := mergeStatus(cfg, d.link.Status(), func(name string) (string, time.Time) {
 		if dl := dials[name]; dl != nil {
 			return dl.state()
 		}
 		return "", time.Time{}
 	})
+	ls.PID = os.Getpid()
+	return ls
 }
 
 // mergeStatus joins the engine's status with the configured peers that
@@ -80,7 +84,7 @@ func printStatus(w io.Writer, ls linkStatus, now time.Time) {
 	if !ls.Authenticate {
 		auth = "authenticate = false: peers' names as claimed"
 	}
-	fmt.Fprintf(w, "link %s: %s in layer %s (%s)\n", ls.Link, ls.Name, ls.Layer, auth)
+	fmt.Fprintf(w, "link %s: %s in layer %s (%s), pid %d\n", ls.Link, ls.Name, ls.Layer, auth, ls.PID)
 	fmt.Fprintf(w, "  interface %s (%s), mtu %d, addresses %s\n", ls.Device, ls.Mode, ls.MTU, prefixes(ls.Addrs))
 	if len(ls.Drops) > 0 {
 		fmt.Fprintf(w, "  dropped from the interface: %s\n", drops(ls.Drops))

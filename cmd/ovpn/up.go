@@ -64,6 +64,7 @@ func foreground(ctx context.Context, inv *invocation, cfg *config.Link) int {
 			log.Warn("cannot notify systemd", "err", err)
 		}
 	})
+	d.ctl.drain()
 	return exitOK
 }
 
