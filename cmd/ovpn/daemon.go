@@ -32,6 +32,8 @@ type daemon struct {
 	iface netcfg.Iface
 	procs *procs
 	ctl   *control
+	// alloc allocates a flow to a peer: allocFromIRMd, or a test's.
+	alloc func(ctx context.Context, name string) (peerFlow, error)
 
 	mu       sync.Mutex
 	cfg      *config.Link
@@ -52,13 +54,20 @@ func (d *daemon) config() *config.Link {
 	return d.cfg
 }
 
+// newDaemon returns a daemon for cfg that is not up yet.
+func newDaemon(cfg *config.Link, rundir string, log *slog.Logger) *daemon {
+	d := &daemon{log: log, rl: &ratelog.Limiter{Logger: log}, rundir: rundir, cfg: cfg,
+		procs: newProcs(), dials: map[string]*dialer{}, admitted: map[string]*admission{},
+		stopped: make(chan struct{}), iface: netcfg.Iface{Name: cfg.Interface.Device}}
+	d.alloc = d.allocFromIRMd
+	return d
+}
+
 // up brings the link cfg describes up: the device, its addresses and
 // routes, the engine, the name in irmd, the loops and the control socket.
 // On error everything it did is undone.
 func up(ctx context.Context, cfg *config.Link, rundir string, log *slog.Logger) (d *daemon, err error) {
-	d = &daemon{log: log, rl: &ratelog.Limiter{Logger: log}, rundir: rundir, cfg: cfg,
-		procs: newProcs(), dials: map[string]*dialer{}, admitted: map[string]*admission{},
-		stopped: make(chan struct{}), iface: netcfg.Iface{Name: cfg.Interface.Device}}
+	d = newDaemon(cfg, rundir, log)
 	if err := checkCapNetAdmin(); err != nil {
 		return nil, err
 	}
@@ -207,7 +216,9 @@ func (d *daemon) start(p *flow.Process) {
 			d.stop()
 		}
 	}()
-	go d.runSessions(ctx, p)
+	if p != nil { // nil: a test's daemon without irmd
+		go d.runSessions(ctx, p)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, pc := range d.cfg.Peers {
@@ -251,7 +262,9 @@ func (d *daemon) teardown() {
 	if p != nil {
 		p.Close()
 	}
-	d.ctl.close()
+	if d.ctl != nil {
+		d.ctl.close()
+	}
 	d.log.Info("link down", "link", d.config().Link)
 }
 

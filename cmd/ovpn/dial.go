@@ -18,6 +18,14 @@ const (
 	helloTimeout = 15 * time.Second
 )
 
+// peerFlow is what the command needs of a flow: what the engine moves
+// packets on, and what irmd's key exchange proved about the other end.
+// *flow.Flow is one.
+type peerFlow interface {
+	link.Flow
+	Peer() flow.Peer
+}
+
 // dialer keeps one [[peer]]'s flow up: it allocates one whenever the peer
 // is not up (by a flow of either end), with backoff after failures.
 type dialer struct {
@@ -93,21 +101,32 @@ func (d *daemon) dialLoop(ctx context.Context, dl *dialer) {
 // dial allocates a flow to the [[peer]] called name and hands it to the
 // engine, which runs the hello exchange and admits the peer.
 func (d *daemon) dial(ctx context.Context, name string) error {
-	p, err := d.procs.wait(ctx)
-	if err != nil {
-		return err
-	}
-	actx, cancel := context.WithTimeout(ctx, allocTimeout)
-	f, err := p.AllocFrom(actx, name, d.config().Name, qos.Raw)
-	cancel()
+	f, err := d.alloc(ctx, name)
 	if err != nil {
 		return err
 	}
 	return d.add(ctx, f, name)
 }
 
+// allocFromIRMd is the daemon's alloc: a flow to name through irmd,
+// allocated as this end's name so that the far end can prove who dialled.
+// It waits while irmd is away.
+func (d *daemon) allocFromIRMd(ctx context.Context, name string) (peerFlow, error) {
+	p, err := d.procs.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, allocTimeout)
+	defer cancel()
+	f, err := p.AllocFrom(ctx, name, d.config().Name, qos.Raw)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 // addAccepted hands a flow irmd accepted for this end to the engine.
-func (d *daemon) addAccepted(ctx context.Context, f *flow.Flow) {
+func (d *daemon) addAccepted(ctx context.Context, f peerFlow) {
 	if err := d.add(ctx, f, ""); err != nil && ctx.Err() == nil {
 		d.rl.Log(slog.LevelWarn, "accept", "flow not accepted", "err", err)
 	}
@@ -116,7 +135,7 @@ func (d *daemon) addAccepted(ctx context.Context, f *flow.Flow) {
 // add runs the engine's hello exchange on f (dialled to dialled, or
 // accepted when dialled is ""), admitting the peer under the configuration
 // current at the time, and watches the peer once it is up.
-func (d *daemon) add(ctx context.Context, f *flow.Flow, dialled string) error {
+func (d *daemon) add(ctx context.Context, f peerFlow, dialled string) error {
 	adm := &admission{Dialled: dialled != "", Proof: f.Peer()}
 	var pc link.PeerConfig
 	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
