@@ -15,9 +15,13 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"o7s.dev/ouroboros/overlay/mac"
 	"o7s.dev/ouroboros/overlay/pool"
+	"o7s.dev/ouroboros/overlay/route"
 	"o7s.dev/ouroboros/overlay/wire"
 	"o7s.dev/ouroboros/tunif"
 )
@@ -97,7 +101,24 @@ type PeerConfig struct {
 type Admit func(h Hello) (PeerConfig, error)
 
 // Link is one device and its peers. Its methods are safe for concurrent use.
-type Link struct{ impl }
+type Link struct {
+	cfg    Config
+	log    *slog.Logger
+	routes *route.Table[*Peer] // tun: where packets go, and whence they may come
+	macs   *mac.Table[*Peer]   // tap: where frames go
+
+	mu     sync.Mutex
+	peers  map[string]*Peer // the peers that are up, by PeerConfig.Name
+	addrs  []netip.Prefix   // this end's tunnel addresses: Config.Addrs, or granted
+	closed bool
+
+	up    atomic.Pointer[[]*Peer]       // the peers that are up, for flooding
+	from  atomic.Pointer[[2]netip.Addr] // this end's IPv4 and IPv6 address, for ICMP answers
+	mtu   atomic.Int32                  // the device's MTU as last set or read
+	mtuMu sync.Mutex                    // serialises MTU changes and OnMTU calls
+	drops counters                      // drops before a peer was chosen
+	done  chan struct{}                 // closed by Close
+}
 
 // New opens a Link on cfg.Device; it does not read the device until Run.
 func New(cfg Config) (*Link, error) { return newLink(cfg) }
@@ -136,7 +157,34 @@ func (l *Link) Status() Status { return l.status() }
 func (l *Link) Close() error { return l.close() }
 
 // Peer is a peer whose flow is up.
-type Peer struct{ peerImpl }
+type Peer struct {
+	l       *Link
+	f       Flow
+	dialled bool
+	maxSDU  int
+	want    wire.Want   // what this end asked the peer's pool for
+	replies chan uint64 // cookies of echoes to answer, for keepalive to write
+	since   time.Time   // set before the peer is shared
+
+	mu     sync.Mutex // guards the fields below it
+	cfg    PeerConfig
+	hello  Hello
+	leased []netip.Prefix // addresses this end's pool leased it
+	lease  time.Duration  // renew the lease this often; 0: no lease
+
+	wmu sync.Mutex // serialises writes to f
+	txq [][]byte   // the device reader's batch for this peer; only it touches txq
+
+	lastRx               atomic.Int64 // Unix nanoseconds of the last SDU read
+	rtt                  atomic.Int64
+	echoCookie, echoSent atomic.Uint64
+	tx, rx               traffic
+	drops                counters
+
+	endOnce sync.Once
+	ended   chan struct{}
+	why     error // set before ended is closed
+}
 
 // Done is closed when the peer's flow has ended (closed, failed, refused,
 // dead, replaced by a duplicate); Err then says why.
