@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -48,9 +47,11 @@ func foreground(ctx context.Context, inv *invocation, cfg *config.Link) int {
 	log := slog.New(slog.NewTextHandler(inv.stderr, nil))
 	d, err := up(ctx, cfg, inv.rundir, log)
 	if err != nil {
+		// The log first: up prints the error once it reads the pipe, and
+		// the log should hold it by then.
+		fmt.Fprintf(inv.stderr, "ovpn: %v\n", err)
 		fmt.Fprintf(ready, "error %v\n", err)
 		ready.Close()
-		fmt.Fprintf(inv.stderr, "ovpn: %v\n", err)
 		return exitFailure
 	}
 	log.Info("link up", "link", cfg.Link, "device", cfg.Interface.Device, "name", cfg.Name, "layer", cfg.Layer)
@@ -101,8 +102,8 @@ func background(ctx context.Context, inv *invocation, cfg *config.Link) int {
 	return exitOK
 }
 
-// spawn starts the daemon and returns the line it reported on its ready
-// pipe ("" if it exited without one).
+// spawn starts the daemon and returns what it reported on its ready pipe
+// ("" if it exited without a word).
 func spawn(ctx context.Context, file, logPath string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return "", fmt.Errorf("log directory: %w", err)
@@ -140,11 +141,13 @@ func spawn(ctx context.Context, file, logPath string) (string, error) {
 	r.SetReadDeadline(time.Now().Add(readyTimeout))
 	stop := context.AfterFunc(ctx, func() { r.SetReadDeadline(time.Now()) })
 	defer stop()
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && err != io.EOF {
+	// The daemon writes "ready" or "error ..." (maybe several lines) and
+	// closes the pipe; if it dies first, the pipe ends empty.
+	msg, err := io.ReadAll(r)
+	if err != nil {
 		return "", fmt.Errorf("no word from the daemon (pid %d): %w; see %s", pid, err, logPath)
 	}
-	return strings.TrimSpace(line), nil
+	return strings.TrimSpace(string(msg)), nil
 }
 
 // summary is the line `ovpn up` prints once the link is up.
