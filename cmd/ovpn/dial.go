@@ -18,6 +18,10 @@ const (
 	helloTimeout = 15 * time.Second
 )
 
+// stableUp is how long a peer's flow must have been up for its end to
+// count as a break (re-dial at once) rather than a failure (back off).
+const stableUp = 10 * time.Second
+
 // peerFlow is what the command needs of a flow: what the engine moves
 // packets on, and what irmd's key exchange proved about the other end.
 // *flow.Flow is one.
@@ -69,25 +73,15 @@ func (d *daemon) startDialer(ctx context.Context, name string) *dialer {
 }
 
 // dialLoop is one [[peer]]'s loop: while the peer is up it waits for its
-// flow to end; otherwise it dials, backing off after each failure.
+// flow to end; otherwise it dials, backing off after each failure. A flow
+// that ends within stableUp of coming up counts as a failure too: the far
+// end decides on its own whether to admit this end, and its refusal
+// arrives just after the exchange, so a refused peer is up for a moment
+// and must not be re-dialled at once.
 func (d *daemon) dialLoop(ctx context.Context, dl *dialer) {
 	var b backoff
 	logged := "" // the last failure logged, so each reason is logged once
-	for ctx.Err() == nil {
-		if p := d.link.Peer(dl.name); p != nil {
-			b.reset()
-			dl.setState("", time.Time{})
-			select {
-			case <-p.Done():
-			case <-ctx.Done():
-			}
-			continue
-		}
-		err := d.dial(ctx, dl.name)
-		if err == nil || ctx.Err() != nil || d.link.Peer(dl.name) != nil {
-			logged = ""
-			continue
-		}
+	fail := func(err error) {
 		wait := b.next()
 		dl.setState(err.Error(), time.Now().Add(wait))
 		if err.Error() != logged {
@@ -95,6 +89,29 @@ func (d *daemon) dialLoop(ctx context.Context, dl *dialer) {
 			d.rl.Log(slog.LevelWarn, "dial "+dl.name+": "+logged, "cannot reach peer", "peer", dl.name, "err", err, "retry", wait.Round(time.Millisecond))
 		}
 		sleep(ctx, wait)
+	}
+	for ctx.Err() == nil {
+		if p := d.link.Peer(dl.name); p != nil {
+			since := time.Now()
+			dl.setState("", time.Time{})
+			select {
+			case <-p.Done():
+			case <-ctx.Done():
+				return
+			}
+			if time.Since(since) < stableUp && p.Err() != nil {
+				fail(p.Err())
+				continue
+			}
+			b.reset()
+			logged = ""
+			continue
+		}
+		err := d.dial(ctx, dl.name)
+		if err == nil || ctx.Err() != nil || d.link.Peer(dl.name) != nil {
+			continue
+		}
+		fail(err)
 	}
 }
 
@@ -156,12 +173,12 @@ func (d *daemon) add(ctx context.Context, f peerFlow, dialled string) error {
 	return nil
 }
 
-// watch records an admitted peer and logs its coming up and going down.
+// watch records an admitted peer until its flow ends, for reload to judge
+// it again. (The engine logs the peer's coming up and going down.)
 func (d *daemon) watch(p *link.Peer, pc link.PeerConfig, adm *admission) {
 	d.mu.Lock()
 	d.admitted[pc.Name] = adm
 	d.mu.Unlock()
-	d.log.Info("peer up", "peer", pc.Name, "dialled", adm.Dialled, "proven", pc.Proven)
 	go func() {
 		<-p.Done()
 		d.mu.Lock()
@@ -169,6 +186,5 @@ func (d *daemon) watch(p *link.Peer, pc link.PeerConfig, adm *admission) {
 			delete(d.admitted, pc.Name)
 		}
 		d.mu.Unlock()
-		d.log.Info("peer down", "peer", pc.Name, "reason", p.Err())
 	}()
 }
