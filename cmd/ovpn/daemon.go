@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"o7s.dev/ouroboros/internal/ratelog"
@@ -34,6 +35,8 @@ type daemon struct {
 	ctl   *control
 	// alloc allocates a flow to a peer: allocFromIRMd, or a test's.
 	alloc func(ctx context.Context, name string) (peerFlow, error)
+
+	created atomic.Bool // announce created the name in irmd: withdraw destroys it
 
 	mu       sync.Mutex
 	cfg      *config.Link

@@ -88,6 +88,13 @@ func (d *daemon) announce(ctx context.Context, p *flow.Process) error {
 	cfg := d.config()
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	existed, err := p.NameExists(ctx, cfg.Name)
+	if err != nil {
+		return err
+	}
+	if !existed {
+		d.created.Store(true)
+	}
 	if err := p.Register(ctx, cfg.Name, cfg.Layer); err != nil {
 		return fmt.Errorf("cannot register %s in layer %s: %w; is %s a layer this host's irmd is a member of? (irm ipcp list)",
 			cfg.Name, cfg.Layer, err, cfg.Layer)
@@ -98,7 +105,9 @@ func (d *daemon) announce(ctx context.Context, p *flow.Process) error {
 	return nil
 }
 
-// withdraw undoes announce, at teardown; irmd may be gone already.
+// withdraw undoes announce, at teardown; irmd may be gone already. A name
+// the link created (irmd did not know it before) is removed from irmd too;
+// one that an admin created or irmd.conf names stays, unregistered.
 func (d *daemon) withdraw(p *flow.Process) {
 	cfg := d.config()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
@@ -108,6 +117,11 @@ func (d *daemon) withdraw(p *flow.Process) {
 	}
 	if err := p.Unregister(ctx, cfg.Name, cfg.Layer); err != nil {
 		d.log.Warn("unregister failed", "name", cfg.Name, "layer", cfg.Layer, "err", err)
+	}
+	if d.created.Load() {
+		if err := p.DestroyName(ctx, cfg.Name); err != nil {
+			d.log.Warn("cannot remove the name this link created", "name", cfg.Name, "err", err)
+		}
 	}
 }
 
