@@ -122,8 +122,7 @@ func (d *daemon) openLink(cfg *config.Link) (*link.Link, error) {
 		Name: cfg.Name, Mode: cfg.Interface.Mode, Device: dev, Addrs: cfg.Interface.Address,
 		MTU: cfg.Interface.MTU, MSSClamp: cfg.Interface.MSSClamp,
 		AllowMove: cfg.Interface.AllowMove, MACAge: cfg.Interface.MACAge,
-		OnAddrs: d.granted, Log: d.log,
-		OnMTU: func(mtu int) { d.log.Info("interface MTU set from the flows", "device", dev.Name(), "mtu", mtu) },
+		OnAddrs: d.granted, Log: d.log, // the engine logs MTU changes itself
 	}
 	if len(cfg.Accept.Pool) > 0 {
 		if lc.Pool, err = openPool(cfg); err != nil {

@@ -145,7 +145,7 @@ func (d *daemon) allocFromIRMd(ctx context.Context, name string) (peerFlow, erro
 // addAccepted hands a flow irmd accepted for this end to the engine.
 func (d *daemon) addAccepted(ctx context.Context, f peerFlow) {
 	if err := d.add(ctx, f, ""); err != nil && ctx.Err() == nil {
-		d.rl.Log(slog.LevelWarn, "accept", "flow not accepted", "err", err)
+		d.rl.Log(slog.LevelWarn, "accept", "peer not accepted", "err", err)
 	}
 }
 
@@ -160,10 +160,8 @@ func (d *daemon) add(ctx context.Context, f peerFlow, dialled string) error {
 	peer, err := d.link.Add(hctx, f, dialled != "", func(h link.Hello) (link.PeerConfig, error) {
 		var err error
 		adm.Hello = h.Name
+		// A refusal comes back as Add's error, logged by the caller.
 		pc, err = admit(d.config(), dialled, adm.Proof, h)
-		if err != nil {
-			d.rl.Log(slog.LevelWarn, "refused", "peer refused", "claims", h.Name, "reason", err)
-		}
 		return pc, err
 	})
 	if err != nil {
