@@ -48,45 +48,79 @@ func sockPath(rundir, name string) string {
 
 // control is a link's control socket, served by the daemon.
 type control struct {
-	ln   *net.UnixListener
-	path string
-	busy sync.WaitGroup // requests being served
+	rundir, name string
+	serve        func(request) response
+	path         string
+	busy         sync.WaitGroup // requests being served
+
+	mu     sync.Mutex
+	ln     *net.UnixListener
+	closed bool
 }
 
 // listenControl creates the link's control socket (replacing a stale one)
 // and serves each connection's request with serve.
 func listenControl(rundir, name string, serve func(request) response) (*control, error) {
-	dir := sockDir(rundir)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("control socket directory: %w", err)
-	}
-	path := sockPath(rundir, name)
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("stale control socket: %w", err)
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	c := &control{rundir: rundir, name: name, serve: serve, path: sockPath(rundir, name)}
+	ln, err := c.listen()
 	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
+		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	c := &control{ln: ln, path: path}
-	go c.acceptLoop(serve)
+	c.ln = ln
+	go c.acceptLoop(ln)
 	return c, nil
 }
 
-func (c *control) acceptLoop(serve func(request) response) {
+func (c *control) listen() (*net.UnixListener, error) {
+	if err := os.MkdirAll(sockDir(c.rundir), 0o700); err != nil {
+		return nil, fmt.Errorf("control socket directory: %w", err)
+	}
+	if err := os.Remove(c.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("stale control socket: %w", err)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: c.path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(c.path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// renew makes the socket again if its file is gone: a service manager
+// that restarts irmd may remove the whole run directory with it.
+func (c *control) renew() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	if _, err := os.Stat(c.path); err == nil {
+		return nil
+	}
+	c.ln.SetUnlinkOnClose(false) // the path is not ours any more
+	c.ln.Close()
+	ln, err := c.listen()
+	if err != nil {
+		return err
+	}
+	c.ln = ln
+	go c.acceptLoop(ln)
+	return nil
+}
+
+func (c *control) acceptLoop(ln *net.UnixListener) {
 	for {
-		conn, err := c.ln.AcceptUnix()
+		conn, err := ln.AcceptUnix()
 		if err != nil {
 			return // closed
 		}
 		c.busy.Add(1)
 		go func() {
 			defer c.busy.Done()
-			handle(conn, serve)
+			handle(conn, c.serve)
 		}()
 	}
 }
@@ -111,6 +145,9 @@ func handle(conn *net.UnixConn, serve func(request) response) {
 
 // close stops serving and removes the socket; requests being served finish.
 func (c *control) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
 	c.ln.Close() // removes the socket file too (net.UnixListener unlinks it)
 	os.Remove(c.path)
 }

@@ -105,3 +105,36 @@ func TestControlBadRequests(t *testing.T) {
 		t.Fatalf("after a bad request: %v", err)
 	}
 }
+
+// A control socket whose run directory was removed (systemd removes irmd's
+// RuntimeDirectory when it restarts irmd) is made again by renew.
+func TestControlRenew(t *testing.T) {
+	rundir := t.TempDir()
+	c, err := listenControl(rundir, "a", func(request) response { return response{OK: true} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	if err := c.renew(); err != nil { // nothing to do
+		t.Fatal(err)
+	}
+	if _, err := call(context.Background(), rundir, "a", request{Op: "status"}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(sockDir(rundir)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(context.Background(), rundir, "a", request{Op: "status"}, time.Second); !errors.Is(err, errNotUp) {
+		t.Fatalf("socket removed: %v", err)
+	}
+	if err := c.renew(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := call(context.Background(), rundir, "a", request{Op: "status"}, time.Second); err != nil {
+		t.Fatalf("after renew: %v", err)
+	}
+	fi, err := os.Stat(sockDir(rundir))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("socket directory %v, %v; want 0700", fi.Mode(), err)
+	}
+}

@@ -148,6 +148,9 @@ func (d *daemon) runSessions(ctx context.Context, p *flow.Process) {
 			return
 		}
 		d.log.Info("attached to irmd again", "name", d.config().Name, "layer", d.config().Layer)
+		if err := d.ctl.renew(); err != nil {
+			d.log.Error("cannot make the control socket again: ovpn status, reload and down cannot reach this link; stop it with SIGTERM", "err", err)
+		}
 	}
 }
 
