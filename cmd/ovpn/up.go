@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -23,6 +25,12 @@ const readyTimeout = 2 * time.Minute
 func cmdUp(ctx context.Context, inv *invocation) int {
 	cfg, err := config.Load(config.Path(inv.args[0]))
 	if err != nil {
+		if capErr := checkCapNetAdmin(); capErr != nil && errors.Is(err, fs.ErrPermission) {
+			// Not a bad config: a user who may not read it may not
+			// bring the link up either, and that is the thing to say.
+			fmt.Fprintf(inv.stderr, "ovpn: %v\n", capErr)
+			return exitFailure
+		}
 		fmt.Fprintf(inv.stderr, "ovpn: %v\n", err)
 		return exitUsage
 	}

@@ -49,6 +49,28 @@ func TestE2EOVPNCommand(t *testing.T) {
 	}
 	write(cmdLinkConf("corp", cmdPeerB))
 
+	// Without CAP_NET_ADMIN, whether the file is readable or not, up says
+	// that (t.TempDir is not open to others: the file goes in a directory
+	// that is).
+	pub, err := os.MkdirTemp("", "ovpncmd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(pub) })
+	os.Chmod(pub, 0o755)
+	for _, mode := range []os.FileMode{0o644, 0o600} {
+		f := filepath.Join(pub, "cmdlink.toml")
+		if err := os.WriteFile(f, []byte(cmdLinkConf("corp", cmdPeerB)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(f, mode)
+		out, err := n.Run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+			filepath.Join(bin, "ovpn"), "up", f)
+		if err == nil || !strings.Contains(out, "ovpn needs CAP_NET_ADMIN") {
+			t.Fatalf("up as nobody (file mode %v): %v\n%s", mode, err, out)
+		}
+	}
+
 	mustContain(t, n.MustRun("ovpn", "up", conf),
 		"link cmdlink up: ovpn1 (tun) 10.77.0.1/24,fd77::1/64, gw.a in layer corp, 1 peer(s) to dial")
 	mustContain(t, n.MustRun("ip", "addr", "show", "dev", "ovpn1"), "10.77.0.1/24", "fd77::1/64", "UP")
