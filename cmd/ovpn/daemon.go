@@ -36,7 +36,8 @@ type daemon struct {
 	// alloc allocates a flow to a peer: allocFromIRMd, or a test's.
 	alloc func(ctx context.Context, name string) (peerFlow, error)
 
-	created atomic.Bool // announce created the name in irmd: withdraw destroys it
+	created atomic.Bool   // announce created the name in irmd: withdraw destroys it
+	pending chan struct{} // a token per accepted flow in its hello exchange
 
 	mu       sync.Mutex
 	cfg      *config.Link
@@ -61,7 +62,8 @@ func (d *daemon) config() *config.Link {
 func newDaemon(cfg *config.Link, rundir string, log *slog.Logger) *daemon {
 	d := &daemon{log: log, rl: &ratelog.Limiter{Logger: log}, rundir: rundir, cfg: cfg,
 		procs: newProcs(), dials: map[string]*dialer{}, admitted: map[string]*admission{},
-		stopped: make(chan struct{}), iface: netcfg.Iface{Name: cfg.Interface.Device}}
+		stopped: make(chan struct{}), iface: netcfg.Iface{Name: cfg.Interface.Device},
+		pending: make(chan struct{}, maxPending)}
 	d.alloc = d.allocFromIRMd
 	return d
 }

@@ -245,3 +245,32 @@ func TestDaemonReloadRevokes(t *testing.T) {
 		return !upOn(b, "gw.a") && strings.Contains(st.Peers[0].LastError, "no [accept] names pattern matches gw.a")
 	})
 }
+
+// Flows whose hello never comes hold at most maxPending goroutines: the
+// next is closed at once, and a slot frees when one of them ends.
+func TestDaemonBoundsPendingHellos(t *testing.T) {
+	b := testDaemon(t, "b", linkConf("gw.b", "10.77.0.2/24", "ovpntest-b", "[accept]\nnames = [\"gw.*\"]\n"))
+	run2(t, b)
+	var silent []*linktest.End
+	for range maxPending {
+		x, y := linktest.Pipe(1400)
+		silent = append(silent, x)
+		if !b.take(b.ctx, proved{y, flow.Peer{}}) {
+			t.Fatal("a flow refused before the bound")
+		}
+	}
+	x, y := linktest.Pipe(1400)
+	if b.take(b.ctx, proved{y, flow.Peer{}}) {
+		t.Fatal("a flow taken beyond the bound")
+	}
+	select {
+	case <-x.Ended():
+	default:
+		t.Fatal("the flow beyond the bound was not closed")
+	}
+	silent[0].Close()
+	waitUntil(t, "a free slot", func() bool {
+		_, y := linktest.Pipe(1400)
+		return b.take(b.ctx, proved{y, flow.Peer{}})
+	})
+}

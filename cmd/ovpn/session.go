@@ -17,6 +17,10 @@ const (
 	callTimeout   = 10 * time.Second
 )
 
+// maxPending bounds the accepted flows whose hello exchange is under way
+// (each for up to helloTimeout).
+const maxPending = 64
+
 // procs holds the daemon's current attachment to irmd, which changes when
 // irmd restarts. Dial loops wait on it while there is none.
 type procs struct {
@@ -189,6 +193,26 @@ func (d *daemon) acceptLoop(ctx context.Context, p *flow.Process) {
 			}
 			continue
 		}
-		go d.addAccepted(ctx, f)
+		d.take(ctx, f)
 	}
+}
+
+// take hands an accepted flow to the engine, in a goroutine of its own,
+// unless maxPending flows are in their hello exchange already: then it
+// closes the flow. A member of the layer that opens flows faster than they
+// finish their hello so costs a bounded number of goroutines and flows.
+// It reports whether it took the flow.
+func (d *daemon) take(ctx context.Context, f peerFlow) bool {
+	select {
+	case d.pending <- struct{}{}:
+	default:
+		f.Close()
+		d.rl.Log(slog.LevelWarn, "accept-busy", "flow closed: too many peers are setting up at once", "max", maxPending)
+		return false
+	}
+	go func() {
+		defer func() { <-d.pending }()
+		d.addAccepted(ctx, f)
+	}()
+	return true
 }
