@@ -44,7 +44,7 @@ type daemon struct {
 	dials    map[string]*dialer    // by [[peer]] name
 	admitted map[string]*admission // peers up, by name
 
-	ctx      context.Context    // the loops'; ends at teardown
+	ctx      context.Context    // the loops'; ends at teardown (a reload may use it before start)
 	cancel   context.CancelFunc // ends ctx
 	reloadMu sync.Mutex         // one reload at a time
 	stopOnce sync.Once
@@ -64,6 +64,7 @@ func newDaemon(cfg *config.Link, rundir string, log *slog.Logger) *daemon {
 		procs: newProcs(), dials: map[string]*dialer{}, admitted: map[string]*admission{},
 		stopped: make(chan struct{}), iface: netcfg.Iface{Name: cfg.Interface.Device},
 		pending: make(chan struct{}, maxPending)}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.alloc = d.allocFromIRMd
 	return d
 }
@@ -212,8 +213,7 @@ func (d *daemon) granted(addrs []netip.Prefix) {
 // start runs the engine, the irmd sessions with their accept loop, and a
 // dial loop per [[peer]].
 func (d *daemon) start(p *flow.Process) {
-	ctx, cancel := context.WithCancel(context.Background())
-	d.ctx, d.cancel = ctx, cancel
+	ctx := d.ctx
 	go func() {
 		if err := d.link.Run(ctx); err != nil {
 			d.log.Error("the device failed; taking the link down", "err", err)
