@@ -53,6 +53,9 @@ func admitDialled(cfg *config.Link, dialled string, proof flow.Peer, claim strin
 	if claim != dialled {
 		return "", false, fmt.Errorf("dialled %s, but the peer says it is %s", dialled, claim)
 	}
+	if cfg.Peer(dialled) == nil { // removed by a reload while it was dialled
+		return "", false, fmt.Errorf("%s is no longer a [[peer]] of this link", dialled)
+	}
 	proven := proof.Name == dialled || pinMatches(cfg.Peer(dialled), proof)
 	if cfg.Authenticate && !proven {
 		return "", false, unproven(cfg, dialled, proof)

@@ -54,6 +54,8 @@ func TestAdmit(t *testing.T) {
 			err: "gw.c presented no certificate"},
 		{desc: "dialled, hello names another peer", auth: true, dialled: "gw.c", proof: flow.Peer{Name: "gw.c"}, claim: "gw.b",
 			err: "dialled gw.c, but the peer says it is gw.b"},
+		{desc: "dialled, no longer a [[peer]]", auth: true, dialled: "gw.x", proof: flow.Peer{Name: "gw.x"}, claim: "gw.x",
+			err: "gw.x is no longer a [[peer]] of this link"},
 		{desc: "accepted [[peer]] proven by CA", auth: true, proof: flow.Peer{Name: "gw.c"}, claim: "gw.c",
 			want: link.PeerConfig{Name: "gw.c", Routes: routesC, Lease: true, Proven: true}},
 		{desc: "accepted [[peer]] proven by pin", auth: true, proof: flow.Peer{Fingerprint: fpB}, claim: "gw.b",

@@ -172,11 +172,24 @@ func (d *daemon) add(ctx context.Context, f peerFlow, dialled string) error {
 }
 
 // watch records an admitted peer until its flow ends, for reload to judge
-// it again. (The engine logs the peer's coming up and going down.)
+// it again, and judges it once more under the configuration in force now:
+// a reload that came while the peer was being set up did not see it.
+// (Recording and reading the configuration under d.mu, as reload swaps
+// the configuration and reads the records under it, leaves no gap.) The
+// engine logs the peer's coming up and going down.
 func (d *daemon) watch(p *link.Peer, pc link.PeerConfig, adm *admission) {
 	d.mu.Lock()
 	d.admitted[pc.Name] = adm
+	cfg := d.cfg
 	d.mu.Unlock()
+	dialled := ""
+	if adm.Dialled {
+		dialled = pc.Name
+	}
+	if _, err := admit(cfg, dialled, adm.Proof, link.Hello{Name: adm.Hello}); err != nil {
+		d.log.Info("peer no longer admitted", "peer", pc.Name, "reason", err)
+		d.link.Remove(pc.Name, "no longer admitted: "+err.Error())
+	}
 	go func() {
 		<-p.Done()
 		d.mu.Lock()
