@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"o7s.dev/ouroboros/overlay/config"
 )
 
 // command is one ovpn subcommand: its grammar, help, and what runs it.
@@ -175,9 +177,9 @@ func overview(cmds []*command) string {
 ovpn maps a tun (IP) or tap (Ethernet) interface onto encrypted Ouroboros
 flows between named endpoints: site-to-site links, laptop clients that get
 an address from an office's pool, and Ethernet segments bridged between
-sites. Each link is one TOML file in /etc/ouroboros/ovpn (see
-docs/config.md); peers are authenticated by the names their certificates
-prove. ovpn talks to this host's irmd ($OUROBOROS_RUNDIR, default
+sites. Each link is one TOML file in /etc/ouroboros/ovpn ('ovpn help
+config' lists its keys; docs/ovpn.md has guides and the reference); peers
+are authenticated by the names their certificates prove. ovpn talks to this host's irmd ($OUROBOROS_RUNDIR, default
 /run/ouroboros) and needs root or CAP_NET_ADMIN to bring links up.
 
 Commands:
@@ -190,6 +192,8 @@ Commands:
 	}
 	b.WriteString(`  ovpn help [COMMAND]
       Show help for a command ("ovpn COMMAND --help" does too).
+  ovpn help config
+      List the keys of a link's file.
   ovpn --version
 
 Example:
@@ -198,11 +202,63 @@ Example:
 	return b.String()
 }
 
+// configHelp lists a link file's keys, from the option table the loader
+// and docs/ovpn.md's reference use too.
+func configHelp() string {
+	var b strings.Builder
+	b.WriteString(`usage: ovpn help config
+
+The keys of a link's file (/etc/ouroboros/ovpn/NAME.toml), with the values
+they take and their defaults; OVPN_SECTION_KEY in the environment
+overrides a key (not those of [[peer]] entries). docs/ovpn.md has the
+full reference with examples; 'ovpn check FILE' validates a file.
+`)
+	section := "-"
+	for _, o := range config.Options() {
+		if o.Section != section {
+			section = o.Section
+			switch section {
+			case config.SectionTop:
+				b.WriteString("\nTop level:\n")
+			case config.SectionPeer:
+				b.WriteString("\n[[peer]] (one per peer this end dials):\n")
+			default:
+				b.WriteString("\n[" + section + "]:\n")
+			}
+		}
+		fmt.Fprintf(&b, "  %s = %s (default: %s)\n", o.Key, strings.ReplaceAll(o.Values(), "`", ""),
+			strings.ReplaceAll(o.DefaultText(), "`", ""))
+		b.WriteString(wrapText(o.Help, "      ", 78))
+	}
+	return b.String()
+}
+
+// wrapText fills text into lines of at most width columns, each indented.
+func wrapText(text, indent string, width int) string {
+	var b strings.Builder
+	line := indent
+	for _, word := range strings.Fields(strings.ReplaceAll(text, "`", "")) {
+		if len(line) > len(indent) && len(line)+1+len(word) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += word
+	}
+	return b.String() + line + "\n"
+}
+
 // helpCommand prints the help of the command args names, or the overview.
 func helpCommand(cmds []*command, args []string) *command {
 	return &command{name: "help", local: func(_ *invocation, w io.Writer) int {
 		if len(args) == 0 {
 			io.WriteString(w, overview(cmds))
+			return exitOK
+		}
+		if len(args) == 1 && args[0] == "config" {
+			io.WriteString(w, configHelp())
 			return exitOK
 		}
 		c := findCommand(cmds, args[0])

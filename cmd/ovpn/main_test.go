@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"o7s.dev/ouroboros/overlay/config"
 )
 
 // runOvpn runs a command line and returns its exit status and output.
@@ -45,6 +47,15 @@ func TestHelpForms(t *testing.T) {
 	}
 	if code, out, _ := runOvpn(t, "--version"); code != exitOK || !strings.HasPrefix(out, "ovpn ") {
 		t.Errorf("--version: %d %q", code, out)
+	}
+	code, cfgHelp, _ := runOvpn(t, "help", "config")
+	if code != exitOK {
+		t.Errorf("help config: %d", code)
+	}
+	for _, o := range config.Options() {
+		if !strings.Contains(cfgHelp, "  "+o.Key+" = ") {
+			t.Errorf("help config lacks %s", o.Ref())
+		}
 	}
 	if code, _, _ := runOvpn(t, "help", "nosuch"); code != exitUsage {
 		t.Errorf("help nosuch: %d", code)
