@@ -57,23 +57,23 @@ func fixedChange(old, nw *config.Link) string {
 	case old.Layer != nw.Layer:
 		return "layer"
 	case oi.Device != ni.Device:
-		return "interface.device"
+		return "[interface] device"
 	case oi.Mode != ni.Mode:
-		return "interface.mode"
+		return "[interface] mode"
 	case !slices.Equal(oi.Address, ni.Address):
-		return "interface.address"
+		return "[interface] address"
 	case oi.MTU != ni.MTU:
-		return "interface.mtu"
+		return "[interface] mtu"
 	case oi.MSSClamp != ni.MSSClamp:
-		return "interface.mss_clamp"
+		return "[interface] mss_clamp"
 	case oi.AllowMove != ni.AllowMove:
-		return "interface.allow_move"
+		return "[interface] allow_move"
 	case oi.MACAge != ni.MACAge:
-		return "interface.mac_age"
+		return "[interface] mac_age"
 	case !slices.Equal(old.Accept.Pool, nw.Accept.Pool):
-		return "accept.pool"
+		return "[accept] pool"
 	case old.Accept.Lease != nw.Accept.Lease:
-		return "accept.lease"
+		return "[accept] lease"
 	case old.StateDir != nw.StateDir:
 		return "state_dir"
 	}
