@@ -133,14 +133,19 @@ func handle(conn *net.UnixConn, serve func(request) response) {
 	if err != nil {
 		return
 	}
-	var req request
-	resp := response{Error: "bad request"}
-	if json.Unmarshal(line, &req) == nil {
-		resp = serve(req)
-	}
-	b, _ := json.Marshal(resp)
+	b, _ := json.Marshal(answer(line, serve))
 	conn.SetWriteDeadline(time.Now().Add(requestTimeout))
 	conn.Write(append(b, '\n'))
+}
+
+// answer decodes one request line and serves it; anything but a JSON
+// request gets "bad request".
+func answer(line []byte, serve func(request) response) response {
+	var req request
+	if json.Unmarshal(line, &req) != nil {
+		return response{Error: "bad request"}
+	}
+	return serve(req)
 }
 
 // close stops serving and removes the socket; requests being served finish.

@@ -138,3 +138,23 @@ func TestControlRenew(t *testing.T) {
 		t.Fatalf("socket directory %v, %v; want 0700", fi.Mode(), err)
 	}
 }
+
+// FuzzControlRequest: any bytes on the control socket get an answer, and
+// only a request whose op is known is served.
+func FuzzControlRequest(f *testing.F) {
+	for _, seed := range []string{`{"op":"status"}`, `{"op":"down"}` + "\n", `{"op":1}`, `{`, `null`, `[]`, ``} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		resp := answer(line, func(req request) response {
+			switch req.Op {
+			case "status", "reload", "down":
+				return response{OK: true}
+			}
+			return response{Error: "unknown request"}
+		})
+		if !resp.OK && resp.Error == "" {
+			t.Fatalf("%q: neither served nor refused", line)
+		}
+	})
+}
