@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -136,6 +137,9 @@ func spawn(ctx context.Context, file, logPath string) (string, error) {
 	defer r.Close()
 	cmd := exec.Command(exe, "up", "--foreground", "--ready-fd", "3", abs)
 	cmd.Dir = "/"
+	// A background daemon is nobody's service: it must not tell a
+	// service manager that it is ready in the name of the up that ran it.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "NOTIFY_SOCKET=") })
 	cmd.Stdout, cmd.Stderr = logf, logf // stdin: /dev/null
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
