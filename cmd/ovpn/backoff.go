@@ -20,6 +20,7 @@ const (
 // backoffMin; it is used by one goroutine.
 type backoff struct {
 	cur  time.Duration
+	max  time.Duration  // 0: backoffMax
 	rand func() float64 // in [0, 1); nil: math/rand/v2
 }
 
@@ -32,8 +33,12 @@ func (b *backoff) next() time.Duration {
 	if b.rand != nil {
 		r = b.rand
 	}
-	d := b.cur
-	b.cur = min(2*b.cur, backoffMax)
+	limit := b.max
+	if limit <= 0 {
+		limit = backoffMax
+	}
+	d := min(b.cur, limit)
+	b.cur = min(2*b.cur, limit)
 	return time.Duration(float64(d) * (1 - backoffJitter + 2*backoffJitter*r()))
 }
 

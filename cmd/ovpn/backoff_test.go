@@ -38,3 +38,17 @@ func TestBackoffJitter(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoffOwnCap(t *testing.T) {
+	b := backoff{max: time.Second, rand: func() float64 { return 0.5 }}
+	var got []time.Duration
+	for range 5 {
+		got = append(got, b.next())
+	}
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, time.Second, time.Second}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("waits %v, want %v", got, want)
+		}
+	}
+}

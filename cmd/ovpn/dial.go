@@ -15,7 +15,7 @@ import (
 // and resolve the name in its directory) and the hello exchange after it.
 const (
 	allocTimeout = 30 * time.Second
-	helloTimeout = 15 * time.Second
+	helloTimeout = 5 * time.Second
 )
 
 // stableUp is how long a peer's flow must have been up for its end to

@@ -158,9 +158,15 @@ func (d *daemon) runSessions(ctx context.Context, p *flow.Process) {
 	}
 }
 
+// reattachMax caps the backoff of reattach: attaching and registering are
+// calls to this host's irmd, cheap enough to try every second while irmd
+// restarts and its layer comes up (enrollment takes seconds), and each
+// second saved is a second sooner that traffic flows again.
+const reattachMax = time.Second
+
 // reattach attaches and announces with backoff until it works or ctx ends.
 func (d *daemon) reattach(ctx context.Context) *flow.Process {
-	var b backoff
+	b := backoff{max: reattachMax}
 	for sleep(ctx, b.next()) {
 		p, err := attach(ctx, d.rundir)
 		if err == nil {
