@@ -58,8 +58,10 @@ type Config struct {
 	// A peer from which nothing arrived for four intervals is dead: its
 	// flow is closed and Peer.Done is closed.
 	Echo time.Duration
-	// OnAddrs, if set, is called (from a peer's goroutine) when a grant
-	// changes this end's addresses, with every address it now holds.
+	// OnAddrs, if set, is called when a grant changes this end's
+	// addresses, with every address it now holds: from Add, before it
+	// returns, for the first grant; from the granting peer's goroutine
+	// for a later one. Only a tun end dialling without Addrs asks.
 	OnAddrs func(addrs []netip.Prefix)
 	// OnMTU, if set, is called when the Link changed the device's MTU.
 	OnMTU func(mtu int)
@@ -124,7 +126,10 @@ type Link struct {
 func New(cfg Config) (*Link, error) { return newLink(cfg) }
 
 // Run moves packets from the device to the peers until ctx ends, Close is
-// called or the device fails; it returns nil in the first two cases.
+// called or the device fails; it returns nil in the first two cases. A
+// device read cannot be interrupted but by closing the device, so ctx
+// ending closes the Link. Peers move packets from their flows to the
+// device from Add on, whether Run runs or not.
 func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 
 // Add runs the hello exchange on f (dialled: this end allocated the flow)
@@ -133,7 +138,9 @@ func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 // a bad or missing hello before ctx ends, a duplicate that loses the
 // tie-break) it closes f and returns an error saying why. If a peer with the
 // same name is up already, one flow is kept: the one dialled by the end
-// whose name sorts first; the other is refused with "duplicate flow".
+// whose name sorts first (between two dialled by the same end, the newer);
+// the other is refused with "duplicate flow", and its Add error or Peer.Err
+// wraps ErrDuplicate at both ends.
 func (l *Link) Add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Peer, error) {
 	return l.add(ctx, f, dialled, admit)
 }

@@ -41,7 +41,10 @@ func (l *Link) add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Pee
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("link %s: peer %s: %w", dev, p.Name(), err)
+		if name := p.Name(); name != "" {
+			return nil, fmt.Errorf("link %s: peer %s: %w", dev, name, err)
+		}
+		return nil, fmt.Errorf("link %s: a peer that sent no hello: %w", dev, err)
 	}
 	l.log.Info("peer up", "peer", p.Name(), "dialled", dialled, "proven", p.cfg.Proven, "allowed", prefixes)
 	go r.run()
@@ -154,7 +157,7 @@ func (l *Link) lease(p *Peer, want wire.Want) ([]netip.Prefix, error) {
 func (l *Link) claims(p *Peer, h Hello, pc PeerConfig) {
 	var extra []netip.Prefix
 	for _, r := range h.Routes {
-		if !slices.Contains(pc.Routes, r.Masked()) {
+		if !slices.ContainsFunc(pc.Routes, func(c netip.Prefix) bool { return c.Masked() == r.Masked() }) {
 			extra = append(extra, r)
 		}
 	}

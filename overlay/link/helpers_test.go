@@ -8,16 +8,21 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"o7s.dev/ouroboros/internal/tool/tooltest"
 	"o7s.dev/ouroboros/overlay/link/linktest"
 	"o7s.dev/ouroboros/overlay/wire"
+	"o7s.dev/ouroboros/stack/flow"
 	"o7s.dev/ouroboros/tunif/tuntest"
 )
 
-var _ Flow = (*linktest.End)(nil)
+var (
+	_ Flow = (*linktest.End)(nil)
+	_ Flow = (*flow.Flow)(nil) // what the ovpn command hands over
+)
 
 const testSDU = 1400
 
@@ -31,7 +36,7 @@ type node struct {
 
 // newNode starts a Link named name; cfg's Name, Mode (tun if 0), Device
 // and Log are filled in.
-func newNode(t *testing.T, name string, cfg Config) *node {
+func newNode(t testing.TB, name string, cfg Config) *node {
 	t.Helper()
 	dev, host := tuntest.NewPair(1500)
 	cfg.Name, cfg.Device = name, dev
@@ -78,13 +83,13 @@ type addResult struct {
 }
 
 // connect runs Add on both ends of a new pipe at once, a dialling.
-func connect(t *testing.T, a, b *node, adA, adB Admit) (pa, pb addResult) {
+func connect(t testing.TB, a, b *node, adA, adB Admit) (pa, pb addResult) {
 	t.Helper()
 	fa, fb := linktest.Pipe(testSDU)
 	return connectOn(t, a, b, fa, fb, adA, adB)
 }
 
-func connectOn(t *testing.T, a, b *node, fa, fb Flow, adA, adB Admit) (pa, pb addResult) {
+func connectOn(t testing.TB, a, b *node, fa, fb Flow, adA, adB Admit) (pa, pb addResult) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -98,7 +103,7 @@ func connectOn(t *testing.T, a, b *node, fa, fb Flow, adA, adB Admit) (pa, pb ad
 }
 
 // mustConnect is connect for a pair that must come up.
-func mustConnect(t *testing.T, a, b *node, adA, adB Admit) (*Peer, *Peer) {
+func mustConnect(t testing.TB, a, b *node, adA, adB Admit) (*Peer, *Peer) {
 	t.Helper()
 	ra, rb := connect(t, a, b, adA, adB)
 	if ra.err != nil || rb.err != nil {
@@ -195,7 +200,7 @@ func pfx(ss ...string) []netip.Prefix {
 
 // handEnd is a peer driven by hand: the test writes and reads its SDUs.
 type handEnd struct {
-	t *testing.T
+	t testing.TB
 	f *linktest.End
 }
 
@@ -237,7 +242,7 @@ func (h handEnd) next() wire.Msg {
 
 // handPeer connects a hand end to n: it sends hello (Name "hand" if
 // empty, n's mode if 0) and returns once n's Add returned.
-func handPeer(t *testing.T, n *node, hello wire.Msg, admit Admit) (handEnd, *Peer, error) {
+func handPeer(t testing.TB, n *node, hello wire.Msg, admit Admit) (handEnd, *Peer, error) {
 	t.Helper()
 	fl, fh := linktest.Pipe(testSDU)
 	h := handEnd{t, fh}
@@ -254,3 +259,5 @@ func handPeer(t *testing.T, n *node, hello wire.Msg, admit Admit) (handEnd, *Pee
 	p, err := n.l.Add(ctx, fl, false, admit)
 	return h, p, err
 }
+
+type int64counter = atomic.Int64

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"o7s.dev/ouroboros/overlay/link/linktest"
+	"o7s.dev/ouroboros/overlay/packet"
 	"o7s.dev/ouroboros/overlay/pool"
 	"o7s.dev/ouroboros/overlay/wire"
 )
@@ -54,13 +55,44 @@ func TestIPv4IPv6BothWays(t *testing.T) {
 	}
 }
 
-// TestNoRoute: a packet to no peer is dropped and counted at the link.
+// TestNoRoute: a packet to no peer is dropped and counted at the link, and
+// answered with an ICMP or ICMPv6 "destination unreachable" from this
+// end's tunnel address.
 func TestNoRoute(t *testing.T) {
-	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24")})
-	if err := a.host.Send(ipPacket("10.77.0.1", "192.0.2.1", nil)); err != nil {
-		t.Fatal(err)
+	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24", "fd77::1/64")})
+	for i, c := range []struct{ src, dst, from string }{
+		{"10.77.0.1", "192.0.2.1", "10.77.0.1"},
+		{"fd77::1", "2001:db8::1", "fd77::1"},
+	} {
+		if err := a.host.Send(ipPacket(c.src, c.dst, nil)); err != nil {
+			t.Fatal(err)
+		}
+		expectICMP(t, a, c.from, c.src, 0, 1)
+		if got := a.l.Status().Drops["no-route"]; got != uint64(i+1) {
+			t.Errorf("no-route drops %d, want %d", got, i+1)
+		}
 	}
-	waitFor(t, 5*time.Second, "a no-route drop", func() bool { return a.l.Status().Drops["no-route"] == 1 })
+}
+
+// expectICMP waits for an ICMP (IPv4: type 3 code v4code) or ICMPv6 (type
+// v6type) answer from from to to at n's host, and returns it.
+func expectICMP(t *testing.T, n *node, from, to string, v4code, v6type byte) []byte {
+	t.Helper()
+	got, err := n.host.Recv(5 * time.Second)
+	if err != nil {
+		t.Fatalf("waiting for an ICMP answer: %v", err)
+	}
+	src, dst, ok := packet.Addrs(got)
+	if !ok || src.String() != from || dst.String() != to {
+		t.Fatalf("answer % x: from %v to %v, want from %s to %s", got, src, dst, from, to)
+	}
+	if src.Is4() && (got[9] != 1 || got[20] != 3 || got[21] != v4code) {
+		t.Fatalf("answer % x: want ICMP type 3 code %d", got, v4code)
+	}
+	if src.Is6() && (got[6] != 58 || got[40] != v6type) {
+		t.Fatalf("answer % x: want ICMPv6 type %d", got, v6type)
+	}
+	return got
 }
 
 // TestLease: a client with no address gets one of each family from the
@@ -291,11 +323,15 @@ func TestDeadPeer(t *testing.T) {
 		t.Error("the dead peer's flow is open")
 	}
 
-	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24"), Echo: echo})
-	mustConnect(t, a, b, admitAs(PeerConfig{}), admitAs(PeerConfig{}))
-	waitFor(t, 5*time.Second, "an RTT", func() bool { return a.peerStatus(t, "gw.b").RTT > 0 })
-	time.Sleep(10 * echo) // live peers answer: nobody dies
-	if a.l.Peer("gw.b") == nil || b.l.Peer("gw.a") == nil {
+	// A live pair, with intervals long enough that a loaded machine does
+	// not starve a goroutine for four of them.
+	const live = 100 * time.Millisecond
+	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24"), Echo: live})
+	c := newNode(t, "gw.c", Config{Addrs: pfx("10.77.0.3/24"), Echo: live})
+	mustConnect(t, a, c, admitAs(PeerConfig{}), admitAs(PeerConfig{}))
+	waitFor(t, 5*time.Second, "an RTT", func() bool { return a.peerStatus(t, "gw.c").RTT > 0 })
+	time.Sleep(10 * live) // live peers answer: nobody dies
+	if a.l.Peer("gw.c") == nil || c.l.Peer("gw.a") == nil {
 		t.Error("a live pair was declared dead")
 	}
 }
@@ -394,7 +430,32 @@ func TestMTU(t *testing.T) {
 			t.Errorf("%v: OnMTU got %v", c.mode, told)
 		}
 		mu.Unlock()
+		if c.mode == wire.Tun { // a packet over the MTU the flow carries
+			a.host.Send(ipPacket("10.77.0.1", "10.77.0.2", make([]byte, 1300)))
+			ans := expectICMP(t, a, "10.77.0.1", "10.77.0.1", 4, 0)
+			if mtu := int(ans[26])<<8 | int(ans[27]); mtu != 1300 {
+				t.Errorf("too big announces MTU %d, want 1300", mtu)
+			}
+			if got := a.l.Status().Drops["too-big"]; got != 1 {
+				t.Errorf("too-big drops %d", got)
+			}
+			b.expectNone(t)
+		}
 	}
+}
+
+// TestLeaseRenewed: the server acquires a client's lease again at a third
+// of its time while the client is up.
+func TestLeaseRenewed(t *testing.T) {
+	pl, err := pool.Open(pool.Config{Prefixes: pfx("10.77.0.128/25"), Lease: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newNode(t, "office", Config{Addrs: pfx("10.77.0.1/24"), Pool: pl})
+	c := newNode(t, "laptop", Config{})
+	mustConnect(t, c, srv, admitAs(PeerConfig{}), admitAs(PeerConfig{Lease: true}))
+	first := pl.Leases()[0].Expires
+	waitFor(t, 5*time.Second, "a renewed lease", func() bool { return pl.Leases()[0].Expires.After(first) })
 }
 
 // TestTapMesh: three tap sites in a full mesh. A broadcast reaches each
@@ -442,5 +503,84 @@ func TestTapMesh(t *testing.T) {
 	c.expectNone(t)
 	if st := b.l.macs.Stats(); st.Refused != 1 {
 		t.Errorf("b's MAC table: %+v", st)
+	}
+}
+
+// TestMSSClamp: with MSSClamp, a TCP SYN's MSS is lowered to fit the MTU
+// the flows give the device.
+func TestMSSClamp(t *testing.T) {
+	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24"), MSSClamp: true})
+	b := newNode(t, "gw.b", Config{Addrs: pfx("10.77.0.2/24")})
+	fa, fb := linktest.Pipe(1300)
+	if r, _ := connectOn(t, a, b, fa, fb, admitAs(PeerConfig{}), admitAs(PeerConfig{})); r.err != nil {
+		t.Fatal(r.err)
+	}
+	syn := ipPacket("10.77.0.1", "10.77.0.2", nil)[:20]
+	syn[9] = 6 // TCP
+	syn = append(syn, 0x0f, 0xa0, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0,
+		6<<4, 0x02, 0xff, 0xff, 0, 0, 0, 0, // 24-byte header, SYN
+		2, 4, 0x05, 0xb4) // MSS 1460
+	syn[3] = byte(len(syn))
+	syn[10], syn[11] = 0, 0
+	sum := checksum(syn[:20])
+	syn[10], syn[11] = byte(sum>>8), byte(sum)
+	a.host.Send(syn)
+	got, err := b.host.Recv(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mss := int(got[42])<<8 | int(got[43]); mss != 1300-40 {
+		t.Errorf("MSS %d after the link, want %d", mss, 1300-40)
+	}
+}
+
+// TestAddressConflict: a peer whose hello address another peer holds is
+// refused, the reason naming the address and the other peer.
+func TestAddressConflict(t *testing.T) {
+	b := newNode(t, "office", Config{Addrs: pfx("10.77.0.1/24")})
+	if _, _, err := handPeer(t, b, wire.Msg{Name: "one", Addrs: pfx("10.77.0.5/24")}, admitAs(PeerConfig{})); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := handPeer(t, b, wire.Msg{Name: "two", Addrs: pfx("10.77.0.5/24")}, admitAs(PeerConfig{}))
+	if err == nil || !strings.Contains(err.Error(), "10.77.0.5/32") || !strings.Contains(err.Error(), "peer one") {
+		t.Fatalf("second peer with one address: %v", err)
+	}
+	h.next() // hello
+	if m := h.next(); m.Type != wire.Refuse || !strings.Contains(m.Reason, "10.77.0.5/32") {
+		t.Errorf("the refused peer got %+v", m)
+	}
+}
+
+// TestBadHello: a first control message that is not a valid hello, or is
+// of another version, fails Add saying so.
+func TestBadHello(t *testing.T) {
+	b := newNode(t, "office", Config{Addrs: pfx("10.77.0.1/24")})
+	for _, c := range []struct {
+		sdu  []byte
+		want string
+	}{
+		{[]byte{0, 1, 1, 1, 0, 1, 1}, "bad hello: ovpn hello: lacks name"},
+		{[]byte{0, 2, 1}, "speaks another version of ovpn; upgrade one end"},
+	} {
+		fl, fh := linktest.Pipe(testSDU)
+		fh.WriteBatch([][]byte{ipPacket("10.77.0.5", "10.77.0.1", nil), c.sdu}) // data first: ignored
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := b.l.Add(ctx, fl, false, admitAs(PeerConfig{}))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Add after % x: %v, want %q", c.sdu, err, c.want)
+		}
+		select {
+		case <-fh.Ended():
+		default:
+			t.Error("flow left open")
+		}
+	}
+	// No hello at all: Add ends with ctx.
+	fl, _ := linktest.Pipe(testSDU)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.l.Add(ctx, fl, false, admitAs(PeerConfig{})); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Errorf("Add without a hello: %v", err)
 	}
 }

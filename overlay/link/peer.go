@@ -115,8 +115,10 @@ func (p *Peer) end(why error) {
 			delete(l.peers, p.cfg.Name)
 			l.publish()
 		}
-		l.mu.Unlock()
+		// Under l.mu: a flow of the same name registering next must
+		// find the prefixes free.
 		l.routes.Remove(p)
+		l.mu.Unlock()
 		l.macs.RemovePeer(p)
 		close(p.ended)
 		if !errors.Is(why, ErrClosed) {

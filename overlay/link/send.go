@@ -50,7 +50,16 @@ type devReader struct {
 
 	replyBufs [][]byte // each tunif.Headroom+replySize bytes of capacity
 	replies   [][]byte // answers to write back to the device this batch
+	tokens    float64  // ICMP answers that may be sent now
+	refilled  int64    // when tokens was last refilled, Unix nanoseconds
 }
+
+// ICMP answers are rate-limited, as the kernel limits its own (a host
+// sending to nowhere in a loop gets a trickle, not one answer per packet).
+const (
+	answerRate  = 1000 // per second
+	answerBurst = 50
+)
 
 func newDevReader(l *Link) *devReader {
 	n := l.cfg.Device.BatchSize()
@@ -167,7 +176,7 @@ func (r *devReader) answer(pkt []byte, big bool, mtu int) {
 	if pkt[0]>>4 == 6 {
 		from = r.l.from.Load()[1]
 	}
-	if !from.IsValid() {
+	if !from.IsValid() || !r.allowAnswer() {
 		return
 	}
 	buf := r.replyBufs[len(r.replies)]
@@ -181,4 +190,16 @@ func (r *devReader) answer(pkt []byte, big bool, mtu int) {
 		return // no answer due, or one that did not fit our buffer
 	}
 	r.replies = append(r.replies, buf[:tunif.Headroom+len(rep)])
+}
+
+// allowAnswer takes a token for an ICMP answer, if one is left.
+func (r *devReader) allowAnswer() bool {
+	now := r.l.now().UnixNano()
+	r.tokens = min(answerBurst, r.tokens+float64(now-r.refilled)*answerRate/1e9)
+	r.refilled = now
+	if r.tokens < 1 {
+		return false
+	}
+	r.tokens--
+	return true
 }

@@ -148,6 +148,11 @@ func (e *End) WriteBatch(bufs [][]byte) (int, error) {
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	for i, b := range bufs {
+		select {
+		case <-e.s.ended: // checked first: select picks at random among ready cases
+			return i, ErrClosed
+		default:
+		}
 		var q []byte
 		select {
 		case <-e.s.ended:
