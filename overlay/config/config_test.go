@@ -222,3 +222,30 @@ func TestDeviceDefault(t *testing.T) {
 		t.Errorf("with a device: %v %+v", err, l)
 	}
 }
+
+// TestOwner checks that a file every user may write, or that another user
+// owns, is refused: it says who may dial in.
+func TestOwner(t *testing.T) {
+	path := write(t, "gw.toml", example)
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.HasPrefix(err.Error(), path+": writable by every user (mode -rw-rw-rw-)") {
+		t.Errorf("world-writable file: %v", err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatalf("mode 0644: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		return // only root can give the file to another user
+	}
+	if err := os.Chown(path, 4242, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.HasPrefix(err.Error(), path+": owned by uid 4242, who could change it") {
+		t.Errorf("file of another user: %v", err)
+	}
+}

@@ -93,3 +93,19 @@ func (o *Option) DefaultText() string {
 	}
 	return "none"
 }
+
+// Keys writes the file's keys as plain text, one per line with its values
+// and default, for the command's help (`ovpn help check`); the full
+// reference is docs/ovpn.md's.
+func Keys() string {
+	var b strings.Builder
+	for _, o := range Options() {
+		def := o.DefaultText()
+		if !o.Required {
+			def = "default " + def
+		}
+		line := fmt.Sprintf("%s: %s; %s\n", o.Ref(), o.Values(), def)
+		b.WriteString(strings.ReplaceAll(line, "`", ""))
+	}
+	return b.String()
+}

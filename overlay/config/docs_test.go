@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,22 @@ func TestDocs(t *testing.T) {
 	out := generated.ReplaceAllLiteralString(doc, m[1]+want+m[3])
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKeys checks that the help's list names every key once.
+func TestKeys(t *testing.T) {
+	lines := strings.Split(strings.TrimSuffix(Keys(), "\n"), "\n")
+	opts := Options()
+	if len(lines) != len(opts) {
+		t.Fatalf("%d lines for %d options:\n%s", len(lines), len(opts), Keys())
+	}
+	for i, o := range opts {
+		if !strings.HasPrefix(lines[i], o.Ref()+": ") || strings.Contains(lines[i], "`") {
+			t.Errorf("line %q is not about %s in plain text", lines[i], o.Ref())
+		}
+	}
+	if want := "[interface] mode: tun or tap; default tun"; lines[5] != want {
+		t.Errorf("line 6 %q, want %q", lines[5], want)
 	}
 }

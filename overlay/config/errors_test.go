@@ -59,23 +59,27 @@ type badCase struct {
 
 var badCases = []badCase{
 	// top level
-	{base, `name = "gw.a"`, `name = ""`, `name: empty; want an Ouroboros name`},
+	{base, `name = "gw.a"`, `name = ""`, `name: name is empty`},
 	{base, `name = "gw.a"`, `name = 5`, `name: want a string, not an integer (5)`},
 	{base, `name = "gw.a"`, ``, `name: missing; set it (or $OVPN_NAME)`},
-	{base, `name = "gw.a"`, `name = "` + strings.Repeat("n", 256) + `"`, `name: a name is at most 255 bytes; this one is 256`},
-	{base, `name = "gw.a"`, `name = "gw\u0007a"`, `name: "gw\aa" holds a control character`},
-	{base, `layer = "corp"`, `layer = ""`, `layer: empty; want an Ouroboros name`},
+	{base, `name = "gw.a"`, `name = "` + strings.Repeat("n", 256) + `"`, `name: name is 256 bytes long, at most 255 are allowed`},
+	{base, `name = "gw.a"`, `name = "gw\u0007a"`, `name: name "gw\aa" contains a control character`},
+	{base, `layer = "corp"`, `layer = ""`, `layer: name is empty`},
 	{base, `layer = "corp"`, ``, `layer: missing; set it (or $OVPN_LAYER)`},
 	{base, `layer = "corp"`, `layer = ["corp"]`, `layer: want a string, not a list`},
 	{base, `authenticate = true`, `authenticate = "yes"`, `authenticate: want true or false, not a string ("yes")`},
 	{base, `state_dir = "/var/lib/x"`, `state_dir = "var/lib/x"`, `state_dir: "var/lib/x": want an absolute path`},
 	{base, `layer = "corp"`, "layer = \"corp\"\nnmae = \"x\"", `nmae: unknown key; the keys here are name, layer, authenticate, state_dir, [interface], [[peer]], [accept]`},
 	{base, `layer = "corp"`, "layer = \"corp\"\n\"x y\" = 1", `"x y": unknown key`},
-	{clientBase, `layer = "l"`, "layer = \"l\"\ninterface = 5", `[interface]: want a table, not an integer (5); want a table: [interface]`},
+	{clientBase, `layer = "l"`, "layer = \"l\"\ninterface = 5", `[interface]: want a table, [interface], not an integer (5)`},
 	{serverBase, `layer = "l"`, "layer = \"l\"\npeer = 5", `[[peer]]: want an array of tables, [[peer]], not an integer (5)`},
 	{serverBase, `layer = "l"`, "layer = \"l\"\npeer = [1]", `[[peer]] 1: want a table, not an integer (1)`},
 	{base, ``, "[acept]\nnames = [\"x\"]", `[acept]: unknown table; the tables are [interface], [[peer]] and [accept]`},
 	{tapBase, `[[peer]]`, `[peer]`, `[peer]: peers are an array of tables: write [[peer]], not [peer]`},
+	{base, `layer = "corp"`, `Layer = "corp"`, `Layer: keys are lowercase: write layer`},
+	{base, `mtu = 1400`, "mtu = 1400\nMTU = 1300", `[interface] MTU: keys are lowercase: write mtu`},
+	{base, `name = "gw.c"`, "name = \"gw.c\"\nName = \"gw.d\"", `[[peer]] 2 Name: keys are lowercase: write name`},
+	{base, `[accept]`, `[Accept]`, `[Accept]: keys are lowercase: write accept`},
 	{base, `layer = "corp"`, "layer = \"corp\"\nlayer = \"x\"", `line 3, column 1: key layer is already defined`},
 
 	// [interface]
@@ -112,7 +116,7 @@ var badCases = []badCase{
 	{base, `name = "gw.c"`, ``, `[[peer]] 2 name: missing; every [[peer]] needs one`},
 	{base, `name = "gw.c"`, `name = "gw.b"`, `[[peer]] 2 name: "gw.b" is also [[peer]] 1`},
 	{base, `name = "gw.c"`, `name = "gw.a"`, `[[peer]] 2 name: "gw.a" is this endpoint's own name`},
-	{base, `name = "gw.c"`, `name = ""`, `[[peer]] 2 name: empty; want an Ouroboros name`},
+	{base, `name = "gw.c"`, `name = ""`, `[[peer]] 2 name: name is empty`},
 	{base, `name = "gw.c"`, `name = true`, `[[peer]] 2 name: want a string, not a bool (true)`},
 	{base, `name = "gw.c"`, "name = \"gw.c\"\nroute = \"x\"", `[[peer]] 2 route: unknown key; the keys here are name, routes, fingerprint`},
 	{base, `routes = ["10.3.0.0/24"]`, `routes = ["10.2.0.0/33"]`, `[[peer]] 2 routes: "10.2.0.0/33": bad prefix length`},
@@ -128,7 +132,7 @@ var badCases = []badCase{
 
 	// [accept]
 	{base, `names = ["laptop.*"]`, `names = ["laptop.["]`, `[accept] names: "laptop.[": not a pattern in path.Match syntax`},
-	{base, `names = ["laptop.*"]`, `names = [""]`, `[accept] names: pattern empty; want an Ouroboros name`},
+	{base, `names = ["laptop.*"]`, `names = [""]`, `[accept] names: pattern "": name is empty`},
 	{base, `names = ["laptop.*"]`, `names = 1`, `[accept] names: want a list of strings`},
 	{base, `lease = "12h"`, "lease = \"12h\"\npools = [\"x\"]", `[accept] pools: unknown key; the keys here are names, pool, lease`},
 	{base, `pool = ["10.77.0.128/25", "fd77::8000/113"]`, `pool = ["10.77.0.128/25", "10.77.0.64/26"]`, `[accept] pool: 10.77.0.128/25 and 10.77.0.64/26: at most one prefix per address family`},
@@ -200,6 +204,15 @@ func TestBadConfigsCoverEveryKey(t *testing.T) {
 		if !found {
 			t.Errorf("no case of TestBadConfigs spoils %s", o.Ref())
 		}
+	}
+}
+
+// TestErrorsOnce checks that a problem that several keys share is
+// reported once.
+func TestErrorsOnce(t *testing.T) {
+	_, err := load(t, serverBase+"[peer]\nname = \"c\"\nroutes = []\n[acept]\na = 1\nb = 2\n")
+	if err == nil || strings.Count(err.Error(), "\n") != 1 {
+		t.Errorf("want two lines, one about [peer] and one about [acept]; got %v", err)
 	}
 }
 

@@ -57,6 +57,9 @@ func Load(path string) (*Link, error) {
 		return nil, &Error{File: path, Err: openProblem(err)}
 	}
 	defer f.Close()
+	if err := checkOwner(f); err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
 	if err != nil {
 		return nil, &Error{File: path, Err: err}
@@ -84,10 +87,20 @@ func openProblem(err error) error {
 type loader struct {
 	file string
 	errs []error
+	seen map[string]bool // the problems reported, to say each once
 }
 
+// fail reports a problem, once: a [peer] table's keys each lead to the
+// same one.
 func (ld *loader) fail(key, env string, err error) {
-	ld.errs = append(ld.errs, &Error{File: ld.file, Key: key, Env: env, Err: err})
+	e := &Error{File: ld.file, Key: key, Env: env, Err: err}
+	if ld.seen == nil {
+		ld.seen = make(map[string]bool)
+	}
+	if msg := e.Error(); !ld.seen[msg] {
+		ld.seen[msg] = true
+		ld.errs = append(ld.errs, e)
+	}
 }
 
 // parse reads the file's bytes (and the environment) into a checked Link.
@@ -97,6 +110,9 @@ func parse(file, link string, data []byte) (*Link, error) {
 	v.SetConfigType("toml")
 	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 		return nil, &Error{File: file, Err: tomlProblem(err)}
+	}
+	if ld.upperKeys(data); len(ld.errs) > 0 {
+		return nil, errors.Join(ld.errs...)
 	}
 	opts := Options()
 	for i := range opts {
@@ -190,7 +206,7 @@ func (ld *loader) unknown(k string, val any) {
 	case section == SectionPeer:
 		ld.fail("[peer]", "", errors.New("peers are an array of tables: write [[peer]], not [peer]"))
 	case !nested && isSection(k):
-		ld.fail("["+k+"]", "", fmt.Errorf("%v; want a table: [%s]", wrongType(val, "a table"), k))
+		ld.fail("["+k+"]", "", wrongType(val, "a table, ["+k+"]"))
 	case nested && isSection(section):
 		ld.fail("["+section+"] "+quoteKey(key), "", errors.New("unknown key"+suggest(section)))
 	case nested:
@@ -282,7 +298,7 @@ func suggest(section string) string {
 // quoteKey writes a key from the file so that odd bytes cannot forge lines.
 func quoteKey(k string) string {
 	for _, r := range k {
-		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+		if !(r == '_' || r == '-' || alnum(r)) {
 			return strconv.Quote(k)
 		}
 	}

@@ -13,10 +13,9 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-)
 
-// maxName is the longest Ouroboros name, as irmd allows.
-const maxName = 255
+	"o7s.dev/ouroboros/stack/crypt/cert"
+)
 
 // parse reads one value of the option: raw is what the TOML decoder gave,
 // or the environment's string when env is set. It returns the value the
@@ -230,26 +229,15 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-// checkName applies irmd's rules for names (stack/irm, stack/crypt/cert):
-// 1 to 255 bytes of UTF-8 without control characters.
-func checkName(s string) error {
-	switch {
-	case s == "":
-		return errors.New("empty; want an Ouroboros name")
-	case len(s) > maxName:
-		return fmt.Errorf("a name is at most %d bytes; this one is %d", maxName, len(s))
-	case !utf8.ValidString(s):
-		return fmt.Errorf("%q is not valid UTF-8", s)
-	case strings.ContainsFunc(s, unicode.IsControl):
-		return fmt.Errorf("%q holds a control character", s)
-	}
-	return nil
-}
+// checkName applies the rules of names that a name certificate can be
+// issued for (stack/crypt/cert), which irmd's (stack/irm) allow: 1 to 255
+// bytes of UTF-8 without control characters.
+func checkName(s string) error { return cert.CheckName(s) }
 
 // checkGlob checks a pattern of names.
 func checkGlob(g string) error {
 	if err := checkName(g); err != nil {
-		return fmt.Errorf("pattern %w", err)
+		return fmt.Errorf("pattern %q: %w", g, err)
 	}
 	if _, err := path.Match(g, ""); err != nil {
 		return fmt.Errorf("%q: not a pattern in path.Match syntax (*, ?, [a-z], \\ escapes)", g)
