@@ -33,6 +33,10 @@ func (i Iface) link() (netlink.Link, error) {
 }
 
 // Up sets the interface up.
+//
+// If it is running then (a tun has a carrier while its device is open),
+// Up returns once the IPv6 addresses SetAddrs added without duplicate
+// address detection are in use, as SetAddrs does for a running interface.
 func (i Iface) Up() error {
 	l, err := i.link()
 	if err != nil {
@@ -41,7 +45,14 @@ func (i Iface) Up() error {
 	if err := netlink.LinkSetUp(l); err != nil {
 		return fmt.Errorf("netcfg: set %s up: %w", i.Name, err)
 	}
-	return nil
+	if l, err = i.link(); err != nil || !ready(l) {
+		return err
+	}
+	addrs, err := i.noDAD(l)
+	if err != nil {
+		return err
+	}
+	return i.waitLocal(addrs)
 }
 
 // retry runs a netlink dump again while the kernel reports it interrupted.

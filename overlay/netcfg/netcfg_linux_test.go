@@ -1,12 +1,14 @@
 package netcfg
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -279,5 +281,76 @@ func TestSetRoutesByDifference(t *testing.T) {
 	got := routeChanges(t, i, set("10.2.0.0/24", "10.3.0.0/16", "fd02::/48"))
 	if want := []string{"+10.3.0.0/16", "-192.168.50.0/24"}; !slices.Equal(got, want) {
 		t.Errorf("changes %v, want only %v", got, want)
+	}
+}
+
+// TestSetAddrsUsableAtOnce: on an interface without ARP (as a tun is),
+// IPv6 addresses are in use when SetAddrs returns: not tentative, and
+// with the local route that delivers packets to them.
+func TestSetAddrsUsableAtOnce(t *testing.T) {
+	netns(t)
+	i, l := noARP(t, "ov0")
+	for round, addrs := range [][]netip.Prefix{prefixes("fd77::1/64", "fd78::1/64"), prefixes("fd77::2/64")} {
+		if err := i.SetAddrs(addrs); err != nil {
+			t.Fatal(err)
+		}
+		as, err := netlink.AddrList(l, netlink.FAMILY_V6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.Flags&unix.IFA_F_TENTATIVE != 0 && !a.IP.IsLinkLocalUnicast() { // the kernel's own goes through DAD
+				t.Errorf("round %d: %v still tentative", round, a.IPNet)
+			}
+		}
+		checkLocal(t, fmt.Sprintf("round %d", round), addrs)
+	}
+}
+
+// TestSetAddrsBeforeUp: addresses set on an interface that is down (as
+// `ovpn up` does before it sets it up) are in use when Up returns, and
+// SetAddrs does not wait for what the kernel does only at up.
+func TestSetAddrsBeforeUp(t *testing.T) {
+	netns(t)
+	i, l := noARP(t, "ov0")
+	if err := netlink.LinkSetDown(l); err != nil {
+		t.Fatal(err)
+	}
+	addrs := prefixes("fd77::1/64", "10.77.0.1/24")
+	start := time.Now()
+	if err := i.SetAddrs(addrs); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("SetAddrs on a down interface took %v", took)
+	}
+	if err := i.Up(); err != nil {
+		t.Fatal(err)
+	}
+	checkLocal(t, "after Up", addrs)
+}
+
+// noARP makes a veth pair (see veth) with ARP off on name, as a tun has.
+func noARP(t *testing.T, name string) (Iface, netlink.Link) {
+	t.Helper()
+	i := veth(t, name)
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetARPOff(l); err != nil {
+		t.Fatal(err)
+	}
+	return i, l
+}
+
+// checkLocal checks that packets to each address are delivered locally.
+func checkLocal(t *testing.T, when string, addrs []netip.Prefix) {
+	t.Helper()
+	for _, p := range addrs {
+		rs, err := netlink.RouteGet(p.Addr().AsSlice())
+		if err != nil || len(rs) == 0 || rs[0].Type != unix.RTN_LOCAL {
+			t.Errorf("%s: packets to %s are not delivered locally: %v %v", when, p.Addr(), rs, err)
+		}
 	}
 }

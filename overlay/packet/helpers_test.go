@@ -110,8 +110,13 @@ func syn(flags byte, opts ...byte) []byte {
 
 // tcp4 returns an IPv4 TCP segment with a correct TCP checksum.
 func tcp4(tcp []byte, data ...byte) []byte {
+	return tcp4At("10.1.0.2", "10.2.0.3", tcp, data...)
+}
+
+// tcp4At is tcp4 between the given addresses.
+func tcp4At(src, dst string, tcp []byte, data ...byte) []byte {
 	seg := append(append([]byte(nil), tcp...), data...)
-	p := v4("10.1.0.2", "10.2.0.3", true, protoTCP, seg)
+	p := v4(src, dst, true, protoTCP, seg)
 	ph := make([]byte, 12)
 	copy(ph, p[12:20])
 	ph[9] = protoTCP
@@ -122,8 +127,13 @@ func tcp4(tcp []byte, data ...byte) []byte {
 
 // tcp6 returns an IPv6 TCP segment with a correct TCP checksum.
 func tcp6(tcp []byte, data ...byte) []byte {
+	return tcp6At("fd01::2", "fd02::3", tcp, data...)
+}
+
+// tcp6At is tcp6 between the given addresses.
+func tcp6At(src, dst string, tcp []byte, data ...byte) []byte {
 	seg := append(append([]byte(nil), tcp...), data...)
-	p := v6("fd01::2", "fd02::3", protoTCP, seg)
+	p := v6(src, dst, protoTCP, seg)
 	setSum(p[40:], 16, pseudo(addr(p[8:24]), addr(p[24:40]), len(seg), protoTCP), p[40:])
 	return p
 }

@@ -2,9 +2,10 @@ package packet
 
 import "encoding/binary"
 
-// Header sizes the MSS is derived from: a TCP segment of MSS bytes fills
-// mtu with a 20-byte IPv4 or 40-byte IPv6 header and a 20-byte TCP header
-// (RFC 879, RFC 8200 section 8.3).
+// The TCP header (RFC 9293): its fixed length, from which with the IP
+// header's the MSS is derived (a segment of MSS bytes fills mtu with a
+// 20-byte IPv4 or 40-byte IPv6 header and a 20-byte TCP header, RFC 879
+// and RFC 8200 section 8.3), the SYN flag and the option kinds.
 const (
 	tcpLen    = 20
 	tcpSYN    = 0x02

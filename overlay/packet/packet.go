@@ -59,7 +59,7 @@ func ipv4Header(pkt []byte) int {
 	return ihl
 }
 
-// ipv4FragOffset returns the fragment offset field and whether more
+// ipv4Frag returns the fragment offset field and whether more
 // fragments follow.
 func ipv4Frag(pkt []byte) (offset uint16, more bool) {
 	f := binary.BigEndian.Uint16(pkt[6:8])
