@@ -13,8 +13,8 @@ import (
 
 func TestDiffRefusesKeysThatNeedARestart(t *testing.T) {
 	for key, change := range map[string]func(*config.Link){
-		"name":                 func(c *config.Link) { c.Name = "gw.z" },
-		"layer":                func(c *config.Link) { c.Layer = "other" },
+		"name":                   func(c *config.Link) { c.Name = "gw.z" },
+		"layer":                  func(c *config.Link) { c.Layer = "other" },
 		"[interface] device":     func(c *config.Link) { c.Interface.Device = "ovpn9" },
 		"[interface] mode":       func(c *config.Link) { c.Interface.Mode = wire.Tap },
 		"[interface] address":    func(c *config.Link) { c.Interface.Address = nil },
@@ -24,7 +24,7 @@ func TestDiffRefusesKeysThatNeedARestart(t *testing.T) {
 		"[interface] mac_age":    func(c *config.Link) { c.Interface.MACAge = time.Minute },
 		"[accept] pool":          func(c *config.Link) { c.Accept.Pool = nil },
 		"[accept] lease":         func(c *config.Link) { c.Accept.Lease = time.Hour },
-		"state_dir":            func(c *config.Link) { c.StateDir = "/tmp" },
+		"state_dir":              func(c *config.Link) { c.StateDir = "/tmp" },
 	} {
 		nw := testConfig()
 		change(nw)
