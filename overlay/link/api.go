@@ -169,9 +169,13 @@ type Peer struct {
 	f       Flow
 	dialled bool
 	maxSDU  int
-	want    wire.Want   // what this end asked the peer's pool for
-	replies chan uint64 // cookies of echoes to answer, for keepalive to write
-	since   time.Time   // set before the peer is shared
+	want    wire.Want     // what this end asked the peer's pool for
+	replies chan uint64   // cookies of echoes to answer, for keepalive to write
+	rehello chan struct{} // a hello came after the exchange: keepalive answers it
+	// sentHello is this end's hello, sent again while the exchange runs
+	// and to a peer that says hello again later. Set before any reader.
+	sentHello *wire.Msg
+	since     time.Time // set before the peer is shared
 
 	mu     sync.Mutex // guards the fields below it
 	cfg    PeerConfig

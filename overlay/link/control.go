@@ -51,7 +51,12 @@ func (p *Peer) control(sdu []byte) {
 		p.l.applyGrant(m.Addrs)
 	case m.Type == wire.Refuse:
 		p.end(refusedBy(p.Name(), m.Reason))
-	default: // a reply to no echo, a grant not asked for, a second hello
+	case m.Type == wire.Hello:
+		select {
+		case p.rehello <- struct{}{}:
+		default: // one answer pending is enough
+		}
+	default: // a reply to no echo, a grant not asked for
 		p.drop(badControl)
 	}
 }

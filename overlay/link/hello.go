@@ -17,9 +17,16 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"o7s.dev/ouroboros/overlay/pool"
 	"o7s.dev/ouroboros/overlay/wire"
+)
+
+// The first resend of a hello, and the longest wait between two.
+const (
+	helloResend    = 200 * time.Millisecond
+	maxHelloResend = time.Second
 )
 
 func (l *Link) add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Peer, error) {
@@ -62,11 +69,14 @@ func (l *Link) exchange(p *Peer, r *peerReader, admit Admit) ([]netip.Prefix, er
 	if p.dialled && len(l.cfg.Addrs) == 0 && l.cfg.Mode == wire.Tun {
 		p.want = wire.WantIPv4 | wire.WantIPv6
 	}
-	err := p.writeMsg(&wire.Msg{Type: wire.Hello, Name: l.cfg.Name, Mode: l.cfg.Mode,
-		MTU: uint32(l.mtu.Load()), Addrs: own, Want: p.want})
-	if err != nil {
+	p.sentHello = &wire.Msg{Type: wire.Hello, Name: l.cfg.Name, Mode: l.cfg.Mode,
+		MTU: uint32(l.mtu.Load()), Addrs: own, Want: p.want}
+	if err := p.writeMsg(p.sentHello); err != nil {
 		return nil, err
 	}
+	// A raw flow may lose the hello (or the grant it asks for): it goes
+	// again until the exchange is done; a peer already up answers it.
+	defer p.resendHello()()
 	m, err := r.readControl(wire.Hello)
 	if err != nil {
 		return nil, err
@@ -108,6 +118,23 @@ func (l *Link) exchange(p *Peer, r *peerReader, admit Admit) ([]netip.Prefix, er
 	return l.allowed(pc, h, leased, own), nil
 }
 
+// resendHello sends this end's hello again, at growing intervals, until
+// the function it returns is called.
+func (p *Peer) resendHello() (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for wait := helloResend; ; wait = min(2*wait, maxHelloResend) {
+			select {
+			case <-done:
+				return
+			case <-time.After(wait):
+				p.writeMsg(p.sentHello) //nolint:errcheck // Add's context bounds the exchange
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 // admitHello checks what this end checks itself, then asks admit.
 func (l *Link) admitHello(h Hello, admit Admit) (PeerConfig, error) {
 	switch {
@@ -119,7 +146,7 @@ func (l *Link) admitHello(h Hello, admit Admit) (PeerConfig, error) {
 	}
 	pc, err := admit(h)
 	if err != nil {
-		return PeerConfig{}, fmt.Errorf("not admitted by %s: %w", l.cfg.Name, err)
+		return PeerConfig{}, fmt.Errorf("not admitted: %w", err)
 	}
 	return pc, nil
 }
@@ -210,7 +237,7 @@ func (l *Link) register(p *Peer, prefixes []netip.Prefix) error {
 		if !l.keepNew(old, p) {
 			l.mu.Unlock()
 			p.refuse(duplicateReason)
-			return fmt.Errorf("%w: the flow dialled by %s is up", ErrDuplicate, l.winner(p))
+			return fmt.Errorf("%w: the flow dialled by %s is up", ErrDuplicate, l.dialler(old))
 		}
 		changes[old] = nil
 	}
@@ -227,7 +254,7 @@ func (l *Link) register(p *Peer, prefixes []netip.Prefix) error {
 	l.mu.Unlock()
 	if old != nil {
 		old.refuse(duplicateReason)
-		old.end(fmt.Errorf("peer %s: %w: replaced by the flow dialled by %s", name, ErrDuplicate, l.winner(p)))
+		old.end(fmt.Errorf("peer %s: %w: replaced by the flow dialled by %s", name, ErrDuplicate, l.dialler(p)))
 	}
 	l.fitMTU()
 	return nil
@@ -241,7 +268,10 @@ func (l *Link) keepNew(old, new *Peer) bool {
 	return new.dialled == (l.cfg.Name < new.hello.Name)
 }
 
-// winner names the end whose flow wins ties with p's peer.
-func (l *Link) winner(p *Peer) string {
-	return min(l.cfg.Name, p.hello.Name)
+// dialler names the end that allocated p's flow.
+func (l *Link) dialler(p *Peer) string {
+	if p.dialled {
+		return l.cfg.Name
+	}
+	return p.hello.Name
 }

@@ -211,7 +211,7 @@ func TestRefused(t *testing.T) {
 		return PeerConfig{}, errors.New(h.Name + " matches no accept pattern")
 	}
 	ra, rb := connect(t, a, b, admitAs(PeerConfig{}), refuse)
-	const why = "not admitted by office: laptop.eve matches no accept pattern"
+	const why = "not admitted: laptop.eve matches no accept pattern"
 	if rb.err == nil || !strings.Contains(rb.err.Error(), why) {
 		t.Errorf("refusing end: %v", rb.err)
 	}

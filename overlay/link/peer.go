@@ -26,6 +26,7 @@ func (l *Link) newPeer(f Flow, dialled bool) *Peer {
 		maxSDU:  maxSDU,
 		txq:     make([][]byte, 0, l.cfg.Device.BatchSize()),
 		replies: make(chan uint64, 4),
+		rehello: make(chan struct{}, 1),
 		ended:   make(chan struct{}),
 	}
 }
@@ -158,8 +159,18 @@ func (p *Peer) keepalive() {
 			p.renew()
 		case c := <-p.replies:
 			p.writeMsg(&wire.Msg{Type: wire.Reply, Cookie: c}) //nolint:errcheck // the echo's sender times out
+		case <-p.rehello:
+			p.answerHello()
 		}
 	}
+}
+
+// answerHello answers a hello that came after this end's exchange was
+// done: the peer missed this end's hello or grant (a raw flow may lose
+// either), so both are sent again.
+func (p *Peer) answerHello() {
+	p.writeMsg(p.sentHello) //nolint:errcheck // the peer asks again
+	p.renew()
 }
 
 // echo sends an echo with a new cookie; its reply gives the RTT.
