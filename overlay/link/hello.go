@@ -65,8 +65,10 @@ func (l *Link) exchange(p *Peer, r *peerReader, admit Admit) ([]netip.Prefix, er
 	l.mu.Lock()
 	own := slices.Clone(l.addrs)
 	l.mu.Unlock()
-	// A tap bridges a LAN that has its own addresses: only tun asks.
-	if p.dialled && len(l.cfg.Addrs) == 0 && l.cfg.Mode == wire.Tun {
+	// A tap bridges a LAN that has its own addresses: only tun asks. A
+	// client asks on every flow, the ones it accepts too: when both ends
+	// dial, the flow that survives the tie-break may be the office's.
+	if len(l.cfg.Addrs) == 0 && l.cfg.Mode == wire.Tun {
 		p.want = wire.WantIPv4 | wire.WantIPv6
 	}
 	p.sentHello = &wire.Msg{Type: wire.Hello, Name: l.cfg.Name, Mode: l.cfg.Mode,

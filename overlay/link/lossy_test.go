@@ -74,3 +74,27 @@ func TestExchangeSurvivesLoss(t *testing.T) {
 		})
 	}
 }
+
+// A client asks for addresses on a flow the office dialled too: when both
+// ends dial, the flow that survives may be the office's.
+func TestLeaseOnAcceptedFlow(t *testing.T) {
+	pl, err := pool.Open(pool.Config{Prefixes: pfx("10.77.0.128/25")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newNode(t, "gw.office", Config{Addrs: pfx("10.77.0.1/24"), Pool: pl})
+	granted := make(chan []netip.Prefix, 4)
+	c := newNode(t, "laptop", Config{OnAddrs: func(a []netip.Prefix) { granted <- a }})
+	rs, rc := connect(t, srv, c, admitAs(PeerConfig{Lease: true}), admitAs(PeerConfig{}))
+	if rs.err != nil || rc.err != nil {
+		t.Fatalf("office dialling the laptop: office: %v; laptop: %v", rs.err, rc.err)
+	}
+	select {
+	case a := <-granted:
+		if len(a) != 1 || !netip.MustParsePrefix("10.77.0.128/25").Contains(a[0].Addr()) {
+			t.Errorf("granted %v", a)
+		}
+	default:
+		t.Error("the laptop accepted the office's flow without an address")
+	}
+}
