@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +33,9 @@ type ovpnGW struct {
 	peer []*ovpnGW    // gateways it connects to in the corp layer
 	ip   netip.Addr   // its underlay address
 	cert string       // extra [irmd] and [name] lines (certificates)
-	ovpn *netlab.Proc // an ovpn started with --foreground, if any
-	t    *testing.T
+	// natted: behind a NAT, so the others cannot reach its address; it
+	// dials them.
+	natted bool
 }
 
 // corpIRMdConf is a gateway's irmd.conf: udp4 in "wan" with the other
@@ -67,13 +69,13 @@ func corpIRMdConf(g *ovpnGW, first *ovpnGW, peers []*ovpnGW, extra string) strin
 
 // startCorp writes every gateway's irmd.conf, starts the irmds and waits
 // until each unicast member has its adjacencies (data transfer and
-// management) with the gateways it connects to.
+// management) with the gateways it connects to and that connect to it.
 func startCorp(t *testing.T, gws ...*ovpnGW) {
 	t.Helper()
 	for _, g := range gws {
 		var others []*ovpnGW
 		for _, o := range gws {
-			if o != g {
+			if o != g && !o.natted {
 				others = append(others, o)
 			}
 		}
@@ -81,7 +83,13 @@ func startCorp(t *testing.T, gws ...*ovpnGW) {
 		g.irmd = g.StartIRMd("--config", g.conf)
 	}
 	for _, g := range gws {
-		waitAdjacent(t, g, len(gws)-1)
+		n := len(g.peer)
+		for _, o := range gws {
+			if slices.Contains(o.peer, g) {
+				n++
+			}
+		}
+		waitAdjacent(t, g, n)
 	}
 }
 
@@ -117,8 +125,14 @@ type ovpnSites struct {
 }
 
 // newGW makes a router node that will be a gateway.
-func newGW(t *testing.T, lab *netlab.Lab, name, ipcp string) *ovpnGW {
-	return &ovpnGW{Node: lab.Router(name), ipcp: ipcp, t: t}
+func newGW(lab *netlab.Lab, name, ipcp string) *ovpnGW {
+	n := lab.Router(name)
+	// The udp4 layer resolves names it is asked for through DNS too: with
+	// a default route, a query to the host's name server would eat the
+	// time of every allocation in the unicast layer; a local server that
+	// is not there answers at once.
+	n.Etc("resolv.conf", "nameserver 127.0.0.1\n")
+	return &ovpnGW{Node: n, ipcp: ipcp}
 }
 
 // siteLAN joins a plain host to its gateway on prefixes (v4 and v6),
@@ -138,7 +152,7 @@ func newOVPNSites(t *testing.T, certs ...string) *ovpnSites {
 	t.Helper()
 	lab := netlab.New(t, bin)
 	s := &ovpnSites{lab: lab, hostA: lab.Node("hostA"), hostB: lab.Node("hostB")}
-	s.gwA, s.gwB = newGW(t, lab, "gwA", "ucA"), newGW(t, lab, "gwB", "ucB")
+	s.gwA, s.gwB = newGW(lab, "gwA", "ucA"), newGW(lab, "gwB", "ucB")
 	s.lanA = siteLAN(lab, s.hostA, s.gwA, "10.1.0.0/24", "fd01::/64")
 	s.lanB = siteLAN(lab, s.hostB, s.gwB, "10.2.0.0/24", "fd02::/64")
 	s.wan = lab.Link(s.gwA.Node, s.gwB.Node).Subnet("198.51.100.0/24")
@@ -318,4 +332,95 @@ func checkNoLeftovers(t *testing.T, n *netlab.Node, dev, name string, peers ...s
 	if out, err := n.Run("ovpn", "status", "--json"); err == nil && strings.Contains(out, name) {
 		t.Errorf("%s: ovpn status still shows %s after ovpn down:\n%s", n.Name, name, out)
 	}
+}
+
+// ovpnOffice is the laptop lab: an office gateway with a server on its
+// LAN (10.2.0.0/24: srv .1, office .2), reached over 198.51.100.0/24
+// (office .2) by laptops on a home LAN (192.168.7.0/24) behind a NAT box
+// (.1 on the home LAN, 198.51.100.1 outside) that masquerades them. The
+// laptops enrol in the office's corp layer through the NAT.
+type ovpnOffice struct {
+	lab     *netlab.Lab
+	office  *ovpnGW
+	srv     *netlab.Node
+	nat     *netlab.Node
+	laptops []*ovpnGW
+}
+
+// newOVPNOffice builds the laptop lab with one laptop per entry of
+// laptopCerts (extra irmd.conf lines for each, "" for none) and the corp
+// layer up; officeCert is the office irmd's extra lines.
+func newOVPNOffice(t *testing.T, officeCert string, laptopCerts ...string) *ovpnOffice {
+	t.Helper()
+	lab := netlab.New(t, bin)
+	o := &ovpnOffice{lab: lab, srv: lab.Node("srv"), nat: lab.Router("nat")}
+	o.office = newGW(lab, "office", "ucO")
+	o.office.cert = officeCert
+	siteLAN(lab, o.srv, o.office, "10.2.0.0/24")
+	out := lab.Link(o.nat, o.office.Node).Subnet("198.51.100.0/24")
+	o.office.wan, o.office.ip = out.B, out.B.IP4()
+	o.nat.Masquerade(out.A)
+	var nodes []*netlab.Node
+	for i, c := range laptopCerts {
+		l := newGW(lab, fmt.Sprintf("laptop%d", i+1), fmt.Sprintf("ucL%d", i+1))
+		l.cert, l.natted, l.peer = c, true, []*ovpnGW{o.office}
+		o.laptops = append(o.laptops, l)
+		nodes = append(nodes, l.Node)
+	}
+	home := lab.Switch("home", append([]*netlab.Node{o.nat}, nodes...)...).Subnet("192.168.7.0/24")
+	for i, l := range o.laptops {
+		l.wan, l.ip = home.Ends[i+1], home.Ends[i+1].IP4()
+		l.Route("default", home.Ends[0].IP4())
+	}
+	startCorp(t, append([]*ovpnGW{o.office}, o.laptops...)...)
+	return o
+}
+
+// officeConf is the office's ovpn configuration: it accepts laptop.*
+// and leases them addresses from 10.77.0.128/25, keeping the leases in
+// stateDir. extra goes at the top level, peers after [accept].
+func officeConf(stateDir, extra, peers string) string {
+	return `name  = "gw.office"
+layer = "corp"
+state_dir = "` + stateDir + `"
+` + extra + `
+[interface]
+device  = "ovpn0"
+address = ["10.77.0.1/24"]
+
+[accept]
+names = ["laptop.*"]
+pool  = "10.77.0.128/25"
+` + peers
+}
+
+// laptopConf is a laptop's ovpn configuration: no address (it asks the
+// office's pool for one), the office LAN reached through the office.
+// extra goes at the top level, peerExtra into the office's [[peer]].
+func laptopConf(name, extra, peerExtra string) string {
+	return `name  = "` + name + `"
+layer = "corp"
+` + extra + `
+[interface]
+device = "ovpn0"
+
+[[peer]]
+name   = "gw.office"
+routes = ["10.2.0.0/24"]
+` + peerExtra
+}
+
+// grantedAddr waits until a client link holds an address from its peer's
+// pool and returns it.
+func grantedAddr(t *testing.T, n *netlab.Node, link string) netip.Prefix {
+	t.Helper()
+	var st ovpnLinkStatus
+	waitFor(t, 30*time.Second, n.Name+"'s address from the pool", func() bool {
+		st = ovpnStatus(t, n, link)
+		return len(st.Addrs) > 0
+	})
+	if len(st.Addrs) != 1 {
+		t.Fatalf("%s holds %v, want one address from the office's IPv4 pool", n.Name, st.Addrs)
+	}
+	return st.Addrs[0]
 }
