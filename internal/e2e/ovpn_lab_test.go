@@ -237,7 +237,7 @@ type ovpnLinkStatus struct {
 }
 
 // peer returns the named peer's status, or nil.
-func (s *ovpnLinkStatus) peer(name string) *ovpnPeerStatus {
+func (s ovpnLinkStatus) peer(name string) *ovpnPeerStatus {
 	for i := range s.Peers {
 		if s.Peers[i].Name == name {
 			return &s.Peers[i]
@@ -247,7 +247,7 @@ func (s *ovpnLinkStatus) peer(name string) *ovpnPeerStatus {
 }
 
 // up reports whether the named peer's flow is up.
-func (s *ovpnLinkStatus) up(name string) bool {
+func (s ovpnLinkStatus) up(name string) bool {
 	p := s.peer(name)
 	return p != nil && (p.State == "" || p.State == "up")
 }

@@ -88,8 +88,7 @@ func TestE2EOVPNSiteToSite(t *testing.T) {
 	}
 	iperfAcross(t, s.hostA, s.hostB, "10.2.0.1")
 
-	stA := ovpnStatus(t, s.gwA.Node, "site")
-	a := stA.peer("gw.site-b")
+	a := ovpnStatus(t, s.gwA.Node, "site").peer("gw.site-b")
 	if a == nil || a.TxPackets == 0 || a.RxPackets == 0 {
 		t.Fatalf("gwA's status does not count the traffic: %+v", a)
 	}
