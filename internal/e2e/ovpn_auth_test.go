@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"o7s.dev/ouroboros/internal/netlab"
+)
+
+// ovpnCerts makes, with irm cert, a CA "corp-ca" and a name certificate
+// for each name, in a fresh directory it returns.
+func ovpnCerts(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	irm := filepath.Join(bin, "irm")
+	cmds := [][]string{{"cert", "ca", "name", "corp-ca", "dir", dir}}
+	for _, n := range names {
+		cmds = append(cmds, []string{"cert", "issue", "name", n, "ca", filepath.Join(dir, "corp-ca"), "dir", dir})
+	}
+	for _, args := range cmds {
+		if out, err := exec.Command(irm, args...).CombinedOutput(); err != nil {
+			t.Fatalf("irm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return dir
+}
+
+// irmdCA is irmd.conf's [irmd] table trusting the CA in dir.
+func irmdCA(dir string) string {
+	return "[irmd]\nca = [\"" + filepath.Join(dir, "corp-ca.crt") + "\"]\n"
+}
+
+// nameCert is irmd.conf's table giving name the certificate file (in
+// dir) of certName, which AllocFrom presents and accepts present.
+func nameCert(dir, name, certName string) string {
+	f := filepath.Join(dir, certName)
+	return "\n[name.\"" + name + "\"]\ncert = \"" + f + ".crt\"\nkey = \"" + f + ".key\"\n"
+}
+
+// waitLog waits until a link's log holds every one of subs.
+func waitLog(t *testing.T, n *netlab.Node, link string, subs ...string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, n.Name+"'s ovpn log to say "+strings.Join(subs, " ... "), func() bool {
+		log := ovpnLog(n, link)
+		for _, s := range subs {
+			if !strings.Contains(log, s) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestE2EOVPNAuthCA: with certificates from a CA both hosts trust, the
+// office (authenticate on, [accept] names laptop.*) accepts laptop.alice,
+// whose certificate names it, and shows it proven; laptop.bob, with no
+// certificate, and laptop.carol, presenting alice's certificate, are
+// refused with the reason in the office's log and the laptop's.
+func TestE2EOVPNAuthCA(t *testing.T) {
+	dir := ovpnCerts(t, "gw.office", "laptop.alice")
+	ca := irmdCA(dir)
+	o := newOVPNOffice(t, ca+nameCert(dir, "gw.office", "gw.office"),
+		ca+nameCert(dir, "laptop.alice", "laptop.alice"),
+		ca,
+		ca+nameCert(dir, "laptop.carol", "laptop.alice"))
+	ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "", "")))
+
+	alice, bob, carol := o.laptops[0], o.laptops[1], o.laptops[2]
+	ovpnUp(t, alice.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "", "")))
+	grantedAddr(t, alice.Node, "office")
+	waitPing(t, alice.Node, "10.2.0.1", 10*time.Second)
+	if p := ovpnStatus(t, o.office.Node, "office").peer("laptop.alice"); p == nil || !p.Proven {
+		t.Fatalf("the office shows laptop.alice as %+v, want it up and proven", p)
+	}
+	if p := ovpnStatus(t, alice.Node, "office").peer("gw.office"); p == nil || !p.Proven {
+		t.Fatalf("laptop.alice shows gw.office as %+v, want it up and proven", p)
+	}
+
+	for _, c := range []struct {
+		l    *ovpnGW
+		name string
+		why  []string // in the office's log
+	}{
+		{bob, "laptop.bob", []string{"laptop.bob", "certificate"}},
+		{carol, "laptop.carol", []string{"laptop.carol", "laptop.alice"}},
+	} {
+		out, err := c.l.Run("ovpn", "up", writeOVPNConf(t, "office", laptopConf(c.name, "", "")))
+		t.Logf("%s: ovpn up: %v\n%s", c.name, err, out)
+		waitLog(t, o.office.Node, "office", c.why...)
+		waitLog(t, c.l.Node, "office", "refused")
+		if st := ovpnStatus(t, o.office.Node, "office"); st.up(c.name) {
+			t.Fatalf("the office admitted %s: %+v", c.name, st.peer(c.name))
+		}
+		if pings(c.l.Node, "10.2.0.1") {
+			t.Fatalf("%s reaches the office LAN", c.name)
+		}
+	}
+	t.Logf("the office's log:\n%s", ovpnLog(o.office.Node, "office"))
+}
+
+// TestE2EOVPNAuthPinned: without any CA, each end pins the other's
+// certificate fingerprint (as `irm cert show` prints it) in its [[peer]]
+// entry, and the link comes up with both ends shown proven.
+func TestE2EOVPNAuthPinned(t *testing.T) {
+	dir := ovpnCerts(t, "gw.office", "laptop.alice")
+	o := newOVPNOffice(t, nameCert(dir, "gw.office", "gw.office"), nameCert(dir, "laptop.alice", "laptop.alice"))
+	pinAlice := "\n[[peer]]\nname = \"laptop.alice\"\nfingerprint = \"" + fingerprint(t, filepath.Join(dir, "laptop.alice.crt")) + "\"\n"
+	pinOffice := "fingerprint = \"" + fingerprint(t, filepath.Join(dir, "gw.office.crt")) + "\"\n"
+	ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "", pinAlice)))
+	alice := o.laptops[0]
+	ovpnUp(t, alice.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "", pinOffice)))
+	grantedAddr(t, alice.Node, "office")
+	waitPing(t, alice.Node, "10.2.0.1", 10*time.Second)
+	if p := ovpnStatus(t, o.office.Node, "office").peer("laptop.alice"); p == nil || !p.Proven {
+		t.Fatalf("the office shows laptop.alice as %+v, want it up and proven by its pin", p)
+	}
+	if p := ovpnStatus(t, alice.Node, "office").peer("gw.office"); p == nil || !p.Proven {
+		t.Fatalf("laptop.alice shows gw.office as %+v, want it up and proven by its pin", p)
+	}
+}
