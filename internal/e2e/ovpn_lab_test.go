@@ -33,6 +33,9 @@ type ovpnGW struct {
 	peer []*ovpnGW    // gateways it connects to in the corp layer
 	ip   netip.Addr   // its underlay address
 	cert string       // extra [irmd] and [name] lines (certificates)
+	// confText, if set, is its whole irmd.conf (a guide's), instead of
+	// the one corpIRMdConf writes.
+	confText string
 	// natted: behind a NAT, so the others cannot reach its address; it
 	// dials them.
 	natted bool
@@ -67,7 +70,8 @@ func corpIRMdConf(g *ovpnGW, first *ovpnGW, peers []*ovpnGW, extra string) strin
 	return b.String()
 }
 
-// startCorp writes every gateway's irmd.conf, starts the irmds and waits
+// startCorp writes every gateway's irmd.conf (corpIRMdConf's, or
+// confText), starts the irmds and waits
 // until each unicast member has its adjacencies (data transfer and
 // management) with the gateways it connects to and that connect to it.
 func startCorp(t *testing.T, gws ...*ovpnGW) {
@@ -79,7 +83,11 @@ func startCorp(t *testing.T, gws ...*ovpnGW) {
 				others = append(others, o)
 			}
 		}
-		g.conf = writeConfig(t, corpIRMdConf(g, gws[0], others, g.cert))
+		text := g.confText
+		if text == "" {
+			text = corpIRMdConf(g, gws[0], others, g.cert)
+		}
+		g.conf = writeConfig(t, text)
 		g.irmd = g.StartIRMd("--config", g.conf)
 	}
 	for _, g := range gws {
@@ -147,8 +155,17 @@ func siteLAN(lab *netlab.Lab, host *netlab.Node, gw *ovpnGW, prefixes ...string)
 }
 
 // newOVPNSites builds the site-to-site lab with the corp layer up between
-// the gateways; certs holds extra irmd.conf lines for gwA and gwB.
-func newOVPNSites(t *testing.T, certs ...string) *ovpnSites {
+// the gateways.
+func newOVPNSites(t *testing.T) *ovpnSites {
+	t.Helper()
+	s := buildOVPNSites(t)
+	startCorp(t, s.gwA, s.gwB)
+	return s
+}
+
+// buildOVPNSites builds the site-to-site lab's namespaces and links; no
+// irmd runs yet.
+func buildOVPNSites(t *testing.T) *ovpnSites {
 	t.Helper()
 	lab := netlab.New(t, bin)
 	s := &ovpnSites{lab: lab, hostA: lab.Node("hostA"), hostB: lab.Node("hostB")}
@@ -159,10 +176,6 @@ func newOVPNSites(t *testing.T, certs ...string) *ovpnSites {
 	s.gwA.wan, s.gwB.wan = s.wan.A, s.wan.B
 	s.gwA.ip, s.gwB.ip = s.wan.A.IP4(), s.wan.B.IP4()
 	s.gwB.peer = []*ovpnGW{s.gwA}
-	if len(certs) == 2 {
-		s.gwA.cert, s.gwB.cert = certs[0], certs[1]
-	}
-	startCorp(t, s.gwA, s.gwB)
 	return s
 }
 
@@ -207,6 +220,12 @@ func ovpnUp(t *testing.T, n *netlab.Node, conf string) {
 	t.Helper()
 	out := n.MustRun("ovpn", "up", conf)
 	t.Logf("%s: ovpn up %s: %s", n.Name, filepath.Base(conf), strings.TrimSpace(out))
+	link := strings.TrimSuffix(filepath.Base(conf), ".toml")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s's ovpn log of %s:\n%s", n.Name, link, ovpnLog(n, link))
+		}
+	})
 }
 
 // ovpnLog returns what the backgrounded link wrote to its log.

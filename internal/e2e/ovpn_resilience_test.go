@@ -57,5 +57,6 @@ func TestE2EOVPNResilience(t *testing.T) {
 	}
 	start := time.Now()
 	startOVPNForeground(t, s.gwB.Node, confB, "site", "gw.site-a")
-	resumed("gwB's ovpn killed with SIGKILL and started again " + time.Since(start).Round(time.Millisecond).String() + " before;")
+	resumed("gwB's ovpn killed with SIGKILL and started again")
+	t.Logf("from the new ovpn's start to hostB reached: %v", time.Since(start).Round(time.Millisecond))
 }
