@@ -63,78 +63,78 @@ func waitLog(t *testing.T, n *netlab.Node, link string, subs ...string) {
 
 // TestE2EOVPNAuthCA: with certificates from a CA both hosts trust, the
 // office (authenticate on, [accept] names laptop.*) accepts laptop.alice,
-// whose certificate names it, and shows it proven. laptop.bob, with no
-// certificate, and laptop.carol, whose host presents alice's certificate
-// (irmd.conf refuses a [name] table with another name's certificate, so
-// this is how a stolen one would be shown), are refused with the reason
-// in the office's log and the laptop's.
+// whose certificate names it, and shows it proven. Next to her, in a lab
+// each, laptop.bob, with no certificate, and laptop.carol, whose host
+// presents alice's certificate (irmd.conf refuses a [name] table with
+// another name's certificate, so this is how a stolen one would be
+// shown), are refused with the reason in the office's log and their own.
+// (A lab each: the office logs one refusal line per interval, so a second
+// refused laptop's line could wait for the first's interval to pass.)
 func TestE2EOVPNAuthCA(t *testing.T) {
 	dir := ovpnCerts(t, "gw.office", "laptop.alice")
 	ca := irmdCA(dir)
-	o := newOVPNOffice(t, ca+nameCert(dir, "gw.office", "gw.office"),
-		ca+nameCert(dir, "laptop.alice", "laptop.alice"),
-		ca,
-		ca+hostCert(dir, "laptop.alice"))
-	ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "", "")))
-
-	alice, bob, carol := o.laptops[0], o.laptops[1], o.laptops[2]
-	ovpnUp(t, alice.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "", "")))
-	grantedAddr(t, alice.Node, "office")
-	waitPing(t, alice.Node, "10.2.0.1", 10*time.Second)
-	if p := ovpnStatus(t, o.office.Node, "office").peer("laptop.alice"); p == nil || !p.Proven {
-		t.Fatalf("the office shows laptop.alice as %+v, want it up and proven", p)
-	}
-	if p := ovpnStatus(t, alice.Node, "office").peer("gw.office"); p == nil || !p.Proven {
-		t.Fatalf("laptop.alice shows gw.office as %+v, want it up and proven", p)
-	}
-
 	for _, c := range []struct {
-		l    *ovpnGW
-		name string
-		why  []string // in the office's log
+		name, irmd string
+		why        []string // in the office's log
 	}{
-		{bob, "laptop.bob", []string{"laptop.bob", "certificate"}},
-		{carol, "laptop.carol", []string{"laptop.carol", "laptop.alice"}},
+		{"laptop.bob", ca, []string{"laptop.bob presented no certificate"}},
+		{"laptop.carol", ca + hostCert(dir, "laptop.alice"), []string{"claims laptop.carol, but its certificate names laptop.alice"}},
 	} {
-		out, err := c.l.Run("ovpn", "up", writeOVPNConf(t, "office", laptopConf(c.name, "", "")))
-		t.Logf("%s: ovpn up: %v\n%s", c.name, err, out)
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("%s's ovpn log:\n%s", c.name, ovpnLog(c.l.Node, "office"))
+		t.Run(c.name, func(t *testing.T) {
+			o := newOVPNOffice(t, ca+nameCert(dir, "gw.office", "gw.office"),
+				ca+nameCert(dir, "laptop.alice", "laptop.alice"), c.irmd)
+			ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "", "")))
+			alice, other := o.laptops[0], o.laptops[1]
+			ovpnUp(t, alice.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "", "")))
+			grantedAddr(t, alice.Node, "office")
+			waitPing(t, alice.Node, "10.2.0.1", 10*time.Second)
+			if p := ovpnStatus(t, o.office.Node, "office").peer("laptop.alice"); p == nil || !p.Proven {
+				t.Fatalf("the office shows laptop.alice as %+v, want it up and proven", p)
 			}
+			if p := ovpnStatus(t, alice.Node, "office").peer("gw.office"); p == nil || !p.Proven {
+				t.Fatalf("laptop.alice shows gw.office as %+v, want it up and proven", p)
+			}
+
+			ovpnUp(t, other.Node, writeOVPNConf(t, "office", laptopConf(c.name, "", "")))
+			waitLog(t, o.office.Node, "office", c.why...)
+			waitLog(t, other.Node, "office", append([]string{"refused by gw.office"}, c.why...)...)
+			if st := ovpnStatus(t, o.office.Node, "office"); st.up(c.name) {
+				t.Fatalf("the office admitted %s: %+v", c.name, st.peer(c.name))
+			}
+			if pings(other.Node, "10.2.0.1") {
+				t.Fatalf("%s reaches the office LAN", c.name)
+			}
+			pingOK(t, alice.Node, "10.2.0.1")
 		})
-		waitLog(t, o.office.Node, "office", c.why...)
-		waitLog(t, c.l.Node, "office", "refused")
-		if st := ovpnStatus(t, o.office.Node, "office"); st.up(c.name) {
-			t.Fatalf("the office admitted %s: %+v", c.name, st.peer(c.name))
-		}
-		if pings(c.l.Node, "10.2.0.1") {
-			t.Fatalf("%s reaches the office LAN", c.name)
-		}
-		// The office logs one refusal line per interval (ratelog): the
-		// next laptop's shows once this one stops retrying.
-		c.l.MustRun("ovpn", "down", "office")
 	}
-	t.Logf("the office's log:\n%s", ovpnLog(o.office.Node, "office"))
 }
 
-// TestE2EOVPNAuthPinned: without any CA, each end pins the other's
+// TestE2EOVPNAuthPinned: without any CA, each gateway pins the other's
 // certificate fingerprint (as `irm cert show` prints it) in its [[peer]]
-// entry, and the link comes up with both ends shown proven.
+// entry: the link comes up with both ends shown proven and carries
+// traffic. (Pinning a laptop that leases its address, where both ends
+// dial, is not tested here: see the report of this test's commit.)
 func TestE2EOVPNAuthPinned(t *testing.T) {
-	dir := ovpnCerts(t, "gw.office", "laptop.alice")
-	o := newOVPNOffice(t, nameCert(dir, "gw.office", "gw.office"), nameCert(dir, "laptop.alice", "laptop.alice"))
-	pinAlice := "\n[[peer]]\nname = \"laptop.alice\"\nfingerprint = \"" + fingerprint(t, filepath.Join(dir, "laptop.alice.crt")) + "\"\n"
-	pinOffice := "fingerprint = \"" + fingerprint(t, filepath.Join(dir, "gw.office.crt")) + "\"\n"
-	ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "", pinAlice)))
-	alice := o.laptops[0]
-	ovpnUp(t, alice.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "", pinOffice)))
-	grantedAddr(t, alice.Node, "office")
-	waitPing(t, alice.Node, "10.2.0.1", 10*time.Second)
-	if p := ovpnStatus(t, o.office.Node, "office").peer("laptop.alice"); p == nil || !p.Proven {
-		t.Fatalf("the office shows laptop.alice as %+v, want it up and proven by its pin", p)
+	dir := ovpnCerts(t, "gw.site-a", "gw.site-b")
+	s := buildOVPNSites(t)
+	s.gwA.cert = nameCert(dir, "gw.site-a", "gw.site-a")
+	s.gwB.cert = nameCert(dir, "gw.site-b", "gw.site-b")
+	startCorp(t, s.gwA, s.gwB)
+	for _, c := range []struct {
+		gw          *ovpnGW
+		site, other string
+	}{{s.gwA, "a", "gw.site-b"}, {s.gwB, "b", "gw.site-a"}} {
+		text := strings.Replace(siteConf(c.site, ""), "authenticate = false\n", "", 1) +
+			"fingerprint = \"" + fingerprint(t, filepath.Join(dir, c.other+".crt")) + "\"\n"
+		ovpnUp(t, c.gw.Node, writeOVPNConf(t, "site", text))
 	}
-	if p := ovpnStatus(t, alice.Node, "office").peer("gw.office"); p == nil || !p.Proven {
-		t.Fatalf("laptop.alice shows gw.office as %+v, want it up and proven by its pin", p)
+	waitPing(t, s.hostA, "10.2.0.1", 30*time.Second)
+	for _, c := range []struct {
+		gw   *ovpnGW
+		peer string
+	}{{s.gwA, "gw.site-b"}, {s.gwB, "gw.site-a"}} {
+		if p := ovpnStatus(t, c.gw.Node, "site").peer(c.peer); p == nil || !p.Proven {
+			t.Fatalf("%s shows %s as %+v, want it up and proven by its pin", c.gw.Name, c.peer, p)
+		}
 	}
 }
