@@ -371,18 +371,30 @@ type ovpnOffice struct {
 // layer up; officeCert is the office irmd's extra lines.
 func newOVPNOffice(t *testing.T, officeCert string, laptopCerts ...string) *ovpnOffice {
 	t.Helper()
+	o := buildOVPNOffice(t, len(laptopCerts))
+	o.office.cert = officeCert
+	for i, c := range laptopCerts {
+		o.laptops[i].cert = c
+	}
+	startCorp(t, append([]*ovpnGW{o.office}, o.laptops...)...)
+	return o
+}
+
+// buildOVPNOffice builds the laptop lab's namespaces and links with n
+// laptops; no irmd runs yet.
+func buildOVPNOffice(t *testing.T, n int) *ovpnOffice {
+	t.Helper()
 	lab := netlab.New(t, bin)
 	o := &ovpnOffice{lab: lab, srv: lab.Node("srv"), nat: lab.Router("nat")}
 	o.office = newGW(lab, "office", "ucO")
-	o.office.cert = officeCert
 	siteLAN(lab, o.srv, o.office, "10.2.0.0/24")
 	out := lab.Link(o.nat, o.office.Node).Subnet("198.51.100.0/24")
 	o.office.wan, o.office.ip = out.B, out.B.IP4()
 	o.nat.Masquerade(out.A)
 	var nodes []*netlab.Node
-	for i, c := range laptopCerts {
+	for i := range n {
 		l := newGW(lab, fmt.Sprintf("laptop%d", i+1), fmt.Sprintf("ucL%d", i+1))
-		l.cert, l.natted, l.peer = c, true, []*ovpnGW{o.office}
+		l.natted, l.peer = true, []*ovpnGW{o.office}
 		o.laptops = append(o.laptops, l)
 		nodes = append(nodes, l.Node)
 	}
@@ -391,7 +403,6 @@ func newOVPNOffice(t *testing.T, officeCert string, laptopCerts ...string) *ovpn
 		l.wan, l.ip = home.Ends[i+1], home.Ends[i+1].IP4()
 		l.Route("default", home.Ends[0].IP4())
 	}
-	startCorp(t, append([]*ovpnGW{o.office}, o.laptops...)...)
 	return o
 }
 
