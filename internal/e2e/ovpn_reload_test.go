@@ -32,7 +32,7 @@ func TestE2EOVPNReload(t *testing.T) {
 	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "site", siteConf("b", "")))
 	waitPing(t, s.hostA, "10.2.0.1", 30*time.Second)
 	var before []string
-	waitFor(t, 10*time.Second, "one flow between the gateways", func() bool {
+	waitFor(t, 30*time.Second, "one flow between the gateways", func() bool {
 		list := s.gwA.MustRun("irm", "flow", "list")
 		before = append(flowIDs(list, "gw.site-a"), flowIDs(list, "gw.site-b")...)
 		return len(before) == 1

@@ -68,7 +68,7 @@ func TestE2EOVPNSiteToSite(t *testing.T) {
 	}
 	// Both ends have a [[peer]] entry for the other and both dial: exactly
 	// one flow results.
-	waitFor(t, 10*time.Second, "one flow between the gateways", func() bool {
+	waitFor(t, 30*time.Second, "one flow between the gateways", func() bool {
 		return strings.Count(s.gwA.MustRun("irm", "flow", "list"), "gw.site-") == 1
 	})
 
