@@ -46,22 +46,26 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## docs: rewrite the option tables in docs/ from stack/schema (make unit
-## fails while they differ)
+## docs: rewrite the option tables in docs/ from stack/schema, and ovpn's
+## configuration reference from overlay/config (make unit fails while they
+## differ)
 docs:
 	$(GO) test -count=1 -run '^TestDocs$$' ./stack/schema/ -update
+	$(GO) test -count=1 -run '^TestDocs$$' ./overlay/config/ -update
 
 ## bench: RTT and allocation time over the local layer (in-process and with
 ## the real tools), FRCT goodput under loss, flow socket batches; as root,
 ## underlays and unicast relays against plain UDP, encrypted goodput under
-## loss against TCP; AEAD and key-exchange cost; what a spoofed flow request
-## costs a shim under load
+## loss against TCP, an ovpn link against its bare veth (iperf3, ping; the
+## results also in bench/ovpn.json); AEAD and key-exchange cost; what a
+## spoofed flow request costs a shim under load
 bench: build
-	OUROBOROS_BIN=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
+	OUROBOROS_BIN=$(BIN) OVPN_BENCH_JSON=$(CURDIR)/bench/ovpn.json $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./stack/frct/
 	$(GO) test -run '^$$' -bench . ./stack/seqpkt/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/crypt/ ./stack/crypt/oap/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/ipcp/shim/
+	$(GO) test -run '^$$' -bench . ./overlay/packet/
 
 ## demo: start irmd in a temporary run directory and show flows on one host
 demo: build

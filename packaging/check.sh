@@ -9,8 +9,8 @@ rpm=$(ls dist/ouroboros-*.rpm | head -1)
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 dpkg-deb -x "$deb" "$root"
-for f in usr/sbin/irmd usr/bin/irm usr/bin/oping usr/bin/operf usr/bin/ocbr usr/bin/oecho usr/bin/ocat \
-	etc/ouroboros/irmd.conf lib/systemd/system/irmd.service usr/share/doc/ouroboros/guide.md; do
+for f in usr/sbin/irmd usr/bin/irm usr/bin/oping usr/bin/operf usr/bin/ocbr usr/bin/oecho usr/bin/ocat usr/bin/ovpn \
+	etc/ouroboros/irmd.conf etc/ouroboros/ovpn lib/systemd/system/irmd.service lib/systemd/system/ovpn@.service usr/share/doc/ouroboros/guide.md; do
 	[ -e "$root/$f" ] || { echo "package-check: $deb lacks /$f" >&2; exit 1; }
 done
 dpkg-deb -I "$deb" conffiles | grep -qx /etc/ouroboros/irmd.conf || { echo "package-check: irmd.conf is not a conffile" >&2; exit 1; }
@@ -19,4 +19,5 @@ dpkg-deb -I "$deb" conffiles | grep -qx /etc/ouroboros/irmd.conf || { echo "pack
 sed "s|\"/usr/bin/|\"$root/usr/bin/|g" "$root/etc/ouroboros/irmd.conf" >"$root/irmd.conf.check"
 "$root/usr/sbin/irmd" --config "$root/irmd.conf.check" --check
 grep -q '^ExecStart=/usr/sbin/irmd ' "$root/lib/systemd/system/irmd.service"
+grep -q '^ExecStart=/usr/bin/ovpn up %i --foreground$' "$root/lib/systemd/system/ovpn@.service"
 echo "package-check: $deb and $rpm ok"

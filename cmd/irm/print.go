@@ -272,13 +272,13 @@ func (l *flowList) print(w io.Writer) error {
 		return cmp.Compare(sideRank(a.Side), sideRank(b.Side))
 	})
 	t := newTable(w, "ID", "SIDE", "NAME", "QOS", "LAYER", "IPCP", "OWNER", "AGE",
-		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES", "DROPPED", "SEALED", "REJECTED")
+		"SENT PKTS", "SENT BYTES", "RECV PKTS", "RECV BYTES", "DROPPED", "SEALED", "REJECTED", "PEER")
 	for _, f := range l.Flows {
 		t.row(strconv.FormatUint(f.ID, 10), f.Side, f.Name, qosCell(f.QoS), f.Layer, f.IPCP,
 			ownerCell(f), ageCell(f.AgeMS),
 			strconv.FormatUint(f.SentPkts, 10), bytesCell(f.SentBytes),
 			strconv.FormatUint(f.RecvPkts, 10), bytesCell(f.RecvBytes),
-			strconv.FormatUint(f.Dropped, 10), sealedCell(f), rejectedCell(f))
+			strconv.FormatUint(f.Dropped, 10), sealedCell(f), rejectedCell(f), peerCell(f.Peer))
 	}
 	return t.flush()
 }
@@ -300,6 +300,22 @@ func rejectedCell(f ctrl.FlowStat) string {
 		return "-"
 	}
 	return strconv.FormatUint(f.Rejected, 10)
+}
+
+// peerCell shows what a flow's key exchange proved about the other end:
+// the name a trusted CA vouches for, else the start of the fingerprint
+// of the certificate it signed with ("fp:3A:5F:C2:19", to compare with
+// a pinned one), else "-".
+func peerCell(p *ctrl.FlowPeer) string {
+	switch {
+	case p == nil || p.Fingerprint == "" && p.Name == "":
+		return "-"
+	case p.Name != "":
+		return p.Name
+	case len(p.Fingerprint) > len("00:00:00:00"):
+		return "fp:" + p.Fingerprint[:len("00:00:00:00")]
+	}
+	return "fp:" + p.Fingerprint
 }
 
 // sideRank orders the allocating end of a flow before the accepting end.

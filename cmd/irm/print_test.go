@@ -150,17 +150,19 @@ func TestPrintFlows(t *testing.T) {
 		{ID: 7, Side: "alloc", Name: "oecho", QoS: custom, Layer: "local", IPCP: "local.a", PID: 100,
 			AgeMS: 90061_000, SentPkts: 3, SentBytes: 3 << 20, RecvPkts: 1, RecvBytes: 512, Dropped: 2},
 		{ID: 3, Side: "accept", Name: "oping", QoS: qos.Raw, Layer: "local", IPCP: "local.a", PID: 201,
-			AgeMS: 1500, SentPkts: 1, SentBytes: 1536, Encrypted: true},
+			AgeMS: 1500, SentPkts: 1, SentBytes: 1536, Encrypted: true,
+			Peer: &ctrl.FlowPeer{Fingerprint: "3A:5F:C2:19:00:11", CertName: "laptop.alice"}},
 		{ID: 3, Side: "alloc", Name: "oping", QoS: qos.Raw, Layer: "local", IPCP: "local.a", PID: 200,
-			AgeMS: 1500, RecvPkts: 1, RecvBytes: 1536, Encrypted: true},
+			AgeMS: 1500, RecvPkts: 1, RecvBytes: 1536, Encrypted: true,
+			Peer: &ctrl.FlowPeer{Name: "oping", Fingerprint: "AA:BB", CertName: "oping"}},
 		{ID: 9, Side: "alloc", Name: "ucB", QoS: qos.Raw, Layer: "eth", IPCP: "eth.b", Owner: "ucA",
 			AgeMS: 5000, SentPkts: 2, SentBytes: 100, RecvPkts: 1, RecvBytes: 50, Encrypted: true, Rejected: 4},
 	}}
-	want := `ID  SIDE    NAME   QOS                 LAYER  IPCP     OWNER     AGE       SENT PKTS  SENT BYTES  RECV PKTS  RECV BYTES  DROPPED  SEALED  REJECTED
-3   alloc   oping  raw                 local  local.a  200       1s        0          0 B         1          1.5 KiB     0        yes     0
-3   accept  oping  raw                 local  local.a  201       1s        1          1.5 KiB     0          0 B         0        yes     0
-7   alloc   oecho  custom/best-effort  local  local.a  100       1d1h1m1s  3          3.0 MiB     1          512 B       2        no      -
-9   alloc   ucB    raw                 eth    eth.b    ipcp ucA  5s        2          100 B       1          50 B        0        yes     4
+	want := `ID  SIDE    NAME   QOS                 LAYER  IPCP     OWNER     AGE       SENT PKTS  SENT BYTES  RECV PKTS  RECV BYTES  DROPPED  SEALED  REJECTED  PEER
+3   alloc   oping  raw                 local  local.a  200       1s        0          0 B         1          1.5 KiB     0        yes     0         oping
+3   accept  oping  raw                 local  local.a  201       1s        1          1.5 KiB     0          0 B         0        yes     0         fp:3A:5F:C2:19
+7   alloc   oecho  custom/best-effort  local  local.a  100       1d1h1m1s  3          3.0 MiB     1          512 B       2        no      -         -
+9   alloc   ucB    raw                 eth    eth.b    ipcp ucA  5s        2          100 B       1          50 B        0        yes     4         -
 `
 	if got := render(t, l); got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

@@ -8,7 +8,7 @@ import (
 	"o7s.dev/ouroboros/internal/hostlab"
 )
 
-func writeConfig(t *testing.T, text string) string {
+func writeConfig(t testing.TB, text string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "irmd.conf")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {

@@ -81,13 +81,7 @@ func iperfGoodput(t testing.TB, a, b *netlab.Node, dst string) float64 {
 	if err != nil {
 		t.Fatalf("iperf3 -c: %v\n%s", err, out)
 	}
-	var r struct {
-		End struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
+	var r iperfReport
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("iperf3 output: %v", err)
 	}

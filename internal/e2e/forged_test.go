@@ -67,8 +67,8 @@ func TestE2EForgedFlowPacketsAreShownRejected(t *testing.T) {
 	var row string
 	waitFor(t, 10*time.Second, "b's flow list to show the rejected packets", func() bool {
 		row = flowRow(b.MustRun("irm", "flow", "list"), "accept", "sink")
-		f := strings.Fields(row)
-		return len(f) > 0 && f[len(f)-1] == "40"
+		f := strings.Fields(row) // ... REJECTED PEER
+		return len(f) > 1 && f[len(f)-2] == "40"
 	})
 	t.Logf("b's flow: %s", row)
 	mustContain(t, b.MustRun("irm", "ipcp", "list"), "flow-rejected 40")

@@ -191,6 +191,12 @@ func attachNode(t *testing.T, n *netlab.Node) *flow.Process {
 // returns both ends (the allocating one first), closed when the test ends.
 func flowPair(t *testing.T, ctx context.Context, srv, cli *flow.Process, name string, q qos.Spec) (w, r *flow.Flow) {
 	t.Helper()
+	return flowPairBy(t, ctx, srv, func() (*flow.Flow, error) { return cli.Alloc(ctx, name, q) })
+}
+
+// flowPairBy is flowPair with the allocation done by alloc.
+func flowPairBy(t *testing.T, ctx context.Context, srv *flow.Process, alloc func() (*flow.Flow, error)) (w, r *flow.Flow) {
+	t.Helper()
 	type acceptance struct {
 		f   *flow.Flow
 		err error
@@ -200,7 +206,7 @@ func flowPair(t *testing.T, ctx context.Context, srv, cli *flow.Process, name st
 		f, err := srv.Accept(ctx)
 		accepted <- acceptance{f, err}
 	}()
-	w, err := cli.Alloc(ctx, name, q)
+	w, err := alloc()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,12 @@
 // loader, `ovpn check`, `ovpn --help` and docs/ovpn.md's reference derive.
 package config
 
-// Skeleton of the contract; the implementation replaces the bodies.
-
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"o7s.dev/ouroboros/overlay/wire"
@@ -19,6 +20,12 @@ const Dir = "/etc/ouroboros/ovpn"
 
 // StateDir is where a link's state (leases) is kept by default.
 const StateDir = "/var/lib/ouroboros/ovpn"
+
+// Ext is the extension of a link's file.
+const Ext = ".toml"
+
+// maxLink is the longest link name: it names files and sockets.
+const maxLink = 64
 
 // Link is one checked link configuration.
 type Link struct {
@@ -35,7 +42,7 @@ type Link struct {
 
 // Interface is the [interface] section.
 type Interface struct {
-	Device    string         // interface name (default "ovpn0"... see Options)
+	Device    string         // interface name (default: the link's name)
 	Mode      wire.Mode      // wire.Tun or wire.Tap
 	Address   []netip.Prefix // empty: ask a peer's pool
 	MTU       int            // 0: derived from the flows' MaxSDU
@@ -48,7 +55,7 @@ type Interface struct {
 type Peer struct {
 	Name        string
 	Routes      []netip.Prefix
-	Fingerprint string // pinned certificate fingerprint; "": prove by CA
+	Fingerprint string // pinned certificate fingerprint, upper case; "": prove by CA
 }
 
 // Accept is the [accept] section.
@@ -59,11 +66,57 @@ type Accept struct {
 }
 
 // Path turns `ovpn up CONFIG`'s argument into a file path: a bare name
-// (no slash, no .toml) is Dir/NAME.toml.
-func Path(arg string) string { return arg }
+// (no slash, no .toml) is Dir/NAME.toml; anything else is a path as given
+// ("gw.toml" is in the current directory).
+func Path(arg string) string {
+	if arg == "" || strings.ContainsRune(arg, '/') || strings.HasSuffix(arg, Ext) {
+		return arg
+	}
+	return filepath.Join(Dir, arg+Ext)
+}
 
-// Load reads and checks the file at path. Errors name the file and the key.
-func Load(path string) (*Link, error) { return nil, errors.New("config: not implemented yet") }
+// LeaseFile is where the link keeps the leases of its pool.
+func (l *Link) LeaseFile() string { return filepath.Join(l.StateDir, l.Link+".leases") }
 
-// Plan describes, one line per action, what `ovpn up` would do.
-func (l *Link) Plan() []string { return nil }
+// Peer returns the [[peer]] entry called name, or nil.
+func (l *Link) Peer(name string) *Peer {
+	for i := range l.Peers {
+		if l.Peers[i].Name == name {
+			return &l.Peers[i]
+		}
+	}
+	return nil
+}
+
+// linkName returns the link's name for a file path: its base name without
+// .toml, checked by CheckLink.
+func linkName(path string) (string, error) {
+	base := filepath.Base(path)
+	if !strings.HasSuffix(base, Ext) {
+		return "", fmt.Errorf("a link's file is NAME%s: the link is called by its name", Ext)
+	}
+	name := strings.TrimSuffix(base, Ext)
+	if err := CheckLink(name); err != nil {
+		return "", fmt.Errorf("the file's name: %w", err)
+	}
+	return name, nil
+}
+
+// CheckLink checks a link's name (the file's base name without .toml, and
+// what `ovpn down` and `ovpn status` take): 1 to 64 letters, digits, '-',
+// '_' and '.', beginning with a letter or digit.
+func CheckLink(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the link's name is empty")
+	case len(name) > maxLink:
+		return fmt.Errorf("link name %q is longer than %d bytes", name, maxLink)
+	case !alnum(rune(name[0])):
+		return fmt.Errorf("link name %q does not begin with a letter or digit", name)
+	case strings.ContainsFunc(name, func(r rune) bool { return !alnum(r) && r != '-' && r != '_' && r != '.' }):
+		return fmt.Errorf("link name %q holds a character other than letters, digits, '-', '_' and '.'", name)
+	}
+	return nil
+}
+
+func alnum(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' }

@@ -15,9 +15,13 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"o7s.dev/ouroboros/overlay/mac"
 	"o7s.dev/ouroboros/overlay/pool"
+	"o7s.dev/ouroboros/overlay/route"
 	"o7s.dev/ouroboros/overlay/wire"
 	"o7s.dev/ouroboros/tunif"
 )
@@ -54,8 +58,10 @@ type Config struct {
 	// A peer from which nothing arrived for four intervals is dead: its
 	// flow is closed and Peer.Done is closed.
 	Echo time.Duration
-	// OnAddrs, if set, is called (from a peer's goroutine) when a grant
-	// changes this end's addresses, with every address it now holds.
+	// OnAddrs, if set, is called when a grant changes this end's
+	// addresses, with every address it now holds: from Add, before it
+	// returns, for the first grant; from the granting peer's goroutine
+	// for a later one. Only a tun end dialling without Addrs asks.
 	OnAddrs func(addrs []netip.Prefix)
 	// OnMTU, if set, is called when the Link changed the device's MTU.
 	OnMTU func(mtu int)
@@ -97,13 +103,33 @@ type PeerConfig struct {
 type Admit func(h Hello) (PeerConfig, error)
 
 // Link is one device and its peers. Its methods are safe for concurrent use.
-type Link struct{ impl }
+type Link struct {
+	cfg    Config
+	log    *slog.Logger
+	routes *route.Table[*Peer] // tun: where packets go, and whence they may come
+	macs   *mac.Table[*Peer]   // tap: where frames go
+
+	mu     sync.Mutex
+	peers  map[string]*Peer // the peers that are up, by PeerConfig.Name
+	addrs  []netip.Prefix   // this end's tunnel addresses: Config.Addrs, or granted
+	closed bool
+
+	up    atomic.Pointer[[]*Peer]       // the peers that are up, for flooding
+	from  atomic.Pointer[[2]netip.Addr] // this end's IPv4 and IPv6 address, for ICMP answers
+	mtu   atomic.Int32                  // the device's MTU as last set or read
+	mtuMu sync.Mutex                    // serialises MTU changes and OnMTU calls
+	drops counters                      // drops before a peer was chosen
+	done  chan struct{}                 // closed by Close
+}
 
 // New opens a Link on cfg.Device; it does not read the device until Run.
 func New(cfg Config) (*Link, error) { return newLink(cfg) }
 
 // Run moves packets from the device to the peers until ctx ends, Close is
-// called or the device fails; it returns nil in the first two cases.
+// called or the device fails; it returns nil in the first two cases. A
+// device read cannot be interrupted but by closing the device, so ctx
+// ending closes the Link. Peers move packets from their flows to the
+// device from Add on, whether Run runs or not.
 func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 
 // Add runs the hello exchange on f (dialled: this end allocated the flow)
@@ -112,7 +138,9 @@ func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 // a bad or missing hello before ctx ends, a duplicate that loses the
 // tie-break) it closes f and returns an error saying why. If a peer with the
 // same name is up already, one flow is kept: the one dialled by the end
-// whose name sorts first; the other is refused with "duplicate flow".
+// whose name sorts first (between two dialled by the same end, the newer);
+// the other is refused with "duplicate flow", and its Add error or Peer.Err
+// wraps ErrDuplicate at both ends.
 func (l *Link) Add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Peer, error) {
 	return l.add(ctx, f, dialled, admit)
 }
@@ -136,7 +164,34 @@ func (l *Link) Status() Status { return l.status() }
 func (l *Link) Close() error { return l.close() }
 
 // Peer is a peer whose flow is up.
-type Peer struct{ peerImpl }
+type Peer struct {
+	l       *Link
+	f       Flow
+	dialled bool
+	maxSDU  int
+	want    wire.Want   // what this end asked the peer's pool for
+	replies chan uint64 // cookies of echoes to answer, for keepalive to write
+	since   time.Time   // set before the peer is shared
+
+	mu     sync.Mutex // guards the fields below it
+	cfg    PeerConfig
+	hello  Hello
+	leased []netip.Prefix // addresses this end's pool leased it
+	lease  time.Duration  // renew the lease this often; 0: no lease
+
+	wmu sync.Mutex // serialises writes to f
+	txq [][]byte   // the device reader's batch for this peer; only it touches txq
+
+	lastRx               atomic.Int64 // Unix nanoseconds of the last SDU read
+	rtt                  atomic.Int64
+	echoCookie, echoSent atomic.Uint64
+	tx, rx               traffic
+	drops                counters
+
+	endOnce sync.Once
+	ended   chan struct{}
+	why     error // set before ended is closed
+}
 
 // Done is closed when the peer's flow has ended (closed, failed, refused,
 // dead, replaced by a duplicate); Err then says why.

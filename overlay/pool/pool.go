@@ -337,3 +337,14 @@ func (f Family) String() string {
 	}
 	return fmt.Sprintf("families %#x", uint8(f))
 }
+
+// Contains reports whether a lies in one of the pool's prefixes (handed
+// out or not, reserved or not): an address a client may only hold by lease.
+func (p *Pool) Contains(a netip.Addr) bool {
+	for _, r := range p.ranges {
+		if r.prefix.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

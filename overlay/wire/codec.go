@@ -19,6 +19,7 @@ func Append(b []byte, m *Msg) ([]byte, error) {
 	b = append(b, ControlTag, Version, byte(m.Type))
 	switch m.Type {
 	case Hello:
+		b = appendAttr(b, attrPeerName, []byte(m.Name)...)
 		b = appendAttr(b, attrMode, byte(m.Mode))
 		if m.MTU != 0 {
 			b = appendAttr(b, attrMTU, binary.BigEndian.AppendUint32(nil, m.MTU)...)
@@ -58,6 +59,7 @@ func (m *Msg) check() error {
 	set(attrLease, m.Lease != 0)
 	set(attrReason, m.Reason != "")
 	set(attrCookie, m.Cookie != 0)
+	set(attrPeerName, m.Name != "")
 	if err := checkSet(m.Type, has); err != nil {
 		return err
 	}
@@ -70,6 +72,8 @@ func (m *Msg) check() error {
 		return fmt.Errorf("ovpn grant: lease %v is not between 1 s and 2^32-1 s", m.Lease)
 	case len(m.Reason) > MaxReason || !utf8.ValidString(m.Reason):
 		return fmt.Errorf("ovpn refuse: reason is not UTF-8 of at most %d bytes", MaxReason)
+	case len(m.Name) > MaxName || !utf8.ValidString(m.Name):
+		return fmt.Errorf("ovpn hello: name is not UTF-8 of at most %d bytes", MaxName)
 	}
 	for _, l := range [][]netip.Prefix{m.Addrs, m.Routes} {
 		if len(l) > MaxPrefixes {
@@ -100,7 +104,8 @@ func checkSet(t Type, has uint32) error {
 // attrName names the lowest attribute in the set bits.
 func attrName(bits uint32) string {
 	for code, name := range []string{attrMode: "mode", attrMTU: "mtu", attrAddress: "addresses",
-		attrRoute: "routes", attrWant: "want", attrLease: "lease", attrReason: "reason", attrCookie: "cookie"} {
+		attrRoute: "routes", attrWant: "want", attrLease: "lease", attrReason: "reason", attrCookie: "cookie",
+		attrPeerName: "name"} {
 		if bits&(1<<code) != 0 {
 			return name
 		}
@@ -161,7 +166,7 @@ func Parse(sdu []byte) (Msg, error) {
 		if code >= attrOptional {
 			continue // a later version's optional attribute
 		}
-		if code > attrCookie || code == 0 {
+		if code > attrPeerName || code == 0 {
 			return m, fmt.Errorf("ovpn %v: unknown attribute %d", m.Type, code)
 		}
 		repeatable := code == attrAddress || code == attrRoute
@@ -227,6 +232,11 @@ func (m *Msg) parseAttr(code byte, v []byte) error {
 			return fmt.Errorf("not UTF-8 of 1 to %d bytes", MaxReason)
 		}
 		m.Reason = string(v)
+	case attrPeerName:
+		if len(v) == 0 || len(v) > MaxName || !utf8.Valid(v) {
+			return fmt.Errorf("not UTF-8 of 1 to %d bytes", MaxName)
+		}
+		m.Name = string(v)
 	case attrAddress, attrRoute:
 		l := &m.Addrs
 		if code == attrRoute {

@@ -74,7 +74,7 @@ func Classify(sdu []byte) Kind {
 type Type uint8
 
 const (
-	Hello  Type = 1 // each end's first message: mode, MTU, addresses, routes, wants
+	Hello  Type = 1 // each end's first message: name, mode, MTU, addresses, routes, wants
 	Grant  Type = 2 // the accepting end's answer to a Want: addresses from its pool
 	Refuse Type = 3 // why this end closes the flow, sent before it does
 	Echo   Type = 4 // asks for an EchoReply with the same cookie: RTT, liveness
@@ -129,11 +129,13 @@ const (
 const (
 	MaxPrefixes = 255 // of each of Addrs and Routes
 	MaxReason   = 255 // bytes of Reason
+	MaxName     = 255 // bytes of Name
 )
 
 // Msg is a control message. Which fields a type carries:
 //
-//	Hello:  Mode (required), MTU (0: not said), Addrs (the sender's tunnel
+//	Hello:  Name (required: the sender's Ouroboros name, as it claims it;
+//	        UTF-8, at most MaxName bytes), Mode (required), MTU (0: not said), Addrs (the sender's tunnel
 //	        addresses with their subnet lengths, 10.77.0.1/24), Routes (the
 //	        prefixes the sender says are behind it), Want
 //	Grant:  Addrs (at least one: the granted addresses with the pool's
@@ -146,6 +148,7 @@ const (
 // its configuration gives the sender.
 type Msg struct {
 	Type   Type
+	Name   string
 	Mode   Mode
 	MTU    uint32
 	Addrs  []netip.Prefix
@@ -172,6 +175,9 @@ const (
 	attrLease   = 6
 	attrReason  = 7
 	attrCookie  = 8
+	// attrPeerName is the hello's name attribute (code 9); attrName
+	// names attributes in errors.
+	attrPeerName = 9
 
 	attrOptional = 0x80
 )
@@ -181,7 +187,8 @@ const (
 func attrs(t Type) (allowed, required uint32, ok bool) {
 	switch t {
 	case Hello:
-		return 1<<attrMode | 1<<attrMTU | 1<<attrAddress | 1<<attrRoute | 1<<attrWant, 1 << attrMode, true
+		return 1<<attrPeerName | 1<<attrMode | 1<<attrMTU | 1<<attrAddress | 1<<attrRoute | 1<<attrWant,
+			1<<attrPeerName | 1<<attrMode, true
 	case Grant:
 		return 1<<attrAddress | 1<<attrLease, 1<<attrAddress | 1<<attrLease, true
 	case Refuse:

@@ -42,10 +42,10 @@ func TestClassify(t *testing.T) {
 
 // messages is one of each kind, as the engine sends them.
 var messages = []Msg{
-	{Type: Hello, Mode: Tun, MTU: 1420, Addrs: pfx("10.77.0.1/24", "fd77::1/64"), Routes: pfx("10.2.0.0/24", "fd02::/48")},
-	{Type: Hello, Mode: Tap},
-	{Type: Hello, Mode: Tun, Want: WantIPv4 | WantIPv6},
-	{Type: Hello, Mode: Tun, Addrs: pfx("::ffff:10.0.0.1/128")},
+	{Type: Hello, Name: "gw.site-a", Mode: Tun, MTU: 1420, Addrs: pfx("10.77.0.1/24", "fd77::1/64"), Routes: pfx("10.2.0.0/24", "fd02::/48")},
+	{Type: Hello, Name: "b", Mode: Tap},
+	{Type: Hello, Name: "laptop.alice", Mode: Tun, Want: WantIPv4 | WantIPv6},
+	{Type: Hello, Name: "ünï", Mode: Tun, Addrs: pfx("::ffff:10.0.0.1/128")},
 	{Type: Grant, Addrs: pfx("10.77.0.130/25", "fd77::82/64"), Lease: 24 * time.Hour},
 	{Type: Refuse, Reason: "pool 10.77.0.128/25 exhausted"},
 	{Type: Echo, Cookie: 0x0102030405060708},
@@ -78,12 +78,13 @@ func TestRoundTrip(t *testing.T) {
 // TestEncoding pins the bytes of one message, so that a change of the
 // format is seen.
 func TestEncoding(t *testing.T) {
-	b, err := Append(nil, &Msg{Type: Hello, Mode: Tun, MTU: 1420, Addrs: pfx("10.77.0.1/24"), Want: WantIPv6})
+	b, err := Append(nil, &Msg{Type: Hello, Name: "a", Mode: Tun, MTU: 1420, Addrs: pfx("10.77.0.1/24"), Want: WantIPv6})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []byte{
 		0x00, 1, 1, // control, version 1, hello
+		9, 0, 1, 'a', // name "a"
 		1, 0, 1, 1, // mode: tun
 		2, 0, 4, 0, 0, 0x05, 0x8c, // mtu 1420
 		3, 0, 6, 4, 24, 10, 77, 0, 1, // address 10.77.0.1/24
@@ -101,11 +102,14 @@ func TestAppendRefuses(t *testing.T) {
 	}{
 		{Msg{Type: 9}, "unknown type 9"},
 		{Msg{Type: Hello}, "lacks mode"},
-		{Msg{Type: Hello, Mode: 3}, "neither tun nor tap"},
-		{Msg{Type: Hello, Mode: Tun, Lease: time.Hour}, "carries lease"},
-		{Msg{Type: Hello, Mode: Tun, Want: 4}, "unknown bits"},
-		{Msg{Type: Hello, Mode: Tun, Addrs: []netip.Prefix{{}}}, "invalid prefix"},
-		{Msg{Type: Hello, Mode: Tun, Routes: make([]netip.Prefix, MaxPrefixes+1)}, "at most 255"},
+		{Msg{Type: Hello, Name: "n", Mode: 3}, "neither tun nor tap"},
+		{Msg{Type: Hello, Mode: Tun}, "lacks name"},
+		{Msg{Type: Hello, Name: strings.Repeat("n", 256), Mode: Tun}, "name is not UTF-8 of at most 255"},
+		{Msg{Type: Hello, Name: "\xff", Mode: Tun}, "name is not UTF-8"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Lease: time.Hour}, "carries lease"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Want: 4}, "unknown bits"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Addrs: []netip.Prefix{{}}}, "invalid prefix"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Routes: make([]netip.Prefix, MaxPrefixes+1)}, "at most 255"},
 		{Msg{Type: Grant, Lease: time.Hour}, "lacks addresses"},
 		{Msg{Type: Grant, Addrs: pfx("10.0.0.1/24")}, "lacks lease"},
 		{Msg{Type: Grant, Addrs: pfx("10.0.0.1/24"), Lease: time.Millisecond}, "not between"},
@@ -115,7 +119,7 @@ func TestAppendRefuses(t *testing.T) {
 		{Msg{Type: Refuse, Reason: "\xff"}, "not UTF-8"},
 		{Msg{Type: Echo}, "lacks cookie"},
 		{Msg{Type: Reply, Cookie: 1, Reason: "x"}, "carries reason"},
-		{Msg{Type: Hello, Mode: Tun, Cookie: 1}, "carries cookie"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Cookie: 1}, "carries cookie"},
 	} {
 		b, err := Append([]byte{7}, &c.m)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -128,7 +132,7 @@ func TestAppendRefuses(t *testing.T) {
 }
 
 func TestParseRefuses(t *testing.T) {
-	hello := []byte{0, 1, 1, 1, 0, 1, 1}
+	hello := []byte{0, 1, 1, 9, 0, 1, 'n', 1, 0, 1, 1}
 	with := func(tail ...byte) []byte { return append(append([]byte{}, hello...), tail...) }
 	for _, c := range []struct {
 		name string
@@ -140,9 +144,13 @@ func TestParseRefuses(t *testing.T) {
 		{"not control", []byte{0x45, 1, 1}, "not the control tag"},
 		{"unknown type", []byte{0, 1, 0}, "unknown type 0"},
 		{"no mode", []byte{0, 1, 1}, "lacks mode"},
+		{"no name", []byte{0, 1, 1, 1, 0, 1, 1}, "lacks name"},
+		{"name empty", []byte{0, 1, 1, 1, 0, 1, 1, 9, 0, 0}, "name: not UTF-8"},
+		{"name not utf8", []byte{0, 1, 1, 1, 0, 1, 1, 9, 0, 1, 0xff}, "name: not UTF-8"},
+		{"name twice", with(9, 0, 1, 'm'), "name given twice"},
 		{"short attr header", with(2, 0), "too few"},
 		{"attr overruns", with(2, 0, 4, 0, 0), "says 4 bytes, 2 left"},
-		{"unknown attr", with(9, 0, 0), "unknown attribute 9"},
+		{"unknown attr", with(10, 0, 0), "unknown attribute 10"},
 		{"zero attr", with(0, 0, 0), "unknown attribute 0"},
 		{"mode twice", with(1, 0, 1, 2), "mode given twice"},
 		{"bad mode", []byte{0, 1, 1, 1, 0, 1, 7}, "neither tun nor tap"},
@@ -161,7 +169,8 @@ func TestParseRefuses(t *testing.T) {
 		{"cookie zero", []byte{0, 1, 4, 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0}, "zero"},
 		{"cookie short", []byte{0, 1, 5, 8, 0, 4, 0, 0, 0, 1}, "wrong length"},
 		{"echo no cookie", []byte{0, 1, 4}, "lacks cookie"},
-		{"unknown attr 9", []byte{0, 1, 4, 9, 0, 0}, "unknown attribute 9"},
+		{"unknown attr 10", []byte{0, 1, 4, 10, 0, 0}, "unknown attribute 10"},
+		{"name in echo", []byte{0, 1, 4, 9, 0, 1, 'n', 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1}, "carries name"},
 		{"type 6", []byte{0, 1, 6}, "unknown type 6"},
 	} {
 		_, err := Parse(c.sdu)
@@ -176,7 +185,7 @@ func TestParseRefuses(t *testing.T) {
 
 // TestParseLimits checks the bound on prefixes per list.
 func TestParseLimits(t *testing.T) {
-	b := []byte{0, 1, 1, 1, 0, 1, 1}
+	b := []byte{0, 1, 1, 9, 0, 1, 'n', 1, 0, 1, 1}
 	for range MaxPrefixes {
 		b = append(b, 4, 0, 6, 4, 32, 10, 0, 0, 1)
 	}
@@ -193,7 +202,7 @@ func TestParseLimits(t *testing.T) {
 // 0x80 up that this version does not know is skipped, as are unknown want
 // bits.
 func TestParseSkipsOptional(t *testing.T) {
-	m, err := Parse([]byte{0, 1, 1, 0x90, 0, 2, 0xde, 0xad, 1, 0, 1, 2, 5, 0, 1, 0x83})
+	m, err := Parse([]byte{0, 1, 1, 0x90, 0, 2, 0xde, 0xad, 1, 0, 1, 2, 5, 0, 1, 0x83, 9, 0, 1, 'n'})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +236,7 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	f.Add([]byte{0, 1, 1, 0x90, 0, 2, 0xde, 0xad, 1, 0, 1, 2})
+	f.Add([]byte{0, 1, 1, 0x90, 0, 2, 0xde, 0xad, 1, 0, 1, 2, 9, 0, 1, 'n'})
 	f.Add([]byte{0, 2, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)

@@ -152,7 +152,11 @@ type HelloReply struct {
 
 // FlowAlloc asks for a flow to a name.
 type FlowAlloc struct {
-	Name      string   `json:"name"`
+	Name string `json:"name"`
+	// From, if set, is a name the process is bound to that it allocates
+	// as: irmd presents from's certificate in the key exchange instead of
+	// the host's, so that the accepting end can prove who dialled.
+	From      string   `json:"from,omitempty"`
 	QoS       qos.Spec `json:"qos"`
 	TimeoutMS int64    `json:"timeout_ms,omitempty"` // 0: irmd's default
 }
@@ -172,6 +176,23 @@ type FlowInfo struct {
 	// Keys are this end's keys for sealing and opening the flow's packets
 	// (crypt.Keys, encoded); empty for an unencrypted flow.
 	Keys []byte `json:"keys,omitempty"`
+	// Peer is what the key exchange proved about the other end; nil when
+	// it presented no certificate (or the flow is unencrypted).
+	Peer *FlowPeer `json:"peer,omitempty"`
+}
+
+// FlowPeer is what a flow's key exchange proved about the other end: the
+// certificate whose key signed its half of the exchange.
+type FlowPeer struct {
+	// Name is the name a CA irmd trusts vouches for: on the allocating
+	// side the destination name, on the accepting side the name in the
+	// dialler's certificate. Empty: no CA vouches for the peer.
+	Name string `json:"name,omitempty"`
+	// Fingerprint is the SHA-256 fingerprint of that certificate, as
+	// 'irm cert show' prints it, whether or not a CA vouches for it.
+	Fingerprint string `json:"fingerprint"`
+	// CertName is the name in that certificate, verified or not.
+	CertName string `json:"cert_name,omitempty"`
 }
 
 // FlowDown tells a process that one of its flows has ended.
@@ -220,6 +241,9 @@ type FlowStat struct {
 	Encrypted     bool   `json:"encrypted,omitempty"`
 	Rejected      uint64 `json:"rejected,omitempty"`
 	RejectedBytes uint64 `json:"rejected_bytes,omitempty"`
+	// Peer is what the key exchange proved about the other end, for an
+	// application's flow; nil when it presented no certificate.
+	Peer *FlowPeer `json:"peer,omitempty"`
 	// Dropped counts the SDUs irmd dropped on their way to this end
 	// because its queue was full: a network layer's packets for a process
 	// (or, on a lower flow, an upper IPCP) that did not read them in time.

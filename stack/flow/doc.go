@@ -20,6 +20,17 @@
 // tore it down, the peer crashed or went silent for the QoS timeout, 15 s
 // by default) fails with ErrAborted, which says how much had arrived.
 //
+// irmd encrypts flows and runs their key exchange; Peer tells what it
+// proved about the other end (a name a trusted CA vouches for, or the
+// fingerprint of the certificate it signed with, for pinning). A process
+// bound to a name with a certificate of its own proves that name rather
+// than the host's by allocating as it:
+//
+//	err = p.Register(ctx, "laptop.alice", "corp") // 'irm name register'
+//	err = p.Bind(ctx, "laptop.alice")             // 'irm bind process'
+//	f, err := p.AllocFrom(ctx, "gw.site-a", "laptop.alice", qos.Raw)
+//	who := f.Peer()
+//
 // To wait on many flows from one goroutine, put them in an EventSet and call
 // Wait; it reports the flows that have an SDU to read or have gone down.
 //

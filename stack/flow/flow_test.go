@@ -32,6 +32,15 @@ func attach(t *testing.T, h *irmtest.Host) *flow.Process {
 // pair allocates a flow from a client to a server attachment of this process.
 func pair(t *testing.T, h *irmtest.Host, q qos.Spec) (client, server *flow.Flow) {
 	t.Helper()
+	return pairBy(t, h, func(ctx context.Context, cli *flow.Process) (*flow.Flow, error) {
+		return cli.Alloc(ctx, "srv", q)
+	})
+}
+
+// pairBy is pair with the client's allocation of the flow to "srv" done
+// by alloc.
+func pairBy(t *testing.T, h *irmtest.Host, alloc func(context.Context, *flow.Process) (*flow.Flow, error)) (client, server *flow.Flow) {
+	t.Helper()
 	h.Serve(t, "srv")
 	srv, cli := attach(t, h), attach(t, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -44,7 +53,7 @@ func pair(t *testing.T, h *irmtest.Host, q qos.Spec) (client, server *flow.Flow)
 		}
 		accepted <- f
 	}()
-	c, err := cli.Alloc(ctx, "srv", q)
+	c, err := alloc(ctx, cli)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,11 @@ func Attach(ctx context.Context, cfg Config) (*Process, error) {
 // a name with 'irm bind process'.
 func (p *Process) PID() int { return p.client.PID() }
 
+// Done is closed when the connection to irmd has ended: irmd exited or
+// restarted, or Close was called. The process's flows are down by then; a
+// long-running program attaches again (a new Process) to carry on.
+func (p *Process) Done() <-chan struct{} { return p.client.Done() }
+
 // Close deallocates every flow of the process and detaches from irmd.
 func (p *Process) Close() error {
 	for _, f := range p.snapshot() {

@@ -23,8 +23,8 @@ import (
 	"strconv"
 	"sync"
 
+	"o7s.dev/ouroboros/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ctrl"
-	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/schema"
 )

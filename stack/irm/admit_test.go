@@ -251,7 +251,7 @@ func TestArrivedCheapChecksFirst(t *testing.T) {
 	m.admit.lim.KEXRatePerSource = 1
 	boot(t, m, "x", "net", "srv", "nobody")
 	fakeAccepter(t, m, "srv")
-	req, _, err := m.crypt.request("srv")
+	req, _, err := m.crypt.request("srv", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,9 @@ package irm
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"sort"
@@ -101,22 +101,47 @@ func (m *IRM) handleAlloc(ctx context.Context, pr *proc, body json.RawMessage) (
 	if err := checkName("the destination", req.Name); err != nil {
 		return nil, -1, err
 	}
+	if req.From != "" {
+		if err := m.mayAllocFrom(pr, req.From); err != nil {
+			return nil, -1, err
+		}
+	}
 	timeout := m.cfg.AllocTimeout
 	if req.TimeoutMS > 0 {
 		timeout = time.Duration(req.TimeoutMS) * time.Millisecond
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return m.alloc(ctx, pr, req.Name, req.QoS)
+	return m.alloc(ctx, pr, req.Name, req.From, req.QoS)
 }
 
-// alloc allocates a flow for pr to name through the first IPCP that reaches it.
-func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, int, error) {
+// mayAllocFrom refuses an allocation from the name from by a process that
+// does not serve it: irmd would present from's certificate for it, and
+// so prove to the far end that the process is from.
+func (m *IRM) mayAllocFrom(pr *proc, from string) error {
+	if err := checkName("the source", from); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	nm, ok := m.names[from]
+	bound := ok && nm.servedBy(pr)
+	m.mu.Unlock()
+	if bound {
+		return nil
+	}
+	err := ctrl.Errorf(ctrl.CodeNotAllowed, "process %d is not bound to %s: bind it first ('irm bind process %d name %s')", pr.pid, from, pr.pid, from)
+	m.refusals.Log(slog.LevelWarn, "alloc from", "flow refused", "from", from, "pid", pr.pid, "uid", pr.uid, "err", err)
+	return err
+}
+
+// alloc allocates a flow for pr to name, as the name from ("": as the
+// host), through the first IPCP that reaches it.
+func (m *IRM) alloc(ctx context.Context, pr *proc, n, from string, q qos.Spec) (any, int, error) {
 	ip, hash, err := m.findIPCP(ctx, n)
 	if err != nil {
 		return nil, -1, err
 	}
-	req, st, err := m.crypt.request(n)
+	req, st, err := m.crypt.request(n, from)
 	if err != nil {
 		return nil, -1, err
 	}
@@ -126,28 +151,26 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n string, q qos.Spec) (any, i
 	}
 	resp, err := ip.Alloc(ctx, n, hash, q, req, p)
 	var keys []byte
+	var peer proof
 	if err == nil {
-		var peer []*x509.Certificate
 		keys, peer, err = m.crypt.finish(n, st, resp)
 		if err != nil {
 			p.Down(reasonDown) // the peer accepted: tell it the flow is gone
 		}
-		m.mu.Lock()
-		p.peer = peer
-		m.mu.Unlock()
+		p.setPeer(peer)
 	}
 	if err != nil {
 		p.discard()
 		closeFD(fd)
 		return nil, -1, err
 	}
-	m.log.Debug("flow allocated", "id", p.id, "name", n, "qos", q.String(), "pid", pr.pid)
+	m.log.Debug("flow allocated", "id", p.id, "name", n, "from", from, "qos", q.String(), "pid", pr.pid)
 	maxSDU := ip.MaxSDU()
 	if len(keys) > 0 {
 		maxSDU -= crypt.Overhead
 		p.encrypted.Store(true)
 	}
-	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: maxSDU, Keys: keys}, fd, nil
+	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: maxSDU, Keys: keys, Peer: peer.info}, fd, nil
 }
 
 // findIPCP asks the IPCPs, in query order, which reaches the name.
@@ -290,11 +313,11 @@ func (m *IRM) forProcess(n string) bool {
 }
 
 // secret is what a flow's key exchange gave the accepting end: the keys,
-// encoded for the application (nil: unencrypted), and the peer's verified
-// certificate chain (nil: anonymous), kept for revocations decided later.
+// encoded for the application (nil: unencrypted), and what it proved
+// about the peer.
 type secret struct {
 	keys []byte
-	peer []*x509.Certificate
+	peer proof
 }
 
 // waitBoundIPCP returns the IPCP that takes a flow for n: one bound to it
@@ -499,15 +522,13 @@ func (m *IRM) hand(a *acceptReq, n string, q qos.Spec, from ipcp.IPCP, sec secre
 		a.ch <- acceptResult{fd: -1, err: ctrl.Errorf(ctrl.CodeInternal, "a flow for %q arrived but could not be handed over: %v", n, err)}
 		return nil, err
 	}
-	m.mu.Lock()
-	p.peer = sec.peer
-	m.mu.Unlock()
+	p.setPeer(sec.peer)
 	maxSDU := from.MaxSDU()
 	if len(sec.keys) > 0 {
 		maxSDU -= crypt.Overhead
 		p.encrypted.Store(true)
 	}
-	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: maxSDU, Keys: sec.keys}, fd: fd}
+	a.ch <- acceptResult{info: ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: from.Info().Layer, MaxSDU: maxSDU, Keys: sec.keys, Peer: sec.peer.info}, fd: fd}
 	return p, nil
 }
 

@@ -38,7 +38,8 @@ type CryptPolicy struct {
 	// accepts; 0 is X25519.
 	KEX oap.KEX
 	// Cert is the name's certificate, presented when this host accepts a
-	// flow to the name.
+	// flow to the name, and when a process bound to the name allocates a
+	// flow from it (AllocFrom) instead of the host's.
 	Cert *cert.Pair
 	// RequireCert refuses a flow to the name unless the other end shows a
 	// valid certificate from a CA of SetCryptIdentity.
@@ -166,13 +167,25 @@ func (m *IRM) warnExpiry(what string, p *cert.Pair) {
 	}
 }
 
-// request starts the exchange for a flow to name; it returns no request
-// (and no state) when the name's policy lets its flows go unencrypted.
-func (c *flowCrypt) request(name string) ([]byte, *oap.ClientState, error) {
+// request starts the exchange for a flow to name from the name from (""
+// for the host): it presents from's certificate if it has one, else the
+// host's. It returns no request (and no state) when the name's policy
+// lets its flows go unencrypted.
+func (c *flowCrypt) request(name, from string) ([]byte, *oap.ClientState, error) {
 	if c.policy(name).Plain {
 		return nil, nil, nil
 	}
-	return c.newRequest(name, func() oap.Config { return c.config(name, false) })
+	var own *cert.Pair
+	if from != "" {
+		own = c.policy(from).Cert
+	}
+	return c.newRequest(name, func() oap.Config {
+		cfg := c.config(name, false)
+		if own != nil {
+			cfg.Cert = own
+		}
+		return cfg
+	})
 }
 
 // newRequest starts an exchange for a flow to name under the Config that
@@ -187,41 +200,62 @@ func (c *flowCrypt) newRequest(name string, cfg func() oap.Config) ([]byte, *oap
 }
 
 // finish completes the exchange with the peer's answer and returns the
-// keys, encoded for the application, and the peer's verified chain (nil:
-// anonymous).
-func (c *flowCrypt) finish(name string, st *oap.ClientState, resp []byte) ([]byte, []*x509.Certificate, error) {
+// keys, encoded for the application, and what it proved about the peer.
+func (c *flowCrypt) finish(name string, st *oap.ClientState, resp []byte) ([]byte, proof, error) {
 	if st == nil {
-		return nil, nil, nil // unencrypted by policy
+		return nil, proof{}, nil // unencrypted by policy
 	}
 	if len(resp) == 0 {
-		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "%q accepted the flow without a key exchange: refusing it unencrypted", name)
+		return nil, proof{}, ctrl.Errorf(ctrl.CodeNotAllowed, "%q accepted the flow without a key exchange: refusing it unencrypted", name)
 	}
 	keys, _, peer, err := st.Finish(resp)
 	if err != nil {
-		return nil, nil, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange with %q failed: %v", name, err)
+		return nil, proof{}, ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange with %q failed: %v", name, err)
 	}
 	b, err := encodeKeys(keys)
-	return b, peer.Chain, err
+	return b, proofOf(peer), err
 }
 
 // respond answers a request from source src for a flow to name and
 // returns the answer, this end's keys, encoded for the application, and
-// the client's verified chain (nil: anonymous). A request without a key
-// exchange gets none of them: the caller refuses it unless policy allows.
-// A refusal carries its cause (refusal).
-func (c *flowCrypt) respond(src, name string, req []byte) (resp, keys []byte, peer []*x509.Certificate, err error) {
+// what it proved about the client. A request without a key exchange gets
+// none of them: the caller refuses it unless policy allows. A refusal
+// carries its cause (refusal).
+func (c *flowCrypt) respond(src, name string, req []byte) (resp, keys []byte, peer proof, err error) {
 	if len(req) == 0 {
-		return nil, nil, nil, nil
+		return nil, nil, proof{}, nil
 	}
 	c.start()
 	resp, k, _, p, err := c.server.Respond(src, name, req)
 	if err != nil {
-		return nil, nil, nil, refused(oapCause(err), ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", name, err))
+		return nil, nil, proof{}, refused(oapCause(err), ctrl.Errorf(ctrl.CodeNotAllowed, "key exchange for %q refused: %v", name, err))
 	}
 	if keys, err = encodeKeys(k); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, proof{}, err
 	}
-	return resp, keys, p.Chain, nil
+	return resp, keys, proofOf(p), nil
+}
+
+// proof is what a flow's key exchange proved about the other end of an
+// application's flow: the certificates a revocation decided later is
+// checked against (the verified chain, or the leaf alone when no CA
+// vouched for it; nil: anonymous), and what the application is told.
+type proof struct {
+	chain []*x509.Certificate
+	info  *ctrl.FlowPeer
+}
+
+// proofOf describes an exchange's peer for the application; it is worked
+// out once, at allocation, so that nothing of it is left on the data path.
+func proofOf(p oap.Peer) proof {
+	if p.Signed == nil {
+		return proof{}
+	}
+	chain := p.Chain
+	if chain == nil {
+		chain = []*x509.Certificate{p.Signed}
+	}
+	return proof{chain: chain, info: &ctrl.FlowPeer{Name: p.Name, Fingerprint: p.Fingerprint(), CertName: p.CertName(cert.KindName)}}
 }
 
 func encodeKeys(k crypt.Keys) ([]byte, error) {

@@ -22,8 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"o7s.dev/ouroboros/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ctrl"
-	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
 )
 

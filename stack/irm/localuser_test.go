@@ -357,3 +357,23 @@ func FuzzStatusInts(f *testing.F) {
 		_ = statusInts(status, key)
 	})
 }
+
+// AllocFrom a name is for the processes that serve it: not another user's
+// process that reuses a bound pid, nor any unbound process, since irmd
+// presents the name's certificate for the allocation.
+func TestAllocFromNeedsTheBinding(t *testing.T) {
+	m := New(Config{})
+	if err := m.BindProcess(ctrl.BindProcess{PID: os.Getpid(), Name: "laptop.alice"}); err != nil {
+		t.Fatal(err)
+	}
+	mine := &proc{pid: os.Getpid(), uid: os.Geteuid(), role: ctrl.RoleApp}
+	reused := &proc{pid: os.Getpid(), uid: os.Geteuid() + 1, role: ctrl.RoleApp}
+	stranger := &proc{pid: 5003, uid: 65534, role: ctrl.RoleApp}
+	if err := m.mayAllocFrom(mine, "laptop.alice"); err != nil {
+		t.Fatalf("the bound process may not allocate from its name: %v", err)
+	}
+	wantCode(t, m.mayAllocFrom(reused, "laptop.alice"), ctrl.CodeNotAllowed, "is not bound to laptop.alice: bind it first")
+	wantCode(t, m.mayAllocFrom(stranger, "laptop.alice"), ctrl.CodeNotAllowed, "process 5003 is not bound to laptop.alice")
+	wantCode(t, m.mayAllocFrom(mine, "nobody"), ctrl.CodeNotAllowed, "is not bound to nobody")
+	wantCode(t, m.mayAllocFrom(mine, ""), ctrl.CodeInvalid, "name is empty")
+}

@@ -44,9 +44,12 @@ type port struct {
 	appGone                 atomic.Bool
 	encrypted               atomic.Bool // the application got keys
 	downOnce                sync.Once
-	// peer is the other end's verified certificate chain, nil if it
-	// showed none. m.mu held.
+	// peer is the other end's certificate chain, as revocations check it
+	// (proof.chain), nil if it showed none. m.mu held.
 	peer []*x509.Certificate
+	// proven is what the application was told about the other end, for
+	// the flow list; nil: nothing was proven.
+	proven atomic.Pointer[ctrl.FlowPeer]
 	// admitted is an accepted flow's place under the caps on flows held
 	// (admit.go), given back when the flow ends; nil for others. m.mu held.
 	admitted *ticket
@@ -147,6 +150,14 @@ func (p *port) Down(reason ctrl.Reason) {
 	})
 }
 
+// setPeer records what the key exchange proved about the other end.
+func (p *port) setPeer(pf proof) {
+	p.m.mu.Lock()
+	p.peer = pf.chain
+	p.m.mu.Unlock()
+	p.proven.Store(pf.info)
+}
+
 // hold makes the port hold t until it ends; if it ended already, t goes
 // at once.
 func (p *port) hold(t *ticket) {
@@ -173,7 +184,7 @@ func (p *port) stat() ctrl.FlowStat {
 		SentPkts: p.sentPkts.Load(), SentBytes: p.sentBytes.Load(),
 		RecvPkts: less(p.recvPkts.Load(), rej), RecvBytes: less(p.recvBytes.Load(), rejBytes),
 		Encrypted: p.encrypted.Load(), Dropped: p.dropped.Load(),
-		Rejected: rej, RejectedBytes: rejBytes,
+		Rejected: rej, RejectedBytes: rejBytes, Peer: p.proven.Load(),
 	}
 }
 

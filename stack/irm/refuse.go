@@ -2,14 +2,14 @@ package irm
 
 // Refusals of arriving flows: each carries its cause, counted for the IPCP
 // the request came through (irm ipcp list, refused-CAUSE) and logged at
-// most once per cause per interval (stack/internal/ratelog).
+// most once per cause per interval (internal/ratelog).
 
 import (
 	"errors"
 	"log/slog"
 
+	"o7s.dev/ouroboros/internal/ratelog"
 	"o7s.dev/ouroboros/stack/crypt/oap"
-	"o7s.dev/ouroboros/stack/internal/ratelog"
 )
 
 // Refusal causes, the keys of the counters (prefixed "refused-").

@@ -50,6 +50,11 @@ func (k Kind) article() string {
 	return fmt.Sprintf("a %q certificate", string(k))
 }
 
+// CheckName rejects a name that cannot be an Ouroboros name or that would
+// read misleadingly in a certificate: what a name certificate can be
+// issued for. ovpn's configuration checks its names with it.
+func CheckName(name string) error { return checkName(name) }
+
 // checkName rejects a name that cannot be an Ouroboros name or that would
 // read misleadingly in a certificate.
 func checkName(name string) error {

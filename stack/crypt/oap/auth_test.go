@@ -5,6 +5,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -158,16 +161,130 @@ func TestSignatureBoundToName(t *testing.T) {
 	}
 }
 
-// TestNoRootsIsAnonymous checks that without Roots a peer's certificate is
-// not checked and the peer stays anonymous, rather than named unverified.
-func TestNoRootsIsAnonymous(t *testing.T) {
+// TestNoRootsReportsSignedLeaf checks that without Roots a peer's
+// certificate names nobody but is reported as the one that signed, at
+// either end, so that its fingerprint can be pinned.
+func TestNoRootsReportsSignedLeaf(t *testing.T) {
 	clk := newClock()
 	p := newPKI(t, "ca", cert.Ed25519)
-	s := fixedServer(Config{Cert: p.issue(t, "other.test", cert.KindName, cert.Ed25519), Now: clk.Now})
-	cli, srv := exchange(t, s, Config{Cert: p.issue(t, "client.test", cert.KindName, cert.Ed25519), Now: clk.Now})
-	anonymous := func(p Peer) bool { return p.Cert == nil && p.Name == "" && p.Chain == nil }
-	if !anonymous(cli.peer) || !anonymous(srv.peer) {
-		t.Errorf("peers %+v, %+v without roots; want anonymous", cli.peer, srv.peer)
+	srvCert, cliCert := p.issue(t, "other.test", cert.KindName, cert.Ed25519), p.issue(t, "client.test", cert.KindName, cert.P256)
+	s := fixedServer(Config{Cert: srvCert, Now: clk.Now})
+	cli, srv := exchange(t, s, Config{Cert: cliCert, Now: clk.Now})
+	for _, c := range []struct {
+		end  string
+		peer Peer
+		want *cert.Pair
+		name string
+	}{{"client", cli.peer, srvCert, "other.test"}, {"server", srv.peer, cliCert, "client.test"}} {
+		if c.peer.Cert != nil || c.peer.Name != "" || c.peer.Chain != nil {
+			t.Errorf("%s: peer %+v named or verified without roots", c.end, c.peer)
+		}
+		if c.peer.Signed == nil || !c.peer.Signed.Equal(c.want.Cert) {
+			t.Fatalf("%s: signed leaf %v, want the peer's certificate", c.end, c.peer.Signed)
+		}
+		if got, want := c.peer.Fingerprint(), cert.Fingerprint(c.want.Cert); got != want {
+			t.Errorf("%s: fingerprint %s, want %s", c.end, got, want)
+		}
+		if got := c.peer.CertName(cert.KindName); got != c.name {
+			t.Errorf("%s: certificate name %q, want %q", c.end, got, c.name)
+		}
+		if got := c.peer.CertName(cert.KindIPCP); got != "" {
+			t.Errorf("%s: a name certificate gave the IPCP name %q", c.end, got)
+		}
+	}
+	anon, _ := exchange(t, fixedServer(Config{Now: clk.Now}), Config{Now: clk.Now})
+	if anon.peer.Signed != nil || anon.peer.Fingerprint() != "" || anon.peer.CertName(cert.KindName) != "" {
+		t.Errorf("a peer without a certificate reported as %+v", anon.peer)
+	}
+}
+
+// TestForgedSignatureWithoutRoots checks that a certificate whose
+// signature does not verify is refused even by an end that checks no
+// chain: it is not reported, and the exchange fails. A request's last
+// byte is its signature's.
+func TestForgedSignatureWithoutRoots(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	s := fixedServer(Config{Now: clk.Now})
+	req, _, err := NewRequest(Config{Cert: p.issue(t, "client.test", cert.KindName, cert.Ed25519), Now: clk.Now}, serverName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req[len(req)-1] ^= 1
+	_, _, _, _, err = s.Respond(testSource, serverName, req)
+	wantErr(t, err, ErrSignature)
+
+	s = fixedServer(Config{Cert: p.issue(t, serverName, cert.KindName, cert.Ed25519), Now: clk.Now})
+	req, st, err := NewRequest(Config{Now: clk.Now}, serverName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _, _, _, err := s.Respond(testSource, serverName, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp[len(resp)-1] ^= 1
+	_, _, _, err = st.Finish(resp)
+	wantErr(t, err, ErrSignature)
+}
+
+// TestCertWithoutItsKey checks that a certificate presented by someone
+// who does not hold its key (copied from an earlier exchange, say) is
+// refused at either end, with Roots or without: the presenter signs
+// with its own key, which is not the certificate's.
+func TestCertWithoutItsKey(t *testing.T) {
+	p := newPKI(t, "ca", cert.Ed25519)
+	stolen := func(victim *cert.Pair) *cert.Pair {
+		thief := p.issue(t, "thief.test", cert.KindName, cert.Ed25519)
+		forged := *victim
+		forged.Key = thief.Key
+		return &forged
+	}
+	for _, roots := range []*x509.CertPool{nil, p.roots} {
+		clk := newClock()
+		s := fixedServer(Config{Roots: roots, Now: clk.Now})
+		_, _, err := tryExchange(s, Config{Cert: stolen(p.issue(t, "client.test", cert.KindName, cert.Ed25519)), Now: clk.Now})
+		wantErr(t, err, ErrSignature)
+
+		s = fixedServer(Config{Cert: stolen(p.issue(t, serverName, cert.KindName, cert.Ed25519)), Now: clk.Now})
+		_, _, err = tryExchange(s, Config{Roots: roots, Now: clk.Now})
+		wantErr(t, err, ErrSignature)
+	}
+}
+
+// TestRevokedWithoutRoots checks that a revoked certificate is refused by
+// an end without Roots too: a pinned certificate can be revoked.
+func TestRevokedWithoutRoots(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	c := p.issue(t, "client.test", cert.KindName, cert.Ed25519)
+	r, err := cert.ParseRevoked([]string{cert.Fingerprint(c.Cert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = tryExchange(fixedServer(Config{Revoked: r, Now: clk.Now}), Config{Cert: c, Now: clk.Now})
+	wantErr(t, err, cert.ErrRevoked)
+}
+
+// TestMalformedCertWithoutRoots checks that a certificate that does not
+// parse is refused, not ignored, by an end without Roots.
+func TestMalformedCertWithoutRoots(t *testing.T) {
+	clk := newClock()
+	p := newPKI(t, "ca", cert.Ed25519)
+	req, _, err := NewRequest(Config{Cert: p.issue(t, "client.test", cert.KindName, cert.Ed25519), Now: clk.Now}, serverName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := parseRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := slices.Clone(q.certs[0])
+	bad[len(bad)/2] ^= 0xff
+	q.certs = [][]byte{bad}
+	_, _, _, _, err = fixedServer(Config{Now: clk.Now}).Respond(testSource, serverName, encodeRequest(&q))
+	if !errors.Is(err, ErrCertificate) && !errors.Is(err, ErrSignature) {
+		t.Fatalf("a corrupted certificate: %v, want it refused", err)
 	}
 }
 

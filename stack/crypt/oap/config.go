@@ -24,9 +24,11 @@ type Config struct {
 	Suites []crypt.Suite
 	// Cert, if set, is presented and signs this end's message.
 	Cert *cert.Pair
-	// Roots are the CAs a peer's certificate must chain to. Without them a
-	// peer's certificate is not checked and the peer stays anonymous
-	// (Peer zero); with them a certificate that fails is refused.
+	// Roots are the CAs a peer's certificate must chain to. With them a
+	// certificate that fails is refused, and one that passes names the
+	// peer. Without them a peer's chain is not checked and the peer stays
+	// unnamed; a certificate it presents is still refused unless its key
+	// signed the peer's message, and is then reported as Peer.Signed.
 	Roots *x509.CertPool
 	// RequirePeerCert refuses a peer without a valid certificate
 	// (ErrNoCert): a server then admits only clients with one, a client
@@ -58,6 +60,13 @@ type Peer struct {
 	// Chain is the verified chain the peer presented, Cert first: what a
 	// revocation decided later is checked against.
 	Chain []*x509.Certificate
+	// Signed is the leaf certificate whose key signed the peer's message,
+	// whether or not a CA vouches for it (it is Cert when one does); nil
+	// if the peer presented none. The signature proves the peer holds
+	// its key; without Roots nothing else about it was checked (issuer,
+	// validity, name), so it identifies the peer only by comparing its
+	// fingerprint with one pinned ahead of time.
+	Signed *x509.Certificate
 }
 
 // withDefaults fills the zero fields and checks the rest.

@@ -23,9 +23,13 @@ func fuzzSetup(f *testing.F) (s *Server, ccfg Config) {
 
 // FuzzRespond feeds arbitrary requests to a Server: it never panics, a
 // request it decodes encodes back to the same bytes, and a response it
-// returns is one a client decodes.
+// returns is one a client decodes. A second Server, without Roots, takes
+// the same requests: it never names a peer, and reports a signing leaf
+// only when the request carried a chain.
 func FuzzRespond(f *testing.F) {
 	s, ccfg := fuzzSetup(f)
+	rootless := fixedServer(Config{Now: ccfg.Now})
+	rootless.pool = nil
 	for _, kex := range []KEX{X25519, X25519MLKEM768} {
 		for _, signed := range []bool{false, true} {
 			c := ccfg
@@ -46,9 +50,18 @@ func FuzzRespond(f *testing.F) {
 				t.Fatalf("request does not round-trip:\n in  %x\n out %x", req, enc)
 			}
 		}
-		resp, _, _, _, err := s.Respond(fmt.Sprint("192.0.2.", src), serverName, req)
+		if _, _, _, peer, err := rootless.Respond(fmt.Sprint("192.0.2.", src), serverName, req); err == nil {
+			q, _ := parseRequest(req)
+			if peer.Name != "" || peer.Cert != nil || peer.Chain != nil || (peer.Signed != nil) != (len(q.certs) > 0) {
+				t.Fatalf("without roots the peer is %+v, from %d certificates", peer, len(q.certs))
+			}
+		}
+		resp, _, _, peer, err := s.Respond(fmt.Sprint("192.0.2.", src), serverName, req)
 		if err != nil {
 			return
+		}
+		if peer.Signed != peer.Cert {
+			t.Fatalf("with roots the signing leaf %v is not the verified one %v", peer.Signed, peer.Cert)
 		}
 		if _, err := parseResponse(resp); err != nil || len(resp) > MaxMessage {
 			t.Fatalf("response of %d bytes does not decode: %v", len(resp), err)

@@ -65,11 +65,14 @@ package oap
 // of its clock or more than 30 s behind; the kex ranks below the one it
 // requires (X25519 < hybrid); none of the suites is one it allows (else it
 // takes the first that is); the id was already accepted with a timestamp
-// still inside the window; or, when it checks certificates, the chain does
-// not verify (to its CAs, as a name certificate) or the signature does not.
-// Receiving a response, a client refuses one whose id or kex differs from
-// its request's or whose suite it did not offer, and one whose chain (which
-// must be for the destination name) or signature does not verify.
+// still inside the window; or it carries a certificate whose leaf does not
+// parse or whose key did not make the signature (whether or not the server
+// checks chains: a certificate is only ever reported with its key's
+// signature), or, when it checks chains, one that does not verify (to its
+// CAs, as a name certificate). Receiving a response, a client refuses one
+// whose id or kex differs from its request's or whose suite it did not
+// offer, and one whose signature, or chain when it checks chains (which
+// must be for the destination name), does not verify.
 //
 // Keys. transcript = SHA-256(request || response), the two whole messages
 // as sent, signatures included; both ends then run

@@ -29,8 +29,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"o7s.dev/ouroboros/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ctrl"
-	"o7s.dev/ouroboros/stack/internal/ratelog"
 	"o7s.dev/ouroboros/stack/ipcp"
 	"o7s.dev/ouroboros/stack/unicast/addr"
 	"o7s.dev/ouroboros/stack/unicast/dir"

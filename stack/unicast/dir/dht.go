@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"o7s.dev/ouroboros/stack/internal/ratelog"
+	"o7s.dev/ouroboros/internal/ratelog"
 	"o7s.dev/ouroboros/stack/unicast/addr"
 )
 
