@@ -15,6 +15,7 @@ type tapSite struct {
 	gw   *ovpnGW
 	host *netlab.Node
 	ip   string // the host's address in the stretched subnet 10.50.0.0/24
+	lan  string // the host's interface on its LAN
 }
 
 // tapConf is site i's (0, 1, 2 of three) ovpn configuration: a tap with a
@@ -58,7 +59,7 @@ func newTapSites(t *testing.T) []*tapSite {
 		gw.MustRun("ip", "link", "add", "br0", "type", "bridge", "stp_state", "0")
 		gw.MustRun("ip", "link", "set", lan.B.Name, "master", "br0")
 		gw.MustRun("ip", "link", "set", "br0", "up")
-		sites = append(sites, &tapSite{gw: gw, host: host, ip: ip})
+		sites = append(sites, &tapSite{gw: gw, host: host, ip: ip, lan: lan.A.Name})
 		gws = append(gws, gw)
 		nodes = append(nodes, gw.Node)
 	}
@@ -96,6 +97,7 @@ func tapRx(t *testing.T, s *tapSite) uint64 {
 // other across. Site C sees the ARP broadcasts of A and B (flooded to
 // every peer) but not their unicast once the MACs are learned, and a
 // broadcast costs a bounded number of frames: no loops in the full mesh.
+// A host at C taking the MAC of a host at B does not draw B's frames.
 func TestE2EOVPNTap(t *testing.T) {
 	sites := newTapSites(t)
 	a, b, c := sites[0], sites[1], sites[2]
@@ -133,4 +135,15 @@ func TestE2EOVPNTap(t *testing.T) {
 		t.Fatalf("one broadcast made %d frames between the sites within a second: a loop", n)
 	}
 	t.Logf("one broadcast from A: %d frames between the sites", n)
+
+	// A MAC learned behind B does not move to C: hostC taking hostB's
+	// MAC gets its frames dropped at A, counted as mac-moved from C.
+	macB := strings.TrimSpace(b.host.MustRun("cat", "/sys/class/net/"+b.lan+"/address"))
+	c.host.MustRun("ip", "link", "set", "dev", c.lan, "address", macB)
+	pings(c.host, a.ip)
+	waitFor(t, 10*time.Second, "gwA to count hostC's frames with hostB's MAC as mac-moved", func() bool {
+		p := ovpnStatus(t, a.gw.Node, "l2").peer("gw.site-c")
+		return p != nil && p.Drops["mac-moved"] > 0
+	})
+	pingOK(t, a.host, b.ip) // B keeps its MAC's place
 }
