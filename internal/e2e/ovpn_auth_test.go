@@ -112,8 +112,7 @@ func TestE2EOVPNAuthCA(t *testing.T) {
 // TestE2EOVPNAuthPinned: without any CA, each gateway pins the other's
 // certificate fingerprint (as `irm cert show` prints it) in its [[peer]]
 // entry: the link comes up with both ends shown proven and carries
-// traffic. (Pinning a laptop that leases its address, where both ends
-// dial, is not tested here: see the report of this test's commit.)
+// traffic.
 func TestE2EOVPNAuthPinned(t *testing.T) {
 	dir := ovpnCerts(t, "gw.site-a", "gw.site-b")
 	s := buildOVPNSites(t)
@@ -136,5 +135,27 @@ func TestE2EOVPNAuthPinned(t *testing.T) {
 		if p := ovpnStatus(t, c.gw.Node, "site").peer(c.peer); p == nil || !p.Proven {
 			t.Fatalf("%s shows %s as %+v, want it up and proven by its pin", c.gw.Name, c.peer, p)
 		}
+	}
+}
+
+// TestE2EOVPNAuthPinnedLaptop: without any CA, the office pins laptop.alice
+// in a [[peer]] entry (so both ends dial) and the laptop pins the office;
+// the laptop gets its address from the pool whichever flow survives the
+// tie-break, reaches the office LAN, and both show the other proven.
+func TestE2EOVPNAuthPinnedLaptop(t *testing.T) {
+	dir := ovpnCerts(t, "gw.office", "laptop.alice")
+	o := newOVPNOffice(t, nameCert(dir, "gw.office", "gw.office"), nameCert(dir, "laptop.alice", "laptop.alice"))
+	pinAlice := "\n[[peer]]\nname = \"laptop.alice\"\nfingerprint = \"" + fingerprint(t, filepath.Join(dir, "laptop.alice.crt")) + "\"\n"
+	pinOffice := "fingerprint = \"" + fingerprint(t, filepath.Join(dir, "gw.office.crt")) + "\"\n"
+	ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "", pinAlice)))
+	alice := o.laptops[0]
+	ovpnUp(t, alice.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "", pinOffice)))
+	grantedAddr(t, alice.Node, "office")
+	waitPing(t, alice.Node, "10.2.0.1", 10*time.Second)
+	if p := ovpnStatus(t, o.office.Node, "office").peer("laptop.alice"); p == nil || !p.Proven {
+		t.Fatalf("the office shows laptop.alice as %+v, want it up and proven by its pin", p)
+	}
+	if p := ovpnStatus(t, alice.Node, "office").peer("gw.office"); p == nil || !p.Proven {
+		t.Fatalf("laptop.alice shows gw.office as %+v, want it up and proven by its pin", p)
 	}
 }
