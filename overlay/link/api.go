@@ -114,12 +114,11 @@ type Link struct {
 	addrs  []netip.Prefix   // this end's tunnel addresses: Config.Addrs, or granted
 	closed bool
 
-	up    atomic.Pointer[[]*Peer]       // the peers that are up, for flooding
-	from  atomic.Pointer[[2]netip.Addr] // this end's IPv4 and IPv6 address, for ICMP answers
-	mtu   atomic.Int32                  // the device's MTU as last set or read
-	mtuMu sync.Mutex                    // serialises MTU changes and OnMTU calls
-	drops counters                      // drops before a peer was chosen
-	done  chan struct{}                 // closed by Close
+	up    atomic.Pointer[[]*Peer] // the peers that are up, for flooding
+	mtu   atomic.Int32            // the device's MTU as last set or read
+	mtuMu sync.Mutex              // serialises MTU changes and OnMTU calls
+	drops counters                // drops before a peer was chosen
+	done  chan struct{}           // closed by Close
 }
 
 // New opens a Link on cfg.Device; it does not read the device until Run.

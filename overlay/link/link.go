@@ -85,13 +85,6 @@ func newLink(cfg Config) (*Link, error) {
 // (or before the Link is shared).
 func (l *Link) setAddrs(addrs []netip.Prefix) {
 	l.addrs = addrs
-	var from [2]netip.Addr
-	for _, a := range addrs {
-		if i := family(a.Addr()); !from[i].IsValid() {
-			from[i] = a.Addr()
-		}
-	}
-	l.from.Store(&from)
 }
 
 // family is 0 for IPv4, 1 for IPv6.

@@ -56,13 +56,14 @@ func TestIPv4IPv6BothWays(t *testing.T) {
 }
 
 // TestNoRoute: a packet to no peer is dropped and counted at the link, and
-// answered with an ICMP or ICMPv6 "destination unreachable" from this
-// end's tunnel address.
+// answered with an ICMP or ICMPv6 "destination unreachable" from the
+// packet's destination (an answer from this end's own address would be a
+// martian to the kernel).
 func TestNoRoute(t *testing.T) {
 	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24", "fd77::1/64")})
 	for i, c := range []struct{ src, dst, from string }{
-		{"10.77.0.1", "192.0.2.1", "10.77.0.1"},
-		{"fd77::1", "2001:db8::1", "fd77::1"},
+		{"10.77.0.1", "192.0.2.1", "192.0.2.1"},
+		{"fd77::1", "2001:db8::1", "2001:db8::1"},
 	} {
 		if err := a.host.Send(ipPacket(c.src, c.dst, nil)); err != nil {
 			t.Fatal(err)
@@ -432,7 +433,7 @@ func TestMTU(t *testing.T) {
 		mu.Unlock()
 		if c.mode == wire.Tun { // a packet over the MTU the flow carries
 			a.host.Send(ipPacket("10.77.0.1", "10.77.0.2", make([]byte, 1300)))
-			ans := expectICMP(t, a, "10.77.0.1", "10.77.0.1", 4, 0)
+			ans := expectICMP(t, a, "10.77.0.2", "10.77.0.1", 4, 0)
 			if mtu := int(ans[26])<<8 | int(ans[27]); mtu != 1300 {
 				t.Errorf("too big announces MTU %d, want 1300", mtu)
 			}

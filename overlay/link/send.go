@@ -169,14 +169,15 @@ func (r *devReader) queue(p *Peer, sdu []byte) {
 }
 
 // answer queues an ICMP "too big" (big) or "unreachable" answer to pkt,
-// from this end's tunnel address of pkt's family, if it has one and
-// packet says pkt deserves an answer.
+// if packet says pkt deserves one. The answer comes from pkt's destination:
+// the kernel drops a packet that arrives on the tun from one of its own
+// addresses (a martian), so an answer from this end's tunnel address never
+// reached the host; the destination is what the kernel routed into the
+// tun, so an answer from it passes reverse-path filtering, and hosts match
+// ICMP errors by the header they quote, not by their source.
 func (r *devReader) answer(pkt []byte, big bool, mtu int) {
-	from := r.l.from.Load()[0]
-	if pkt[0]>>4 == 6 {
-		from = r.l.from.Load()[1]
-	}
-	if !from.IsValid() || !r.allowAnswer() {
+	_, from, ok := packet.Addrs(pkt)
+	if !ok || from.IsMulticast() || !r.allowAnswer() {
 		return
 	}
 	buf := r.replyBufs[len(r.replies)]

@@ -11,6 +11,7 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -82,11 +83,8 @@ func run(hold context.Context, to, name, addr, claim, src, dst string, n int) er
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(sdu); err != nil {
-		return err
-	}
 	fmt.Printf("ovpnclaim: hello as %s claiming %v; ", name, hello.Routes)
-	m, err := awaitHello(f)
+	m, err := awaitHello(f, sdu)
 	if err != nil {
 		return err
 	}
@@ -104,12 +102,21 @@ func run(hold context.Context, to, name, addr, claim, src, dst string, n int) er
 	return nil
 }
 
-// awaitHello reads the far end's control messages until its hello (an
-// echo may come first) or a refusal.
-func awaitHello(f *flow.Flow) (wire.Msg, error) {
+// awaitHello sends hello and reads the far end's control messages until
+// its hello (an echo may come first) or a refusal. Like ovpn, it sends its
+// hello again while no answer comes: the flow is raw, and the far end's
+// first hello may be lost.
+func awaitHello(f *flow.Flow, hello []byte) (wire.Msg, error) {
 	buf := make([]byte, 65536)
-	for range 10 {
+	for range 60 {
+		if _, err := f.Write(hello); err != nil {
+			return wire.Msg{}, err
+		}
+		f.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 		got, err := f.Read(buf)
+		if errors.Is(err, flow.ErrTimeout) {
+			continue
+		}
 		if err != nil {
 			return wire.Msg{}, fmt.Errorf("reading the peer's hello: %w", err)
 		}
@@ -126,7 +133,7 @@ func awaitHello(f *flow.Flow) (wire.Msg, error) {
 			return m, nil
 		}
 	}
-	return wire.Msg{}, fmt.Errorf("no hello among the peer's first 10 messages")
+	return wire.Msg{}, fmt.Errorf("no hello among the peer's answers to 60 hellos")
 }
 
 // echoRequest is an IPv4 ICMP echo request from src to dst.
