@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -118,5 +120,26 @@ func TestAdmitRoutesComeFromTheConfig(t *testing.T) {
 	}
 	if len(pc.Routes) != 0 || pc.Lease {
 		t.Fatalf("admit = %+v; want no routes and no lease", pc)
+	}
+}
+
+// Refusals of different peers (or reasons) fall in different rate-limit
+// causes, mostly; the same refusal always in the same one; and there are at
+// most acceptCauses of them.
+func TestAcceptCause(t *testing.T) {
+	bob := errors.New("link ovpn0: peer laptop.bob: not admitted: laptop.bob presented no certificate")
+	carol := errors.New("link ovpn0: peer laptop.carol: not admitted: the peer claims laptop.carol, but its certificate names laptop.alice")
+	if acceptCause(bob) != acceptCause(bob) {
+		t.Error("one refusal, two causes")
+	}
+	if acceptCause(bob) == acceptCause(carol) {
+		t.Errorf("bob's and carol's refusals share the cause %q", acceptCause(bob))
+	}
+	seen := map[string]bool{}
+	for i := range 1000 {
+		seen[acceptCause(fmt.Errorf("peer n%d: not admitted", i))] = true
+	}
+	if len(seen) != acceptCauses {
+		t.Errorf("1000 names gave %d causes, want %d", len(seen), acceptCauses)
 	}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -145,8 +148,24 @@ func (d *daemon) allocFromIRMd(ctx context.Context, name string) (peerFlow, erro
 // addAccepted hands a flow irmd accepted for this end to the engine.
 func (d *daemon) addAccepted(ctx context.Context, f peerFlow) {
 	if err := d.add(ctx, f, ""); err != nil && ctx.Err() == nil {
-		d.rl.Log(slog.LevelWarn, "accept", "peer not accepted", "err", err)
+		d.rl.Log(slog.LevelWarn, acceptCause(err), "peer not accepted", "err", err)
 	}
+}
+
+// acceptCauses is how many rate-limit causes refusals of accepted flows
+// are spread over.
+const acceptCauses = 16
+
+// acceptCause is the rate-limit cause of a refused accepted flow: its
+// reason, peer name included, hashed into one of acceptCauses. One peer
+// retrying then does not hide another's refusal (one cause for all of them
+// hid it for up to the interval and the next retry, 20 s in the tests),
+// and a stranger rotating names still gets at most acceptCauses lines per
+// interval.
+func acceptCause(err error) string {
+	h := fnv.New32a()
+	io.WriteString(h, err.Error())
+	return fmt.Sprintf("accept %d", h.Sum32()%acceptCauses)
 }
 
 // add runs the engine's hello exchange on f (dialled to dialled, or
