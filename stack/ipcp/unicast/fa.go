@@ -16,7 +16,6 @@ package unicast
 // instead (unreach.go), and the allocation fails at once.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -557,10 +556,6 @@ func (p *IPCP) faMessage(b []byte) {
 // for it; false if none is. A positive reply's flow is started here, so
 // that the SDUs the far end sends right behind it find it.
 func (p *IPCP) allocAnswer(m faMsg) bool {
-	// m.data lies in the receive buffer, which the next packet (the
-	// flow's first SDU, delivered now that the flow starts here) reuses
-	// before the allocation reads it.
-	m.data = bytes.Clone(m.data)
 	if m.code != faUnreach && m.result == 0 {
 		pa := p.fa.claim(m.dstEID)
 		if pa == nil {
