@@ -443,22 +443,6 @@ func (p *IPCP) allocAt(ctx context.Context, dst addr.Addr, name string, hash []b
 
 // startFlow records an allocated flow and starts carrying it.
 func (p *IPCP) startFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey, q qos.Spec, reply []byte, port ipcp.Port) error {
-	f, err := p.addFlow(eid, peer, peerEID, key, q, reply, port)
-	if err == nil {
-		p.startReading(f)
-	}
-	return err
-}
-
-// startReading starts carrying what the application writes on f.
-func (p *IPCP) startReading(f *flow) {
-	p.wg.Add(1)
-	go p.readApp(f)
-}
-
-// addFlow records an allocated flow: what arrives for it is delivered from
-// now on. Nothing is sent on it until startReading.
-func (p *IPCP) addFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey, q qos.Spec, reply []byte, port ipcp.Port) (*flow, error) {
 	now := time.Now()
 	f := &flow{eid: eid, peerEID: peerEID, key: key, port: port, cube: q.Cube()}
 	f.peer.Store(uint64(peer))
@@ -475,14 +459,16 @@ func (p *IPCP) addFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey, q
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return nil, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
 	}
 	t.flows[eid] = f
 	if key != (reqKey{}) {
 		t.answers[key] = answer{eid: eid, data: reply}
 	}
 	t.publishLocked()
-	return f, nil
+	p.wg.Add(1)
+	go p.readApp(f)
+	return nil
 }
 
 // removeFlow forgets a flow; false if it was already gone.
@@ -645,13 +631,8 @@ func (p *IPCP) serveRequest(m faMsg, key reqKey) {
 		t.mu.Lock()
 		eid := t.newEIDLocked()
 		t.mu.Unlock()
-		// The reply goes before the flow's first SDU: the application
-		// may have written one already, and one that overtook the reply
-		// would find no flow at the allocating member.
-		var f *flow
-		if f, err = p.addFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
+		if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
 			p.replyRequest(m, 0, eid, "", back)
-			p.startReading(f)
 			return
 		}
 		port.Down(ctrl.ReasonDown)
