@@ -51,7 +51,7 @@ func TestUpForegroundWithoutIRMd(t *testing.T) {
 // ready pipe; up prints it with the log's path and exits 1.
 func TestUpBackgroundReportsTheDaemonsError(t *testing.T) {
 	if checkCapNetAdmin() != nil {
-		t.Skip("the background daemon is started only with CAP_NET_ADMIN")
+		t.Skip("needs root (CAP_NET_ADMIN): the background daemon is started only with it")
 	}
 	rundir := t.TempDir()
 	t.Setenv("OUROBOROS_RUNDIR", rundir)
