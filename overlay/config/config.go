@@ -38,6 +38,42 @@ type Link struct {
 	Peers        []Peer
 	Accept       Accept
 	StateDir     string // leases file: StateDir/LINK.leases
+	// DNS is the [dns] section: the DNS bridge runs when it is there
+	// (an empty [dns] table too); nil: no bridge.
+	DNS *DNS
+	// Publish are the [[publish]] entries: hosts behind this endpoint
+	// that it registers in Layer under their own names.
+	Publish []Publish
+}
+
+// DNS is the [dns] section: the DNS bridge (package resolver).
+type DNS struct {
+	// Listen are the addresses served (UDP and TCP); empty: the link's
+	// first tunnel address (configured, or the first granted), port 53.
+	Listen []netip.AddrPort
+	Domain string // the zone answered from names: "ouro"
+	// Upstream are the resolvers other queries go to; empty: those of
+	// /etc/resolv.conf when the link starts.
+	Upstream []netip.AddrPort
+	// OnDemand lets a query for a name with no flow set one up (default
+	// true); false: only peers that are up are answered.
+	OnDemand bool
+	// Allow are the clients served; empty: the link's subnets, its
+	// peers' routes and its pool, and loopback.
+	Allow []netip.Prefix
+	// Idle closes a flow set up on demand after this long without
+	// traffic, its routes with it (default 10m).
+	Idle time.Duration
+	// Rate is the queries a second one client may send (default 200).
+	Rate int
+}
+
+// Publish is one [[publish]] entry: a host behind this endpoint, known
+// in the layer by Name. Flows to Name come to this endpoint, which
+// answers with Address and routes the host's traffic.
+type Publish struct {
+	Name    string
+	Address []netip.Addr // one or more, IPv4 and IPv6; host addresses
 }
 
 // Interface is the [interface] section.

@@ -78,6 +78,10 @@ type Hello struct {
 	Addrs  []netip.Prefix // the peer's tunnel addresses
 	Routes []netip.Prefix // prefixes the peer says are behind it
 	Want   wire.Want      // address families it asks this end's pool for
+	// Gateway is set when the flow went to a name the peer publishes for
+	// a host behind it: Name is that host's, Addrs its addresses, and
+	// Gateway the publishing endpoint's own name (wire.Msg.Gateway).
+	Gateway string
 }
 
 // PeerConfig is what this end's configuration gives a peer: admit returns
@@ -195,6 +199,9 @@ type Peer struct {
 	ended   chan struct{}
 	why     error // set before ended is closed
 }
+
+// Status is a snapshot of the peer, as Link.Status shows it.
+func (p *Peer) Status() PeerStatus { return p.status() }
 
 // Done is closed when the peer's flow has ended (closed, failed, refused,
 // dead, replaced by a duplicate); Err then says why.

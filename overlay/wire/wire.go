@@ -157,6 +157,11 @@ type Msg struct {
 	Lease  time.Duration
 	Reason string
 	Cookie uint64
+	// Gateway, in a Hello, says that the flow was allocated to a name the
+	// sender publishes for a host behind it (Name, at Addrs) and that
+	// the sender is the endpoint called Gateway: the receiver routes
+	// Addrs through its flow with Gateway. Optional attribute 0x81.
+	Gateway string
 }
 
 // ErrVersion is wrapped by Parse's error for a message of a version other

@@ -107,6 +107,7 @@ const (
 	CodeNotAllowed   Code = "not-allowed"   // refused by policy or permissions
 	CodeTimeout      Code = "timeout"       // the deadline passed
 	CodeUnreachable  Code = "unreachable"   // no layer reaches the name, or nobody accepts
+	CodeNoName       Code = "no-name"       // no layer of the host has the name: its directory says so
 	CodeMsgSize      Code = "msg-size"      // too large
 	CodeDown         Code = "down"          // irmd or the layer is going down
 	CodeInternal     Code = "internal"      // a bug or a system error in irmd

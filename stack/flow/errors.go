@@ -36,6 +36,10 @@ var (
 	ErrNotAllowed = errors.New("not allowed")
 	// ErrUnreachable: no layer reaches the name, or nothing accepts flows for it.
 	ErrUnreachable = errors.New("name unreachable")
+	// ErrNoName: no layer of the host has the name registered (their
+	// directories say so), as opposed to one that has it but whose
+	// acceptor cannot be reached. It also matches ErrUnreachable.
+	ErrNoName = errors.New("no such name")
 	// ErrIRMd: irmd cannot be reached, or went away.
 	ErrIRMd = errors.New("irmd unreachable")
 	// ErrClosed: the flow or the process handle was closed by this process.
@@ -89,6 +93,8 @@ func fromCtrl(err error) error {
 			kind = ErrNotAllowed
 		case ctrl.CodeUnreachable, ctrl.CodeNotFound:
 			kind = ErrUnreachable
+		case ctrl.CodeNoName:
+			kind = ErrNoName
 		case ctrl.CodeMsgSize:
 			kind = ErrMsgSize
 		case ctrl.CodeDown:
@@ -138,3 +144,9 @@ func (e *detailError) Error() string {
 }
 
 func (e *detailError) Unwrap() error { return e.kind }
+
+// Is lets ErrNoName match ErrUnreachable too: callers that only ask
+// whether the name was reached keep working.
+func (e *detailError) Is(target error) bool {
+	return e.kind == ErrNoName && target == ErrUnreachable
+}

@@ -177,7 +177,7 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n, from string, q qos.Spec) (
 func (m *IRM) findIPCP(ctx context.Context, n string) (ipcp.IPCP, []byte, error) {
 	ip, hash := m.reach(ctx, n, func(*ipcpEntry, ipcp.Info) bool { return true })
 	if ip == nil {
-		return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable,
+		return nil, nil, ctrl.Errorf(ctrl.CodeNoName,
 			"no layer reaches %q: register it in one with 'irm name register %s layer LAYER'", n, n)
 	}
 	return ip, hash, nil

@@ -100,7 +100,7 @@ func TestNameRegistration(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = m.findIPCP(context.Background(), "srv")
-	wantCode(t, err, ctrl.CodeUnreachable, "no layer reaches")
+	wantCode(t, err, ctrl.CodeNoName, "no layer reaches")
 	wantCode(t, m.DestroyName("srv"), ctrl.CodeNotFound, "no name")
 	wantCode(t, m.CreateName(ctrl.NameCreate{Name: "x", LB: "random"}), ctrl.CodeInvalid, "load-balancing")
 	wantCode(t, m.CreateName(ctrl.NameCreate{Name: strings.Repeat("n", 256)}), ctrl.CodeInvalid, "at most 255")

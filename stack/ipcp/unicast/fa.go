@@ -297,7 +297,7 @@ func (p *IPCP) Alloc(ctx context.Context, name string, hash []byte, q qos.Spec, 
 		case len(found) > 0:
 			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "no route to the member at %v for %q (the only address the directory has for it; the member left, or restarted under another address)", found[0], name)
 		case errors.Is(err, dir.ErrNotFound) || err == nil:
-			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "%q is not registered in layer %s", name, layer)
+			return nil, ctrl.Errorf(ctrl.CodeNoName, "%q is not registered in layer %s", name, layer)
 		default:
 			return nil, ctrl.Errorf(ctrl.CodeUnreachable, "looking %q up in layer %s: %v", name, layer, err)
 		}

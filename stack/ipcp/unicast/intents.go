@@ -522,7 +522,7 @@ func classify(err error) error {
 		return ctrl.Errorf(ctrl.CodeNotAllowed, "revoked: %s", ce.Msg)
 	case ce.Code == ctrl.CodeNotAllowed:
 		return ctrl.Errorf(ctrl.CodeNotAllowed, "refused: %s", ce.Msg)
-	case ce.Code == ctrl.CodeUnreachable, ce.Code == ctrl.CodeTimeout:
+	case ce.Code == ctrl.CodeUnreachable, ce.Code == ctrl.CodeNoName, ce.Code == ctrl.CodeTimeout:
 		return ctrl.Errorf(ctrl.CodeUnreachable, "unreachable: %s", ce.Msg)
 	}
 	return err
