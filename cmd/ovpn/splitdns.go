@@ -42,14 +42,21 @@ func newSplitDNS(log *slog.Logger) *splitDNS {
 	return &splitDNS{log: log, available: resolvedRuns, run: runCommand}
 }
 
-// resolvedRuns says whether systemd-resolved's socket exists and
-// resolvectl is on PATH.
+// resolvedRuns says whether systemd-resolved's socket exists, resolvectl
+// is on PATH, and this process is in the network namespace of PID 1 (the
+// host's, where resolved runs). In another namespace (ip netns exec, a
+// lab) resolvectl would name the interface by an index that means another
+// interface to resolved, so nothing is registered there.
 func resolvedRuns() bool {
 	if _, err := os.Stat(resolvedSocket); err != nil {
 		return false
 	}
-	_, err := exec.LookPath("resolvectl")
-	return err == nil
+	if _, err := exec.LookPath("resolvectl"); err != nil {
+		return false
+	}
+	self, err1 := os.Readlink("/proc/self/ns/net")
+	host, err2 := os.Readlink("/proc/1/ns/net")
+	return err1 != nil || err2 != nil || self == host
 }
 
 func runCommand(ctx context.Context, name string, args ...string) ([]byte, error) {
