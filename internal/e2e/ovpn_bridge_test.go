@@ -43,8 +43,9 @@ func needDNSTools(t testing.TB) {
 
 // startUpstream runs dnsmasq on n at addr as an upstream resolver with
 // no upstream of its own: up.example A 192.0.2.7, and bigTXT TXT records
-// of 60 bytes at big.example. It waits until dnsmasq answers.
-func startUpstream(t testing.TB, n *netlab.Node, addr netip.Addr) {
+// of 60 bytes at big.example; extra are more dnsmasq options. It waits
+// until dnsmasq answers.
+func startUpstream(t testing.TB, n *netlab.Node, addr netip.Addr, extra ...string) {
 	t.Helper()
 	dir := t.TempDir()
 	args := []string{"--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
@@ -54,7 +55,7 @@ func startUpstream(t testing.TB, n *netlab.Node, addr netip.Addr) {
 	for i := range bigTXT {
 		args = append(args, fmt.Sprintf("--txt-record=big.example,%02d-%s", i, strings.Repeat("x", 57)))
 	}
-	n.Start("dnsmasq", args...)
+	n.Start("dnsmasq", append(args, extra...)...)
 	waitFor(t, 10*time.Second, "dnsmasq answering on "+n.Name, func() bool {
 		out, _ := n.Run("dig", "+time=1", "+tries=1", "+short", "@"+addr.String(), "up.example", "A")
 		return strings.TrimSpace(out) == "192.0.2.7"
