@@ -59,8 +59,7 @@ docs:
 ## loss against TCP, an ovpn link against its bare veth (iperf3, ping; the
 ## results also in bench/ovpn.json); the DNS bridge in ovpn: connected and
 ## on-demand names, queries/s, the upstream forwarder (bench/dns.json); AEAD
-## and key-exchange cost; what a
-## spoofed flow request costs a shim under load
+## and key-exchange cost; what a spoofed flow request costs a shim under load
 bench: build
 	OUROBOROS_BIN=$(BIN) OVPN_BENCH_JSON=$(CURDIR)/bench/ovpn.json DNS_BENCH_JSON=$(CURDIR)/bench/dns.json $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./stack/frct/
