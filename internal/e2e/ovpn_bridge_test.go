@@ -222,6 +222,39 @@ func TestE2EOvpnDNSBridge(t *testing.T) {
 	if log := ovpnLog(s.gwA.Node, "site"); !strings.Contains(log, "skipped: it is the bridge itself") {
 		t.Errorf("gwA's log does not say it skipped the bridge's own address in resolv.conf:\n%s", log)
 	}
+	bridgeListenBusy(t, s.gwB)
+}
+
+// bridgeListenBusy checks that `ovpn up` of a link whose bridge cannot
+// listen (another resolver holds the address) fails, naming [dns] listen,
+// the address and the cause, and leaves no interface behind.
+func bridgeListenBusy(t *testing.T, g *ovpnGW) {
+	t.Helper()
+	lo := netip.MustParseAddr("127.0.0.1")
+	startUpstream(t, g.Node, lo)
+	conf := writeOVPNConf(t, "busy", `name = "gw.busy"
+layer = "corp"
+authenticate = false
+
+[interface]
+device = "ovpn1"
+address = ["10.78.0.1/24"]
+
+[accept]
+names = ["nobody.*"]
+
+[dns]
+listen = ["127.0.0.1:53"]
+`)
+	out, err := g.Run("ovpn", "up", conf)
+	if err == nil {
+		g.Run("ovpn", "down", "busy")
+		t.Fatalf("ovpn up with [dns] listen on a busy address worked:\n%s", out)
+	}
+	mustContain(t, out, "[dns] listen 127.0.0.1:53", "address already in use", "another program holds port 53")
+	if out, err := g.Run("ip", "link", "show", "dev", "ovpn1"); err == nil {
+		t.Errorf("the failed up left ovpn1 behind:\n%s", out)
+	}
 }
 
 // TestE2EOvpnDNSBridgeRateLimit: one client (gwB) floods the bridge with
