@@ -38,6 +38,7 @@ type daemon struct {
 	alloc func(ctx context.Context, name string) (peerFlow, error)
 
 	created atomic.Bool   // announce created the name in irmd: withdraw destroys it
+	od      *onDemand     // what was set up and learned on demand (DNS lookups)
 	pending chan struct{} // a token per accepted flow in its hello exchange
 
 	mu       sync.Mutex
@@ -64,7 +65,7 @@ func newDaemon(cfg *config.Link, rundir string, log *slog.Logger) *daemon {
 	d := &daemon{log: log, rl: &ratelog.Limiter{Logger: log}, rundir: rundir, cfg: cfg,
 		procs: newProcs(), dials: map[string]*dialer{}, admitted: map[string]*admission{},
 		stopped: make(chan struct{}), iface: netcfg.Iface{Name: cfg.Interface.Device},
-		pending: make(chan struct{}, maxPending)}
+		pending: make(chan struct{}, maxPending), od: newOnDemand()}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.alloc = d.allocFromIRMd
 	d.dns = newDNSBridge(d)

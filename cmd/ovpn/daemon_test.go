@@ -31,6 +31,9 @@ type proved struct {
 
 func (p proved) Peer() flow.Peer { return p.proof }
 
+// Name is the name the flow was allocated to: "" for this end's own.
+func (p proved) Name() string { return "" }
+
 // linkConf is a link file for the endpoint name, the device given (one no
 // host has, so that the daemon's netlink calls find nothing to change),
 // with the [[peer]] and [accept] lines given.
