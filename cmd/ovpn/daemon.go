@@ -75,8 +75,8 @@ func newDaemon(cfg *config.Link, rundir string, log *slog.Logger) *daemon {
 // up brings the link cfg describes up: the device, its addresses and
 // routes, the engine, the name in irmd, the loops and the control socket.
 // On error everything it did is undone.
-func up(ctx context.Context, cfg *config.Link, rundir string, log *slog.Logger) (d *daemon, err error) {
-	d = newDaemon(cfg, rundir, log)
+func up(ctx context.Context, cfg *config.Link, rundir string, log *slog.Logger) (_ *daemon, err error) {
+	d := newDaemon(cfg, rundir, log) // not the result: the undo functions use it after a failed return set that to nil
 	if err := checkCapNetAdmin(); err != nil {
 		return nil, err
 	}

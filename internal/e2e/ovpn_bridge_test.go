@@ -197,6 +197,10 @@ func TestE2EOvpnDNSBridge(t *testing.T) {
 	// answer; the bridge asks again over TCP. Over TCP to the bridge every
 	// record comes back; over UDP the bridge truncates in turn and dig
 	// asks again over TCP.
+	direct, _ := s.hostA.Run("dig", "+time=2", "+tries=1", "+noedns", "+ignore", "@"+s.lanA.A.IP4().String(), "big.example", "TXT")
+	if !regexp.MustCompile(`flags:[a-z ]* tc[ ;]`).MatchString(direct) {
+		t.Fatalf("the upstream does not truncate big.example TXT without EDNS, so the test proves nothing:\n%s", direct)
+	}
 	for _, via := range []string{"+tcp", "+notcp"} {
 		out := dig(t, s.hostB, "+noedns", via, "big.example", "TXT")
 		if n := strings.Count(out, "xxxxxxxxxx\""); n != bigTXT || digStatus(out) != "NOERROR" {
@@ -251,6 +255,7 @@ listen = ["127.0.0.1:53"]
 		g.Run("ovpn", "down", "busy")
 		t.Fatalf("ovpn up with [dns] listen on a busy address worked:\n%s", out)
 	}
+	out += ovpnLog(g.Node, "busy")
 	mustContain(t, out, "[dns] listen 127.0.0.1:53", "address already in use", "another program holds port 53")
 	if out, err := g.Run("ip", "link", "show", "dev", "ovpn1"); err == nil {
 		t.Errorf("the failed up left ovpn1 behind:\n%s", out)
