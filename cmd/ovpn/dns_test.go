@@ -402,3 +402,71 @@ func TestDNSStatusJSONFields(t *testing.T) {
 		t.Errorf("a link without [dns] has a dns field: %s", b)
 	}
 }
+
+// freePort returns a UDP and TCP port free on 127.0.0.1 just now.
+func freePort(t *testing.T) uint16 {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := uint16(u.LocalAddr().(*net.UDPAddr).Port)
+		l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(port)})
+		u.Close()
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// TestBridgeRestartsRealServer runs the resolver itself: a restart on the
+// same address (the old must let go of it first) serves the new settings,
+// and an address another socket holds fails with the key, the address and
+// the fix named, the old server answering on.
+func TestBridgeRestartsRealServer(t *testing.T) {
+	port := freePort(t)
+	cfg := dnsTestConfig()
+	listen := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+	cfg.DNS.Listen = []netip.AddrPort{listen}
+	b := newDaemon(cfg, t.TempDir(), slog.New(slog.NewTextHandler(testWriter{t}, nil))).dns
+	b.split.available = func() bool { return false }
+	b.resolvConf = writeResolvConf(t, "nameserver 192.0.2.53\n")
+	if err := b.apply(cfg, cfg.Interface.Address); err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	first := b.srv
+	changed := dnsTestConfig()
+	changed.DNS.Listen, changed.DNS.Rate = cfg.DNS.Listen, 7
+	if err := b.apply(changed, nil); err != nil {
+		t.Fatalf("restart on the same address: %v", err)
+	}
+	if b.srv == first || b.running.Rate != 7 {
+		t.Fatalf("restart: the server or its settings did not change (%+v)", b.running)
+	}
+	st := b.status(changed)
+	if !st.Running || len(st.Listen) != 1 || st.Listen[0] != listen {
+		t.Fatalf("status %+v; want it running on %s", st, listen)
+	}
+
+	busyPort := freePort(t)
+	hold, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(busyPort)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	busy := dnsTestConfig()
+	busy.DNS.Listen = []netip.AddrPort{netip.AddrPortFrom(listen.Addr(), busyPort)}
+	err = b.apply(busy, nil)
+	if err == nil || !strings.Contains(err.Error(), "[dns] listen "+busy.DNS.Listen[0].String()) ||
+		!strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), "127.0.0.53 only") {
+		t.Fatalf("busy address: %v; want the key, the address, the cause and the fix", err)
+	}
+	if st := b.status(changed); !st.Running || st.Listen[0] != listen {
+		t.Fatalf("after the failed restart: %+v; want the old server on %s", st, listen)
+	}
+}
