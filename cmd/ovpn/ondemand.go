@@ -327,10 +327,7 @@ func (o *onDemand) reverse(addr netip.Addr) (string, bool) {
 // idleAfter is how long an on-demand peer may carry no data: [dns] idle.
 func idleAfter(cfg *config.Link) time.Duration {
 	if cfg.DNS == nil || cfg.DNS.Idle <= 0 {
-		return defaultIdle
+		return config.DefaultIdle
 	}
 	return cfg.DNS.Idle
 }
-
-// defaultIdle is [dns] idle's default.
-const defaultIdle = 10 * time.Minute
