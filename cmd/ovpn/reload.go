@@ -133,6 +133,11 @@ func (d *daemon) reload() error {
 	if err != nil {
 		return err
 	}
+	// First, as it may fail: a [dns] section whose new settings cannot
+	// listen keeps the old bridge, and the reload changes nothing.
+	if err := d.dns.apply(nw, nil); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	d.cfg = nw
 	var stopped []*dialer
