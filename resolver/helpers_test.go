@@ -154,11 +154,7 @@ func upstreamAnswer(r *dns.Msg, tcp bool) *dns.Msg {
 
 func startUpstream(t testing.TB) *upstream {
 	t.Helper()
-	u, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(anyPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(u.LocalAddr().(*net.UDPAddr).AddrPort()))
+	u, l, err := resolver.Bind(anyPort)
 	if err != nil {
 		t.Fatal(err)
 	}

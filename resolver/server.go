@@ -26,6 +26,9 @@ const (
 	// maxTCPConns bounds the TCP connections served at once per listen
 	// address; more wait in the kernel's backlog.
 	maxTCPConns = 256
+	// maxBindTries bounds the UDP ports tried for port 0 when TCP finds
+	// the port in use (by an outgoing connection, say).
+	maxBindTries = 16
 	// shutdownWait bounds how long Close waits for handlers in flight.
 	shutdownWait = 5 * time.Second
 )
@@ -166,7 +169,7 @@ func bind(ap netip.AddrPort) (*net.UDPConn, *net.TCPListener, error) {
 			return u, t, nil
 		}
 		u.Close()
-		if ap.Port() != 0 || try == 8 || !errors.Is(err, syscall.EADDRINUSE) {
+		if ap.Port() != 0 || try == maxBindTries || !errors.Is(err, syscall.EADDRINUSE) {
 			return nil, nil, fmt.Errorf("resolver: listen on %s/tcp: %w", netip.AddrPortFrom(ap.Addr(), port), err)
 		}
 	}
