@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"o7s.dev/ouroboros/overlay/config"
 	"o7s.dev/ouroboros/resolver"
@@ -59,6 +61,11 @@ var _ resolver.Names = (*dnsNames)(nil)
 func (n *dnsNames) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
 	if addrs, ok := n.d.known(name); ok {
 		return addrs, nil
+	}
+	if name == "" || strings.ContainsFunc(name, unicode.IsControl) {
+		// No name holds them; and the lookups of gateways (gatewayKey)
+		// are keyed by one.
+		return nil, fmt.Errorf("%w: %q: no name is empty or holds control characters", resolver.ErrNoName, name)
 	}
 	if !onDemandOn(n.d.config()) {
 		return nil, fmt.Errorf("%w: no flow to %s, and [dns] on_demand is false", resolver.ErrRefused, name)

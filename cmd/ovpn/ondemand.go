@@ -27,6 +27,11 @@ import (
 	"o7s.dev/ouroboros/stack/flow"
 )
 
+// relearnAfter is how long a published name's answer is used before the
+// next lookup asks its gateway again (twice the bridge's TTL: a client
+// that caches it asks no more often than that).
+const relearnAfter = 2 * resolver.DefaultTTL
+
 // maxRefusals is how many refusals status keeps, the newest.
 const maxRefusals = 32
 
@@ -52,6 +57,7 @@ type onDemand struct {
 	watched   map[*link.Peer]bool // peers whose end drops what came through them
 	refused   []dnsRefusal        // newest last
 	created   map[string]bool     // [[publish]] names announce created in irmd
+	relearn   time.Duration       // a published name learned is asked again after this
 	// routeMu serialises changes of the routes (engine and kernel) made
 	// from what was learned, and reload's.
 	routeMu sync.Mutex
@@ -72,7 +78,8 @@ type odPeer struct {
 
 func newOnDemand() *onDemand {
 	return &onDemand{calls: map[string]*odCall{}, peers: map[string]odPeer{},
-		published: map[string]dnsEntry{}, watched: map[*link.Peer]bool{}, created: map[string]bool{}}
+		published: map[string]dnsEntry{}, watched: map[*link.Peer]bool{}, created: map[string]bool{},
+		relearn: relearnAfter}
 }
 
 // lookup sets up a flow to name, or joins the attempt under way, and
@@ -112,12 +119,33 @@ func (d *daemon) resolve(name string) ([]netip.Addr, error) {
 	if addrs, ok := d.known(name); ok {
 		return addrs, nil
 	}
-	if name == "" {
-		return nil, fmt.Errorf("%w: an empty name", resolver.ErrNoName)
-	}
 	ctx, cancel := context.WithTimeout(d.ctx, allocTimeout+helloTimeout)
 	defer cancel()
-	return d.dialOnDemand(ctx, name, true)
+	addrs, err := d.dialOnDemand(ctx, name, true)
+	if errors.Is(err, resolver.ErrNoName) || errors.Is(err, resolver.ErrRefused) {
+		d.forget(name) // its gateway withdrew it, or no longer admits this end
+	}
+	return addrs, err
+}
+
+// forget drops the published name learned as name, if any, and its
+// routes through its gateway.
+func (d *daemon) forget(name string) {
+	d.od.routeMu.Lock()
+	defer d.od.routeMu.Unlock()
+	d.od.mu.Lock()
+	e, ok := d.od.published[name]
+	delete(d.od.published, name)
+	d.od.mu.Unlock()
+	if !ok {
+		return
+	}
+	if d.link.Peer(e.Gateway) != nil {
+		if err := d.link.Update([]link.PeerConfig{d.gatewayConfig(d.config(), e.Gateway)}); err != nil {
+			d.log.Error("cannot remove a published host's routes", "name", name, "gateway", e.Gateway, "err", err)
+		}
+	}
+	d.applyKernelRoutes()
 }
 
 // dialOnDemand allocates a flow to name and runs the hello exchange on it:
@@ -301,12 +329,14 @@ func (o *onDemand) entries(lk *link.Link) []dnsEntry {
 }
 
 // learnedAddrs returns the addresses of a published name learned whose
-// gateway is up.
+// gateway is up, if it was learned less than o.relearn ago: the gateway
+// may have withdrawn the name or changed its address since, so an older
+// one is asked again.
 func (o *onDemand) learnedAddrs(lk *link.Link, name string) ([]netip.Addr, bool) {
 	o.mu.Lock()
 	e, ok := o.published[name]
 	o.mu.Unlock()
-	if !ok || lk.Peer(e.Gateway) == nil {
+	if !ok || lk.Peer(e.Gateway) == nil || time.Since(e.Since) >= o.relearn {
 		return nil, false
 	}
 	return slices.Clone(e.Addrs), true

@@ -257,3 +257,17 @@ func TestOnDemandReload(t *testing.T) {
 	// (Its Err may be the flow's end, closed under the refusal.)
 	waitUntil(t, "the unproven on-demand peer ended", func() bool { return !upOn(a, "gw.b") })
 }
+
+// A name that no layer can hold (empty, control characters: the key of a
+// gateway's lookup has one) is NXDOMAIN without an allocation.
+func TestOnDemandRefusesImpossibleNames(t *testing.T) {
+	a, _, allocs := onDemandPair(t, "")
+	for _, name := range []string{"", gatewayKey + "gw.b", "gw\nb"} {
+		if _, err := lookup(t, a, name); !errors.Is(err, resolver.ErrNoName) {
+			t.Errorf("Lookup(%q): %v; want ErrNoName", name, err)
+		}
+	}
+	if allocs.Load() != 0 {
+		t.Fatalf("%d allocations for impossible names", allocs.Load())
+	}
+}

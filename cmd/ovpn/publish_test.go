@@ -204,3 +204,29 @@ func TestCheckAnswer(t *testing.T) {
 		t.Fatalf("authenticate off: %v", err)
 	}
 }
+
+// A published name learned is asked again once older than relearn; when
+// its gateway has withdrawn it (no such name now), the lookup is NXDOMAIN
+// and its routes through the gateway go.
+func TestPublishedNameRelearned(t *testing.T) {
+	a, _, _, _, allocs := publishPair(t, "")
+	a.od.relearn = 0
+	for range 2 {
+		if got, err := lookup(t, a, "web.b"); err != nil || addrsOf(got) != "10.2.0.5,fd02::5" {
+			t.Fatalf("Lookup(web.b) = %v, %v", got, err)
+		}
+	}
+	if allocs["web.b"].Load() != 2 || allocs["gw.b"].Load() != 1 {
+		t.Fatalf("%d allocations to web.b, %d to gw.b; want web.b asked again, gw.b's flow kept",
+			allocs["web.b"].Load(), allocs["gw.b"].Load())
+	}
+	a.alloc = func(_ context.Context, name string) (peerFlow, error) {
+		return nil, &flow.OpError{Op: "alloc", Name: name, Err: flow.ErrNoName}
+	}
+	if _, err := lookup(t, a, "web.b"); !errors.Is(err, resolver.ErrNoName) {
+		t.Fatalf("Lookup of a withdrawn name: %v; want ErrNoName", err)
+	}
+	if rs := prefixes(a.link.Peer("gw.b").Status().Routes); rs != "-" || len(a.od.learnedPrefixes()) != 0 {
+		t.Fatalf("a withdrawn name's routes stay: gw.b's %s, learned %v", rs, a.od.learnedPrefixes())
+	}
+}

@@ -112,3 +112,21 @@ func TestRevoked(t *testing.T) {
 		t.Fatalf("authenticate off: revoked = %v; want laptop.alice only", got)
 	}
 }
+
+// [[publish]] entries added and removed are registered and withdrawn; a
+// changed address needs neither.
+func TestDiffPublished(t *testing.T) {
+	old := testConfig()
+	old.Publish = []config.Publish{{Name: "web.a", Address: []netip.Addr{netip.MustParseAddr("10.1.0.5")}},
+		{Name: "print.a", Address: []netip.Addr{netip.MustParseAddr("10.1.0.6")}}}
+	nw := testConfig()
+	nw.Publish = []config.Publish{{Name: "web.a", Address: []netip.Addr{netip.MustParseAddr("10.1.0.7")}},
+		{Name: "nas.a", Address: []netip.Addr{netip.MustParseAddr("10.1.0.8")}}}
+	plan, err := diffConfigs(old, nw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(plan.Published, ",") != "nas.a" || strings.Join(plan.Withdrawn, ",") != "print.a" {
+		t.Fatalf("published %v, withdrawn %v; want nas.a, print.a", plan.Published, plan.Withdrawn)
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,8 @@ func TestE2EOvpnDNSLegacyByName(t *testing.T) {
 	s := newOVPNSites(t)
 	serveHTTP(t, s.hostB, "hello from web.site-b")
 	s.hostA.Etc("resolv.conf", "nameserver "+lanBridge+"\noptions timeout:2 attempts:2\n")
-	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "site", publishingB))
+	confB := writeOVPNConf(t, "site", publishingB)
+	ovpnUp(t, s.gwB.Node, confB)
 	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "closed", closedB))
 	ovpnUp(t, s.gwA.Node, writeOVPNConf(t, "site", onDemandA("3s")))
 	if st := onDemandStatus(t, s.gwA.Node); !st.peerSince("gw.site-b").IsZero() {
@@ -226,6 +228,29 @@ func TestE2EOvpnDNSLegacyByName(t *testing.T) {
 		t.Errorf("status does not show gw.closed's refusal and its reason:\n%s", s.gwA.MustRun("ovpn", "status", "site"))
 	}
 	mustContain(t, s.gwA.MustRun("ovpn", "status", "site"), "refused gw.closed: ")
+
+	// Reload at gwB: a [[publish]] entry added is registered and
+	// answered; removed, it is withdrawn: once gwA's flow to gwB has gone
+	// idle, the name is NXDOMAIN.
+	nas := "\n[[publish]]\nname    = \"nas.site-b\"\naddress = [\"10.2.0.9\"]\n"
+	reloadB := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(confB, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.gwB.MustRun("ovpn", "reload", "site")
+	}
+	reloadB(publishingB + nas)
+	waitFor(t, 20*time.Second, "nas.site-b answered after gwB's reload", func() bool {
+		return strings.TrimSpace(digAt(s.hostA, lanBridge, "+short", "nas.site-b.ouro", "A")) == "10.2.0.9"
+	})
+	reloadB(publishingB)
+	if names := s.gwB.MustRun("irm", "name", "list"); strings.Contains(names, "nas.site-b") {
+		t.Errorf("nas.site-b is still in gwB's irmd after the reload removed it:\n%s", names)
+	}
+	waitFor(t, 20*time.Second, "nas.site-b NXDOMAIN once withdrawn", func() bool {
+		return digStatus(digAt(s.hostA, lanBridge, "nas.site-b.ouro", "A")) == "NXDOMAIN"
+	})
 }
 
 // TestE2EOvpnDNSPublishedProven: with authentication on, a published
