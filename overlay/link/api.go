@@ -224,18 +224,20 @@ type Status struct {
 
 // PeerStatus is one peer that is up.
 type PeerStatus struct {
-	Name      string         `json:"name"`
-	Proven    bool           `json:"proven"`
-	Dialled   bool           `json:"dialled"` // this end allocated the flow
-	Addrs     []netip.Prefix `json:"addresses"`
-	Routes    []netip.Prefix `json:"routes"`
-	Since     time.Time      `json:"since"`
-	LastRx    time.Time      `json:"last_rx"`
-	RTT       time.Duration  `json:"rtt_ns"`
-	TxPackets uint64         `json:"tx_packets"`
-	TxBytes   uint64         `json:"tx_bytes"`
-	RxPackets uint64         `json:"rx_packets"`
-	RxBytes   uint64         `json:"rx_bytes"`
+	Name    string         `json:"name"`
+	Proven  bool           `json:"proven"`
+	Dialled bool           `json:"dialled"` // this end allocated the flow
+	Addrs   []netip.Prefix `json:"addresses"`
+	Routes  []netip.Prefix `json:"routes"`
+	Since   time.Time      `json:"since"`
+	LastRx  time.Time      `json:"last_rx"`
+	RTT     time.Duration  `json:"rtt_ns"`
+	// Tx and Rx count data (packets, frames) only: control messages
+	// (hellos, echoes) are not traffic, so an idle flow's stay put.
+	TxPackets uint64 `json:"tx_packets"`
+	TxBytes   uint64 `json:"tx_bytes"`
+	RxPackets uint64 `json:"rx_packets"`
+	RxBytes   uint64 `json:"rx_bytes"`
 	// Drops are this peer's packets dropped, by reason ("spoofed",
 	// "malformed", "bad-control", "mac-moved", "device", ...).
 	Drops map[string]uint64 `json:"drops,omitempty"`

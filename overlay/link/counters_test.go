@@ -30,3 +30,33 @@ func TestDropLogLimit(t *testing.T) {
 		t.Errorf("snapshot %v", got)
 	}
 }
+
+// A peer's traffic counters count data only: echoes and their replies
+// (which keep an idle flow alive) leave them as they are, so that an idle
+// flow can be told from a busy one.
+func TestTrafficCountsDataOnly(t *testing.T) {
+	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24"), Echo: 10 * time.Millisecond})
+	b := newNode(t, "gw.b", Config{Addrs: pfx("10.77.0.2/24"), Echo: 10 * time.Millisecond})
+	mustConnect(t, a, b, admitAs(PeerConfig{}), admitAs(PeerConfig{}))
+	deadline := time.Now().Add(5 * time.Second)
+	for a.peerStatus(t, "gw.b").RTT == 0 || b.peerStatus(t, "gw.a").RTT == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no echo answered within 5 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a few more echoes each way
+	for _, st := range []PeerStatus{a.peerStatus(t, "gw.b"), b.peerStatus(t, "gw.a")} {
+		if st.TxPackets+st.RxPackets+st.TxBytes+st.RxBytes != 0 {
+			t.Fatalf("%s's counters after echoes only: %+v; want 0", st.Name, st)
+		}
+	}
+	pkt := ipPacket("10.77.0.1", "10.77.0.2", []byte("data"))
+	if err := a.host.Send(pkt); err != nil {
+		t.Fatal(err)
+	}
+	b.expect(t, pkt)
+	if st := b.peerStatus(t, "gw.a"); st.RxPackets != 1 || st.RxBytes != uint64(len(pkt)) {
+		t.Fatalf("after one packet: %+v; want 1 packet of %d bytes", st, len(pkt))
+	}
+}
