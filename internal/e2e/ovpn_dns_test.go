@@ -251,6 +251,12 @@ func TestE2EOvpnDNSLegacyByName(t *testing.T) {
 	waitFor(t, 20*time.Second, "nas.site-b NXDOMAIN once withdrawn", func() bool {
 		return digStatus(digAt(s.hostA, lanBridge, "nas.site-b.ouro", "A")) == "NXDOMAIN"
 	})
+
+	// ovpn down withdraws the published names with its own.
+	s.gwB.MustRun("ovpn", "down", "site")
+	if names := s.gwB.MustRun("irm", "name", "list"); strings.Contains(names, "web.site-b") {
+		t.Errorf("web.site-b is still in gwB's irmd after ovpn down:\n%s", names)
+	}
 }
 
 // TestE2EOvpnDNSPublishedProven: with authentication on, a published
