@@ -297,4 +297,23 @@ func TestE2EOvpnDNSPublishedProven(t *testing.T) {
 	if r := s.gwA.MustRun("ip", "-4", "route", "show", "dev", "ovpn0"); strings.Contains(r, "10.2.0.9") {
 		t.Errorf("a route to the unproven host's address:\n%s", r)
 	}
+
+	// gwB's irmd restarts: its ovpn attaches again and announces its
+	// published names anew. (Host A reaches web.site-b again once gwA
+	// finds its flow to gwB dead, 20 s of silence: too long to wait here.)
+	s.gwB.restartIRMd(t)
+	registered := func(out, name string) bool {
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 2 && f[0] == name && strings.Contains(l, s.gwB.ipcp) {
+				return true
+			}
+		}
+		return false
+	}
+	var names string
+	waitFor(t, 20*time.Second, "web.site-b registered again after gwB's irmd restarted", func() bool {
+		names, _ = s.gwB.Run("irm", "name", "list")
+		return registered(names, "web.site-b") && registered(names, "print.site-b")
+	})
+	t.Logf("gwB's names after its irmd restarted:\n%s", names)
 }
