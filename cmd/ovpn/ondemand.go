@@ -32,6 +32,11 @@ import (
 // that caches it asks no more often than that).
 const relearnAfter = 2 * resolver.DefaultTTL
 
+// maxAttempts bounds the lookups setting a flow up at once (each may take
+// allocTimeout): a client that asks for many names in turn, within its
+// rate, so costs a bounded number of flows and goroutines.
+const maxAttempts = 64
+
 // maxRefusals is how many refusals status keeps, the newest.
 const maxRefusals = 32
 
@@ -94,6 +99,10 @@ func (o *onDemand) lookup(ctx context.Context, d *daemon, name string) ([]netip.
 func (o *onDemand) do(ctx context.Context, key string, fn func() ([]netip.Addr, error)) ([]netip.Addr, error) {
 	o.mu.Lock()
 	c := o.calls[key]
+	if c == nil && len(o.calls) >= maxAttempts {
+		o.mu.Unlock()
+		return nil, fmt.Errorf("%d names are being set up already; try again shortly", maxAttempts)
+	}
 	if c == nil {
 		c = &odCall{done: make(chan struct{})}
 		o.calls[key] = c

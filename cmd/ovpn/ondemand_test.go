@@ -271,3 +271,35 @@ func TestOnDemandRefusesImpossibleNames(t *testing.T) {
 		t.Fatalf("%d allocations for impossible names", allocs.Load())
 	}
 }
+
+// At most maxAttempts names are set up at once: the next lookup of a new
+// name fails at once (SERVFAIL, the client asks again), and one of a
+// name under way still joins its attempt.
+func TestOnDemandBoundsAttempts(t *testing.T) {
+	a, _, _ := onDemandPair(t, "")
+	release := make(chan struct{})
+	var allocs atomic.Int32
+	a.alloc = func(_ context.Context, name string) (peerFlow, error) {
+		allocs.Add(1)
+		<-release
+		return nil, &flow.OpError{Op: "alloc", Name: name, Err: flow.ErrNoName}
+	}
+	defer close(release)
+	for i := range maxAttempts {
+		go lookup(t, a, fmt.Sprintf("gw.n%d", i)) //nolint:errcheck // held until the test ends
+	}
+	waitUntil(t, "every attempt allocating", func() bool { return allocs.Load() == maxAttempts })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := newDNSNames(a).Lookup(ctx, "gw.one-more")
+	if err == nil || !strings.Contains(err.Error(), "being set up already") || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("a lookup beyond the bound: %v after %v; want a failure at once", err, time.Since(start))
+	}
+	if _, err := newDNSNames(a).Lookup(ctx, "gw.n0"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a lookup of a name under way: %v; want it to wait for the attempt", err)
+	}
+	if n := allocs.Load(); n != maxAttempts {
+		t.Fatalf("%d allocations; want %d", n, maxAttempts)
+	}
+}
