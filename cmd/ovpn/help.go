@@ -210,8 +210,9 @@ func configHelp() string {
 
 The keys of a link's file (/etc/ouroboros/ovpn/NAME.toml), with the values
 they take and their defaults; OVPN_SECTION_KEY in the environment
-overrides a key (not those of [[peer]] entries). docs/ovpn.md has the
-full reference with examples; 'ovpn check FILE' validates a file.
+overrides a key (not those of [[peer]] and [[publish]] entries; those of
+[dns] only when the file has a [dns] table). docs/ovpn.md has the full
+reference with examples; 'ovpn check FILE' validates a file.
 `)
 	section := "-"
 	for _, o := range config.Options() {
@@ -222,6 +223,10 @@ full reference with examples; 'ovpn check FILE' validates a file.
 				b.WriteString("\nTop level:\n")
 			case config.SectionPeer:
 				b.WriteString("\n[[peer]] (one per peer this end dials):\n")
+			case config.SectionDNS:
+				b.WriteString("\n[dns] (tun only; the DNS bridge runs when the file has this table, even empty):\n")
+			case config.SectionPublish:
+				b.WriteString("\n[[publish]] (tun only; one per host behind this end, named in the layer):\n")
 			default:
 				b.WriteString("\n[" + section + "]:\n")
 			}

@@ -18,6 +18,8 @@ func (ld *loader) check(l *Link, given map[string]bool) {
 	ld.checkInterface(l, given)
 	ld.checkPeers(l)
 	ld.checkAccept(l, given)
+	ld.checkDNS(l)
+	ld.checkPublish(l)
 	switch {
 	case len(l.Interface.Address) == 0 && len(l.Peers) == 0:
 		ld.fail("[interface] address", "", errors.New("empty, so the link asks a peer's pool for one, but there is no [[peer]] to ask; give an address, or a [[peer]]"))

@@ -44,6 +44,10 @@ type Link struct {
 	// Publish are the [[publish]] entries: hosts behind this endpoint
 	// that it registers in Layer under their own names.
 	Publish []Publish
+
+	// ignoredEnv are the OVPN_DNS_* variables set while the file has no
+	// [dns] table: they start no bridge, and Warnings says so.
+	ignoredEnv []string
 }
 
 // DNS is the [dns] section: the DNS bridge (package resolver).

@@ -14,6 +14,8 @@ func sections() [][2]string {
 		{SectionInterface, "`[interface]`"},
 		{SectionPeer, "`[[peer]]` (one per peer; not from the environment)"},
 		{SectionAccept, "`[accept]`"},
+		{SectionDNS, "`[dns]` (the DNS bridge runs when the file has this table, an empty one too; `OVPN_DNS_*` apply only then; tun only)"},
+		{SectionPublish, "`[[publish]]` (one per host behind this end that it names in the layer; not from the environment; tun only)"},
 	}
 }
 
@@ -75,6 +77,12 @@ func (o *Option) Values() string {
 		return "SHA-256 fingerprint, `AB:CD:…` (32 bytes)"
 	case KindDir:
 		return "absolute path"
+	case KindAddrPorts:
+		return "list of addresses, each with an optional port (53 if none), such as `\"10.77.0.1\"` or `\"[fd77::1]:5353\"`"
+	case KindDomain:
+		return "DNS name without the trailing dot: lower-case letters, digits, `-` and `.`"
+	case KindHosts:
+		return "an address or a list of them, such as `\"10.2.0.5\"` or `[\"10.2.0.5\", \"fd02::5\"]`"
 	}
 	return o.Kind.String()
 }

@@ -67,7 +67,7 @@ func TestEnvErrors(t *testing.T) {
 // TestEnvNames checks the variables' names: OVPN_ and the key's path.
 func TestEnvNames(t *testing.T) {
 	for _, o := range Options() {
-		want := map[string]string{SectionTop: "OVPN_", SectionInterface: "OVPN_INTERFACE_", SectionAccept: "OVPN_ACCEPT_", SectionPeer: ""}[o.Section]
+		want := map[string]string{SectionTop: "OVPN_", SectionInterface: "OVPN_INTERFACE_", SectionAccept: "OVPN_ACCEPT_", SectionDNS: "OVPN_DNS_", SectionPeer: "", SectionPublish: ""}[o.Section]
 		if want != "" {
 			want += strings.ToUpper(o.Key)
 		}

@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// base sets every key that a tun link can set; the cases of TestBadConfigs
+// base sets every key that a tun link can set (a [[publish]] entry's
+// address as a list and as one string); the cases of TestBadConfigs
 // spoil it one key at a time.
 const base = `name = "gw.a"
 layer = "corp"
@@ -29,6 +30,20 @@ routes = ["10.3.0.0/24"]
 names = ["laptop.*"]
 pool = ["10.77.0.128/25", "fd77::8000/113"]
 lease = "12h"
+[dns]
+listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]
+domain = "corp.ouro"
+upstream = ["192.0.2.53", "[2001:db8::53]:53"]
+on_demand = false
+allow = ["10.77.0.0/24", "10.2.0.0/24"]
+idle = "1h"
+rate = 50
+[[publish]]
+name = "web.a"
+address = ["10.1.0.5", "fd01::5"]
+[[publish]]
+name = "db.a"
+address = "10.1.0.6"
 `
 
 // tapBase is base for tap mode, with its keys.
@@ -69,12 +84,12 @@ var badCases = []badCase{
 	{base, `layer = "corp"`, `layer = ["corp"]`, `layer: want a string, not a list`},
 	{base, `authenticate = true`, `authenticate = "yes"`, `authenticate: want true or false, not a string ("yes")`},
 	{base, `state_dir = "/var/lib/x"`, `state_dir = "var/lib/x"`, `state_dir: "var/lib/x": want an absolute path`},
-	{base, `layer = "corp"`, "layer = \"corp\"\nnmae = \"x\"", `nmae: unknown key; the keys here are name, layer, authenticate, state_dir, [interface], [[peer]], [accept]`},
+	{base, `layer = "corp"`, "layer = \"corp\"\nnmae = \"x\"", `nmae: unknown key; the keys here are name, layer, authenticate, state_dir, [interface], [[peer]], [accept], [dns], [[publish]]`},
 	{base, `layer = "corp"`, "layer = \"corp\"\n\"x y\" = 1", `"x y": unknown key`},
 	{clientBase, `layer = "l"`, "layer = \"l\"\ninterface = 5", `[interface]: want a table, [interface], not an integer (5)`},
 	{serverBase, `layer = "l"`, "layer = \"l\"\npeer = 5", `[[peer]]: want an array of tables, [[peer]], not an integer (5)`},
 	{serverBase, `layer = "l"`, "layer = \"l\"\npeer = [1]", `[[peer]] 1: want a table, not an integer (1)`},
-	{base, ``, "[acept]\nnames = [\"x\"]", `[acept]: unknown table; the tables are [interface], [[peer]] and [accept]`},
+	{base, ``, "[acept]\nnames = [\"x\"]", `[acept]: unknown table; the tables are [interface], [[peer]], [accept], [dns] and [[publish]]`},
 	{tapBase, `[[peer]]`, `[peer]`, `[peer]: peers are an array of tables: write [[peer]], not [peer]`},
 	{base, `layer = "corp"`, `Layer = "corp"`, `Layer: keys are lowercase: write layer`},
 	{base, `mtu = 1400`, "mtu = 1400\nMTU = 1300", `[interface] MTU: keys are lowercase: write mtu`},
@@ -145,6 +160,65 @@ var badCases = []badCase{
 	{base, `lease = "12h"`, `lease = "1s"`, `[accept] lease: "1s": want 1m to 8760h`},
 	{base, `lease = "12h"`, `lease = "soon"`, `[accept] lease: "soon": want a duration`},
 
+	// [dns]
+	{base, `domain = "corp.ouro"`, "domain = \"corp.ouro\"\nlisen = 1", `[dns] lisen: unknown key; the keys here are listen, domain, upstream, on_demand, allow, idle, rate`},
+	{clientBase, `layer = "l"`, "layer = \"l\"\ndns = 5", `[dns]: want a table, [dns], not an integer (5)`},
+	{clientBase, ``, "[[dns]]", `[dns]: want a table, [dns], not a list`},
+	{tapBase, ``, "[dns]", `[dns]: only for mode = "tun": names are answered with addresses routed through a peer`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = ["10.77.0.1:0"]`, `[dns] listen: "10.77.0.1:0": port 0; want 1 to 65535, or no port for 53`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = ["10.77.0.1:70000"]`, `[dns] listen: "10.77.0.1:70000": not an address with an optional port, such as 10.77.0.1, 10.77.0.1:53 or [fd77::1]:53`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = ["ns.example:53"]`, `[dns] listen: "ns.example:53": not an address with an optional port`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = ["[fe80::1%eth0]:53"]`, `[dns] listen: "[fe80::1%eth0]:53": an address with a zone`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = ["224.0.0.251"]`, `[dns] listen: "224.0.0.251": a multicast address`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = ["[::ffff:10.77.0.1]:53"]`, `[dns] listen: "[::ffff:10.77.0.1]:53": an IPv4-mapped IPv6 address`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = ["10.77.0.1", "10.77.0.1:53"]`, `[dns] listen: "10.77.0.1:53" is listed twice`},
+	{base, `listen = ["10.77.0.1:53", "[fd77::1]:5353", "127.0.0.1"]`, `listen = 53`, `[dns] listen: want a list of strings, such as ["…"], not an integer (53)`},
+	{base, `domain = "corp.ouro"`, `domain = ""`, `[dns] domain: empty; want a domain such as ouro or vpn.example.org`},
+	{base, `domain = "corp.ouro"`, `domain = "Ouro"`, `[dns] domain: "Ouro": write the domain in lower case: ouro`},
+	{base, `domain = "corp.ouro"`, `domain = "ouro."`, `[dns] domain: "ouro.": write the domain without a leading or trailing dot: ouro`},
+	{base, `domain = "corp.ouro"`, `domain = "corp..ouro"`, `[dns] domain: "corp..ouro": an empty label (two dots)`},
+	{base, `domain = "corp.ouro"`, `domain = "corp_a.ouro"`, `[dns] domain: "corp_a.ouro": a domain holds only letters, digits, hyphens and dots`},
+	{base, `domain = "corp.ouro"`, `domain = "-corp.ouro"`, `[dns] domain: "-corp.ouro": label "-corp" begins or ends with a hyphen`},
+	{base, `domain = "corp.ouro"`, `domain = "` + strings.Repeat("a", 64) + `.ouro"`, `[dns] domain: "` + strings.Repeat("a", 64) + `.ouro": label "` + strings.Repeat("a", 64) + `" is longer than 63 bytes`},
+	{base, `domain = "corp.ouro"`, `domain = "` + strings.Repeat("a.", 127) + `ab"`, `[dns] domain: "` + strings.Repeat("a.", 127) + `ab": a domain is at most 253 bytes`},
+	{base, `domain = "corp.ouro"`, `domain = ["ouro"]`, `[dns] domain: want a string, not a list`},
+	{base, `upstream = ["192.0.2.53", "[2001:db8::53]:53"]`, `upstream = ["0.0.0.0"]`, `[dns] upstream: 0.0.0.0:53: the unspecified address; give a resolver's address`},
+	{base, `upstream = ["192.0.2.53", "[2001:db8::53]:53"]`, `upstream = ["127.0.0.1:53"]`, `[dns] upstream: 127.0.0.1:53 is also in [dns] listen: the bridge would forward queries to itself`},
+	{base, `upstream = ["192.0.2.53", "[2001:db8::53]:53"]`, `upstream = ["192.0.2.53:x"]`, `[dns] upstream: "192.0.2.53:x": not an address with an optional port`},
+	{base, `on_demand = false`, `on_demand = "no"`, `[dns] on_demand: want true or false, not a string ("no")`},
+	{base, `allow = ["10.77.0.0/24", "10.2.0.0/24"]`, `allow = ["10.77.0.1/24"]`, `[dns] allow: "10.77.0.1/24": host bits set; the prefix is 10.77.0.0/24`},
+	{base, `allow = ["10.77.0.0/24", "10.2.0.0/24"]`, `allow = ["10.77.0.0"]`, `[dns] allow: "10.77.0.0": no prefix length`},
+	{base, `idle = "1h"`, `idle = "0s"`, `[dns] idle: "0s": want 1s to 24h`},
+	{base, `idle = "1h"`, `idle = "25h"`, `[dns] idle: "25h": want 1s to 24h`},
+	{base, `idle = "1h"`, `idle = 600`, `[dns] idle: want a string, not an integer (600)`},
+	{base, `rate = 50`, `rate = 0`, `[dns] rate: 0: want 1 to 100000`},
+	{base, `rate = 50`, `rate = 100001`, `[dns] rate: 100001: want 1 to 100000`},
+	{base, `rate = 50`, `rate = "50"`, `[dns] rate: want a whole number, not a string ("50")`},
+
+	// [[publish]]
+	{clientBase, `layer = "l"`, "layer = \"l\"\npublish = 5", `[[publish]]: want an array of tables, [[publish]], not an integer (5)`},
+	{clientBase, ``, "[publish]\nname = \"x\"", `[publish]: published hosts are an array of tables: write [[publish]], not [publish]`},
+	{tapBase, ``, "[[publish]]\nname = \"web\"\naddress = \"10.1.0.5\"", `[[publish]]: only for mode = "tun"`},
+	{base, `name = "db.a"`, ``, `[[publish]] 2 name: missing; every [[publish]] needs one`},
+	{base, `name = "db.a"`, `name = "web.a"`, `[[publish]] 2 name: "web.a" is also [[publish]] 1`},
+	{base, `name = "db.a"`, `name = "gw.a"`, `[[publish]] 2 name: "gw.a" is this endpoint's own name`},
+	{base, `name = "db.a"`, `name = "gw.b"`, `[[publish]] 2 name: "gw.b" is the name of a [[peer]]: that endpoint registers it itself`},
+	{base, `name = "db.a"`, `name = ""`, `[[publish]] 2 name: name is empty`},
+	{base, `name = "db.a"`, `name = ["db.a"]`, `[[publish]] 2 name: want a string, not a list`},
+	{base, `name = "db.a"`, "name = \"db.a\"\nadress = \"x\"", `[[publish]] 2 adress: unknown key; the keys here are name, address`},
+	{base, `address = "10.1.0.6"`, ``, `[[publish]] 2 address: missing; every [[publish]] needs one`},
+	{base, `address = "10.1.0.6"`, `address = "fd01::5"`, `[[publish]] 2 address: fd01::5 is also an address of "web.a" ([[publish]] 1); an address belongs to one host`},
+	{base, `address = "10.1.0.6"`, `address = "10.77.0.1"`, `[[publish]] 2 address: 10.77.0.1 is this end's own tunnel address, answered as "gw.a" already`},
+	{base, `address = "10.1.0.6"`, `address = "fd77::9"`, `[[publish]] 2 address: fd77::9 is inside the tunnel's subnet fd77::/64: hosts there are reached through the link, not behind this end`},
+	{base, `address = "10.1.0.6"`, `address = "10.3.0.9"`, `[[publish]] 2 address: 10.3.0.9 is inside 10.3.0.0/24, a route of peer "gw.c": that host is behind the peer, not behind this end`},
+	{base, `address = "10.1.0.6"`, `address = "10.1.0.0/24"`, `[[publish]] 2 address: "10.1.0.0/24": a prefix; give the host's address without a length`},
+	{base, `address = "10.1.0.6"`, `address = ["10.1.0.6", "127.0.0.1"]`, `[[publish]] 2 address: "127.0.0.1": not a host's address (unspecified, multicast, broadcast, loopback or link-local)`},
+	{base, `address = "10.1.0.6"`, `address = "fe80::1%eth0"`, `[[publish]] 2 address: "fe80::1%eth0": an address with a zone`},
+	{base, `address = "10.1.0.6"`, `address = "::ffff:10.1.0.6"`, `[[publish]] 2 address: "::ffff:10.1.0.6": an IPv4-mapped IPv6 address`},
+	{base, `address = "10.1.0.6"`, `address = "web"`, `[[publish]] 2 address: "web": not an address, such as 10.2.0.5 or fd02::5`},
+	{base, `address = "10.1.0.6"`, `address = ["10.1.0.6", "10.1.0.6"]`, `[[publish]] 2 address: "10.1.0.6" is listed twice`},
+	{base, `address = "10.1.0.6"`, `address = 5`, `[[publish]] 2 address: want a list of strings, such as ["…"], not an integer (5)`},
+
 	// rules across sections
 	{serverBase, `address = ["10.0.0.1/24"]`, ``, `[interface] address: empty, so the link asks a peer's pool for one, but there is no [[peer]] to ask`},
 	{tapBase, `name = "gw.b"`, ``, `[[peer]] 1 name: missing`},
@@ -194,12 +268,13 @@ func TestBadConfigsCoverEveryKey(t *testing.T) {
 	for _, o := range Options() {
 		var found bool
 		for _, c := range badCases {
-			ref := o.Ref()
-			if o.Section == SectionPeer {
-				ref = "[[peer]] 1 " + o.Key
-				found = found || strings.HasPrefix(c.want, "[[peer]] 2 "+o.Key+":")
+			refs := []string{o.Ref()}
+			if isEntries(o.Section) {
+				refs = []string{"[[" + o.Section + "]] 1 " + o.Key, "[[" + o.Section + "]] 2 " + o.Key}
 			}
-			found = found || strings.HasPrefix(c.want, ref+":")
+			for _, ref := range refs {
+				found = found || strings.HasPrefix(c.want, ref+":")
+			}
 		}
 		if !found {
 			t.Errorf("no case of TestBadConfigs spoils %s", o.Ref())

@@ -9,7 +9,7 @@ import (
 // every line of an error names the file; what loads passes its own checks
 // again (Plan and Warnings do not panic either).
 func FuzzLoad(f *testing.F) {
-	for _, s := range []string{example, base, tapBase, serverBase, clientBase, "", "name = ", "[[peer]]\n[[peer]]\n", "peer = [1, {a = 2}]\n"} {
+	for _, s := range []string{example, base, tapBase, serverBase, clientBase, "", "name = ", "[[peer]]\n[[peer]]\n", "peer = [1, {a = 2}]\n", "[dns]\n", "[[publish]]\n[[publish]]\nname = 1\n"} {
 		f.Add([]byte(s))
 	}
 	for _, c := range badCases[:10] {

@@ -45,8 +45,9 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Load reads and checks the file at path, with the OVPN_* environment
-// overriding its keys (not those of [[peer]] entries). Errors name the file
-// and the key; all that are found are returned, joined, one per line.
+// overriding its keys (not those of [[peer]] and [[publish]] entries, and
+// those of [dns] only when the file has a [dns] table). Errors name the
+// file and the key; all that are found are returned, joined, one per line.
 func Load(path string) (*Link, error) {
 	link, err := linkName(path)
 	if err != nil {
@@ -123,8 +124,20 @@ func parse(file, link string, data []byte) (*Link, error) {
 		}
 	}
 	l := &Link{File: file, Link: link}
+	if _, ok := v.Get(SectionDNS).(map[string]any); ok {
+		l.DNS = &DNS{} // an empty [dns] table too: the bridge with its defaults
+	}
 	given := ld.scalars(v, opts, l)
-	ld.peers(v, opts, l)
+	ld.entries(v, SectionPeer, func(ref string, m map[string]any) {
+		var p Peer
+		ld.entry(ref, SectionPeer, m, opts, target{p: &p})
+		l.Peers = append(l.Peers, p)
+	})
+	ld.entries(v, SectionPublish, func(ref string, m map[string]any) {
+		var p Publish
+		ld.entry(ref, SectionPublish, m, opts, target{pub: &p})
+		l.Publish = append(l.Publish, p)
+	})
 	if len(ld.errs) == 0 {
 		ld.check(l, given)
 	}
@@ -144,18 +157,23 @@ func tomlProblem(err error) error {
 	return err
 }
 
-// scalars reads the options outside [[peer]]: their defaults, then the
-// file's and the environment's values, and reports unknown keys. It
+// scalars reads the options outside [[peer]] and [[publish]]: their
+// defaults, then the file's and the environment's values, and reports
+// unknown keys. [dns] keys count only when the file has a [dns] table
+// (l.DNS is set); a variable of one without it is noted for Warnings. It
 // returns the options given (by Ref).
 func (ld *loader) scalars(v *viper.Viper, opts []Option, l *Link) map[string]bool {
 	given := make(map[string]bool)
 	byPath := make(map[string]*Option)
 	for i := range opts {
 		o := &opts[i]
-		if o.Section == SectionPeer {
+		if isEntries(o.Section) {
 			continue
 		}
 		byPath[o.path()] = o
+		if o.Section == SectionDNS && l.DNS == nil {
+			continue
+		}
 		if o.Default != "" {
 			val, err := o.parse(o.Default, true)
 			if err != nil {
@@ -181,6 +199,12 @@ func (ld *loader) scalars(v *viper.Viper, opts []Option, l *Link) map[string]boo
 		if s, ok := os.LookupEnv(env); !ok || s == "" {
 			env = "" // viper, like us, takes an empty variable as unset
 		}
+		if o.Section == SectionDNS && l.DNS == nil {
+			if env != "" { // without a [dns] table, only a variable gets here
+				l.ignoredEnv = append(l.ignoredEnv, env)
+			}
+			continue
+		}
 		given[o.Ref()] = true
 		val, err := o.parse(raw, env != "")
 		if err != nil {
@@ -190,7 +214,7 @@ func (ld *loader) scalars(v *viper.Viper, opts []Option, l *Link) map[string]boo
 		o.set(target{l: l}, val)
 	}
 	for i := range opts {
-		if o := &opts[i]; o.Required && o.Section != SectionPeer && !given[o.Ref()] {
+		if o := &opts[i]; o.Required && !isEntries(o.Section) && !given[o.Ref()] {
 			ld.fail(o.Ref(), "", fmt.Errorf("missing; set it (or $%s)", o.Env()))
 		}
 	}
@@ -201,49 +225,56 @@ func (ld *loader) scalars(v *viper.Viper, opts []Option, l *Link) map[string]boo
 func (ld *loader) unknown(k string, val any) {
 	section, key, nested := strings.Cut(k, ".")
 	switch {
-	case k == SectionPeer:
-		// the [[peer]] entries: read by peers
-	case section == SectionPeer:
-		ld.fail("[peer]", "", errors.New("peers are an array of tables: write [[peer]], not [peer]"))
+	case isEntries(k):
+		// the [[peer]] and [[publish]] entries: read by entries
+	case nested && isEntries(section):
+		ld.fail("["+section+"]", "", fmt.Errorf("%s: write [[%s]], not [%s]", entriesAre(section), section, section))
 	case !nested && isSection(k):
 		ld.fail("["+k+"]", "", wrongType(val, "a table, ["+k+"]"))
 	case nested && isSection(section):
 		ld.fail("["+section+"] "+quoteKey(key), "", errors.New("unknown key"+suggest(section)))
 	case nested:
-		ld.fail("["+quoteKey(section)+"]", "", errors.New("unknown table; the tables are [interface], [[peer]] and [accept]"))
+		ld.fail("["+quoteKey(section)+"]", "", errors.New("unknown table; the tables are [interface], [[peer]], [accept], [dns] and [[publish]]"))
 	default:
 		ld.fail(quoteKey(k), "", errors.New("unknown key"+suggest(SectionTop)))
 	}
 }
 
-// peers reads the [[peer]] entries.
-func (ld *loader) peers(v *viper.Viper, opts []Option, l *Link) {
-	raw := v.Get(SectionPeer)
+// entriesAre says what the entries of an array of tables are.
+func entriesAre(section string) string {
+	if section == SectionPeer {
+		return "peers are an array of tables"
+	}
+	return "published hosts are an array of tables"
+}
+
+// entries calls read with each table of the array section ([[peer]],
+// [[publish]]), numbered from 1 in ref: "[[peer]] 2".
+func (ld *loader) entries(v *viper.Viper, section string, read func(ref string, m map[string]any)) {
+	raw := v.Get(section)
 	if raw == nil {
 		return
 	}
 	list, ok := raw.([]any)
 	if !ok {
 		if _, table := raw.(map[string]any); !table {
-			ld.fail("[[peer]]", "", wrongType(raw, "an array of tables, [[peer]]"))
+			ld.fail("[["+section+"]]", "", wrongType(raw, "an array of tables, [["+section+"]]"))
 		}
 		return // a [peer] table is reported by unknown
 	}
 	for i, item := range list {
-		ref := "[[peer]] " + strconv.Itoa(i+1)
+		ref := "[[" + section + "]] " + strconv.Itoa(i+1)
 		m, ok := item.(map[string]any)
 		if !ok {
 			ld.fail(ref, "", wrongType(item, "a table"))
 			continue
 		}
-		var p Peer
-		ld.peer(ref, m, opts, &p)
-		l.Peers = append(l.Peers, p)
+		read(ref, m)
 	}
 }
 
-// peer reads one [[peer]] entry, numbered ref.
-func (ld *loader) peer(ref string, m map[string]any, opts []Option, p *Peer) {
+// entry reads one table of the array section, numbered ref, into t.
+func (ld *loader) entry(ref, section string, m map[string]any, opts []Option, t target) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -251,9 +282,9 @@ func (ld *loader) peer(ref string, m map[string]any, opts []Option, p *Peer) {
 	slices.Sort(keys)
 	seen := make(map[string]bool)
 	for _, k := range keys {
-		o := peerOption(opts, k)
+		o := sectionOption(opts, section, k)
 		if o == nil {
-			ld.fail(ref+" "+quoteKey(k), "", errors.New("unknown key"+suggest(SectionPeer)))
+			ld.fail(ref+" "+quoteKey(k), "", errors.New("unknown key"+suggest(section)))
 			continue
 		}
 		seen[k] = true
@@ -262,19 +293,19 @@ func (ld *loader) peer(ref string, m map[string]any, opts []Option, p *Peer) {
 			ld.fail(ref+" "+k, "", err)
 			continue
 		}
-		o.set(target{p: p}, val)
+		o.set(t, val)
 	}
 	for i := range opts {
-		if o := &opts[i]; o.Section == SectionPeer && o.Required && !seen[o.Key] {
-			ld.fail(ref+" "+o.Key, "", errors.New("missing; every [[peer]] needs one"))
+		if o := &opts[i]; o.Section == section && o.Required && !seen[o.Key] {
+			ld.fail(ref+" "+o.Key, "", fmt.Errorf("missing; every [[%s]] needs one", section))
 		}
 	}
 }
 
-// peerOption returns the [[peer]] option called key, or nil.
-func peerOption(opts []Option, key string) *Option {
+// sectionOption returns the option of section called key, or nil.
+func sectionOption(opts []Option, section, key string) *Option {
 	for i := range opts {
-		if opts[i].Section == SectionPeer && opts[i].Key == key {
+		if opts[i].Section == section && opts[i].Key == key {
 			return &opts[i]
 		}
 	}
@@ -290,7 +321,7 @@ func suggest(section string) string {
 		}
 	}
 	if section == SectionTop {
-		keys = append(keys, "[interface]", "[[peer]]", "[accept]")
+		keys = append(keys, "[interface]", "[[peer]]", "[accept]", "[dns]", "[[publish]]")
 	}
 	return "; the keys here are " + strings.Join(keys, ", ")
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,13 +11,23 @@ import (
 	"o7s.dev/ouroboros/overlay/wire"
 )
 
-// The sections of a file: the top level, [interface], [[peer]] and [accept].
+// The sections of a file: the top level, [interface], [[peer]], [accept],
+// [dns] and [[publish]].
 const (
 	SectionTop       = ""
 	SectionInterface = "interface"
 	SectionPeer      = "peer"
 	SectionAccept    = "accept"
+	SectionDNS       = "dns"
+	SectionPublish   = "publish"
 )
+
+// DNSPort is the port of a [dns] listen or upstream address written
+// without one.
+const DNSPort = 53
+
+// DefaultDomain is the zone the DNS bridge answers by default.
+const DefaultDomain = "ouro"
 
 // Kind is the kind of value an option takes; it decides how the loader
 // reads it from the file (a TOML value) and from the environment (a string).
@@ -47,6 +58,15 @@ const (
 	KindFingerprint
 	// KindDir is an absolute directory path.
 	KindDir
+	// KindAddrPorts is a list of IP addresses with ports: "10.77.0.1:53",
+	// "[fd77::1]:53"; a bare address means port DNSPort.
+	KindAddrPorts
+	// KindDomain is a DNS name without leading or trailing dot: lower-case
+	// letters, digits and hyphens in labels joined by dots.
+	KindDomain
+	// KindHosts is one host address or a list of them, IPv4 or IPv6:
+	// "10.2.0.5", ["10.2.0.5", "fd02::5"].
+	KindHosts
 )
 
 // String names the kind as the reference does.
@@ -74,17 +94,25 @@ func (k Kind) String() string {
 		return "fingerprint"
 	case KindDir:
 		return "path"
+	case KindAddrPorts:
+		return "addresses with ports"
+	case KindDomain:
+		return "domain"
+	case KindHosts:
+		return "host addresses"
 	}
 	return "unknown"
 }
 
 // list reports whether the kind is a TOML array (comma-separated in the
 // environment).
-func (k Kind) list() bool { return k == KindAddrs || k == KindPrefixes || k == KindGlobs }
+func (k Kind) list() bool {
+	return k == KindAddrs || k == KindPrefixes || k == KindGlobs || k == KindAddrPorts || k == KindHosts
+}
 
 // Option is one key of the file.
 type Option struct {
-	Section string // SectionTop, SectionInterface, SectionPeer or SectionAccept
+	Section string // one of the Section constants
 	Key     string
 	Kind    Kind
 	Words   []string // Word: the values allowed
@@ -101,21 +129,22 @@ type Option struct {
 	set func(t target, v any) // stores a parsed value
 }
 
-// target is what a parsed value is stored into: the link, and for a
-// [[peer]] key the peer.
+// target is what a parsed value is stored into: the link, for a
+// [[peer]] key the peer, for a [[publish]] key the entry.
 type target struct {
-	l *Link
-	p *Peer
+	l   *Link
+	p   *Peer
+	pub *Publish
 }
 
 // Ref names the option as errors and the docs do: "layer",
 // "[interface] mtu", "[[peer]] routes".
 func (o *Option) Ref() string {
-	switch o.Section {
-	case SectionTop:
+	switch {
+	case o.Section == SectionTop:
 		return o.Key
-	case SectionPeer:
-		return "[[peer]] " + o.Key
+	case isEntries(o.Section):
+		return "[[" + o.Section + "]] " + o.Key
 	}
 	return "[" + o.Section + "] " + o.Key
 }
@@ -129,9 +158,11 @@ func (o *Option) path() string {
 }
 
 // Env is the environment variable that overrides the option, or "" for a
-// [[peer]] key (peers are a list; the environment cannot address one).
+// key of [[peer]] or [[publish]] (lists of entries; the environment cannot
+// address one). A [dns] key's variable applies only when the file has a
+// [dns] table: the variable alone does not start the bridge.
 func (o *Option) Env() string {
-	if o.Section == SectionPeer {
+	if isEntries(o.Section) {
 		return ""
 	}
 	return "OVPN_" + strings.ToUpper(strings.ReplaceAll(o.path(), ".", "_"))
@@ -203,13 +234,56 @@ func Options() []Option {
 			Default: durString(pool.DefaultLease),
 			Help:    "how long a pool address stays a name's after its flow went down: it gets the same address back within it",
 			set:     func(t target, v any) { t.l.Accept.Lease = v.(time.Duration) }},
+
+		{Section: SectionDNS, Key: "listen", Kind: KindAddrPorts, DefaultDoc: "the link's first tunnel address, port 53",
+			Help: "the addresses the DNS bridge serves, over UDP and TCP; an address without a port means port 53 (IPv6 with a port: `\"[fd77::1]:53\"`); a client without an address starts the bridge once granted one",
+			set:  func(t target, v any) { t.l.DNS.Listen = v.([]netip.AddrPort) }},
+		{Section: SectionDNS, Key: "domain", Kind: KindDomain, Default: DefaultDomain,
+			Help: "the zone answered from Ouroboros names: NAME.DOMAIN is the peer or published host called NAME",
+			set:  func(t target, v any) { t.l.DNS.Domain = v.(string) }},
+		{Section: SectionDNS, Key: "upstream", Kind: KindAddrPorts, DefaultDoc: "the nameservers of /etc/resolv.conf when the link starts, except the bridge's own addresses",
+			Help: "the resolvers that queries outside the domain are forwarded to (UDP, and TCP for truncated answers); an address without a port means port 53",
+			set:  func(t target, v any) { t.l.DNS.Upstream = v.([]netip.AddrPort) }},
+		{Section: SectionDNS, Key: "on_demand", Kind: KindBool, Default: "true",
+			Help: "a query for a name with no flow sets one up (to an ovpn endpoint that accepts this one, or to a published host's gateway); false: only peers that are up are answered, others get REFUSED",
+			set:  func(t target, v any) { t.l.DNS.OnDemand = v.(bool) }},
+		{Section: SectionDNS, Key: "allow", Kind: KindPrefixes, DefaultDoc: "the link's subnets, the [[peer]] routes, the [accept] pool and loopback",
+			Help: "the clients the bridge answers; others are refused (it is not an open resolver)",
+			set:  func(t target, v any) { t.l.DNS.Allow = v.([]netip.Prefix) }},
+		{Section: SectionDNS, Key: "idle", Kind: KindDuration, Lo: int64(time.Second), Hi: int64(24 * time.Hour), Default: durString(DefaultIdle),
+			Help: "a flow set up on demand is closed after this long without data, its routes with it ([[peer]] flows and flows that dialled in stay)",
+			set:  func(t target, v any) { t.l.DNS.Idle = v.(time.Duration) }},
+		{Section: SectionDNS, Key: "rate", Kind: KindInt, Lo: 1, Hi: 100000, Default: strconv.Itoa(DefaultRate),
+			Help: "the queries a second one client address may send; more are dropped",
+			set:  func(t target, v any) { t.l.DNS.Rate = int(v.(int64)) }},
+
+		{Section: SectionPublish, Key: "name", Kind: KindName, Required: true,
+			Help: "the Ouroboros name of a host behind this end: registered in `layer`; a DNS bridge elsewhere answers NAME.DOMAIN with `address` and routes it through this end",
+			set:  func(t target, v any) { t.pub.Name = v.(string) }},
+		{Section: SectionPublish, Key: "address", Kind: KindHosts, Required: true,
+			Help: "the host's addresses (IPv4 and/or IPv6), reached from this end outside the link; one address belongs to one entry",
+			set:  func(t target, v any) { t.pub.Address = v.([]netip.Addr) }},
 	}
 }
 
+// DefaultIdle is how long a flow set up on demand lives without data.
+const DefaultIdle = 10 * time.Minute
+
+// DefaultRate is the queries a second a client may send the bridge.
+const DefaultRate = 200
+
 // isSection reports whether key is the name of a table.
 func isSection(key string) bool {
-	return key == SectionInterface || key == SectionPeer || key == SectionAccept
+	switch key {
+	case SectionInterface, SectionPeer, SectionAccept, SectionDNS, SectionPublish:
+		return true
+	}
+	return false
 }
+
+// isEntries reports whether section is an array of tables: [[peer]],
+// [[publish]].
+func isEntries(section string) bool { return section == SectionPeer || section == SectionPublish }
 
 // durString writes d without zero tails: 24h, 5m, 90s.
 func durString(d time.Duration) string {

@@ -19,7 +19,7 @@ func (l *Link) Plan() []string {
 	if len(in.Address) == 0 {
 		iface += ", addresses from a peer's pool"
 	} else {
-		iface += ", addresses " + prefixes(in.Address)
+		iface += ", addresses " + joined(in.Address)
 	}
 	if in.MTU == 0 {
 		iface += ", mtu derived from the flows' MaxSDU"
@@ -40,12 +40,13 @@ func (l *Link) Plan() []string {
 	for _, p := range l.Peers {
 		line := fmt.Sprintf("peer %q: dial it (raw QoS, encrypted)", p.Name)
 		if len(p.Routes) > 0 {
-			line += ", routes " + prefixes(p.Routes)
+			line += ", routes " + joined(p.Routes)
 		}
 		out = append(out, line+"; "+l.proof(p))
 	}
 	out = append(out, l.acceptPlan()...)
-	return out
+	out = append(out, l.publishPlan()...)
+	return append(out, l.dnsPlan()...)
 }
 
 // proof says how a peer's name is proven.
@@ -74,7 +75,7 @@ func (l *Link) acceptPlan() []string {
 	}
 	if len(l.Accept.Pool) > 0 {
 		out = append(out, fmt.Sprintf("hand out addresses from %s to peers that ask, leases of %s kept in %s",
-			prefixes(l.Accept.Pool), durString(l.Accept.Lease), l.LeaseFile()))
+			joined(l.Accept.Pool), durString(l.Accept.Lease), l.LeaseFile()))
 	}
 	return out
 }
@@ -91,6 +92,7 @@ func (l *Link) Warnings() []string {
 			}
 		}
 	}
+	out = append(out, l.dnsWarnings()...)
 	for i, p := range l.Peers {
 		for _, r := range p.Routes {
 			if r.Bits() == 0 {
@@ -109,11 +111,11 @@ func familyName(a netip.Addr) string {
 	return "IPv6"
 }
 
-// prefixes writes pfs separated by spaces.
-func prefixes(pfs []netip.Prefix) string {
-	s := make([]string, len(pfs))
-	for i, p := range pfs {
-		s[i] = p.String()
+// joined writes xs separated by spaces.
+func joined[T fmt.Stringer](xs []T) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = x.String()
 	}
 	return strings.Join(s, " ")
 }

@@ -92,6 +92,8 @@ func (o *Option) parseString(s string) (any, error) {
 			return nil, fmt.Errorf("%q: want an absolute path", s)
 		}
 		return filepath.Clean(s), nil
+	case KindDomain:
+		return s, checkDomain(s)
 	}
 	return nil, fmt.Errorf("option of kind %v read as a string", o.Kind)
 }
@@ -107,20 +109,29 @@ func (o *Option) parseList(items []string) (any, error) {
 		}
 		return items, nil
 	case KindAddrs, KindPrefixes:
-		out := make([]netip.Prefix, 0, len(items))
-		for _, s := range items {
-			p, err := parsePrefix(s, o.Kind == KindPrefixes)
-			if err != nil {
-				return nil, err
-			}
-			if slices.Contains(out, p) {
-				return nil, fmt.Errorf("%q is listed twice", s)
-			}
-			out = append(out, p)
-		}
-		return out, nil
+		return parseEach(items, func(s string) (netip.Prefix, error) { return parsePrefix(s, o.Kind == KindPrefixes) })
+	case KindAddrPorts:
+		return parseEach(items, parseAddrPort)
+	case KindHosts:
+		return parseEach(items, parseHost)
 	}
 	return nil, fmt.Errorf("option of kind %v read as a list", o.Kind)
+}
+
+// parseEach reads every item with parse, refusing an item listed twice.
+func parseEach[T comparable](items []string, parse func(string) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(items))
+	for _, s := range items {
+		v, err := parse(s)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("%q is listed twice", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // listOf returns a list value's items: a TOML array of strings (or one
@@ -207,6 +218,88 @@ func parsePrefix(s string, masked bool) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q: the subnet's broadcast address", s)
 	}
 	return p, nil
+}
+
+// parseAddrPort reads an address with a port ("10.77.0.1:53",
+// "[fd77::1]:5353"), or a bare address, which means port DNSPort.
+func parseAddrPort(s string) (netip.AddrPort, error) {
+	t := strings.TrimSpace(s)
+	ap, err := netip.ParseAddrPort(t)
+	if err != nil {
+		a, aerr := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(t, "["), "]"))
+		if aerr != nil || a.Zone() != "" {
+			return netip.AddrPort{}, fmt.Errorf("%q: not an address with an optional port, such as 10.77.0.1, 10.77.0.1:53 or [fd77::1]:53", s)
+		}
+		ap = netip.AddrPortFrom(a, DNSPort)
+	}
+	a := ap.Addr()
+	switch {
+	case ap.Port() == 0:
+		return netip.AddrPort{}, fmt.Errorf("%q: port 0; want 1 to 65535, or no port for 53", s)
+	case a.Zone() != "":
+		return netip.AddrPort{}, fmt.Errorf("%q: an address with a zone; give a routable address", s)
+	case a.Is4In6():
+		return netip.AddrPort{}, fmt.Errorf("%q: an IPv4-mapped IPv6 address; write IPv4 as IPv4", s)
+	case a.IsMulticast():
+		return netip.AddrPort{}, fmt.Errorf("%q: a multicast address", s)
+	}
+	return ap, nil
+}
+
+// parseHost reads a host's address: a unicast address that a host can
+// own and a route can reach (not unspecified, multicast, loopback or
+// link-local).
+func parseHost(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		if _, perr := netip.ParsePrefix(strings.TrimSpace(s)); perr == nil {
+			return netip.Addr{}, fmt.Errorf("%q: a prefix; give the host's address without a length", s)
+		}
+		return netip.Addr{}, fmt.Errorf("%q: not an address, such as 10.2.0.5 or fd02::5", s)
+	}
+	switch {
+	case a.Zone() != "":
+		return netip.Addr{}, fmt.Errorf("%q: an address with a zone; give a routable address", s)
+	case a.Is4In6():
+		return netip.Addr{}, fmt.Errorf("%q: an IPv4-mapped IPv6 address; write IPv4 as IPv4", s)
+	case a.IsUnspecified(), a.IsMulticast(), a.IsLoopback(), a.IsLinkLocalUnicast(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return netip.Addr{}, fmt.Errorf("%q: not a host's address (unspecified, multicast, broadcast, loopback or link-local)", s)
+	}
+	return a, nil
+}
+
+// maxDomain is the longest domain: a DNS name of 255 bytes in wire form
+// is 253 in text without the trailing dot; the bridge's answers add a
+// name in front, so the zone itself has to leave room.
+const maxDomain = 253
+
+// checkDomain checks a DNS zone name: labels of 1 to 63 lower-case
+// letters, digits and hyphens, not beginning or ending with a hyphen,
+// joined by dots, with no leading or trailing dot.
+func checkDomain(s string) error {
+	switch {
+	case s == "":
+		return errors.New("empty; want a domain such as ouro or vpn.example.org")
+	case len(s) > maxDomain:
+		return fmt.Errorf("%q: a domain is at most %d bytes", s, maxDomain)
+	case strings.HasPrefix(s, ".") || strings.HasSuffix(s, "."):
+		return fmt.Errorf("%q: write the domain without a leading or trailing dot: %s", s, strings.Trim(s, "."))
+	case strings.ToLower(s) != s:
+		return fmt.Errorf("%q: write the domain in lower case: %s", s, strings.ToLower(s))
+	}
+	for _, label := range strings.Split(s, ".") {
+		switch {
+		case label == "":
+			return fmt.Errorf("%q: an empty label (two dots)", s)
+		case len(label) > 63:
+			return fmt.Errorf("%q: label %q is longer than 63 bytes", s, label)
+		case strings.ContainsFunc(label, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') }):
+			return fmt.Errorf("%q: a domain holds only letters, digits, hyphens and dots", s)
+		case label[0] == '-' || label[len(label)-1] == '-':
+			return fmt.Errorf("%q: label %q begins or ends with a hyphen", s, label)
+		}
+	}
+	return nil
 }
 
 // prefixProblem says briefly why netip.ParsePrefix failed.

@@ -83,7 +83,7 @@ func (l *Link) exchange(p *Peer, r *peerReader, admit Admit) ([]netip.Prefix, er
 	if err != nil {
 		return nil, err
 	}
-	h := Hello{Name: m.Name, Mode: m.Mode, MTU: int(m.MTU), Addrs: m.Addrs, Routes: m.Routes, Want: m.Want}
+	h := Hello{Name: m.Name, Mode: m.Mode, MTU: int(m.MTU), Addrs: m.Addrs, Routes: m.Routes, Want: m.Want, Gateway: m.Gateway}
 	p.mu.Lock()
 	p.hello = h
 	p.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -226,6 +227,38 @@ func TestRefused(t *testing.T) {
 	}
 	if len(a.l.Status().Peers)+len(b.l.Status().Peers) != 0 {
 		t.Errorf("peers left up: %+v %+v", a.l.Status(), b.l.Status())
+	}
+}
+
+// TestHelloGateway: admit sees every field of the hello, the gateway of
+// a published name's answer too, and its refusal reaches the far end; a
+// hello without a gateway gives admit none.
+func TestHelloGateway(t *testing.T) {
+	a := newNode(t, "laptop.alice", Config{Addrs: pfx("10.77.0.9/24")})
+	var got Hello
+	resolved := func(h Hello) (PeerConfig, error) {
+		got = h
+		return PeerConfig{}, errors.New("resolved")
+	}
+	sent := wire.Msg{Name: "web.site-b", MTU: 1400, Addrs: pfx("10.2.0.5/32", "fd02::5/128"), Gateway: "gw.site-b"}
+	h, _, err := handPeer(t, a, sent, resolved)
+	if err == nil || !strings.Contains(err.Error(), "not admitted: resolved") {
+		t.Fatalf("Add: %v", err)
+	}
+	want := Hello{Name: "web.site-b", Mode: wire.Tun, MTU: 1400, Addrs: sent.Addrs, Gateway: "gw.site-b"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("admit saw\n%+v\nwant\n%+v", got, want)
+	}
+	h.next() // a's hello
+	if m := h.next(); m.Type != wire.Refuse || m.Reason != "not admitted: resolved" {
+		t.Errorf("the far end got %+v", m)
+	}
+
+	if _, _, err := handPeer(t, a, wire.Msg{Name: "gw.site-b"}, resolved); err == nil {
+		t.Fatal("Add admitted a refused peer")
+	}
+	if got.Name != "gw.site-b" || got.Gateway != "" {
+		t.Errorf("a hello without a gateway: admit saw %+v", got)
 	}
 }
 

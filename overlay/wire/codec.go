@@ -29,6 +29,9 @@ func Append(b []byte, m *Msg) ([]byte, error) {
 		if m.Want != 0 {
 			b = appendAttr(b, attrWant, byte(m.Want))
 		}
+		if m.Gateway != "" {
+			b = appendAttr(b, attrGateway, []byte(m.Gateway)...)
+		}
 	case Grant:
 		b = appendPrefixes(b, attrAddress, m.Addrs)
 		b = appendAttr(b, attrLease, binary.BigEndian.AppendUint32(nil, uint32(m.Lease/time.Second))...)
@@ -46,9 +49,9 @@ func (m *Msg) check() error {
 		return fmt.Errorf("ovpn control message: unknown %v", m.Type)
 	}
 	var has uint32 // fields set, as attribute bits
-	set := func(code int, on bool) {
+	set := func(code byte, on bool) {
 		if on {
-			has |= 1 << code
+			has |= bit(code)
 		}
 	}
 	set(attrMode, m.Mode != 0)
@@ -60,6 +63,7 @@ func (m *Msg) check() error {
 	set(attrReason, m.Reason != "")
 	set(attrCookie, m.Cookie != 0)
 	set(attrPeerName, m.Name != "")
+	set(attrGateway, m.Gateway != "")
 	if err := checkSet(m.Type, has); err != nil {
 		return err
 	}
@@ -74,6 +78,10 @@ func (m *Msg) check() error {
 		return fmt.Errorf("ovpn refuse: reason is not UTF-8 of at most %d bytes", MaxReason)
 	case len(m.Name) > MaxName || !utf8.ValidString(m.Name):
 		return fmt.Errorf("ovpn hello: name is not UTF-8 of at most %d bytes", MaxName)
+	case len(m.Gateway) > MaxName || !utf8.ValidString(m.Gateway):
+		return fmt.Errorf("ovpn hello: gateway is not UTF-8 of at most %d bytes", MaxName)
+	case m.Gateway != "" && m.Gateway == m.Name:
+		return errGatewayName
 	}
 	for _, l := range [][]netip.Prefix{m.Addrs, m.Routes} {
 		if len(l) > MaxPrefixes {
@@ -101,13 +109,18 @@ func checkSet(t Type, has uint32) error {
 	return nil
 }
 
-// attrName names the lowest attribute in the set bits.
+// attrName names the first attribute in the set bits.
 func attrName(bits uint32) string {
-	for code, name := range []string{attrMode: "mode", attrMTU: "mtu", attrAddress: "addresses",
-		attrRoute: "routes", attrWant: "want", attrLease: "lease", attrReason: "reason", attrCookie: "cookie",
-		attrPeerName: "name"} {
-		if bits&(1<<code) != 0 {
-			return name
+	for _, a := range []struct {
+		code byte
+		name string
+	}{
+		{attrMode, "mode"}, {attrMTU, "mtu"}, {attrAddress, "addresses"}, {attrRoute, "routes"},
+		{attrWant, "want"}, {attrLease, "lease"}, {attrReason, "reason"}, {attrCookie, "cookie"},
+		{attrPeerName, "name"}, {attrGateway, "gateway"},
+	} {
+		if bits&bit(a.code) != 0 {
+			return a.name
 		}
 	}
 	return "an unknown attribute"
@@ -163,26 +176,34 @@ func Parse(sdu []byte) (Msg, error) {
 		}
 		v := b[attrHdr : attrHdr+n]
 		b = b[attrHdr+n:]
-		if code >= attrOptional {
+		switch {
+		case code >= attrOptional && code != attrGateway:
 			continue // a later version's optional attribute
-		}
-		if code > attrPeerName || code == 0 {
+		case code > attrPeerName && code < attrOptional, code == 0:
 			return m, fmt.Errorf("ovpn %v: unknown attribute %d", m.Type, code)
 		}
 		repeatable := code == attrAddress || code == attrRoute
-		if has&(1<<code) != 0 && !repeatable {
-			return m, fmt.Errorf("ovpn %v: %s given twice", m.Type, attrName(1<<code))
+		if has&bit(code) != 0 && !repeatable {
+			return m, fmt.Errorf("ovpn %v: %s given twice", m.Type, attrName(bit(code)))
 		}
-		has |= 1 << code
+		has |= bit(code)
 		if err := m.parseAttr(code, v); err != nil {
-			return m, fmt.Errorf("ovpn %v: %s: %w", m.Type, attrName(1<<code), err)
+			return m, fmt.Errorf("ovpn %v: %s: %w", m.Type, attrName(bit(code)), err)
 		}
 	}
 	if err := checkSet(m.Type, has); err != nil {
 		return m, err
 	}
+	if m.Gateway != "" && m.Gateway == m.Name {
+		return m, errGatewayName
+	}
 	return m, nil
 }
+
+// errGatewayName refuses a hello that names its sender as the gateway of
+// itself: the receiver would dial the gateway by that name and be
+// answered with the same hello again.
+var errGatewayName = errors.New("ovpn hello: gateway is the hello's own name; a published name's gateway is another endpoint")
 
 var (
 	errLen  = errors.New("wrong length")
@@ -232,11 +253,15 @@ func (m *Msg) parseAttr(code byte, v []byte) error {
 			return fmt.Errorf("not UTF-8 of 1 to %d bytes", MaxReason)
 		}
 		m.Reason = string(v)
-	case attrPeerName:
+	case attrPeerName, attrGateway:
 		if len(v) == 0 || len(v) > MaxName || !utf8.Valid(v) {
 			return fmt.Errorf("not UTF-8 of 1 to %d bytes", MaxName)
 		}
-		m.Name = string(v)
+		if code == attrGateway {
+			m.Gateway = string(v)
+		} else {
+			m.Name = string(v)
+		}
 	case attrAddress, attrRoute:
 		l := &m.Addrs
 		if code == attrRoute {

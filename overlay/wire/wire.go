@@ -137,7 +137,8 @@ const (
 //	Hello:  Name (required: the sender's Ouroboros name, as it claims it;
 //	        UTF-8, at most MaxName bytes), Mode (required), MTU (0: not said), Addrs (the sender's tunnel
 //	        addresses with their subnet lengths, 10.77.0.1/24), Routes (the
-//	        prefixes the sender says are behind it), Want
+//	        prefixes the sender says are behind it), Want, Gateway (UTF-8,
+//	        at most MaxName bytes, not Name)
 //	Grant:  Addrs (at least one: the granted addresses with the pool's
 //	        subnet length), Lease (at least 1 s; sent in whole seconds,
 //	        a fraction is dropped)
@@ -185,14 +186,27 @@ const (
 	attrPeerName = 9
 
 	attrOptional = 0x80
+	// attrGateway is the hello's optional gateway attribute: an end that
+	// does not know it skips it, and sees a hello from Name.
+	attrGateway = 0x81
 )
+
+// bit is an attribute's bit in a set of attributes: 1<<code for the codes
+// below attrOptional, and bits from 16 up for the optional ones this
+// version knows.
+func bit(code byte) uint32 {
+	if code >= attrOptional {
+		return 1 << (16 + code - attrOptional)
+	}
+	return 1 << code
+}
 
 // attrs returns the attributes type t may carry and those it must carry;
 // ok is false for an unknown type.
 func attrs(t Type) (allowed, required uint32, ok bool) {
 	switch t {
 	case Hello:
-		return 1<<attrPeerName | 1<<attrMode | 1<<attrMTU | 1<<attrAddress | 1<<attrRoute | 1<<attrWant,
+		return 1<<attrPeerName | 1<<attrMode | 1<<attrMTU | 1<<attrAddress | 1<<attrRoute | 1<<attrWant | bit(attrGateway),
 			1<<attrPeerName | 1<<attrMode, true
 	case Grant:
 		return 1<<attrAddress | 1<<attrLease, 1<<attrAddress | 1<<attrLease, true

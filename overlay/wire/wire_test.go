@@ -46,6 +46,8 @@ var messages = []Msg{
 	{Type: Hello, Name: "b", Mode: Tap},
 	{Type: Hello, Name: "laptop.alice", Mode: Tun, Want: WantIPv4 | WantIPv6},
 	{Type: Hello, Name: "ünï", Mode: Tun, Addrs: pfx("::ffff:10.0.0.1/128")},
+	{Type: Hello, Name: "web.site-b", Mode: Tun, Addrs: pfx("10.2.0.5/32", "fd02::5/128"), Gateway: "gw.site-b"},
+	{Type: Hello, Name: "ü", Mode: Tun, Gateway: strings.Repeat("g", MaxName)},
 	{Type: Grant, Addrs: pfx("10.77.0.130/25", "fd77::82/64"), Lease: 24 * time.Hour},
 	{Type: Refuse, Reason: "pool 10.77.0.128/25 exhausted"},
 	{Type: Echo, Cookie: 0x0102030405060708},
@@ -93,6 +95,20 @@ func TestEncoding(t *testing.T) {
 	if !bytes.Equal(b, want) {
 		t.Errorf("encoded\n% x\nwant\n% x", b, want)
 	}
+	b, err = Append(nil, &Msg{Type: Hello, Name: "w", Mode: Tun, Addrs: pfx("10.2.0.5/32"), Gateway: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []byte{
+		0x00, 1, 1, // control, version 1, hello
+		9, 0, 1, 'w', // name "w"
+		1, 0, 1, 1, // mode: tun
+		3, 0, 6, 4, 32, 10, 2, 0, 5, // address 10.2.0.5/32
+		0x81, 0, 1, 'g', // gateway "g"
+	}
+	if !bytes.Equal(b, want) {
+		t.Errorf("encoded with a gateway\n% x\nwant\n% x", b, want)
+	}
 }
 
 func TestAppendRefuses(t *testing.T) {
@@ -120,6 +136,11 @@ func TestAppendRefuses(t *testing.T) {
 		{Msg{Type: Echo}, "lacks cookie"},
 		{Msg{Type: Reply, Cookie: 1, Reason: "x"}, "carries reason"},
 		{Msg{Type: Hello, Name: "n", Mode: Tun, Cookie: 1}, "carries cookie"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Gateway: strings.Repeat("g", 256)}, "gateway is not UTF-8 of at most 255"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Gateway: "g\xff"}, "gateway is not UTF-8"},
+		{Msg{Type: Hello, Name: "n", Mode: Tun, Gateway: "n"}, "gateway is the hello's own name"},
+		{Msg{Type: Grant, Addrs: pfx("10.0.0.1/24"), Lease: time.Hour, Gateway: "g"}, "carries gateway"},
+		{Msg{Type: Refuse, Reason: "x", Gateway: "g"}, "carries gateway"},
 	} {
 		b, err := Append([]byte{7}, &c.m)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -172,6 +193,13 @@ func TestParseRefuses(t *testing.T) {
 		{"unknown attr 10", []byte{0, 1, 4, 10, 0, 0}, "unknown attribute 10"},
 		{"name in echo", []byte{0, 1, 4, 9, 0, 1, 'n', 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1}, "carries name"},
 		{"type 6", []byte{0, 1, 6}, "unknown type 6"},
+		{"gateway empty", with(0x81, 0, 0), "gateway: not UTF-8 of 1 to 255"},
+		{"gateway not utf8", with(0x81, 0, 1, 0xff), "gateway: not UTF-8"},
+		{"gateway twice", with(0x81, 0, 1, 'g', 0x81, 0, 1, 'h'), "gateway given twice"},
+		{"gateway is name", with(0x81, 0, 1, 'n'), "gateway is the hello's own name"},
+		{"gateway too long", with(append([]byte{0x81, 1, 0}, bytes.Repeat([]byte{'g'}, 256)...)...), "gateway: not UTF-8 of 1 to 255"},
+		{"gateway in echo", []byte{0, 1, 4, 0x81, 0, 1, 'g', 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1}, "carries gateway"},
+		{"gateway in grant", []byte{0, 1, 2, 3, 0, 6, 4, 32, 10, 0, 0, 1, 6, 0, 4, 0, 0, 0, 1, 0x81, 0, 1, 'g'}, "carries gateway"},
 	} {
 		_, err := Parse(c.sdu)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -238,6 +266,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte{0, 1, 1, 0x90, 0, 2, 0xde, 0xad, 1, 0, 1, 2, 9, 0, 1, 'n'})
 	f.Add([]byte{0, 2, 1})
+	f.Add([]byte{0, 1, 1, 9, 0, 1, 'n', 1, 0, 1, 1, 0x81, 0, 1, 'g'})
+	f.Add([]byte{0, 1, 1, 9, 0, 1, 'n', 1, 0, 1, 1, 0x81, 0, 1, 'n'})
+	f.Add([]byte{0, 1, 4, 0x81, 0, 1, 'g', 8, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err != nil {
