@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -127,17 +128,19 @@ func ovpnBridgeStatus(t testing.TB, n *netlab.Node, link string) bridgeStatus {
 // bridgeSites brings up the site-to-site lab with dnsmasq on host A, gwA's
 // resolv.conf naming it (the bridge's default upstream) and the bridge
 // itself (to be skipped), gwA's link with a [dns] section holding extra,
-// gwB's without, and waits until gwA has gw.site-b up.
-func bridgeSites(t *testing.T, extra string) *ovpnSites {
+// gwB's without, and waits until gwA has gw.site-b up. It returns the lab
+// and gwA's configuration file.
+func bridgeSites(t *testing.T, extra string) (*ovpnSites, string) {
 	t.Helper()
 	needDNSTools(t)
 	s := newOVPNSites(t)
 	startUpstream(t, s.hostA, s.lanA.A.IP4())
 	s.gwA.Etc("resolv.conf", fmt.Sprintf("nameserver %s\nnameserver %s\n", bridgeAddr, s.lanA.A.IP4()))
-	ovpnUp(t, s.gwA.Node, writeOVPNConf(t, "site", siteConf("a", "")+"\n[dns]\n"+extra))
+	confA := writeOVPNConf(t, "site", siteConf("a", "")+"\n[dns]\n"+extra)
+	ovpnUp(t, s.gwA.Node, confA)
 	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "site", siteConf("b", "")))
 	waitPeerUp(t, s.gwA.Node, "site", "gw.site-b", 30*time.Second)
-	return s
+	return s, confA
 }
 
 // TestE2EOvpnDNSBridge: clients at site B ask gwA's bridge for
@@ -150,7 +153,7 @@ func bridgeSites(t *testing.T, extra string) *ovpnSites {
 // client outside allow (host A) is refused; and ovpn status shows where
 // the bridge listens and what it counted.
 func TestE2EOvpnDNSBridge(t *testing.T) {
-	s := bridgeSites(t, "")
+	s, confA := bridgeSites(t, "")
 	for _, n := range []*netlab.Node{s.hostB, s.gwB.Node} {
 		if got := digShort(t, n, "gw.site-b.ouro", "A"); got != "10.77.0.2" {
 			t.Errorf("%s: gw.site-b.ouro A = %q; want 10.77.0.2\n%s", n.Name, got, dig(t, n, "gw.site-b.ouro", "A"))
@@ -227,6 +230,36 @@ func TestE2EOvpnDNSBridge(t *testing.T) {
 		t.Errorf("gwA's log does not say it skipped the bridge's own address in resolv.conf:\n%s", log)
 	}
 	bridgeListenBusy(t, s.gwB)
+	bridgeReload(t, s, confA)
+}
+
+// bridgeReload changes gwA's [dns] section and reloads: the bridge serves
+// a second address; then removes the section: the bridge stops.
+func bridgeReload(t *testing.T, s *ovpnSites, confA string) {
+	t.Helper()
+	reload := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(confA, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.gwA.MustRun("ovpn", "reload", "site")
+	}
+	reload(siteConf("a", "") + "\n[dns]\nlisten = [\"" + bridgeAddr + "\", \"127.0.0.1:5353\"]\n")
+	st := ovpnBridgeStatus(t, s.gwA.Node, "site")
+	if len(st.Listen) != 2 || st.Listen[1] != netip.MustParseAddrPort("127.0.0.1:5353") {
+		t.Fatalf("after reload: listen %v; want %s:53 and 127.0.0.1:5353", st.Listen, bridgeAddr)
+	}
+	out, _ := s.gwA.Run("dig", "+time=2", "+tries=1", "+short", "@127.0.0.1", "-p", "5353", "gw.site-b.ouro", "A")
+	if strings.TrimSpace(out) != "10.77.0.2" {
+		t.Errorf("the reloaded bridge on 127.0.0.1:5353: %q; want 10.77.0.2", out)
+	}
+	reload(siteConf("a", ""))
+	if out := s.gwA.MustRun("ovpn", "status", "site", "--json"); strings.Contains(out, `"dns"`) {
+		t.Errorf("[dns] removed, but the status shows a bridge:\n%s", out)
+	}
+	if out := dig(t, s.hostB, "gw.site-b.ouro", "A"); digStatus(out) != "" {
+		t.Errorf("[dns] removed, but the bridge answers:\n%s", out)
+	}
 }
 
 // bridgeListenBusy checks that `ovpn up` of a link whose bridge cannot
@@ -267,7 +300,7 @@ listen = ["127.0.0.1:53"]
 // client (host B) is still answered during the flood.
 func TestE2EOvpnDNSBridgeRateLimit(t *testing.T) {
 	const rate = 20
-	s := bridgeSites(t, fmt.Sprintf("rate = %d\n", rate))
+	s, _ := bridgeSites(t, fmt.Sprintf("rate = %d\n", rate))
 	var conn *net.UDPConn
 	err := s.gwB.Do(func() error {
 		var err error
