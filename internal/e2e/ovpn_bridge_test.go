@@ -230,7 +230,66 @@ func TestE2EOvpnDNSBridge(t *testing.T) {
 		t.Errorf("gwA's log does not say it skipped the bridge's own address in resolv.conf:\n%s", log)
 	}
 	bridgeListenBusy(t, s.gwB)
+	bridgeOnDemandStatus(t, s)
 	bridgeReload(t, s, confA)
+}
+
+// gwLink is an ovpn link on gwB besides site: name on device dev with
+// address addr, accepting the names in accept.
+func gwLink(name, dev, addr, accept string) string {
+	return `name = "` + name + `"
+layer = "corp"
+authenticate = false
+
+[interface]
+device = "` + dev + `"
+address = ["` + addr + `"]
+
+[accept]
+names = ["` + accept + `"]
+`
+}
+
+// bridgeOnDemandStatus runs two more links on gwB that gwA does not dial:
+// gw.od accepts gw.site-a, gw.no does not. gwA's status then lists gw.od
+// among the names answered on demand and gw.no among the refusals, with
+// the reason.
+func bridgeOnDemandStatus(t *testing.T, s *ovpnSites) {
+	t.Helper()
+	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "od", gwLink("gw.od", "ovpn1", "10.77.0.3/24", "gw.site-a")))
+	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "no", gwLink("gw.no", "ovpn2", "10.79.0.1/24", "nobody.*")))
+	if got := digShort(t, s.hostB, "gw.od.ouro", "A"); got != "10.77.0.3" {
+		t.Errorf("gw.od.ouro (on demand) = %q; want 10.77.0.3", got)
+	}
+	if out := dig(t, s.hostB, "gw.no.ouro", "A"); digStatus(out) != "REFUSED" {
+		t.Errorf("gw.no.ouro (refuses gw.site-a): status %q; want REFUSED\n%s", digStatus(out), out)
+	}
+	out := s.gwA.MustRun("ovpn", "status", "site", "--json")
+	var links []struct {
+		DNS struct {
+			Names []struct {
+				Name  string       `json:"name"`
+				Addrs []netip.Addr `json:"addresses"`
+			} `json:"names"`
+			Refusals []struct {
+				Name   string `json:"name"`
+				Reason string `json:"reason"`
+			} `json:"refusals"`
+		} `json:"dns"`
+	}
+	if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
+		t.Fatalf("ovpn status --json: %v\n%s", err, out)
+	}
+	d := links[0].DNS
+	if len(d.Names) != 1 || d.Names[0].Name != "gw.od" || len(d.Names[0].Addrs) == 0 || d.Names[0].Addrs[0] != netip.MustParseAddr("10.77.0.3") {
+		t.Errorf("names on demand %+v; want gw.od at 10.77.0.3", d.Names)
+	}
+	if len(d.Refusals) == 0 || d.Refusals[0].Name != "gw.no" || d.Refusals[0].Reason == "" {
+		t.Errorf("refusals %+v; want gw.no with its reason", d.Refusals)
+	}
+	text := s.gwA.MustRun("ovpn", "status", "site")
+	mustContain(t, text, "ON DEMAND", "gw.od", "refused gw.no: ")
+	t.Logf("gwA's bridge in ovpn status:\n%s", text)
 }
 
 // bridgeReload changes gwA's [dns] section and reloads: the bridge serves
