@@ -412,3 +412,27 @@ func TestE2EOvpnDNSBridgeRateLimit(t *testing.T) {
 	}
 	t.Logf("flood: %d sent, %d answered; rate_limited %d", sent, answered, st.Stats.RateLimited)
 }
+
+// TestE2EOvpnDNSBridgeClient: a laptop without [interface] address starts
+// its bridge once the office's pool grants it an address, and listens
+// there; it answers the office's name.
+func TestE2EOvpnDNSBridgeClient(t *testing.T) {
+	needDNSTools(t)
+	o := newOVPNOffice(t, "", "")
+	ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "authenticate = false", "")))
+	l := o.laptops[0]
+	ovpnUp(t, l.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "authenticate = false", "\n[dns]\n")))
+	addr := grantedAddr(t, l.Node, "office").Addr()
+	var st bridgeStatus
+	waitFor(t, 10*time.Second, "the laptop's bridge running", func() bool {
+		st = ovpnBridgeStatus(t, l.Node, "office")
+		return st.Running
+	})
+	if want := netip.AddrPortFrom(addr, 53); len(st.Listen) != 1 || st.Listen[0] != want {
+		t.Fatalf("the laptop's bridge listens on %v; want %v, its granted address", st.Listen, want)
+	}
+	out, _ := l.Run("dig", "+time=2", "+tries=1", "+short", "@"+addr.String(), "gw.office.ouro", "A")
+	if got := strings.TrimSpace(out); got != "10.77.0.1" {
+		t.Errorf("the laptop's bridge: gw.office.ouro A = %q; want 10.77.0.1", got)
+	}
+}
