@@ -57,10 +57,11 @@ docs:
 ## the real tools), FRCT goodput under loss, flow socket batches; as root,
 ## underlays and unicast relays against plain UDP, encrypted goodput under
 ## loss against TCP, an ovpn link against its bare veth (iperf3, ping; the
-## results also in bench/ovpn.json); AEAD and key-exchange cost; what a
-## spoofed flow request costs a shim under load
+## results also in bench/ovpn.json); the DNS bridge in ovpn: connected and
+## on-demand names, queries/s, the upstream forwarder (bench/dns.json); AEAD
+## and key-exchange cost; what a spoofed flow request costs a shim under load
 bench: build
-	OUROBOROS_BIN=$(BIN) OVPN_BENCH_JSON=$(CURDIR)/bench/ovpn.json $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
+	OUROBOROS_BIN=$(BIN) OVPN_BENCH_JSON=$(CURDIR)/bench/ovpn.json DNS_BENCH_JSON=$(CURDIR)/bench/dns.json $(GO) test -run '^$$' -bench . -benchtime 2s ./stack/flow/ ./internal/e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 20000x ./stack/frct/
 	$(GO) test -run '^$$' -bench . ./stack/seqpkt/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/crypt/ ./stack/crypt/oap/

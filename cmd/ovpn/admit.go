@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"o7s.dev/ouroboros/overlay/config"
@@ -16,9 +17,49 @@ const noProof = "%s presented no certificate (or none a CA of this host trusts, 
 // admission is what the command knows of one admitted flow: enough to
 // decide again, after a reload, whether the new rules still admit it.
 type admission struct {
-	Dialled bool
-	Proof   flow.Peer // what irmd's key exchange proved
-	Hello   string    // the name the peer claimed in its hello
+	Dialled  bool
+	OnDemand bool      // dialled on demand (a DNS lookup), not for a [[peer]]
+	Proof    flow.Peer // what irmd's key exchange proved
+	Hello    string    // the name the peer claimed in its hello
+}
+
+// judge decides again, under cfg, whether the peer called name that adm
+// admitted is still admitted; nil if it is.
+func (adm *admission) judge(cfg *config.Link, name string) error {
+	h := link.Hello{Name: adm.Hello}
+	var err error
+	switch {
+	case adm.OnDemand:
+		_, err = admitOnDemand(cfg, name, adm.Proof, h)
+	case adm.Dialled:
+		_, err = admit(cfg, name, adm.Proof, h)
+	default:
+		_, err = admit(cfg, "", adm.Proof, h)
+	}
+	return err
+}
+
+// admitOnDemand decides who the far end of a flow this end allocated to
+// dialled on demand (a DNS lookup) is: as admitDialled, except that
+// dialled needs no [[peer]] entry; with authentication on, a CA must prove
+// dialled (a pin counts only for a [[peer]]). Its routes are its [[peer]]
+// routes, if any; the caller adds what was learned through it.
+func admitOnDemand(cfg *config.Link, dialled string, proof flow.Peer, h link.Hello) (link.PeerConfig, error) {
+	switch {
+	case h.Name == "":
+		return link.PeerConfig{}, fmt.Errorf("the peer sent no name in its hello")
+	case h.Name != dialled:
+		return link.PeerConfig{}, fmt.Errorf("dialled %s, but the peer says it is %s", dialled, h.Name)
+	}
+	proven := proof.Name == dialled || pinMatches(cfg.Peer(dialled), proof)
+	if cfg.Authenticate && !proven {
+		return link.PeerConfig{}, unproven(cfg, dialled, proof)
+	}
+	pc := link.PeerConfig{Name: dialled, Proven: proven, Lease: len(cfg.Accept.Pool) > 0}
+	if p := cfg.Peer(dialled); p != nil {
+		pc.Routes = slices.Clone(p.Routes)
+	}
+	return pc, nil
 }
 
 // admit decides who the peer behind a flow is, under cfg: the peer's

@@ -33,10 +33,12 @@ type daemon struct {
 	iface netcfg.Iface
 	procs *procs
 	ctl   *control
+	dns   *dnsBridge // the [dns] bridge; not running without the section
 	// alloc allocates a flow to a peer: allocFromIRMd, or a test's.
 	alloc func(ctx context.Context, name string) (peerFlow, error)
 
 	created atomic.Bool   // announce created the name in irmd: withdraw destroys it
+	od      *onDemand     // what was set up and learned on demand (DNS lookups)
 	pending chan struct{} // a token per accepted flow in its hello exchange
 
 	mu       sync.Mutex
@@ -63,17 +65,18 @@ func newDaemon(cfg *config.Link, rundir string, log *slog.Logger) *daemon {
 	d := &daemon{log: log, rl: &ratelog.Limiter{Logger: log}, rundir: rundir, cfg: cfg,
 		procs: newProcs(), dials: map[string]*dialer{}, admitted: map[string]*admission{},
 		stopped: make(chan struct{}), iface: netcfg.Iface{Name: cfg.Interface.Device},
-		pending: make(chan struct{}, maxPending)}
+		pending: make(chan struct{}, maxPending), od: newOnDemand()}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.alloc = d.allocFromIRMd
+	d.dns = newDNSBridge(d)
 	return d
 }
 
 // up brings the link cfg describes up: the device, its addresses and
 // routes, the engine, the name in irmd, the loops and the control socket.
 // On error everything it did is undone.
-func up(ctx context.Context, cfg *config.Link, rundir string, log *slog.Logger) (d *daemon, err error) {
-	d = newDaemon(cfg, rundir, log)
+func up(ctx context.Context, cfg *config.Link, rundir string, log *slog.Logger) (_ *daemon, err error) {
+	d := newDaemon(cfg, rundir, log) // not the result: the undo functions use it after a failed return set that to nil
 	if err := checkCapNetAdmin(); err != nil {
 		return nil, err
 	}
@@ -103,6 +106,12 @@ func up(ctx context.Context, cfg *config.Link, rundir string, log *slog.Logger) 
 		return nil, err
 	}
 	undo = append(undo, func() { d.withdraw(p) })
+	// The interface has its addresses: the bridge can listen on them (a
+	// client without addresses starts it once granted).
+	if err := d.dns.apply(cfg, cfg.Interface.Address); err != nil {
+		return nil, err
+	}
+	undo = append(undo, d.dns.close)
 	if d.ctl, err = listenControl(rundir, cfg.Link, d.serve); err != nil {
 		return nil, err
 	}
@@ -208,6 +217,9 @@ func (d *daemon) granted(addrs []netip.Prefix) {
 		return
 	}
 	d.log.Info("addresses granted", "addresses", addrs)
+	if err := d.dns.apply(d.config(), addrs); err != nil {
+		d.log.Error("DNS bridge not started on the granted address", "err", err)
+	}
 }
 
 // start runs the engine, the irmd sessions with their accept loop, and a
@@ -244,6 +256,7 @@ func (d *daemon) stop() {
 func (d *daemon) teardown() {
 	defer close(d.stopped)
 	d.cancel()
+	d.dns.close() // before the device goes: resolvectl revert names it
 	d.mu.Lock()
 	dials := d.dials
 	d.dials = map[string]*dialer{}

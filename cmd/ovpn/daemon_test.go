@@ -31,6 +31,9 @@ type proved struct {
 
 func (p proved) Peer() flow.Peer { return p.proof }
 
+// Name is the name the flow was allocated to: "" for this end's own.
+func (p proved) Name() string { return "" }
+
 // linkConf is a link file for the endpoint name, the device given (one no
 // host has, so that the daemon's netlink calls find nothing to change),
 // with the [[peer]] and [accept] lines given.
@@ -48,6 +51,14 @@ address = [%q]
 // on an in-memory device, started without irmd.
 func testDaemon(t *testing.T, link_, text string) *daemon {
 	t.Helper()
+	d, _ := testDaemonDev(t, link_, text)
+	return d
+}
+
+// testDaemonDev is testDaemon, and returns the kernel's end of its device
+// too: what it sends the daemon reads from its interface.
+func testDaemonDev(t *testing.T, link_, text string) (*daemon, *tuntest.Device) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), link_+".toml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -59,13 +70,13 @@ func testDaemon(t *testing.T, link_, text string) *daemon {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil)).With("end", cfg.Name)
 	d := newDaemon(cfg, t.TempDir(), log)
 	d.alloc = func(context.Context, string) (peerFlow, error) { return nil, errors.New("name unreachable") }
-	dev, _ := tuntest.NewPair(1400)
+	dev, kernel := tuntest.NewPair(1400)
 	d.link, err = link.New(link.Config{Name: cfg.Name, Mode: cfg.Interface.Mode, Device: dev,
 		Addrs: cfg.Interface.Address, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return d, kernel
 }
 
 // rewrite replaces d's config file with text.

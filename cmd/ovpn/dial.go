@@ -31,6 +31,9 @@ const stableUp = 10 * time.Second
 type peerFlow interface {
 	link.Flow
 	Peer() flow.Peer
+	// Name is the name the flow was allocated to: this end's own, or
+	// one of its [[publish]] names (publish.go) for an accepted flow.
+	Name() string
 }
 
 // dialer keeps one [[peer]]'s flow up: it allocates one whenever the peer
@@ -203,11 +206,7 @@ func (d *daemon) watch(p *link.Peer, pc link.PeerConfig, adm *admission) {
 	d.admitted[pc.Name] = adm
 	cfg := d.cfg
 	d.mu.Unlock()
-	dialled := ""
-	if adm.Dialled {
-		dialled = pc.Name
-	}
-	if _, err := admit(cfg, dialled, adm.Proof, link.Hello{Name: adm.Hello}); err != nil {
+	if err := adm.judge(cfg, pc.Name); err != nil {
 		d.log.Info("peer no longer admitted", "peer", pc.Name, "reason", err)
 		d.link.Remove(pc.Name, "no longer admitted: "+err.Error())
 	}

@@ -37,11 +37,15 @@ it its addresses and routes, registers the config's name in its layer,
 dials every [[peer]] and accepts the peers [accept] allows. It returns once
 the interface is up; the link runs on in the background, logging to
 $OUROBOROS_RUNDIR/ovpn/LINK.log (default /run/ouroboros/ovpn), re-dialling
-peers whose flows break and re-attaching when irmd restarts.
+peers whose flows break and re-attaching when irmd restarts. With a [dns]
+section it runs the DNS bridge (NAME.ouro answered from Ouroboros names) on
+the first tunnel address, port 53, and where systemd-resolved runs it sends
+the domain's queries there (resolvectl dns/domain on the interface).
 
 It fails with a message saying what to fix when the config is bad (exit
 status 2), or when irmd is not running, the name cannot be registered in
-the layer, the device is busy, the link is up already or the process lacks
+the layer, the device is busy, the link is up already, the DNS bridge
+cannot listen on its address ([dns] listen) or the process lacks
 CAP_NET_ADMIN (exit status 1).
 
 Options:
@@ -60,8 +64,8 @@ Options:
 			usage:   []string{"ovpn down NAME", "ovpn down --all"},
 			summary: "Take a link down, or every link.",
 			text: `Removes the link's routes, addresses and interface, deallocates its flows
-and withdraws its name from the layer, and returns once all of that is
-done. --all takes down every link that is up on this host.`,
+withdraws its name from the layer and stops the DNS bridge (resolvectl
+revert), and returns once all of that is done. --all takes down every link that is up on this host.`,
 			examples: []string{"ovpn down site-a", "ovpn down --all"},
 			flags:    [][2]string{{"a", "all"}},
 			maxArgs:  1,
@@ -75,7 +79,12 @@ done. --all takes down every link that is up on this host.`,
 for each peer its state (up, or connecting with the last error), whether
 its name is proven by a certificate, its tunnel addresses and routes, bytes
 and packets each way, packets dropped by reason, when the last packet came
-and the round-trip time. --json prints a JSON array of the links instead.`,
+and the round-trip time. With [dns], the DNS bridge: the addresses it
+listens on (point resolvers there), its domain, upstream resolvers and
+clients allowed, whether systemd-resolved sends it the domain, its
+counters, the names it answered through flows set up on demand and the
+latest names that refused this end. --json prints a JSON array of the
+links instead.`,
 			examples: []string{"ovpn status", "ovpn status site-a --json"},
 			flags:    [][2]string{{"j", "json"}},
 			maxArgs:  1,
@@ -102,7 +111,9 @@ routes, [accept] rules and pinned fingerprints, without touching the flows
 of peers that did not change. Peers no longer configured or admitted are
 disconnected; new peers are dialled. A config that fails to load, or that
 changes name, layer or an [interface] key, changes nothing: the error says
-so. Sending SIGHUP to the link's process does the same.`,
+so. A changed [dns] section restarts the DNS bridge (one whose new address
+cannot be bound keeps the old bridge and changes nothing); [dns] added or
+removed starts or stops it. Sending SIGHUP to the link's process does the same.`,
 			examples: []string{"ovpn reload site-a"},
 			minArgs:  1, maxArgs: 1,
 			run: cmdReload,

@@ -1,13 +1,23 @@
 package main
 
-// The link's names for the DNS bridge (resolver.Names). Skeleton: the
-// on-demand part replaces the bodies below.
+// The link's names for the DNS bridge (resolver.Names): what a query for
+// NAME.DOMAIN is answered from.
+//
+//	NAME is ─► this end's name: its tunnel addresses
+//	        ─► one of its [[publish]] names: that host's addresses
+//	        ─► a peer that is up: its tunnel addresses
+//	        ─► a published name learned on demand, its gateway up: its addresses
+//	        ─► else, [dns] on_demand: a flow to NAME now (ondemand.go)
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/netip"
+	"slices"
 	"time"
+
+	"o7s.dev/ouroboros/overlay/config"
+	"o7s.dev/ouroboros/resolver"
 )
 
 // dnsEntry is one name the bridge answered from a flow it set up on
@@ -30,7 +40,9 @@ type dnsRefusal struct {
 
 // dnsNames answers the bridge's questions from the link: this end, its
 // [[publish]] hosts, the peers that are up, and (on demand) any name in
-// the layer that admits this end. It implements resolver.Names.
+// the layer that admits this end. It implements resolver.Names. It keeps
+// no state of its own: what it learns on demand is the daemon's (d.od), so
+// that any number of dnsNames of one daemon agree.
 type dnsNames struct {
 	d *daemon
 }
@@ -38,16 +50,80 @@ type dnsNames struct {
 // newDNSNames returns the names of d's link.
 func newDNSNames(d *daemon) *dnsNames { return &dnsNames{d: d} }
 
-// Lookup implements resolver.Names.
+var _ resolver.Names = (*dnsNames)(nil)
+
+// Lookup implements resolver.Names: the addresses of name, from what is up
+// or, with [dns] on_demand, from a flow set up to it now. Errors wrap
+// resolver.ErrNoName (the layer has no such name) or resolver.ErrRefused
+// (the name refused this end, or on_demand is off).
 func (n *dnsNames) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
-	return nil, errors.New("not built yet")
+	if addrs, ok := n.d.known(name); ok {
+		return addrs, nil
+	}
+	if !onDemandOn(n.d.config()) {
+		return nil, fmt.Errorf("%w: no flow to %s, and [dns] on_demand is false", resolver.ErrRefused, name)
+	}
+	return n.d.od.lookup(ctx, n.d, name)
 }
 
-// Reverse implements resolver.Names.
-func (n *dnsNames) Reverse(addr netip.Addr) (string, bool) { return "", false }
+// Reverse implements resolver.Names: the name that holds addr among this
+// end, its [[publish]] hosts, the peers that are up and the published
+// names learned.
+func (n *dnsNames) Reverse(addr netip.Addr) (string, bool) {
+	addr = addr.Unmap()
+	cfg := n.d.config()
+	st := n.d.link.Status()
+	if slices.ContainsFunc(st.Addrs, func(p netip.Prefix) bool { return p.Addr() == addr }) {
+		return cfg.Name, true
+	}
+	for _, p := range cfg.Publish {
+		if slices.Contains(p.Address, addr) {
+			return p.Name, true
+		}
+	}
+	for _, p := range st.Peers {
+		if slices.ContainsFunc(p.Addrs, func(a netip.Prefix) bool { return a.Addr() == addr }) {
+			return p.Name, true
+		}
+	}
+	return n.d.od.reverse(addr)
+}
 
 // entries lists the names answered on demand whose flows are up.
-func (n *dnsNames) entries() []dnsEntry { return nil }
+func (n *dnsNames) entries() []dnsEntry { return n.d.od.entries(n.d.link) }
 
 // refusals lists the latest refusals, newest first.
-func (n *dnsNames) refusals() []dnsRefusal { return nil }
+func (n *dnsNames) refusals() []dnsRefusal { return n.d.od.refusalList() }
+
+// known returns the addresses of name from what this end knows without
+// setting anything up: its own name, its [[publish]] names, the peers that
+// are up, and the published names learned whose gateway is up.
+func (d *daemon) known(name string) ([]netip.Addr, bool) {
+	cfg := d.config()
+	if name == cfg.Name {
+		return hostAddrs(d.link.Status().Addrs), true
+	}
+	for _, p := range cfg.Publish {
+		if p.Name == name {
+			return slices.Clone(p.Address), true
+		}
+	}
+	if p := d.link.Peer(name); p != nil {
+		return hostAddrs(p.Status().Addrs), true
+	}
+	return d.od.learnedAddrs(d.link, name)
+}
+
+// hostAddrs returns the addresses of prefixes, without their lengths.
+func hostAddrs(ps []netip.Prefix) []netip.Addr {
+	out := make([]netip.Addr, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.Addr())
+	}
+	return out
+}
+
+// onDemandOn says whether a lookup may set a flow up: [dns] on_demand,
+// true when the section is absent (the names are then only used by tests
+// and by the published answers).
+func onDemandOn(cfg *config.Link) bool { return cfg.DNS == nil || cfg.DNS.OnDemand }

@@ -18,6 +18,9 @@ type reloadPlan struct {
 	Added   []string          // new [[peer]] entries: dial them
 	Update  []link.PeerConfig // kept [[peer]] entries whose routes changed
 	Routes  bool              // the kernel routes through the interface change
+	// Published and Withdrawn are the [[publish]] names to register
+	// and to withdraw (a new address needs neither: answers read it).
+	Published, Withdrawn []string
 }
 
 // diffConfigs says how to go from old to nw on a running link, or why it
@@ -44,6 +47,16 @@ func diffConfigs(old, nw *config.Link) (reloadPlan, error) {
 		}
 	}
 	plan.Routes = nw.Interface.Mode == wire.Tun && !samePrefixes(peerRoutes(old), peerRoutes(nw))
+	for _, name := range publishNames(nw) {
+		if publishEntry(old, name) == nil {
+			plan.Published = append(plan.Published, name)
+		}
+	}
+	for _, name := range publishNames(old) {
+		if publishEntry(nw, name) == nil {
+			plan.Withdrawn = append(plan.Withdrawn, name)
+		}
+	}
 	return plan, nil
 }
 
@@ -95,14 +108,10 @@ func revoked(cfg *config.Link, admitted map[string]*admission) map[string]error 
 	out := map[string]error{}
 	for _, name := range slices.Sorted(maps.Keys(admitted)) {
 		adm := admitted[name]
-		dialled := ""
-		if adm.Dialled {
-			if cfg.Peer(name) == nil {
-				continue // removed from the configuration: plan.Removed ends it
-			}
-			dialled = name
+		if adm.Dialled && !adm.OnDemand && cfg.Peer(name) == nil {
+			continue // removed from the configuration: plan.Removed ends it
 		}
-		if _, err := admit(cfg, dialled, adm.Proof, link.Hello{Name: adm.Hello}); err != nil {
+		if err := adm.judge(cfg, name); err != nil {
 			out[name] = err
 		}
 	}
@@ -122,6 +131,11 @@ func (d *daemon) reload() error {
 	}
 	plan, err := diffConfigs(old, nw)
 	if err != nil {
+		return err
+	}
+	// First, as it may fail: a [dns] section whose new settings cannot
+	// listen keeps the old bridge, and the reload changes nothing.
+	if err := d.dns.apply(nw, nil); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -145,16 +159,8 @@ func (d *daemon) reload() error {
 		d.log.Info("peer no longer admitted", "peer", name, "reason", why)
 		d.link.Remove(name, "no longer admitted: "+why.Error())
 	}
-	if len(plan.Update) > 0 {
-		if err := d.link.Update(plan.Update); err != nil {
-			d.log.Error("reload: routes not changed in the engine", "err", err)
-		}
-	}
-	if plan.Routes {
-		if err := d.iface.SetRoutes(peerRoutes(nw)); err != nil {
-			d.log.Error("reload: kernel routes not all changed", "err", err)
-		}
-	}
+	d.reroute(nw, plan)
+	d.republish(nw, plan)
 	d.mu.Lock()
 	for _, name := range plan.Added {
 		d.dials[name] = d.startDialer(d.ctx, name)
@@ -162,4 +168,37 @@ func (d *daemon) reload() error {
 	d.mu.Unlock()
 	d.log.Info("configuration reloaded", "removed", plan.Removed, "added", plan.Added, "routes changed", len(plan.Update))
 	return nil
+}
+
+// reroute applies the plan's new routes, with the published addresses
+// learned through each peer kept, to the engine and the kernel.
+func (d *daemon) reroute(nw *config.Link, plan reloadPlan) {
+	d.od.routeMu.Lock()
+	defer d.od.routeMu.Unlock()
+	if len(plan.Update) > 0 {
+		update := slices.Clone(plan.Update)
+		for i := range update {
+			update[i].Routes = append(slices.Clone(update[i].Routes), d.od.routesVia(update[i].Name, nw)...)
+		}
+		if err := d.link.Update(update); err != nil {
+			d.log.Error("reload: routes not changed in the engine", "err", err)
+		}
+	}
+	if plan.Routes {
+		d.applyKernelRoutes()
+	}
+}
+
+// republish registers the plan's new [[publish]] names and withdraws
+// those gone. While irmd is away there is nothing to do: reattaching
+// announces the names of the configuration in force.
+func (d *daemon) republish(nw *config.Link, plan reloadPlan) {
+	p := d.procs.current()
+	if p == nil {
+		return
+	}
+	d.withdrawPublished(p, nw, plan.Withdrawn)
+	if err := d.announcePublished(d.ctx, p, nw, plan.Published); err != nil {
+		d.log.Error("reload: a [[publish]] name is not announced", "err", err)
+	}
 }

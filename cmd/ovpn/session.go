@@ -106,7 +106,7 @@ func (d *daemon) announce(ctx context.Context, p *flow.Process) error {
 	if err := p.Bind(ctx, cfg.Name); err != nil {
 		return fmt.Errorf("cannot bind this process to %s: %w", cfg.Name, err)
 	}
-	return nil
+	return d.announcePublished(ctx, p, cfg, publishNames(cfg))
 }
 
 // withdraw undoes announce, at teardown; irmd may be gone already. A name
@@ -127,6 +127,7 @@ func (d *daemon) withdraw(p *flow.Process) {
 			d.log.Warn("cannot remove the name this link created", "name", cfg.Name, "err", err)
 		}
 	}
+	d.withdrawPublished(p, cfg, publishNames(cfg))
 }
 
 // runSessions serves flows through p, and through a new attachment each
@@ -218,6 +219,10 @@ func (d *daemon) take(ctx context.Context, f peerFlow) bool {
 	}
 	go func() {
 		defer func() { <-d.pending }()
+		if pub := publishEntry(d.config(), f.Name()); pub != nil {
+			d.answer(ctx, f, *pub)
+			return
+		}
 		d.addAccepted(ctx, f)
 	}()
 	return true

@@ -25,6 +25,8 @@ type linkStatus struct {
 	Authenticate bool   `json:"authenticate"`
 	link.Status
 	Peers []peerStatus `json:"peers"`
+	// DNS is the [dns] bridge; absent without the section.
+	DNS *dnsStatus `json:"dns,omitempty"`
 }
 
 // peerStatus is one peer: up (the engine's numbers), or configured and
@@ -52,6 +54,7 @@ func (d *daemon) status() linkStatus {
 		return "", time.Time{}
 	})
 	ls.PID = os.Getpid()
+	ls.DNS = d.dns.status(cfg)
 	return ls
 }
 
@@ -88,6 +91,9 @@ func printStatus(w io.Writer, ls linkStatus, now time.Time) {
 	fmt.Fprintf(w, "  interface %s (%s), mtu %d, addresses %s\n", ls.Device, ls.Mode, ls.MTU, prefixes(ls.Addrs))
 	if len(ls.Drops) > 0 {
 		fmt.Fprintf(w, "  dropped from the interface: %s\n", drops(ls.Drops))
+	}
+	if ls.DNS != nil {
+		printDNS(w, ls.DNS, now)
 	}
 	if len(ls.Peers) == 0 {
 		fmt.Fprintln(w, "  no peers")

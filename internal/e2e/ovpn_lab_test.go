@@ -277,7 +277,7 @@ func (s ovpnLinkStatus) up(name string) bool {
 
 // ovpnStatus returns the link's status from `ovpn status LINK --json`,
 // which prints one link as an object or a list of links.
-func ovpnStatus(t *testing.T, n *netlab.Node, link string) ovpnLinkStatus {
+func ovpnStatus(t testing.TB, n *netlab.Node, link string) ovpnLinkStatus {
 	t.Helper()
 	out := n.MustRun("ovpn", "status", link, "--json")
 	var one ovpnLinkStatus

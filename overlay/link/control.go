@@ -18,10 +18,20 @@ func refusedBy(name, why string) error {
 	if name == "" {
 		name = "the peer"
 	}
-	if strings.HasPrefix(why, duplicateReason) {
-		return fmt.Errorf("refused by %s: %w", name, ErrDuplicate)
-	}
-	return fmt.Errorf("refused by %s: %s", name, why)
+	return &refusal{msg: fmt.Sprintf("refused by %s: %s", name, why), dup: strings.HasPrefix(why, duplicateReason)}
+}
+
+// refusal is the error of a refuse message: it matches ErrRefused, and
+// ErrDuplicate when the reason is a lost tie-break.
+type refusal struct {
+	msg string
+	dup bool
+}
+
+func (e *refusal) Error() string { return e.msg }
+
+func (e *refusal) Is(target error) bool {
+	return target == ErrRefused || e.dup && target == ErrDuplicate
 }
 
 // control handles a control message read from the peer while it is up. It

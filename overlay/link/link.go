@@ -33,6 +33,11 @@ var ErrClosed = errors.New("link closed")
 // there is nothing to retry.
 var ErrDuplicate = errors.New("duplicate flow")
 
+// ErrRefused is wrapped by Add's error, or a Peer's Err, when the far end
+// sent a refuse message: it does not admit this end ("refused by NAME:
+// REASON"). A refusal for a duplicate flow wraps ErrDuplicate too.
+var ErrRefused = errors.New("refused by the peer")
+
 func newLink(cfg Config) (*Link, error) {
 	if cfg.Device == nil {
 		return nil, errors.New("link: no device")

@@ -85,13 +85,17 @@ func (r *peerReader) run() {
 func (r *peerReader) receive(n int) {
 	p, l := r.p, r.p.l
 	tap := l.cfg.Mode == wire.Tap
-	bytes := 0
+	bytes, ctl := 0, 0 // data counted: control messages (echoes) are not traffic
 	for i := range n {
 		sdu := r.rbufs[i][:r.lens[i]]
-		bytes += len(sdu)
-		switch k := wire.Classify(sdu); {
-		case k == wire.Control:
+		k := wire.Classify(sdu)
+		if k == wire.Control {
+			ctl++
 			p.control(sdu)
+			continue
+		}
+		bytes += len(sdu)
+		switch {
 		case (k == wire.IPv4 || k == wire.IPv6) && !tap:
 			src, _, ok := packet.Addrs(sdu)
 			if !ok {
@@ -118,7 +122,7 @@ func (r *peerReader) receive(n int) {
 			p.drop(malformed)
 		}
 	}
-	p.rx.add(n, bytes)
+	p.rx.add(n-ctl, bytes)
 	p.lastRx.Store(l.now().UnixNano())
 	if len(r.wbufs) == 0 {
 		return
