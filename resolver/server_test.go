@@ -1,6 +1,7 @@
 package resolver_test
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -49,6 +50,7 @@ func TestTwoAddresses(t *testing.T) {
 		Listen: []netip.AddrPort{anyPort, netip.AddrPortFrom(loopback2, 0)},
 		Allow:  allowLo,
 		Names:  names,
+		Log:    slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,5 +74,28 @@ func TestTwoAddresses(t *testing.T) {
 		if r, err := tryExchange(proto, addrs[0].String(), m, loopback, 300*time.Millisecond); err == nil {
 			t.Errorf("%s answered after Close: %v", proto, r)
 		}
+	}
+}
+
+// TestCloseEndsLookups: Close returns promptly with a lookup in flight
+// (its context is cancelled), rather than after LookupTimeout.
+func TestCloseEndsLookups(t *testing.T) {
+	names := &resolvertest.Names{}
+	names.Hang("slow")
+	s, err := resolver.Listen(resolver.Config{
+		Domain: "ouro", Listen: []netip.AddrPort{anyPort}, Allow: allowLo, Names: names,
+		LookupTimeout: time.Minute, Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go tryExchange("udp", s.Addrs()[0].String(), new(dns.Msg).SetQuestion("slow.ouro.", dns.TypeA), loopback, 5*time.Second)
+	waitFor(t, "the lookup to start", func() bool { return names.Lookups("slow") == 1 })
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v with a lookup in flight", d)
 	}
 }
