@@ -120,6 +120,13 @@ func listen(cfg Config) (*server, error) {
 		}
 		s.udp, tcp = append(s.udp, u), append(tcp, t)
 	}
+	if err := s.checkLoop(); err != nil {
+		for i := range s.udp {
+			s.udp[i].Close()
+			tcp[i].Close()
+		}
+		return nil, err
+	}
 	var started sync.WaitGroup
 	for i, u := range s.udp {
 		for _, srv := range []*dns.Server{
@@ -173,6 +180,22 @@ func bind(ap netip.AddrPort) (*net.UDPConn, *net.TCPListener, error) {
 			return nil, nil, fmt.Errorf("resolver: listen on %s/tcp: %w", netip.AddrPortFrom(ap.Addr(), port), err)
 		}
 	}
+}
+
+// checkLoop refuses an upstream that is this server: every query
+// outside the domain would come back to it until the rate limit cut it.
+func (s *server) checkLoop() error {
+	for _, u := range s.udp {
+		own := u.LocalAddr().(*net.UDPAddr).AddrPort()
+		for _, up := range s.cfg.Upstream {
+			same := up.Port() == own.Port() && (up.Addr().Unmap() == own.Addr().Unmap() ||
+				own.Addr().IsUnspecified() && up.Addr().IsLoopback())
+			if same {
+				return fmt.Errorf("resolver: upstream %s is this server (listening on %s): queries would loop; give another resolver", up, own)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *server) addrs() []net.Addr {

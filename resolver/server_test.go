@@ -19,6 +19,13 @@ import (
 func TestListenErrors(t *testing.T) {
 	b := startBridge(t, nil)
 	busy := netip.MustParseAddrPort(b.addr)
+	u, l, err := resolver.Bind(anyPort) // a port free on UDP and TCP, most likely still
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := u.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+	u.Close()
+	l.Close()
 	for _, tt := range []struct {
 		cfg  resolver.Config
 		want string
@@ -27,6 +34,8 @@ func TestListenErrors(t *testing.T) {
 		{resolver.Config{Listen: []netip.AddrPort{anyPort}, Names: &resolvertest.Names{}}, "Domain is empty"},
 		{resolver.Config{Domain: "ouro", Listen: []netip.AddrPort{anyPort}}, "Names is nil"},
 		{resolver.Config{Domain: "ouro", Listen: []netip.AddrPort{anyPort, busy}, Names: &resolvertest.Names{}}, busy.String() + "/udp"},
+		{resolver.Config{Domain: "ouro", Listen: []netip.AddrPort{netip.AddrPortFrom(loopback, free)}, Upstream: []netip.AddrPort{netip.AddrPortFrom(loopback, free)}, Names: &resolvertest.Names{}}, "would loop"},
+		{resolver.Config{Domain: "ouro", Listen: []netip.AddrPort{netip.AddrPortFrom(netip.IPv4Unspecified(), free)}, Upstream: []netip.AddrPort{netip.AddrPortFrom(loopback, free)}, Names: &resolvertest.Names{}}, "would loop"},
 	} {
 		s, err := resolver.Listen(tt.cfg)
 		if err == nil {
