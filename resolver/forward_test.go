@@ -2,7 +2,9 @@ package resolver_test
 
 import (
 	"net/netip"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -168,5 +170,25 @@ func TestForwardNextUpstream(t *testing.T) {
 	})
 	if r := ask(t, "udp", b.addr, "www.example.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 		t.Fatalf("answer %v", r)
+	}
+}
+
+// TestForwardShared: concurrent identical queries share one upstream
+// exchange.
+func TestForwardShared(t *testing.T) {
+	up := startUpstream(t)
+	b := startBridge(t, withUpstream(up))
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			m := new(dns.Msg).SetQuestion("slow.example.", dns.TypeA)
+			if r, err := tryExchange("udp", b.addr, m, loopback, 3*time.Second); err != nil || len(r.Answer) != 1 {
+				t.Errorf("answer %v, %v", r, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := up.udp.Load(); n != 1 {
+		t.Errorf("upstream asked %d times for 10 concurrent queries, want 1", n)
 	}
 }

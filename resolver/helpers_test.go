@@ -118,7 +118,8 @@ type upstream struct {
 
 // upstreamAnswer answers every A question: big.example. with 60
 // records, tc.example. likewise but over UDP an empty truncated answer,
-// nx.example. NXDOMAIN with a SOA, anything else one address, TTL 60.
+// nx.example. NXDOMAIN with a SOA, anything else one address, TTL 60;
+// slow.example. after 200 ms.
 func upstreamAnswer(r *dns.Msg, tcp bool) *dns.Msg {
 	m := new(dns.Msg).SetReply(r)
 	m.RecursionAvailable = true
@@ -169,6 +170,9 @@ func startUpstream(t testing.TB) *upstream {
 			up.mu.Lock()
 			up.last = r.Copy()
 			up.mu.Unlock()
+			if r.Question[0].Name == "slow.example." {
+				time.Sleep(200 * time.Millisecond)
+			}
 			w.WriteMsg(upstreamAnswer(r, tcp))
 		}
 	}
