@@ -109,23 +109,23 @@ func listen(cfg Config) (*server, error) {
 	// Bind every address before serving any, so that a failure leaves
 	// nothing running.
 	var tcp []*net.TCPListener
-	for _, ap := range cfg.Listen {
-		u, t, err := bind(ap)
-		if err != nil {
-			for i := range s.udp {
-				s.udp[i].Close()
-				tcp[i].Close()
-			}
-			return nil, err
-		}
-		s.udp, tcp = append(s.udp, u), append(tcp, t)
-	}
-	if err := s.checkLoop(); err != nil {
+	fail := func(err error) (*server, error) {
+		s.cancel()
 		for i := range s.udp {
 			s.udp[i].Close()
 			tcp[i].Close()
 		}
 		return nil, err
+	}
+	for _, ap := range cfg.Listen {
+		u, t, err := bind(ap)
+		if err != nil {
+			return fail(err)
+		}
+		s.udp, tcp = append(s.udp, u), append(tcp, t)
+	}
+	if err := s.checkLoop(); err != nil {
+		return fail(err)
 	}
 	var started sync.WaitGroup
 	for i, u := range s.udp {
