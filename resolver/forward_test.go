@@ -192,3 +192,17 @@ func TestForwardShared(t *testing.T) {
 		t.Errorf("upstream asked %d times for 10 concurrent queries, want 1", n)
 	}
 }
+
+// TestForwardOtherQuestion: an upstream answer to another question than
+// the one asked is not relayed nor cached (SERVFAIL).
+func TestForwardOtherQuestion(t *testing.T) {
+	up := startUpstream(t)
+	b := startBridge(t, withUpstream(up))
+	if r := ask(t, "udp", b.addr, "spoof.example.", dns.TypeA); r.Rcode != dns.RcodeServerFailure || len(r.Answer) != 0 {
+		t.Fatalf("answer to another question relayed: %v", r)
+	}
+	r := ask(t, "udp", b.addr, "victim.example.", dns.TypeA)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() == "203.0.113.66" {
+		t.Fatalf("the spoofed record was cached: %v", r)
+	}
+}

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/miekg/dns"
@@ -178,5 +179,50 @@ func TestCacheBounded(t *testing.T) {
 	}
 	if len(small.entries) != 16 {
 		t.Errorf("%d entries of %d bytes in %d, want 16", len(small.entries), m.Len(), small.maxBytes)
+	}
+}
+
+// TestConnLimit: past n open connections Accept waits for one to close;
+// Close ends a waiting Accept.
+func TestConnLimit(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newConnLimit(inner, 2)
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	first, second := <-accepted, <-accepted
+	select {
+	case <-accepted:
+		t.Fatal("a third connection accepted with two open and a limit of 2")
+	case <-time.After(100 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case c := <-accepted:
+		c.Close()
+	case <-time.After(3 * time.Second):
+		t.Fatal("no connection accepted after one closed")
+	}
+	second.Close()
+	l.Close()
+	for range accepted {
 	}
 }
