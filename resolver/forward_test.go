@@ -142,7 +142,7 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// TestNoUpstreamRefused: with no upstream a name outside the domain is
+// TestUpstreamMissingOrDown: with no upstream a name outside the domain is
 // REFUSED; with an upstream that does not answer, SERVFAIL.
 func TestUpstreamMissingOrDown(t *testing.T) {
 	b := startBridge(t, nil)
