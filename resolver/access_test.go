@@ -127,3 +127,29 @@ func recvWithin(c *net.UDPConn, d time.Duration) *dns.Msg {
 	}
 	return m
 }
+
+// TestRateLimitTCP: over TCP a query over the client's rate closes the
+// connection.
+func TestRateLimitTCP(t *testing.T) {
+	b := startBridge(t, func(c *resolver.Config) { c.Rate = 1 })
+	b.names.Add("web", webV4)
+	c, err := net.DialTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(loopback2, 0)), net.TCPAddrFromAddrPort(netip.MustParseAddrPort(b.addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sendTCP(t, c, query(t, 1, "web.ouro."))
+	if r := recvTCP(t, c); r.Rcode != dns.RcodeSuccess {
+		t.Fatalf("first query: %v", r)
+	}
+	sendTCP(t, c, query(t, 2, "web.ouro."))
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, err := c.Read(make([]byte, 512)); err == nil {
+		t.Fatalf("a query over the rate got %d bytes back, want the connection closed", n)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a query over the rate left the connection open")
+	}
+	if st := b.Stats(); st.RateLimited != 1 {
+		t.Errorf("stats %+v, want 1 rate limited", st)
+	}
+}

@@ -8,14 +8,17 @@
 // turns a name into addresses, setting up a flow on demand if it must, and
 // an address back into a name.
 //
-//	query (UDP or TCP) ─► allowed client? ─► under its rate? ─► parse
+//	query (UDP or TCP) ─► under its rate? (else dropped) ─► parse
+//	   ─► allowed client? (else REFUSED; junk from it dropped)
 //	   in the domain: SOA, NS, A/AAAA via Names.Lookup, PTR via Names.Reverse;
 //	                  NXDOMAIN / NODATA with the SOA (negative caching)
 //	   in-addr.arpa / ip6.arpa: PTR via Names.Reverse, else upstream
 //	   anything else: the cache, else upstream (UDP; TC set: again over TCP)
 //
-// Malformed queries get FORMERR or are dropped; nothing a client sends
-// makes the server panic (FuzzHandler).
+// Every client is rate limited, refused ones too, so that the bridge
+// reflects no flood. Malformed queries get FORMERR or are dropped;
+// nothing a client sends makes the server panic (FuzzHandler). See
+// README.md for the exact answers, limits and counters.
 package resolver
 
 import (

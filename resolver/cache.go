@@ -11,6 +11,9 @@ import (
 const (
 	maxCacheEntries = 4096
 	maxCacheBytes   = 4 << 20 // of answers, packed
+	// maxCachedAnswer is the largest answer cached, so that a few large
+	// answers cannot push out the rest.
+	maxCachedAnswer = 16 << 10
 	maxCacheTTL     = time.Hour
 )
 
@@ -67,8 +70,8 @@ func (c *cache) put(k cacheKey, m *dns.Msg, now time.Time) {
 		return
 	}
 	size := m.Len()
-	if size > c.maxBytes/16 {
-		return // a few huge answers would push out all the others
+	if size > maxCachedAnswer {
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

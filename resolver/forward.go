@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -24,6 +25,7 @@ const (
 type forwarder struct {
 	servers  []string
 	udp, tcp *dns.Client
+	flights  flights
 }
 
 func newForwarder(up []netip.AddrPort) *forwarder {
@@ -64,15 +66,20 @@ func (s *server) forward(req *dns.Msg, tcp bool) *dns.Msg {
 		return s.relay(req, m, age)
 	}
 	s.st.forwarded.Add(1)
-	ctx, cancel := context.WithTimeout(s.ctx, forwardTimeout)
-	defer cancel()
-	m, err := s.up.exchange(ctx, out, tcp)
+	m, err := s.up.flights.do(flightKey{key, tcp}, func() (*dns.Msg, error) {
+		ctx, cancel := context.WithTimeout(s.ctx, forwardTimeout)
+		defer cancel()
+		m, err := s.up.exchange(ctx, out, tcp)
+		if err == nil {
+			s.cache.put(key, m, now)
+		}
+		return m, err
+	})
 	if err != nil {
 		s.st.servfail.Add(1)
 		s.rl.Log(slog.LevelWarn, "upstream", "dns query failed upstream", "name", q.Name, "err", err)
 		return s.fail(req, dns.RcodeServerFailure)
 	}
-	s.cache.put(key, m, now)
 	return s.relay(req, m, 0)
 }
 
@@ -168,4 +175,44 @@ func (f *forwarder) ask(ctx context.Context, m *dns.Msg, srv string, tcp bool) (
 
 func sameQuestion(a, b dns.Question) bool {
 	return a.Qtype == b.Qtype && a.Qclass == b.Qclass && strings.EqualFold(a.Name, b.Name)
+}
+
+// flights lets concurrent identical queries share one upstream exchange:
+// a burst of clients asking one name costs upstream one query.
+type flights struct {
+	mu sync.Mutex
+	m  map[flightKey]*flight
+}
+
+type flightKey struct {
+	cacheKey
+	tcp bool // a TCP client wants no truncated answer
+}
+
+type flight struct {
+	done chan struct{}
+	m    *dns.Msg // not changed once done
+	err  error
+}
+
+// do runs ask for k, or waits for the run already under way.
+func (f *flights) do(k flightKey, ask func() (*dns.Msg, error)) (*dns.Msg, error) {
+	f.mu.Lock()
+	if c, ok := f.m[k]; ok {
+		f.mu.Unlock()
+		<-c.done
+		return c.m, c.err
+	}
+	if f.m == nil {
+		f.m = map[flightKey]*flight{}
+	}
+	c := &flight{done: make(chan struct{})}
+	f.m[k] = c
+	f.mu.Unlock()
+	c.m, c.err = ask()
+	f.mu.Lock()
+	delete(f.m, k)
+	f.mu.Unlock()
+	close(c.done)
+	return c.m, c.err
 }

@@ -2,7 +2,9 @@ package resolver_test
 
 import (
 	"net/netip"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -140,7 +142,7 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// TestNoUpstreamRefused: with no upstream a name outside the domain is
+// TestUpstreamMissingOrDown: with no upstream a name outside the domain is
 // REFUSED; with an upstream that does not answer, SERVFAIL.
 func TestUpstreamMissingOrDown(t *testing.T) {
 	b := startBridge(t, nil)
@@ -168,5 +170,39 @@ func TestForwardNextUpstream(t *testing.T) {
 	})
 	if r := ask(t, "udp", b.addr, "www.example.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 		t.Fatalf("answer %v", r)
+	}
+}
+
+// TestForwardShared: concurrent identical queries share one upstream
+// exchange.
+func TestForwardShared(t *testing.T) {
+	up := startUpstream(t)
+	b := startBridge(t, withUpstream(up))
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			m := new(dns.Msg).SetQuestion("slow.example.", dns.TypeA)
+			if r, err := tryExchange("udp", b.addr, m, loopback, 3*time.Second); err != nil || len(r.Answer) != 1 {
+				t.Errorf("answer %v, %v", r, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := up.udp.Load(); n != 1 {
+		t.Errorf("upstream asked %d times for 10 concurrent queries, want 1", n)
+	}
+}
+
+// TestForwardOtherQuestion: an upstream answer to another question than
+// the one asked is not relayed nor cached (SERVFAIL).
+func TestForwardOtherQuestion(t *testing.T) {
+	up := startUpstream(t)
+	b := startBridge(t, withUpstream(up))
+	if r := ask(t, "udp", b.addr, "spoof.example.", dns.TypeA); r.Rcode != dns.RcodeServerFailure || len(r.Answer) != 0 {
+		t.Fatalf("answer to another question relayed: %v", r)
+	}
+	r := ask(t, "udp", b.addr, "victim.example.", dns.TypeA)
+	if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() == "203.0.113.66" {
+		t.Fatalf("the spoofed record was cached: %v", r)
 	}
 }

@@ -51,6 +51,12 @@ func (s *server) answer(req *dns.Msg, client netip.Addr, tcp bool) *dns.Msg {
 		return s.fail(req, dns.RcodeRefused)
 	}
 	q := req.Question[0]
+	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		// No zone transfers: the domain's names are made on demand, and
+		// a forwarded transfer would be cut to its first message.
+		s.st.refused.Add(1)
+		return s.fail(req, dns.RcodeRefused)
+	}
 	if s.inDomain(q.Name) {
 		return s.zone(req, q)
 	}

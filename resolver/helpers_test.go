@@ -118,7 +118,8 @@ type upstream struct {
 
 // upstreamAnswer answers every A question: big.example. with 60
 // records, tc.example. likewise but over UDP an empty truncated answer,
-// nx.example. NXDOMAIN with a SOA, anything else one address, TTL 60.
+// nx.example. NXDOMAIN with a SOA, anything else one address, TTL 60;
+// slow.example. after 200 ms; spoof.example. an answer to victim.example.
 func upstreamAnswer(r *dns.Msg, tcp bool) *dns.Msg {
 	m := new(dns.Msg).SetReply(r)
 	m.RecursionAvailable = true
@@ -169,7 +170,16 @@ func startUpstream(t testing.TB) *upstream {
 			up.mu.Lock()
 			up.last = r.Copy()
 			up.mu.Unlock()
-			w.WriteMsg(upstreamAnswer(r, tcp))
+			if r.Question[0].Name == "slow.example." {
+				time.Sleep(200 * time.Millisecond)
+			}
+			m := upstreamAnswer(r, tcp)
+			if r.Question[0].Name == "spoof.example." {
+				// An answer to another question, as a poisoner sends.
+				m.Question[0].Name = "victim.example."
+				m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: "victim.example.", Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 3600}, A: net.IPv4(203, 0, 113, 66)}}
+			}
+			w.WriteMsg(m)
 		}
 	}
 	var started sync.WaitGroup

@@ -109,16 +109,23 @@ func listen(cfg Config) (*server, error) {
 	// Bind every address before serving any, so that a failure leaves
 	// nothing running.
 	var tcp []*net.TCPListener
+	fail := func(err error) (*server, error) {
+		s.cancel()
+		for i := range s.udp {
+			s.udp[i].Close()
+			tcp[i].Close()
+		}
+		return nil, err
+	}
 	for _, ap := range cfg.Listen {
 		u, t, err := bind(ap)
 		if err != nil {
-			for i := range s.udp {
-				s.udp[i].Close()
-				tcp[i].Close()
-			}
-			return nil, err
+			return fail(err)
 		}
 		s.udp, tcp = append(s.udp, u), append(tcp, t)
+	}
+	if err := s.checkLoop(); err != nil {
+		return fail(err)
 	}
 	var started sync.WaitGroup
 	for i, u := range s.udp {
@@ -173,6 +180,22 @@ func bind(ap netip.AddrPort) (*net.UDPConn, *net.TCPListener, error) {
 			return nil, nil, fmt.Errorf("resolver: listen on %s/tcp: %w", netip.AddrPortFrom(ap.Addr(), port), err)
 		}
 	}
+}
+
+// checkLoop refuses an upstream that is this server: every query
+// outside the domain would come back to it until the rate limit cut it.
+func (s *server) checkLoop() error {
+	for _, u := range s.udp {
+		own := u.LocalAddr().(*net.UDPAddr).AddrPort()
+		for _, up := range s.cfg.Upstream {
+			same := up.Port() == own.Port() && (up.Addr().Unmap() == own.Addr().Unmap() ||
+				own.Addr().IsUnspecified() && up.Addr().IsLoopback())
+			if same {
+				return fmt.Errorf("resolver: upstream %s is this server (listening on %s): queries would loop; give another resolver", up, own)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *server) addrs() []net.Addr {

@@ -101,7 +101,9 @@ func (s *server) nameAnswer(resp *dns.Msg, q dns.Question) bool {
 		return false
 	case err != nil:
 		s.st.servfail.Add(1)
-		s.rl.Log(slog.LevelWarn, "lookup", "dns lookup failed", "name", name, "err", err)
+		if s.ctx.Err() == nil { // else the server is closing
+			s.rl.Log(slog.LevelWarn, "lookup", "dns lookup failed", "name", name, "err", err)
+		}
 		resp.Rcode = dns.RcodeServerFailure
 		return false
 	}

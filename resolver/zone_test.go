@@ -51,6 +51,7 @@ func TestDomainAnswers(t *testing.T) {
 		{"ouro.", dns.TypeSOA, want{dns.RcodeSuccess, []string{"ns.ouro. hostmaster.ouro."}, false}},
 		{"ouro.", dns.TypeNS, want{dns.RcodeSuccess, []string{"ns.ouro."}, false}},
 		{"ouro.", dns.TypeA, want{dns.RcodeSuccess, nil, true}},
+		{"ouro.", dns.TypeAXFR, want{dns.RcodeRefused, nil, false}},
 		{"ns.ouro.", dns.TypeA, want{dns.RcodeSuccess, []string{"127.0.0.1"}, false}},
 		{"ns.ouro.", dns.TypeAAAA, want{dns.RcodeSuccess, nil, true}},
 		{"5.0.2.10.in-addr.arpa.", dns.TypePTR, want{dns.RcodeSuccess, []string{"web.site-b.ouro."}, false}},
@@ -90,8 +91,8 @@ func TestDomainAnswers(t *testing.T) {
 		}
 	}
 	st := b.Stats()
-	if st.NXDomain != 4 || st.Refused != 2 || st.ServFail != 2 || st.Answered != 14 {
-		t.Errorf("stats %+v: want 4 NXDOMAIN, 2 refused, 2 servfail, 14 answered", st)
+	if st.NXDomain != 4 || st.Refused != 4 || st.ServFail != 2 || st.Answered != 14 {
+		t.Errorf("stats %+v: want 4 NXDOMAIN, 4 refused, 2 servfail, 14 answered", st)
 	}
 	if !strings.Contains(b.logs.String(), "printer.office") {
 		t.Errorf("the refusal is not logged with its name:\n%s", b.logs)

@@ -131,8 +131,9 @@ func (d *daemon) dial(ctx context.Context, name string) error {
 	return d.add(ctx, f, name)
 }
 
-// allocFromIRMd is the daemon's alloc: a flow to name through irmd,
-// allocated as this end's name so that the far end can prove who dialled.
+// allocFromIRMd is the daemon's alloc: a flow to name through irmd, in
+// the link's layer (no other is asked for the name), allocated as this
+// end's name so that the far end can prove who dialled.
 // It waits while irmd is away.
 func (d *daemon) allocFromIRMd(ctx context.Context, name string) (peerFlow, error) {
 	p, err := d.procs.wait(ctx)
@@ -141,7 +142,8 @@ func (d *daemon) allocFromIRMd(ctx context.Context, name string) (peerFlow, erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, allocTimeout)
 	defer cancel()
-	f, err := p.AllocFrom(ctx, name, d.config().Name, qos.Raw)
+	cfg := d.config()
+	f, err := p.AllocIn(ctx, cfg.Layer, name, cfg.Name, qos.Raw)
 	if err != nil {
 		return nil, err
 	}

@@ -235,9 +235,9 @@ reference with examples; 'ovpn check FILE' validates a file.
 			case config.SectionPeer:
 				b.WriteString("\n[[peer]] (one per peer this end dials):\n")
 			case config.SectionDNS:
-				b.WriteString("\n[dns] (the DNS bridge: runs when the file has this table, even empty):\n")
+				b.WriteString("\n[dns] (tun only; the DNS bridge runs when the file has this table, even empty):\n")
 			case config.SectionPublish:
-				b.WriteString("\n[[publish]] (one per host behind this end, named in the layer):\n")
+				b.WriteString("\n[[publish]] (tun only; one per host behind this end, named in the layer):\n")
 			default:
 				b.WriteString("\n[" + section + "]:\n")
 			}

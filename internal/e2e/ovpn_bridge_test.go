@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -127,17 +128,19 @@ func ovpnBridgeStatus(t testing.TB, n *netlab.Node, link string) bridgeStatus {
 // bridgeSites brings up the site-to-site lab with dnsmasq on host A, gwA's
 // resolv.conf naming it (the bridge's default upstream) and the bridge
 // itself (to be skipped), gwA's link with a [dns] section holding extra,
-// gwB's without, and waits until gwA has gw.site-b up.
-func bridgeSites(t *testing.T, extra string) *ovpnSites {
+// gwB's without, and waits until gwA has gw.site-b up. It returns the lab
+// and gwA's configuration file.
+func bridgeSites(t *testing.T, extra string) (*ovpnSites, string) {
 	t.Helper()
 	needDNSTools(t)
 	s := newOVPNSites(t)
 	startUpstream(t, s.hostA, s.lanA.A.IP4())
 	s.gwA.Etc("resolv.conf", fmt.Sprintf("nameserver %s\nnameserver %s\n", bridgeAddr, s.lanA.A.IP4()))
-	ovpnUp(t, s.gwA.Node, writeOVPNConf(t, "site", siteConf("a", "")+"\n[dns]\n"+extra))
+	confA := writeOVPNConf(t, "site", siteConf("a", "")+"\n[dns]\n"+extra)
+	ovpnUp(t, s.gwA.Node, confA)
 	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "site", siteConf("b", "")))
 	waitPeerUp(t, s.gwA.Node, "site", "gw.site-b", 30*time.Second)
-	return s
+	return s, confA
 }
 
 // TestE2EOvpnDNSBridge: clients at site B ask gwA's bridge for
@@ -150,7 +153,7 @@ func bridgeSites(t *testing.T, extra string) *ovpnSites {
 // client outside allow (host A) is refused; and ovpn status shows where
 // the bridge listens and what it counted.
 func TestE2EOvpnDNSBridge(t *testing.T) {
-	s := bridgeSites(t, "")
+	s, confA := bridgeSites(t, "")
 	for _, n := range []*netlab.Node{s.hostB, s.gwB.Node} {
 		if got := digShort(t, n, "gw.site-b.ouro", "A"); got != "10.77.0.2" {
 			t.Errorf("%s: gw.site-b.ouro A = %q; want 10.77.0.2\n%s", n.Name, got, dig(t, n, "gw.site-b.ouro", "A"))
@@ -227,6 +230,98 @@ func TestE2EOvpnDNSBridge(t *testing.T) {
 		t.Errorf("gwA's log does not say it skipped the bridge's own address in resolv.conf:\n%s", log)
 	}
 	bridgeListenBusy(t, s.gwB)
+	bridgeOnDemandStatus(t, s)
+	bridgeReload(t, s, confA)
+}
+
+// gwLink is an ovpn link on gwB besides site: name on device dev with
+// address addr, accepting the names in accept.
+func gwLink(name, dev, addr, accept string) string {
+	return `name = "` + name + `"
+layer = "corp"
+authenticate = false
+
+[interface]
+device = "` + dev + `"
+address = ["` + addr + `"]
+
+[accept]
+names = ["` + accept + `"]
+`
+}
+
+// bridgeOnDemandStatus runs two more links on gwB that gwA does not dial:
+// gw.od accepts gw.site-a, gw.no does not. gwA's status then lists gw.od
+// among the names answered on demand and gw.no among the refusals, with
+// the reason.
+func bridgeOnDemandStatus(t *testing.T, s *ovpnSites) {
+	t.Helper()
+	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "od", gwLink("gw.od", "ovpn1", "10.77.0.3/24", "gw.site-a")))
+	ovpnUp(t, s.gwB.Node, writeOVPNConf(t, "no", gwLink("gw.no", "ovpn2", "10.79.0.1/24", "nobody.*")))
+	// The names were registered just now: a first lookup may find the
+	// layer's directory not knowing them yet (this test is about what the
+	// status shows; the on-demand tests time the lookups).
+	waitFor(t, 20*time.Second, "gw.od.ouro answered on demand", func() bool {
+		return digShort(t, s.hostB, "+time=5", "gw.od.ouro", "A") == "10.77.0.3"
+	})
+	waitFor(t, 20*time.Second, "gw.no.ouro refused", func() bool {
+		return digStatus(dig(t, s.hostB, "+time=5", "gw.no.ouro", "A")) == "REFUSED"
+	})
+	out := s.gwA.MustRun("ovpn", "status", "site", "--json")
+	var links []struct {
+		DNS struct {
+			Names []struct {
+				Name  string       `json:"name"`
+				Addrs []netip.Addr `json:"addresses"`
+			} `json:"names"`
+			Refusals []struct {
+				Name   string `json:"name"`
+				Reason string `json:"reason"`
+			} `json:"refusals"`
+		} `json:"dns"`
+	}
+	if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
+		t.Fatalf("ovpn status --json: %v\n%s", err, out)
+	}
+	d := links[0].DNS
+	if len(d.Names) != 1 || d.Names[0].Name != "gw.od" || len(d.Names[0].Addrs) == 0 || d.Names[0].Addrs[0] != netip.MustParseAddr("10.77.0.3") {
+		t.Errorf("names on demand %+v; want gw.od at 10.77.0.3", d.Names)
+	}
+	if len(d.Refusals) == 0 || d.Refusals[0].Name != "gw.no" || d.Refusals[0].Reason == "" {
+		t.Errorf("refusals %+v; want gw.no with its reason", d.Refusals)
+	}
+	text := s.gwA.MustRun("ovpn", "status", "site")
+	mustContain(t, text, "ON DEMAND", "gw.od", "refused gw.no: ")
+	t.Logf("gwA's bridge in ovpn status:\n%s", text)
+}
+
+// bridgeReload changes gwA's [dns] section and reloads: the bridge serves
+// a second address; then removes the section: the bridge stops.
+func bridgeReload(t *testing.T, s *ovpnSites, confA string) {
+	t.Helper()
+	reload := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(confA, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.gwA.MustRun("ovpn", "reload", "site")
+	}
+	reload(siteConf("a", "") + "\n[dns]\nlisten = [\"" + bridgeAddr + "\", \"127.0.0.1:5353\"]\n")
+	st := ovpnBridgeStatus(t, s.gwA.Node, "site")
+	if len(st.Listen) != 2 || st.Listen[1] != netip.MustParseAddrPort("127.0.0.1:5353") {
+		t.Fatalf("after reload: listen %v; want %s:53 and 127.0.0.1:5353", st.Listen, bridgeAddr)
+	}
+	out, _ := s.gwA.Run("dig", "+time=2", "+tries=1", "+short", "@127.0.0.1", "-p", "5353", "gw.site-b.ouro", "A")
+	if strings.TrimSpace(out) != "10.77.0.2" {
+		t.Errorf("the reloaded bridge on 127.0.0.1:5353: %q; want 10.77.0.2", out)
+	}
+	reload(siteConf("a", ""))
+	if out := s.gwA.MustRun("ovpn", "status", "site", "--json"); strings.Contains(out, `"dns"`) {
+		t.Errorf("[dns] removed, but the status shows a bridge:\n%s", out)
+	}
+	if out := dig(t, s.hostB, "gw.site-b.ouro", "A"); digStatus(out) != "" {
+		t.Errorf("[dns] removed, but the bridge answers:\n%s", out)
+	}
 }
 
 // bridgeListenBusy checks that `ovpn up` of a link whose bridge cannot
@@ -267,7 +362,7 @@ listen = ["127.0.0.1:53"]
 // client (host B) is still answered during the flood.
 func TestE2EOvpnDNSBridgeRateLimit(t *testing.T) {
 	const rate = 20
-	s := bridgeSites(t, fmt.Sprintf("rate = %d\n", rate))
+	s, _ := bridgeSites(t, fmt.Sprintf("rate = %d\n", rate))
 	var conn *net.UDPConn
 	err := s.gwB.Do(func() error {
 		var err error
@@ -319,4 +414,28 @@ func TestE2EOvpnDNSBridgeRateLimit(t *testing.T) {
 		t.Errorf("rate_limited = %d; %d of %d queries were not answered", st.Stats.RateLimited, sent-answered, sent)
 	}
 	t.Logf("flood: %d sent, %d answered; rate_limited %d", sent, answered, st.Stats.RateLimited)
+}
+
+// TestE2EOvpnDNSBridgeClient: a laptop without [interface] address starts
+// its bridge once the office's pool grants it an address, and listens
+// there; it answers the office's name.
+func TestE2EOvpnDNSBridgeClient(t *testing.T) {
+	needDNSTools(t)
+	o := newOVPNOffice(t, "", "")
+	ovpnUp(t, o.office.Node, writeOVPNConf(t, "office", officeConf(t.TempDir(), "authenticate = false", "")))
+	l := o.laptops[0]
+	ovpnUp(t, l.Node, writeOVPNConf(t, "office", laptopConf("laptop.alice", "authenticate = false", "\n[dns]\n")))
+	addr := grantedAddr(t, l.Node, "office").Addr()
+	var st bridgeStatus
+	waitFor(t, 10*time.Second, "the laptop's bridge running", func() bool {
+		st = ovpnBridgeStatus(t, l.Node, "office")
+		return st.Running
+	})
+	if want := netip.AddrPortFrom(addr, 53); len(st.Listen) != 1 || st.Listen[0] != want {
+		t.Fatalf("the laptop's bridge listens on %v; want %v, its granted address", st.Listen, want)
+	}
+	out, _ := l.Run("dig", "+time=2", "+tries=1", "+short", "@"+addr.String(), "gw.office.ouro", "A")
+	if got := strings.TrimSpace(out); got != "10.77.0.1" {
+		t.Errorf("the laptop's bridge: gw.office.ouro A = %q; want 10.77.0.1", got)
+	}
 }

@@ -221,10 +221,14 @@ func ovpnUp(t *testing.T, n *netlab.Node, conf string) {
 	out := n.MustRun("ovpn", "up", conf)
 	t.Logf("%s: ovpn up %s: %s", n.Name, filepath.Base(conf), strings.TrimSpace(out))
 	link := strings.TrimSuffix(filepath.Base(conf), ".toml")
+	// The link goes down before the test's temporary directories are
+	// removed (cleanups run last first): a link still running writes its
+	// leases into its state_dir, and the removal found it not empty.
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s's ovpn log of %s:\n%s", n.Name, link, ovpnLog(n, link))
 		}
+		n.Run("ovpn", "down", link) // fails if the test took it down already
 	})
 }
 

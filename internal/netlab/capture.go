@@ -1,12 +1,13 @@
 package netlab
 
-// Capture reads an interface's IPv4 traffic through an AF_PACKET socket
+// Capture reads an interface's IP traffic through an AF_PACKET socket
 // opened inside the node's namespace (see Node.Do), so tests need no
 // tcpdump. The socket is SOCK_DGRAM: the kernel strips the Ethernet
 // header and tells, per packet, whether the node sent or received it.
 //
 //	veth ─► AF_PACKET socket (ETH_P_ALL, bound to the interface) ─► read
-//	        goroutine ─ IPv4? UDP? parse ─► []Datagram under a lock
+//	        goroutine ─┬ CaptureUDP: IPv4? UDP? parse ─► []Datagram under a lock
+//	                   └ CaptureIP:  IPv4 or IPv6? copy ─► []Packet under a lock
 
 import (
 	"encoding/binary"
@@ -30,25 +31,37 @@ type Datagram struct {
 	At       time.Time
 }
 
-// Capture records the IPv4 UDP datagrams one interface sends and
-// receives, from End.CaptureUDP until Stop. Fragments and other protocols
-// are skipped. Its methods may be called from any goroutine.
+// Packet is one IPv4 or IPv6 packet seen on a captured interface.
+type Packet struct {
+	Out  bool   // sent by the node; else received by it
+	Data []byte // the packet from its IP header on, a copy
+	At   time.Time
+}
+
+// Capture records what one interface sends and receives, from
+// End.CaptureUDP (IPv4 UDP datagrams; fragments and other protocols are
+// skipped) or End.CaptureIP (every IP packet) until Stop. Its methods may
+// be called from any goroutine.
 type Capture struct {
 	end      *End
+	raw      bool     // CaptureIP's: keep whole packets, not datagrams
 	f        *os.File // the packet socket, in the poller so that Close ends a read
 	done     chan struct{}
 	stopOnce sync.Once
 
-	mu   sync.Mutex
-	seen []Datagram
-	err  error // why reading stopped early, if it did
+	mu      sync.Mutex
+	seen    []Datagram
+	packets []Packet
+	err     error // why reading stopped early, if it did
 }
 
-// ethPAll and ethPIP are ETH_P_ALL and ETH_P_IP in network byte order,
-// as AF_PACKET has them. Only an ETH_P_ALL socket sees outgoing packets.
+// ethPAll, ethPIP and ethPIPv6 are ETH_P_ALL, ETH_P_IP and ETH_P_IPV6
+// in network byte order, as AF_PACKET has them. Only an ETH_P_ALL socket
+// sees outgoing packets.
 const (
-	ethPAll = unix.ETH_P_ALL>>8 | unix.ETH_P_ALL<<8&0xff00
-	ethPIP  = unix.ETH_P_IP>>8 | unix.ETH_P_IP<<8&0xff00
+	ethPAll  = unix.ETH_P_ALL>>8 | unix.ETH_P_ALL<<8&0xff00
+	ethPIP   = unix.ETH_P_IP>>8 | unix.ETH_P_IP<<8&0xff00
+	ethPIPv6 = unix.ETH_P_IPV6>>8 | unix.ETH_P_IPV6<<8&0xff00
 )
 
 // captureBuf is the socket's receive buffer: room for a burst at line
@@ -59,6 +72,21 @@ const captureBuf = 8 << 20
 // and receives; Stop ends it, and the Lab's Close does if the test does
 // not. It fails the test if the socket cannot be made.
 func (e *End) CaptureUDP() *Capture {
+	e.Node.lab.t.Helper()
+	return e.capture(false)
+}
+
+// CaptureIP starts capturing every IPv4 and IPv6 packet the interface
+// sends and receives, whole (Packets); Stop ends it, and the Lab's Close
+// does if the test does not. It keeps all it sees: stop it before bulk
+// traffic. It fails the test if the socket cannot be made.
+func (e *End) CaptureIP() *Capture {
+	e.Node.lab.t.Helper()
+	return e.capture(true)
+}
+
+// capture opens the socket and starts the reader.
+func (e *End) capture(raw bool) *Capture {
 	t := e.Node.lab.t
 	t.Helper()
 	var fd int
@@ -70,7 +98,7 @@ func (e *End) CaptureUDP() *Capture {
 	if err != nil {
 		t.Fatalf("netlab: capture on %s: %v", e, err)
 	}
-	c := &Capture{end: e, f: os.NewFile(uintptr(fd), "capture "+e.String()), done: make(chan struct{})}
+	c := &Capture{end: e, raw: raw, f: os.NewFile(uintptr(fd), "capture "+e.String()), done: make(chan struct{})}
 	t.Cleanup(func() { c.Stop() })
 	go c.read()
 	return c
@@ -145,10 +173,20 @@ func (c *Capture) drain(rc syscall.RawConn, buf []byte) {
 	}
 }
 
-// record keeps a packet if it is an IPv4 UDP datagram.
+// record keeps a packet if it is an IPv4 UDP datagram, or (CaptureIP)
+// any IP packet.
 func (c *Capture) record(p []byte, from unix.Sockaddr) {
 	ll, ok := from.(*unix.SockaddrLinklayer)
-	if !ok || ll.Protocol != ethPIP {
+	if !ok {
+		return
+	}
+	if c.raw && (ll.Protocol == ethPIP || ll.Protocol == ethPIPv6) {
+		c.mu.Lock()
+		c.packets = append(c.packets, Packet{Out: ll.Pkttype == unix.PACKET_OUTGOING, Data: append([]byte(nil), p...), At: time.Now()})
+		c.mu.Unlock()
+		return
+	}
+	if c.raw || ll.Protocol != ethPIP {
 		return
 	}
 	if d, ok := parseUDP4(p); ok {
@@ -197,6 +235,14 @@ func (c *Capture) Datagrams() []Datagram {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Datagram(nil), c.seen...)
+}
+
+// Packets returns the packets CaptureIP captured so far, in the order
+// seen; Stop first to have them all.
+func (c *Capture) Packets() []Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Packet(nil), c.packets...)
 }
 
 // Stop ends the capture and returns everything captured, with the error

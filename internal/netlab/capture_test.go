@@ -117,3 +117,49 @@ func FuzzParseUDP4(f *testing.F) {
 		}
 	})
 }
+
+// TestCaptureIP pings b from a over IPv4 and IPv6 and checks that a
+// capture on b's interface kept each echo request (received) and reply
+// (sent) whole, from the IP header on, and that CaptureUDP's list stays
+// empty.
+func TestCaptureIP(t *testing.T) {
+	t.Parallel()
+	_, a, _, l := pair(t)
+	c := l.B.CaptureIP()
+	for _, dst := range []netip.Addr{l.B.IP4(), l.B.IP6()} {
+		a.MustRun("ping", "-c", "1", "-W", "2", dst.String())
+	}
+	udp, err := c.Stop()
+	if err != nil || len(udp) != 0 {
+		t.Fatalf("Stop: %d datagrams, %v; want none", len(udp), err)
+	}
+	type seen struct {
+		out      bool
+		version  byte
+		src, dst netip.Addr
+	}
+	var got []seen
+	for _, p := range c.Packets() {
+		switch {
+		case len(p.Data) >= 28 && p.Data[0]>>4 == 4 && p.Data[9] == 1: // ICMP
+			got = append(got, seen{p.Out, 4, netip.AddrFrom4([4]byte(p.Data[12:16])), netip.AddrFrom4([4]byte(p.Data[16:20]))})
+		case len(p.Data) >= 48 && p.Data[0]>>4 == 6 && p.Data[6] == 58 && (p.Data[40] == 128 || p.Data[40] == 129): // echo
+			got = append(got, seen{p.Out, 6, netip.AddrFrom16([16]byte(p.Data[8:24])), netip.AddrFrom16([16]byte(p.Data[24:40]))})
+		}
+		if p.At.IsZero() {
+			t.Errorf("a packet without its time: %+v", p)
+		}
+	}
+	want := []seen{
+		{false, 4, l.A.IP4(), l.B.IP4()}, {true, 4, l.B.IP4(), l.A.IP4()},
+		{false, 6, l.A.IP6(), l.B.IP6()}, {true, 6, l.B.IP6(), l.A.IP6()},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("captured echoes %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("echo %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

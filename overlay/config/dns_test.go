@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"o7s.dev/ouroboros/resolver"
 )
 
 func addrPortList(s ...string) []netip.AddrPort {
@@ -128,5 +130,17 @@ func TestDNSPlan(t *testing.T) {
 	w := mustLoad(t, example+"[dns]\nallow = [\"10.0.0.0/8\", \"::/0\"]\n").Warnings()
 	if len(w) != 1 || w[0] != "[dns] allow: ::/0 lets every IPv6 address use the bridge: an open resolver wherever listen is reachable" {
 		t.Errorf("warnings: %q", w)
+	}
+	w = mustLoad(t, example+"[[publish]]\nname = \"web.a\"\naddress = \"10.1.0.5\"\n[[publish]]\nname = \"Web Server\"\naddress = \"10.1.0.6\"\n").Warnings()
+	if len(w) != 1 || !strings.HasPrefix(w[0], `[[publish]] 2 name: "Web Server" is not a DNS host name`) {
+		t.Errorf("warnings: %q", w)
+	}
+}
+
+// TestDNSDefaults checks that the defaults are those of the bridge
+// (package resolver) where both have one.
+func TestDNSDefaults(t *testing.T) {
+	if DefaultRate != resolver.DefaultRate {
+		t.Errorf("[dns] rate defaults to %d, the resolver to %d", DefaultRate, resolver.DefaultRate)
 	}
 }

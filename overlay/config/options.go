@@ -236,7 +236,7 @@ func Options() []Option {
 			set:     func(t target, v any) { t.l.Accept.Lease = v.(time.Duration) }},
 
 		{Section: SectionDNS, Key: "listen", Kind: KindAddrPorts, DefaultDoc: "the link's first tunnel address, port 53",
-			Help: "tun only: the addresses the DNS bridge serves, over UDP and TCP; an address without a port means port 53 (IPv6 with a port: `\"[fd77::1]:53\"`); a client without an address starts the bridge once granted one",
+			Help: "the addresses the DNS bridge serves, over UDP and TCP; an address without a port means port 53 (IPv6 with a port: `\"[fd77::1]:53\"`); a client without an address starts the bridge once granted one",
 			set:  func(t target, v any) { t.l.DNS.Listen = v.([]netip.AddrPort) }},
 		{Section: SectionDNS, Key: "domain", Kind: KindDomain, Default: DefaultDomain,
 			Help: "the zone answered from Ouroboros names: NAME.DOMAIN is the peer or published host called NAME",
@@ -261,7 +261,7 @@ func Options() []Option {
 			Help: "the Ouroboros name of a host behind this end: registered in `layer`; a DNS bridge elsewhere answers NAME.DOMAIN with `address` and routes it through this end",
 			set:  func(t target, v any) { t.pub.Name = v.(string) }},
 		{Section: SectionPublish, Key: "address", Kind: KindHosts, Required: true,
-			Help: "tun only: the host's addresses (IPv4 and/or IPv6), reached from this end outside the link; one address belongs to one entry",
+			Help: "the host's addresses (IPv4 and/or IPv6), reached from this end outside the link; one address belongs to one entry",
 			set:  func(t target, v any) { t.pub.Address = v.([]netip.Addr) }},
 	}
 }

@@ -44,10 +44,19 @@ func (l *Link) dnsPlan() []string {
 	return []string{line, demand}
 }
 
-// dnsWarnings warns of OVPN_DNS_* variables that start no bridge, and of
-// a bridge that any address may use.
+// dnsWarnings warns of OVPN_DNS_* variables that start no bridge, of a
+// bridge that any address may use, and of published names that a DNS
+// client cannot ask for well.
 func (l *Link) dnsWarnings() []string {
 	var out []string
+	for i, p := range l.Publish {
+		// Any Ouroboros name can be published, but a bridge is asked for
+		// NAME.DOMAIN: resolvers and stub libraries refuse or fold what
+		// is not a lower-case host name.
+		if checkDomain(p.Name) != nil {
+			out = append(out, fmt.Sprintf("[[publish]] %d name: %q is not a DNS host name (labels of lower-case letters, digits and '-', at most 63 bytes each): DNS clients may fail to ask a bridge for it", i+1, p.Name))
+		}
+	}
 	for _, env := range l.ignoredEnv {
 		out = append(out, fmt.Sprintf("$%s is set, but the file has no [dns] table: ignored; add [dns] to run the DNS bridge", env))
 	}

@@ -157,7 +157,11 @@ type FlowAlloc struct {
 	// From, if set, is a name the process is bound to that it allocates
 	// as: irmd presents from's certificate in the key exchange instead of
 	// the host's, so that the accepting end can prove who dialled.
-	From      string   `json:"from,omitempty"`
+	From string `json:"from,omitempty"`
+	// Layer, if set, restricts the allocation to the IPCPs in that
+	// layer: no other layer is asked for the name (a udp layer would ask
+	// the system's DNS), and the flow runs in that layer or not at all.
+	Layer     string   `json:"layer,omitempty"`
 	QoS       qos.Spec `json:"qos"`
 	TimeoutMS int64    `json:"timeout_ms,omitempty"` // 0: irmd's default
 }

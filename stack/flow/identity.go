@@ -44,7 +44,16 @@ func (f *Flow) Peer() Peer {
 // accepting end can prove who dialled. The process must be bound to from
 // (Bind); without a certificate for from irmd presents the host's, as Alloc.
 func (p *Process) AllocFrom(ctx context.Context, name, from string, q qos.Spec) (*Flow, error) {
-	req := ctrl.FlowAlloc{Name: name, From: from, QoS: q, TimeoutMS: timeoutMS(ctx)}
+	return p.AllocIn(ctx, "", name, from, q)
+}
+
+// AllocIn is AllocFrom in one layer: only the host's IPCPs in layer are
+// asked for name ("": any, as AllocFrom). A name no IPCP of that layer
+// has fails with ErrNoName as soon as the layer's directory says so, and
+// the name is not looked up anywhere else (a udp layer would ask the
+// system's DNS for it).
+func (p *Process) AllocIn(ctx context.Context, layer, name, from string, q qos.Spec) (*Flow, error) {
+	req := ctrl.FlowAlloc{Name: name, From: from, Layer: layer, QoS: q, TimeoutMS: timeoutMS(ctx)}
 	f, err := p.newFlow(ctx, ctrl.OpFlowAlloc, req)
 	if err != nil {
 		return nil, &OpError{Op: "alloc", Name: name, Err: err}

@@ -112,7 +112,7 @@ func (m *IRM) handleAlloc(ctx context.Context, pr *proc, body json.RawMessage) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return m.alloc(ctx, pr, req.Name, req.From, req.QoS)
+	return m.alloc(ctx, pr, req.Name, req.From, req.Layer, req.QoS)
 }
 
 // mayAllocFrom refuses an allocation from the name from by a process that
@@ -135,9 +135,9 @@ func (m *IRM) mayAllocFrom(pr *proc, from string) error {
 }
 
 // alloc allocates a flow for pr to name, as the name from ("": as the
-// host), through the first IPCP that reaches it.
-func (m *IRM) alloc(ctx context.Context, pr *proc, n, from string, q qos.Spec) (any, int, error) {
-	ip, hash, err := m.findIPCP(ctx, n)
+// host), through the first IPCP that reaches it (in layer, if not "").
+func (m *IRM) alloc(ctx context.Context, pr *proc, n, from, layer string, q qos.Spec) (any, int, error) {
+	ip, hash, err := m.findIPCP(ctx, n, layer)
 	if err != nil {
 		return nil, -1, err
 	}
@@ -173,10 +173,25 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n, from string, q qos.Spec) (
 	return ctrl.FlowInfo{ID: p.id, Name: n, QoS: q, Layer: ip.Info().Layer, MaxSDU: maxSDU, Keys: keys, Peer: peer.info}, fd, nil
 }
 
-// findIPCP asks the IPCPs, in query order, which reaches the name.
-func (m *IRM) findIPCP(ctx context.Context, n string) (ipcp.IPCP, []byte, error) {
-	ip, hash := m.reach(ctx, n, func(*ipcpEntry, ipcp.Info) bool { return true })
-	if ip == nil {
+// findIPCP asks the IPCPs, in query order, which reaches the name; only
+// those in layer if it is not "".
+func (m *IRM) findIPCP(ctx context.Context, n, layer string) (ipcp.IPCP, []byte, error) {
+	in := 0
+	ip, hash := m.reach(ctx, n, func(_ *ipcpEntry, info ipcp.Info) bool {
+		if layer != "" && info.Layer != layer {
+			return false
+		}
+		in++
+		return true
+	})
+	switch {
+	case ip == nil && layer != "" && in == 0:
+		return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable,
+			"no IPCP of this host is in layer %s: see 'irm ipcp list'", layer)
+	case ip == nil && layer != "":
+		return nil, nil, ctrl.Errorf(ctrl.CodeNoName,
+			"%q is not registered in layer %s", n, layer)
+	case ip == nil:
 		return nil, nil, ctrl.Errorf(ctrl.CodeNoName,
 			"no layer reaches %q: register it in one with 'irm name register %s layer LAYER'", n, n)
 	}

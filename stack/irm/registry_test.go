@@ -86,20 +86,28 @@ func TestNameRegistration(t *testing.T) {
 	if len(names) != 1 || strings.Join(names[0].IPCPs, ",") != "lo1,lo2" || names[0].LB != "spillover" {
 		t.Fatalf("names = %+v", names)
 	}
-	ip, _, err := m.findIPCP(context.Background(), "srv")
+	ip, _, err := m.findIPCP(context.Background(), "srv", "")
 	if err != nil || ip.Info().Name != "lo1" {
 		t.Fatalf("findIPCP = %v, %v; want lo1 (query order)", ip, err)
 	}
+	// In one layer: only its IPCPs are asked.
+	if ip, _, err := m.findIPCP(context.Background(), "srv", "local-b"); err != nil || ip.Info().Name != "lo2" {
+		t.Fatalf("findIPCP in local-b = %v, %v; want lo2", ip, err)
+	}
+	_, _, err = m.findIPCP(context.Background(), "srv", "nolayer")
+	wantCode(t, err, ctrl.CodeUnreachable, "no IPCP of this host is in layer nolayer")
+	_, _, err = m.findIPCP(context.Background(), "other", "local-b")
+	wantCode(t, err, ctrl.CodeNoName, `"other" is not registered in layer local-b`)
 	if err := m.UnregisterName(ctrl.NameRegister{Name: "srv", IPCPs: []string{"lo1"}}); err != nil {
 		t.Fatal(err)
 	}
-	if ip, _, _ := m.findIPCP(context.Background(), "srv"); ip == nil || ip.Info().Name != "lo2" {
+	if ip, _, _ := m.findIPCP(context.Background(), "srv", ""); ip == nil || ip.Info().Name != "lo2" {
 		t.Fatalf("after unregistering from lo1 the name must be reached through lo2")
 	}
 	if err := m.DestroyName("srv"); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = m.findIPCP(context.Background(), "srv")
+	_, _, err = m.findIPCP(context.Background(), "srv", "")
 	wantCode(t, err, ctrl.CodeNoName, "no layer reaches")
 	wantCode(t, m.DestroyName("srv"), ctrl.CodeNotFound, "no name")
 	wantCode(t, m.CreateName(ctrl.NameCreate{Name: "x", LB: "random"}), ctrl.CodeInvalid, "load-balancing")

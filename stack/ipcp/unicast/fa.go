@@ -16,6 +16,7 @@ package unicast
 // instead (unreach.go), and the allocation fails at once.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,16 +78,16 @@ func (f *flow) peerAddr() addr.Addr { return addr.Addr(f.peer.Load()) }
 // while it is held.
 type flowTable struct {
 	mu      sync.Mutex
-	closed  bool                  // the IPCP is closing: no flow starts
-	flows   map[uint64]*flow      // application flows by local endpoint id
-	answers map[reqKey]answer     // flow requests answered or being answered
-	allocs  map[uint64]chan faMsg // allocations waiting for a reply, by local eid
+	closed  bool                     // the IPCP is closing: no flow starts
+	flows   map[uint64]*flow         // application flows by local endpoint id
+	answers map[reqKey]answer        // flow requests answered or being answered
+	allocs  map[uint64]*pendingAlloc // allocations waiting for a reply, by local eid
 	// tab is flows as the data path reads them, without the lock.
 	tab atomic.Pointer[map[uint64]*flow]
 }
 
 func newFlowTable() *flowTable {
-	t := &flowTable{flows: map[uint64]*flow{}, answers: map[reqKey]answer{}, allocs: map[uint64]chan faMsg{}}
+	t := &flowTable{flows: map[uint64]*flow{}, answers: map[reqKey]answer{}, allocs: map[uint64]*pendingAlloc{}}
 	t.tab.Store(&map[uint64]*flow{})
 	return t
 }
@@ -135,19 +136,57 @@ func (t *flowTable) publishLocked() {
 	t.tab.Store(&m)
 }
 
+// pendingAlloc is an allocation waiting for its reply. The flow of a
+// positive reply is started by the receive path itself, before the packet
+// after the reply is read: the far end may send its first SDUs right
+// behind the reply, and a flow started later, by the allocating goroutine,
+// lost them.
+type pendingAlloc struct {
+	eid     uint64
+	q       qos.Spec
+	port    ipcp.Port
+	replies chan faMsg   // refusals and FLOW_UNREACH
+	started chan started // the positive reply, once its flow started (or failed to)
+}
+
+// started is the outcome of a positive reply.
+type started struct {
+	reply faMsg
+	err   error
+}
+
 // waitReply registers an allocation under a new endpoint id; done
 // unregisters it.
-func (t *flowTable) waitReply() (eid uint64, replies chan faMsg, done func()) {
+func (t *flowTable) waitReply(q qos.Spec, port ipcp.Port) (pa *pendingAlloc, done func()) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	eid = t.newEIDLocked()
-	replies = make(chan faMsg, 1)
-	t.allocs[eid] = replies
-	return eid, replies, func() {
-		t.mu.Lock()
-		delete(t.allocs, eid)
-		t.mu.Unlock()
+	pa = &pendingAlloc{eid: t.newEIDLocked(), q: q, port: port,
+		replies: make(chan faMsg, 1), started: make(chan started, 1)}
+	t.allocs[pa.eid] = pa
+	return pa, func() { t.abandon(pa) }
+}
+
+// claim takes the allocation waiting for eid off the table, for the
+// receive path to start its flow; nil if none waits.
+func (t *flowTable) claim(eid uint64) *pendingAlloc {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pa := t.allocs[eid]
+	delete(t.allocs, eid)
+	return pa
+}
+
+// abandon unregisters an allocation that gives up. It reports whether the
+// receive path had claimed it already: its flow is then started or about
+// to be, and the allocation must take the outcome from pa.started.
+func (t *flowTable) abandon(pa *pendingAlloc) (claimed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.allocs[pa.eid] != pa {
+		return true
 	}
+	delete(t.allocs, pa.eid)
+	return false
 }
 
 // lookupCache keeps recent directory answers, for Alloc after Reachable,
@@ -373,33 +412,54 @@ func (p *IPCP) routable(a addr.Addr) bool {
 // allocAt asks the member at dst for the flow. unreach says the layer
 // reported dst unreachable, so that another member may be tried.
 func (p *IPCP) allocAt(ctx context.Context, dst addr.Addr, name string, hash []byte, q qos.Spec, data []byte, port ipcp.Port) (reply []byte, unreach bool, err error) {
-	eid, replies, done := p.fa.waitReply()
-	defer done()
-	req := (&faMsg{code: faReq, srcAddr: p.Addr(), srcEID: eid, qos: q, hash: hash, data: data}).append(nil)
+	pa, done := p.fa.waitReply(q, port)
+	req := (&faMsg{code: faReq, srcAddr: p.Addr(), srcEID: pa.eid, qos: q, hash: hash, data: data}).append(nil)
 	t := time.NewTicker(requestRepeat)
 	defer t.Stop()
 	for {
 		p.sendInternal(dst, dt.EIDFlowAllocator, req)
 		select {
-		case r := <-replies:
-			switch {
-			case r.code == faUnreach:
+		case s := <-pa.started:
+			return s.reply.data, false, s.err
+		case r := <-pa.replies:
+			done()
+			if r.code == faUnreach {
 				return nil, true, ctrl.Errorf(ctrl.CodeUnreachable, "%s", p.noRouteError(r, name))
-			case r.result != 0:
-				return nil, false, ctrl.Errorf(ctrl.CodeUnreachable, "the host of the member at %v refused the flow to %q; there: %s", dst, name, r.reason)
 			}
-			return r.data, false, p.startFlow(eid, r.srcAddr, r.srcEID, reqKey{}, q, nil, port)
+			return nil, false, ctrl.Errorf(ctrl.CodeUnreachable, "the host of the member at %v refused the flow to %q; there: %s", dst, name, r.reason)
 		case <-t.C:
+			continue
 		case <-ctx.Done():
-			return nil, false, ctrl.Errorf(ctrl.CodeTimeout, "no answer from the member at %v for %q", dst, name)
+			err = ctrl.Errorf(ctrl.CodeTimeout, "no answer from the member at %v for %q", dst, name)
 		case <-p.ctx.Done():
-			return nil, false, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+			err = ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
 		}
+		if p.fa.abandon(pa) { // the reply came as we gave up: take it
+			s := <-pa.started
+			return s.reply.data, false, s.err
+		}
+		return nil, false, err
 	}
 }
 
 // startFlow records an allocated flow and starts carrying it.
 func (p *IPCP) startFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey, q qos.Spec, reply []byte, port ipcp.Port) error {
+	f, err := p.addFlow(eid, peer, peerEID, key, q, reply, port)
+	if err == nil {
+		p.startReading(f)
+	}
+	return err
+}
+
+// startReading starts carrying what the application writes on f.
+func (p *IPCP) startReading(f *flow) {
+	p.wg.Add(1)
+	go p.readApp(f)
+}
+
+// addFlow records an allocated flow: what arrives for it is delivered from
+// now on. Nothing is sent on it until startReading.
+func (p *IPCP) addFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey, q qos.Spec, reply []byte, port ipcp.Port) (*flow, error) {
 	now := time.Now()
 	f := &flow{eid: eid, peerEID: peerEID, key: key, port: port, cube: q.Cube()}
 	f.peer.Store(uint64(peer))
@@ -416,16 +476,14 @@ func (p *IPCP) startFlow(eid uint64, peer addr.Addr, peerEID uint64, key reqKey,
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
-		return ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
+		return nil, ctrl.Errorf(ctrl.CodeDown, "IPCP %s is shutting down", p.name)
 	}
 	t.flows[eid] = f
 	if key != (reqKey{}) {
 		t.answers[key] = answer{eid: eid, data: reply}
 	}
 	t.publishLocked()
-	p.wg.Add(1)
-	go p.readApp(f)
-	return nil
+	return f, nil
 }
 
 // removeFlow forgets a flow; false if it was already gone.
@@ -496,16 +554,30 @@ func (p *IPCP) faMessage(b []byte) {
 }
 
 // allocAnswer passes a FLOW_REPLY or FLOW_UNREACH to the allocation waiting
-// for it; false if none is.
+// for it; false if none is. A positive reply's flow is started here, so
+// that the SDUs the far end sends right behind it find it.
 func (p *IPCP) allocAnswer(m faMsg) bool {
+	// m.data lies in the receive buffer, which the next packet (the
+	// flow's first SDU, delivered now that the flow starts here) reuses
+	// before the allocation reads it.
+	m.data = bytes.Clone(m.data)
+	if m.code != faUnreach && m.result == 0 {
+		pa := p.fa.claim(m.dstEID)
+		if pa == nil {
+			return false
+		}
+		err := p.startFlow(pa.eid, m.srcAddr, m.srcEID, reqKey{}, pa.q, nil, pa.port)
+		pa.started <- started{m, err} // claimed once: the buffer holds it
+		return true
+	}
 	p.fa.mu.Lock()
-	ch := p.fa.allocs[m.dstEID]
+	pa := p.fa.allocs[m.dstEID]
 	p.fa.mu.Unlock()
-	if ch == nil {
+	if pa == nil {
 		return false
 	}
 	select {
-	case ch <- m:
+	case pa.replies <- m:
 	default:
 	}
 	return true
@@ -578,8 +650,13 @@ func (p *IPCP) serveRequest(m faMsg, key reqKey) {
 		t.mu.Lock()
 		eid := t.newEIDLocked()
 		t.mu.Unlock()
-		if err = p.startFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
+		// The reply goes before the flow's first SDU: the application
+		// may have written one already, and one that overtook the reply
+		// would find no flow at the allocating member.
+		var f *flow
+		if f, err = p.addFlow(eid, m.srcAddr, m.srcEID, key, m.qos, back, port); err == nil {
 			p.replyRequest(m, 0, eid, "", back)
+			p.startReading(f)
 			return
 		}
 		port.Down(ctrl.ReasonDown)

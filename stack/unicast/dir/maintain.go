@@ -86,6 +86,9 @@ func (d *DHT) runTask(t task) {
 	switch t {
 	case taskJoin:
 		d.join(d.ctx)
+		// Keys published before the join reached only the contacts
+		// known then (perhaps none): store them where they belong now.
+		d.republish(d.ctx)
 	case taskRefresh:
 		d.refresh(d.ctx)
 	case taskReplicate:
