@@ -33,8 +33,8 @@ func commands() []*command {
 			summary: "Bring a link up and keep it up in the background.",
 			text: `CONFIG is a file, or a bare NAME meaning /etc/ouroboros/ovpn/NAME.toml; the
 link is called by the file's base name. ovpn up makes the interface, gives
-it its addresses and routes, registers the config's name in its layer,
-dials every [[peer]] and accepts the peers [accept] allows. It returns once
+it its addresses and routes, registers the config's name (and each
+[[publish]] name, answered for a host behind it) in its layer, dials every [[peer]] and accepts the peers [accept] allows. It returns once
 the interface is up; the link runs on in the background, logging to
 $OUROBOROS_RUNDIR/ovpn/LINK.log (default /run/ouroboros/ovpn), re-dialling
 peers whose flows break and re-attaching when irmd restarts. With a [dns]
@@ -64,7 +64,7 @@ Options:
 			usage:   []string{"ovpn down NAME", "ovpn down --all"},
 			summary: "Take a link down, or every link.",
 			text: `Removes the link's routes, addresses and interface, deallocates its flows
-withdraws its name from the layer and stops the DNS bridge (resolvectl
+withdraws its name and its [[publish]] names from the layer and stops the DNS bridge (resolvectl
 revert), and returns once all of that is done. --all takes down every link that is up on this host.`,
 			examples: []string{"ovpn down site-a", "ovpn down --all"},
 			flags:    [][2]string{{"a", "all"}},
@@ -113,7 +113,8 @@ disconnected; new peers are dialled. A config that fails to load, or that
 changes name, layer or an [interface] key, changes nothing: the error says
 so. A changed [dns] section restarts the DNS bridge (one whose new address
 cannot be bound keeps the old bridge and changes nothing); [dns] added or
-removed starts or stops it. Sending SIGHUP to the link's process does the same.`,
+removed starts or stops it. [[publish]] entries added are registered in the
+layer and removed ones withdrawn. Sending SIGHUP to the link's process does the same.`,
 			examples: []string{"ovpn reload site-a"},
 			minArgs:  1, maxArgs: 1,
 			run: cmdReload,
