@@ -138,8 +138,11 @@ func (d *daemon) overlap(cfg *config.Link, e dnsEntry) error {
 			if peer.Name == e.Gateway {
 				continue
 			}
-			if p, ok := holds(append(slices.Clone(peer.Routes), peer.Addrs...), a); ok {
+			if p, ok := holds(peer.Routes, a); ok {
 				return fmt.Errorf("the answer gives %s, which peer %s holds (%s)", a, peer.Name, p)
+			}
+			if slices.ContainsFunc(peer.Addrs, func(p netip.Prefix) bool { return p.Addr() == a }) {
+				return fmt.Errorf("the answer gives %s, the tunnel address of peer %s", a, peer.Name)
 			}
 		}
 		for _, peer := range cfg.Peers {

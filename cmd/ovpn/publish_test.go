@@ -230,3 +230,17 @@ func TestPublishedNameRelearned(t *testing.T) {
 		t.Fatalf("a withdrawn name's routes stay: gw.b's %s, learned %v", rs, a.od.learnedPrefixes())
 	}
 }
+
+// An address another gateway publishes (learned earlier) is not taken
+// over by a second answer for it.
+func TestPublishedNameHeldElsewhere(t *testing.T) {
+	a, _, _, _, _ := publishPair(t, "")
+	a.od.published["web.c"] = dnsEntry{Name: "web.c", Gateway: "gw.c", Addrs: []netip.Addr{netip.MustParseAddr("fd02::5")}}
+	_, err := lookup(t, a, "web.b")
+	if !errors.Is(err, resolver.ErrRefused) || !strings.Contains(err.Error(), "the answer gives fd02::5, which gw.c publishes as web.c") {
+		t.Fatalf("Lookup(web.b) = %v; want REFUSED: gw.c publishes fd02::5", err)
+	}
+	if _, ok := a.known("web.b"); ok {
+		t.Fatal("the refused answer was learned")
+	}
+}
