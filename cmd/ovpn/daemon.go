@@ -170,7 +170,8 @@ func openDevice(ic config.Interface) (tunif.Device, error) {
 }
 
 // configureIface gives the interface its addresses, brings it up and, in
-// tun mode, routes every [[peer]]'s routes through it.
+// tun mode, routes through it what kernelRoutes says (at up: every
+// [[peer]]'s routes).
 func (d *daemon) configureIface(cfg *config.Link) error {
 	if err := d.iface.SetAddrs(cfg.Interface.Address); err != nil {
 		return err
@@ -181,7 +182,7 @@ func (d *daemon) configureIface(cfg *config.Link) error {
 	if cfg.Interface.Mode != wire.Tun {
 		return nil
 	}
-	return d.iface.SetRoutes(peerRoutes(cfg))
+	return d.iface.SetRoutes(kernelRoutes(cfg, d.od.learnedPrefixes()))
 }
 
 // peerRoutes lists the routes of every [[peer]].
