@@ -33,7 +33,8 @@ import (
 // Names is where the bridge gets the names of its domain from.
 type Names interface {
 	// Lookup returns the addresses of the Ouroboros name (the query's
-	// name with the domain and the final dot removed). It may set up a
+	// name with the domain and the final dot removed, in lower case:
+	// DNS does not keep case, so only lower-case names are reached). It may set up a
 	// flow to the name first; ctx bounds how long it may take. Errors:
 	// wrapping ErrNoName when the layer has no such name (NXDOMAIN),
 	// ErrRefused when the name exists but refused this end (REFUSED);

@@ -77,7 +77,10 @@ func (s *server) apexAnswer(resp *dns.Msg, q dns.Question) {
 // nameAnswer fills resp for NAME.DOMAIN from Names.Lookup; false: resp
 // is final as it is (an error code).
 func (s *server) nameAnswer(resp *dns.Msg, q dns.Question) bool {
-	name := q.Name[:len(q.Name)-len(s.apex)-1] // as written, without ".DOMAIN."
+	// Lower case: DNS names are case-insensitive, and resolvers may mix
+	// the case of a query (0x20 randomisation) or answer one case from
+	// another's cache; only one spelling can then be the Ouroboros name.
+	name := strings.ToLower(q.Name[:len(q.Name)-len(s.apex)-1]) // without ".DOMAIN."
 	if strings.Contains(name, `\`) {
 		// Bytes DNS must escape make no Ouroboros name a client can mean.
 		s.st.nxdomain.Add(1)

@@ -100,10 +100,10 @@ func TestDomainAnswers(t *testing.T) {
 }
 
 // TestDomainCase: the domain matches in any case, the name goes to
-// Names as written, and the answer echoes the question as asked.
+// Names in lower case, and the answer echoes the question as asked.
 func TestDomainCase(t *testing.T) {
 	b := startBridge(t, nil)
-	b.names.Add("Web.Site-B", webV4)
+	b.names.Add("web.site-b", webV4)
 	r := ask(t, "udp", b.addr, "Web.Site-B.OURO.", dns.TypeA)
 	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].Header().Name != "Web.Site-B.OURO." {
 		t.Fatalf("answer %v", r)
@@ -111,8 +111,8 @@ func TestDomainCase(t *testing.T) {
 	if r.Question[0].Name != "Web.Site-B.OURO." {
 		t.Errorf("question echoed as %q", r.Question[0].Name)
 	}
-	if n := b.names.Lookups("Web.Site-B"); n != 1 {
-		t.Errorf("Names.Lookup(%q) called %d times, want 1", "Web.Site-B", n)
+	if n := b.names.Lookups("web.site-b"); n != 1 {
+		t.Errorf("Names.Lookup(%q) called %d times, want 1", "web.site-b", n)
 	}
 }
 
