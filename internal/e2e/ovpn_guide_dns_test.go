@@ -185,6 +185,7 @@ func TestE2EOVPNGuideDNS(t *testing.T) {
 	if len(introCmds) < 2 {
 		t.Fatalf("the guide's first example has %d commands; want its A and PTR digs", len(introCmds))
 	}
+	bridgeTTLAndSOA(t, s.gwA.Node, intro)
 
 	// The status sample: where the bridge listens, for which domain and
 	// upstream (the lab's gwA names 127.0.0.1 in resolv.conf, where the
@@ -269,6 +270,10 @@ func TestE2EOVPNGuideDNS(t *testing.T) {
 		t.Fatalf("the guide's curl: %+v; want host B's page (%s, port 8080)", pubCmds[1], s.lanB.A.IP4())
 	}
 	mustContain(t, s.hostA.MustRun(pubCmds[1].args[0], append([]string{"-sS", "--max-time", "5"}, pubCmds[1].args[1:]...)...), "the page of host B")
+	// "adds 10.2.0.1/32 and fd02::1/128 ... to the kernel's routes
+	// through the interface"
+	mustContain(t, s.gwA.MustRun("ip", "-4", "route", "show", "dev", "ovpn0"), "10.2.0.1 ")
+	mustContain(t, s.gwA.MustRun("ip", "-6", "route", "show", "dev", "ovpn0"), "fd02::1 ")
 
 	// Names on demand: the status sample's bridge line is the one above,
 	// its table lists the published host through its gateway, and a name
@@ -297,6 +302,25 @@ func TestE2EOVPNGuideDNS(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("ovpn status shows no line like the guide's sample %q", want)
+		}
+	}
+}
+
+// bridgeTTLAndSOA checks, on n against the bridge, the guide's "Answers
+// in the domain carry a N s TTL; NXDOMAIN and empty answers carry the
+// domain's SOA".
+func bridgeTTLAndSOA(t *testing.T, n *netlab.Node, intro string) {
+	t.Helper()
+	m := regexp.MustCompile(`Answers in the domain carry a ([0-9]+) s TTL`).FindStringSubmatch(oneSpaced(intro))
+	if m == nil {
+		t.Fatal("the guide no longer says which TTL answers in the domain carry")
+	}
+	if f := strings.Fields(dig(t, n, "+noall", "+answer", "gw.site-b.ouro", "A")); len(f) < 2 || f[1] != m[1] {
+		t.Errorf("gw.site-b.ouro A: answer %q; the guide says its TTL is %s s", f, m[1])
+	}
+	for _, q := range [][]string{{"nonexistent.ouro", "A"}, {"gw.site-a.ouro", "MX"}} {
+		if out := dig(t, n, append([]string{"+noall", "+authority"}, q...)...); !regexp.MustCompile(`^ouro\.\s+\d+\s+IN\s+SOA\s`).MatchString(out) {
+			t.Errorf("%s %s: authority %q; the guide says negative answers carry the domain's SOA", q[0], q[1], out)
 		}
 	}
 }
