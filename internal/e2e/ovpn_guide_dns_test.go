@@ -131,6 +131,12 @@ func TestE2EOVPNGuideDNS(t *testing.T) {
 	md := readDoc(t, "ovpn.md")
 	site, _, _ := strings.Cut(section(t, md, "## Site to site"), "\n### ")
 	files := guideFiles(t, site)
+	for _, key := range []string{"gwA /etc/ouroboros/irmd.conf", "gwB /etc/ouroboros/irmd.conf",
+		"gwA /etc/ouroboros/ovpn/site.toml", "gwB /etc/ouroboros/ovpn/site.toml"} {
+		if files[key] == "" {
+			t.Fatalf("the site-to-site guide lacks %q: it shows %v", key, sortedKeys(files))
+		}
+	}
 	dnsSec := section(t, md, "## Naming hosts: the DNS bridge")
 	intro, _, _ := strings.Cut(dnsSec, "\n### ")
 	lan := section(t, md, "### The bridge for a whole LAN")
