@@ -118,8 +118,9 @@ func (d *daemon) resolveGateway(g string) ([]netip.Addr, error) {
 }
 
 // overlap says why e's addresses may not be routed through its gateway:
-// one lies in this end's subnets, or is held by another peer (up, or a
-// [[peer]] entry), or is published by another gateway.
+// one lies in this end's subnets, is a host this end publishes, or is
+// held by another peer (up, or a [[peer]] entry), or is published by
+// another gateway.
 func (d *daemon) overlap(cfg *config.Link, e dnsEntry) error {
 	st := d.link.Status()
 	holds := func(ps []netip.Prefix, a netip.Addr) (netip.Prefix, bool) {
@@ -150,11 +151,25 @@ func (d *daemon) overlap(cfg *config.Link, e dnsEntry) error {
 				return fmt.Errorf("the answer gives %s, in the routes of [[peer]] %s (%s)", a, peer.Name, p)
 			}
 		}
+		if pub := ownPublished(cfg, a); pub != "" {
+			return fmt.Errorf("the answer gives %s, the address of %s, a host behind this end ([[publish]])", a, pub)
+		}
 		if other, ok := d.od.publishedElsewhere(e, a); ok {
 			return fmt.Errorf("the answer gives %s, which %s publishes as %s", a, other.Gateway, other.Name)
 		}
 	}
 	return nil
+}
+
+// ownPublished returns the [[publish]] name of cfg whose host has a, or
+// "": a host behind this end is reached on its LAN, not through a peer.
+func ownPublished(cfg *config.Link, a netip.Addr) string {
+	for _, p := range cfg.Publish {
+		if slices.Contains(p.Address, a) {
+			return p.Name
+		}
+	}
+	return ""
 }
 
 // publishedElsewhere returns a published name learned, other than e's,

@@ -244,3 +244,17 @@ func TestPublishedNameHeldElsewhere(t *testing.T) {
 		t.Fatal("the refused answer was learned")
 	}
 }
+
+// An answer may not take over the address of a host this end publishes
+// itself: that host is on this end's LAN, and a /32 through the gateway
+// would send this end's own traffic for it into the tunnel.
+func TestPublishedNameOwnHostRefused(t *testing.T) {
+	a, _, _, _, _ := publishPair(t, "[[publish]]\nname = \"printer.a\"\naddress = [\"10.2.0.5\"]\n")
+	_, err := lookup(t, a, "web.b")
+	if !errors.Is(err, resolver.ErrRefused) || !strings.Contains(err.Error(), "the answer gives 10.2.0.5, the address of printer.a") {
+		t.Fatalf("Lookup(web.b) = %v; want REFUSED: 10.2.0.5 is printer.a, behind this end", err)
+	}
+	if len(a.od.learnedPrefixes()) != 0 {
+		t.Fatalf("a refused answer was learned: %v", a.od.learnedPrefixes())
+	}
+}
