@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"o7s.dev/ouroboros/overlay/config"
 	"o7s.dev/ouroboros/overlay/link"
@@ -28,7 +30,8 @@ import (
 // to name, says by itself: it is for name, proven (authentication on: the
 // gateway's irmd presented a certificate for name that a CA of this host
 // trusts), and gives private host addresses behind a gateway that is
-// neither name nor this end. learn checks the rest against the routes.
+// neither name nor this end, and whose name a lookup could dial. learn
+// checks the rest against the routes.
 func checkAnswer(cfg *config.Link, name string, proof flow.Peer, h link.Hello) (*dnsEntry, error) {
 	switch {
 	case h.Name != name:
@@ -38,6 +41,10 @@ func checkAnswer(cfg *config.Link, name string, proof flow.Peer, h link.Hello) (
 			name, name, name)
 	case h.Gateway == name || h.Gateway == cfg.Name:
 		return nil, fmt.Errorf("the answer for %s names %s as its gateway", name, h.Gateway)
+	case strings.ContainsFunc(h.Gateway, unicode.IsControl):
+		// The gateway is dialled by this name: no lookup allocates one
+		// with control characters (names.go), nor does an answer.
+		return nil, fmt.Errorf("the answer for %s names a gateway with control characters, %q", name, h.Gateway)
 	case cfg.Interface.Mode != wire.Tun:
 		return nil, fmt.Errorf("%s is a published host: routing to it needs [interface] mode = \"tun\"", name)
 	case len(h.Addrs) == 0:
