@@ -18,11 +18,14 @@ const (
 )
 
 // cacheKey is what an answer is cached under: the question (the name in
-// lower case) and whether the client asked for DNSSEC records (DO).
+// lower case), whether the client asked for DNSSEC records (DO), and
+// whether it asked upstream not to validate (CD): a validating upstream
+// answers CD=1 with data it would refuse (SERVFAIL) to a client that did
+// not set CD, so that answer may not be served to one.
 type cacheKey struct {
 	name          string
 	qtype, qclass uint16
-	do            bool
+	do, cd        bool
 }
 
 type cacheEntry struct {

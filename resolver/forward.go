@@ -59,7 +59,7 @@ func (s *server) forward(req *dns.Msg, tcp bool) *dns.Msg {
 	if opt != nil {
 		out.SetEdns0(max(opt.UDPSize(), dns.MinMsgSize), opt.Do())
 	}
-	key := cacheKey{strings.ToLower(q.Name), q.Qtype, q.Qclass, opt != nil && opt.Do()}
+	key := cacheKey{strings.ToLower(q.Name), q.Qtype, q.Qclass, opt != nil && opt.Do(), req.CheckingDisabled}
 	now := time.Now()
 	if m, age, ok := s.cache.get(key, now); ok {
 		s.st.cacheHits.Add(1)

@@ -142,6 +142,27 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// TestCacheCheckingDisabled: an answer to a query with CD set (which a
+// validating upstream gives unvalidated) is not served from the cache to
+// a client that did not set CD: that one goes upstream, to be validated.
+func TestCacheCheckingDisabled(t *testing.T) {
+	up := startUpstream(t)
+	b := startBridge(t, withUpstream(up))
+	m := new(dns.Msg).SetQuestion("cd.example.", dns.TypeA)
+	m.CheckingDisabled = true
+	exchange(t, "udp", b.addr, m, loopback)
+	if q := up.lastQuery(); q == nil || !q.CheckingDisabled {
+		t.Fatalf("upstream got %v, want CD set", q)
+	}
+	ask(t, "udp", b.addr, "cd.example.", dns.TypeA)
+	if n := up.udp.Load(); n != 2 {
+		t.Fatalf("upstream asked %d times, want 2: a CD answer is no answer for a client without CD", n)
+	}
+	if q := up.lastQuery(); q.CheckingDisabled {
+		t.Error("the second query went upstream with CD set")
+	}
+}
+
 // TestUpstreamMissingOrDown: with no upstream a name outside the domain is
 // REFUSED; with an upstream that does not answer, SERVFAIL.
 func TestUpstreamMissingOrDown(t *testing.T) {

@@ -116,11 +116,36 @@ func resolvConfUpstream(path string, listen []netip.AddrPort) (up []netip.AddrPo
 }
 
 // listensOn says whether a query to ap would reach a server listening on
-// listen (an unspecified address listens on every address).
+// listen. An unspecified address listens on every address of this host
+// (of both families: Go binds a wildcard dual-stack), and no other: a
+// resolver elsewhere on that port is not the bridge.
 func listensOn(listen []netip.AddrPort, ap netip.AddrPort) bool {
 	for _, l := range listen {
-		if l.Port() == ap.Port() && (l.Addr() == ap.Addr() || l.Addr().IsUnspecified() && l.Addr().Is4() == ap.Addr().Is4()) {
+		if l.Port() != ap.Port() {
+			continue
+		}
+		if l.Addr() == ap.Addr() || l.Addr().IsUnspecified() && isHostAddr(ap.Addr()) {
 			return true
+		}
+	}
+	return false
+}
+
+// isHostAddr says whether a is an address of this host: unspecified,
+// loopback, or on one of its interfaces.
+func isHostAddr(a netip.Addr) bool {
+	if a.IsUnspecified() || a.IsLoopback() {
+		return true
+	}
+	ifas, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, ifa := range ifas {
+		if n, ok := ifa.(*net.IPNet); ok {
+			if own, ok := netip.AddrFromSlice(n.IP); ok && own.Unmap() == a {
+				return true
+			}
 		}
 	}
 	return false

@@ -114,6 +114,22 @@ func TestDNSSettingsNoResolvConf(t *testing.T) {
 	}
 }
 
+// With the bridge on every address, a nameserver of this host (loopback)
+// is the bridge itself and is left out, while a resolver elsewhere, of
+// either family, stays the upstream.
+func TestDNSSettingsWildcardListen(t *testing.T) {
+	cfg := dnsTestConfig()
+	cfg.DNS.Listen = []netip.AddrPort{ap("0.0.0.0:53")}
+	path := writeResolvConf(t, "nameserver 127.0.0.1\nnameserver ::1\nnameserver 192.0.2.53\nnameserver fd00::53\n")
+	rc, notes, err := dnsSettings(cfg, cfg.Interface.Address, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []netip.AddrPort{ap("192.0.2.53:53"), ap("[fd00::53]:53")}; !slices.Equal(rc.Upstream, want) {
+		t.Errorf("upstream %v, notes %v; want %v (only this host's own addresses left out)", rc.Upstream, notes, want)
+	}
+}
+
 // fakeDNS is a server the bridge tests start instead of the resolver's.
 type fakeDNS struct {
 	rc     resolver.Config

@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"o7s.dev/ouroboros/overlay/config"
 	"o7s.dev/ouroboros/overlay/link"
@@ -28,7 +30,8 @@ import (
 // to name, says by itself: it is for name, proven (authentication on: the
 // gateway's irmd presented a certificate for name that a CA of this host
 // trusts), and gives private host addresses behind a gateway that is
-// neither name nor this end. learn checks the rest against the routes.
+// neither name nor this end, and whose name a lookup could dial. learn
+// checks the rest against the routes.
 func checkAnswer(cfg *config.Link, name string, proof flow.Peer, h link.Hello) (*dnsEntry, error) {
 	switch {
 	case h.Name != name:
@@ -38,6 +41,10 @@ func checkAnswer(cfg *config.Link, name string, proof flow.Peer, h link.Hello) (
 			name, name, name)
 	case h.Gateway == name || h.Gateway == cfg.Name:
 		return nil, fmt.Errorf("the answer for %s names %s as its gateway", name, h.Gateway)
+	case strings.ContainsFunc(h.Gateway, unicode.IsControl):
+		// The gateway is dialled by this name: no lookup allocates one
+		// with control characters (names.go), nor does an answer.
+		return nil, fmt.Errorf("the answer for %s names a gateway with control characters, %q", name, h.Gateway)
 	case cfg.Interface.Mode != wire.Tun:
 		return nil, fmt.Errorf("%s is a published host: routing to it needs [interface] mode = \"tun\"", name)
 	case len(h.Addrs) == 0:
@@ -118,8 +125,9 @@ func (d *daemon) resolveGateway(g string) ([]netip.Addr, error) {
 }
 
 // overlap says why e's addresses may not be routed through its gateway:
-// one lies in this end's subnets, or is held by another peer (up, or a
-// [[peer]] entry), or is published by another gateway.
+// one lies in this end's subnets, is a host this end publishes, or is
+// held by another peer (up, or a [[peer]] entry), or is published by
+// another gateway.
 func (d *daemon) overlap(cfg *config.Link, e dnsEntry) error {
 	st := d.link.Status()
 	holds := func(ps []netip.Prefix, a netip.Addr) (netip.Prefix, bool) {
@@ -150,11 +158,25 @@ func (d *daemon) overlap(cfg *config.Link, e dnsEntry) error {
 				return fmt.Errorf("the answer gives %s, in the routes of [[peer]] %s (%s)", a, peer.Name, p)
 			}
 		}
+		if pub := ownPublished(cfg, a); pub != "" {
+			return fmt.Errorf("the answer gives %s, the address of %s, a host behind this end ([[publish]])", a, pub)
+		}
 		if other, ok := d.od.publishedElsewhere(e, a); ok {
 			return fmt.Errorf("the answer gives %s, which %s publishes as %s", a, other.Gateway, other.Name)
 		}
 	}
 	return nil
+}
+
+// ownPublished returns the [[publish]] name of cfg whose host has a, or
+// "": a host behind this end is reached on its LAN, not through a peer.
+func ownPublished(cfg *config.Link, a netip.Addr) string {
+	for _, p := range cfg.Publish {
+		if slices.Contains(p.Address, a) {
+			return p.Name
+		}
+	}
+	return ""
 }
 
 // publishedElsewhere returns a published name learned, other than e's,

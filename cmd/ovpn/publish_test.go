@@ -182,14 +182,15 @@ func TestCheckAnswer(t *testing.T) {
 		t.Fatalf("a good answer: %+v, %v", e, err)
 	}
 	for want, change := range map[string]func(*link.Hello, *flow.Peer, *config.Link){
-		"but the answer is for web.c":           func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Name = "web.c" },
-		"not proven":                            func(_ *link.Hello, p *flow.Peer, _ *config.Link) { p.Name = "gw.b" },
-		"names web.b as its gateway":            func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Gateway = "web.b" },
-		"names gw.a as its gateway":             func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Gateway = "gw.a" },
-		"not a host address":                    func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Addrs[0] = netip.MustParsePrefix("10.2.0.0/24") },
-		"gives 8.8.8.8, which is not a private": func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Addrs[0] = netip.MustParsePrefix("8.8.8.8/32") },
-		"gives no address":                      func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Addrs = nil },
-		"needs [interface] mode":                func(_ *link.Hello, _ *flow.Peer, c *config.Link) { c.Interface.Mode = wire.Tap },
+		"but the answer is for web.c":             func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Name = "web.c" },
+		"not proven":                              func(_ *link.Hello, p *flow.Peer, _ *config.Link) { p.Name = "gw.b" },
+		"names web.b as its gateway":              func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Gateway = "web.b" },
+		"names gw.a as its gateway":               func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Gateway = "gw.a" },
+		"names a gateway with control characters": func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Gateway = "gw.b\nx" },
+		"not a host address":                      func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Addrs[0] = netip.MustParsePrefix("10.2.0.0/24") },
+		"gives 8.8.8.8, which is not a private":   func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Addrs[0] = netip.MustParsePrefix("8.8.8.8/32") },
+		"gives no address":                        func(h *link.Hello, _ *flow.Peer, _ *config.Link) { h.Addrs = nil },
+		"needs [interface] mode":                  func(_ *link.Hello, _ *flow.Peer, c *config.Link) { c.Interface.Mode = wire.Tap },
 	} {
 		h, p, c := good, flow.Peer{Name: "web.b"}, testConfig()
 		h.Addrs = slices.Clone(good.Addrs)
@@ -242,5 +243,19 @@ func TestPublishedNameHeldElsewhere(t *testing.T) {
 	}
 	if _, ok := a.known("web.b"); ok {
 		t.Fatal("the refused answer was learned")
+	}
+}
+
+// An answer may not take over the address of a host this end publishes
+// itself: that host is on this end's LAN, and a /32 through the gateway
+// would send this end's own traffic for it into the tunnel.
+func TestPublishedNameOwnHostRefused(t *testing.T) {
+	a, _, _, _, _ := publishPair(t, "[[publish]]\nname = \"printer.a\"\naddress = [\"10.2.0.5\"]\n")
+	_, err := lookup(t, a, "web.b")
+	if !errors.Is(err, resolver.ErrRefused) || !strings.Contains(err.Error(), "the answer gives 10.2.0.5, the address of printer.a") {
+		t.Fatalf("Lookup(web.b) = %v; want REFUSED: 10.2.0.5 is printer.a, behind this end", err)
+	}
+	if len(a.od.learnedPrefixes()) != 0 {
+		t.Fatalf("a refused answer was learned: %v", a.od.learnedPrefixes())
 	}
 }
