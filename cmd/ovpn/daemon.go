@@ -36,6 +36,9 @@ type daemon struct {
 	dns   *dnsBridge // the [dns] bridge; not running without the section
 	// alloc allocates a flow to a peer: allocFromIRMd, or a test's.
 	alloc func(ctx context.Context, name string) (peerFlow, error)
+	// routedElsewhere says why a host route through the interface would
+	// take an address over (iface.RoutedElsewhere, or a test's).
+	routedElsewhere func(netip.Addr) (string, error)
 
 	created atomic.Bool   // announce created the name in irmd: withdraw destroys it
 	od      *onDemand     // what was set up and learned on demand (DNS lookups)
@@ -68,6 +71,7 @@ func newDaemon(cfg *config.Link, rundir string, log *slog.Logger) *daemon {
 		pending: make(chan struct{}, maxPending), od: newOnDemand()}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.alloc = d.allocFromIRMd
+	d.routedElsewhere = d.iface.RoutedElsewhere
 	d.dns = newDNSBridge(d)
 	return d
 }

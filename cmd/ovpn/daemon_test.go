@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,7 @@ func testDaemonDev(t *testing.T, link_, text string) (*daemon, *tuntest.Device) 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil)).With("end", cfg.Name)
 	d := newDaemon(cfg, t.TempDir(), log)
 	d.alloc = func(context.Context, string) (peerFlow, error) { return nil, errors.New("name unreachable") }
+	d.routedElsewhere = func(netip.Addr) (string, error) { return "", nil } // the host's routes are not the test's
 	dev, kernel := tuntest.NewPair(1400)
 	d.link, err = link.New(link.Config{Name: cfg.Name, Mode: cfg.Interface.Mode, Device: dev,
 		Addrs: cfg.Interface.Address, Log: log})

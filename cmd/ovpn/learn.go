@@ -125,9 +125,10 @@ func (d *daemon) resolveGateway(g string) ([]netip.Addr, error) {
 }
 
 // overlap says why e's addresses may not be routed through its gateway:
-// one lies in this end's subnets, is a host this end publishes, or is
-// held by another peer (up, or a [[peer]] entry), or is published by
-// another gateway.
+// one lies in this end's subnets, is a host this end publishes, is held
+// by another peer (up, or a [[peer]] entry), is published by another
+// gateway, is an address of this host or is routed through another of its
+// interfaces.
 func (d *daemon) overlap(cfg *config.Link, e dnsEntry) error {
 	st := d.link.Status()
 	holds := func(ps []netip.Prefix, a netip.Addr) (netip.Prefix, bool) {
@@ -163,6 +164,15 @@ func (d *daemon) overlap(cfg *config.Link, e dnsEntry) error {
 		}
 		if other, ok := d.od.publishedElsewhere(e, a); ok {
 			return fmt.Errorf("the answer gives %s, which %s publishes as %s", a, other.Gateway, other.Name)
+		}
+		// The host's own routes: a /32 through the tunnel would beat the
+		// LAN's route to its router or resolver, and take them over.
+		why, err := d.routedElsewhere(a)
+		if err != nil {
+			return fmt.Errorf("cannot check the host's routes for %s: %w", a, err)
+		}
+		if why != "" {
+			return fmt.Errorf("the answer gives %s: %s", a, why)
 		}
 	}
 	return nil

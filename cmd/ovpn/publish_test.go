@@ -259,3 +259,23 @@ func TestPublishedNameOwnHostRefused(t *testing.T) {
 		t.Fatalf("a refused answer was learned: %v", a.od.learnedPrefixes())
 	}
 }
+
+// An answer whose address the host routes through another interface (its
+// LAN router, its resolver) or holds itself is refused: a /32 through the
+// tunnel would take it over.
+func TestPublishedNameRoutedElsewhereRefused(t *testing.T) {
+	a, _, _, _, _ := publishPair(t, "")
+	a.routedElsewhere = func(x netip.Addr) (string, error) {
+		if x == netip.MustParseAddr("10.2.0.5") {
+			return "10.2.0.5 is routed through eth0 (10.2.0.0/24)", nil
+		}
+		return "", nil
+	}
+	_, err := lookup(t, a, "web.b")
+	if !errors.Is(err, resolver.ErrRefused) || !strings.Contains(err.Error(), "the answer gives 10.2.0.5: 10.2.0.5 is routed through eth0") {
+		t.Fatalf("Lookup(web.b) = %v; want REFUSED: 10.2.0.5 is on this host's LAN", err)
+	}
+	if len(a.od.learnedPrefixes()) != 0 {
+		t.Fatalf("a refused answer was learned: %v", a.od.learnedPrefixes())
+	}
+}

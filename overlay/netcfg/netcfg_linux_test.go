@@ -354,3 +354,43 @@ func checkLocal(t *testing.T, when string, addrs []netip.Prefix) {
 		}
 	}
 }
+
+// TestRoutedElsewhere: an address of this host, or one another interface
+// routes (not by a default route), would be taken over by a host route
+// through ours; one that only the default route or our own routes cover
+// would not.
+func TestRoutedElsewhere(t *testing.T) {
+	netns(t)
+	i, lan := veth(t, "ov0"), veth(t, "lan0")
+	if err := lan.SetAddrs(prefixes("10.8.0.1/24", "fd08::1/64")); err != nil {
+		t.Fatal(err)
+	}
+	if err := i.SetAddrs(prefixes("10.77.0.1/24")); err != nil {
+		t.Fatal(err)
+	}
+	if err := i.SetRoutes(prefixes("10.2.0.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lan.link()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: netip.MustParseAddr("10.8.0.254").AsSlice()}
+	if err := netlink.RouteAdd(def); err != nil {
+		t.Fatalf("default route: %v", err)
+	}
+	for addr, want := range map[string]string{
+		"10.8.0.1":   "10.8.0.1 is an address of this host",
+		"10.77.0.1":  "10.77.0.1 is an address of this host",
+		"10.8.0.254": "10.8.0.254 is routed through lan0 (10.8.0.0/24)",
+		"fd08::53":   "fd08::53 is routed through lan0 (fd08::/64)",
+		"10.2.0.5":   "", // routed through ov0 itself
+		"10.77.0.9":  "", // ov0's own subnet
+		"192.0.2.1":  "", // only the default route
+	} {
+		got, err := i.RoutedElsewhere(netip.MustParseAddr(addr))
+		if err != nil || got != want {
+			t.Errorf("RoutedElsewhere(%s) = %q, %v; want %q", addr, got, err, want)
+		}
+	}
+}

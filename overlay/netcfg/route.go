@@ -162,3 +162,39 @@ func outIface(r netlink.Route, idx int) string {
 	}
 	return ""
 }
+
+// RoutedElsewhere says why a host route to a through the interface would
+// take a over from elsewhere, or returns "": a is an address of this host,
+// or a main-table route other than a default route sends it through
+// another interface (the host's LAN, its resolver, its router). A /32 or
+// /128 through the interface would beat either.
+func (i Iface) RoutedElsewhere(a netip.Addr) (string, error) {
+	a = a.Unmap()
+	own, err := retry(func() ([]netlink.Addr, error) { return netlink.AddrList(nil, netlink.FAMILY_ALL) })
+	if err != nil {
+		return "", fmt.Errorf("netcfg: list addresses: %w", err)
+	}
+	for _, o := range own {
+		if ip, ok := netip.AddrFromSlice(o.IP); ok && ip.Unmap() == a {
+			return fmt.Sprintf("%s is an address of this host", a), nil
+		}
+	}
+	l, err := i.link()
+	if err != nil {
+		return "", err
+	}
+	all, err := i.mainTable()
+	if err != nil {
+		return "", err
+	}
+	for _, r := range all {
+		p, ok := dst(r)
+		if !ok || p.Bits() == 0 || !p.Contains(a) {
+			continue
+		}
+		if out := outIface(r, l.Attrs().Index); out != "" {
+			return fmt.Sprintf("%s is routed through %s (%s)", a, out, p), nil
+		}
+	}
+	return "", nil
+}
