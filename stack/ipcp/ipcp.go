@@ -10,6 +10,7 @@ package ipcp
 import (
 	"context"
 	"crypto/sha3"
+	"errors"
 	"fmt"
 	"hash"
 	"strings"
@@ -173,6 +174,19 @@ type IPCP interface {
 	// Close ends every flow of the IPCP (reported down to their users) and
 	// releases its resources.
 	Close() error
+}
+
+// ErrNoName is wrapped by Looker.Lookup's error when the layer's directory
+// says the name is not registered in the layer.
+var ErrNoName = errors.New("name not registered in the layer")
+
+// Looker is an IPCP whose directory can fail to answer, as a DHT can: it
+// tells a name the layer does not have from a lookup that could not say.
+// Lookup is Reachable with the reason: nil when the name is reachable, an
+// error wrapping ErrNoName when the directory says it is not registered,
+// another error (a timeout, a layer still joining) when it could not say.
+type Looker interface {
+	Lookup(ctx context.Context, name string, hash []byte) error
 }
 
 // Host is what an IPCP needs from the IRM that hosts it.

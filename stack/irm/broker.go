@@ -177,7 +177,7 @@ func (m *IRM) alloc(ctx context.Context, pr *proc, n, from, layer string, q qos.
 // those in layer if it is not "".
 func (m *IRM) findIPCP(ctx context.Context, n, layer string) (ipcp.IPCP, []byte, error) {
 	in := 0
-	ip, hash := m.reach(ctx, n, func(_ *ipcpEntry, info ipcp.Info) bool {
+	ip, hash, lookErr := m.reach(ctx, n, func(_ *ipcpEntry, info ipcp.Info) bool {
 		if layer != "" && info.Layer != layer {
 			return false
 		}
@@ -185,6 +185,9 @@ func (m *IRM) findIPCP(ctx context.Context, n, layer string) (ipcp.IPCP, []byte,
 		return true
 	})
 	switch {
+	case ip == nil && lookErr != nil:
+		// A directory could not say: the name may exist.
+		return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable, "%v", lookErr)
 	case ip == nil && layer != "" && in == 0:
 		return nil, nil, ctrl.Errorf(ctrl.CodeUnreachable,
 			"no IPCP of this host is in layer %s: see 'irm ipcp list'", layer)
@@ -200,22 +203,35 @@ func (m *IRM) findIPCP(ctx context.Context, n, layer string) (ipcp.IPCP, []byte,
 
 // reach asks, in query order, the IPCPs that are in a layer and that keep
 // lets through, which of them reaches the name. It returns the first, with
-// the name's hash in its layer, or nil.
-func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.Info) bool) (ipcp.IPCP, []byte) {
+// the name's hash in its layer, or nil and the first error of a directory
+// that could not say whether it has the name (ipcp.Looker), if any.
+func (m *IRM) reach(ctx context.Context, n string, keep func(*ipcpEntry, ipcp.Info) bool) (ipcp.IPCP, []byte, error) {
 	m.mu.Lock()
 	entries := m.orderedIPCPsLocked()
 	m.mu.Unlock()
+	var lookErr error
 	for _, e := range entries {
 		info := e.ipcp.Info()
 		if info.State == ipcp.StateCreated || info.Layer == "" || !keep(e, info) {
 			continue
 		}
 		h := info.Hash.Sum(n)
-		if e.ipcp.Reachable(ctx, n, h) {
-			return e.ipcp, h
+		lk, ok := e.ipcp.(ipcp.Looker)
+		if !ok {
+			if e.ipcp.Reachable(ctx, n, h) {
+				return e.ipcp, h, nil
+			}
+			continue
+		}
+		err := lk.Lookup(ctx, n, h)
+		if err == nil {
+			return e.ipcp, h, nil
+		}
+		if !errors.Is(err, ipcp.ErrNoName) && lookErr == nil {
+			lookErr = err
 		}
 	}
-	return nil, nil
+	return nil, nil, lookErr
 }
 
 // Arrived implements ipcp.Host: it hands the flow to an IPCP bound to the

@@ -3,6 +3,7 @@ package irm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -33,6 +34,7 @@ type fakeLayered struct {
 	err        error                                     // returned by Enroll, Connect, AcceptLower, Alloc
 	connected  ipcp.ConnectResult                        // returned by Connect
 	onEnroll   func(context.Context, *fakeLayered) error // runs inside Enroll
+	lookErr    error                                     // returned by Lookup, if set
 
 	allocs  chan ipcp.Port // ports of flows allocated through it
 	accepts chan ipcp.Port // ports of flows handed to it
@@ -112,6 +114,41 @@ func (f *fakeLayered) Reachable(_ context.Context, _ string, hash []byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.regs[string(hash)]
+}
+
+// Lookup is a directory's: the registered names, ipcp.ErrNoName for the
+// others, or lookErr when the directory cannot say.
+func (f *fakeLayered) Lookup(ctx context.Context, name string, hash []byte) error {
+	f.mu.Lock()
+	err := f.lookErr
+	f.mu.Unlock()
+	switch {
+	case err != nil:
+		return err
+	case f.Reachable(ctx, name, hash):
+		return nil
+	}
+	return fmt.Errorf("%q: %w", name, ipcp.ErrNoName)
+}
+
+// TestFindIPCPLooker: a name a layer's directory says it lacks is no-name
+// (the DNS bridge answers NXDOMAIN); a lookup that could not say is
+// unreachable with its cause (SERVFAIL: the name may exist).
+func TestFindIPCPLooker(t *testing.T) {
+	m, fake := fakes(t)
+	boot(t, m, "a", "net", "peer")
+	if ip, _, err := m.findIPCP(context.Background(), "peer", "net"); err != nil || ip != fake("a") {
+		t.Fatalf("findIPCP(peer) = %v, %v; want a", ip, err)
+	}
+	_, _, err := m.findIPCP(context.Background(), "other", "net")
+	wantCode(t, err, ctrl.CodeNoName, `"other" is not registered in layer net`)
+	fake("a").mu.Lock()
+	fake("a").lookErr = errors.New("looking \"other\" up in layer net: no answer in time")
+	fake("a").mu.Unlock()
+	_, _, err = m.findIPCP(context.Background(), "other", "net")
+	wantCode(t, err, ctrl.CodeUnreachable, "no answer in time")
+	_, _, err = m.findIPCP(context.Background(), "other", "")
+	wantCode(t, err, ctrl.CodeUnreachable, "no answer in time")
 }
 
 func (f *fakeLayered) Alloc(_ context.Context, _ string, _ []byte, _ qos.Spec, _ []byte, p ipcp.Port) ([]byte, error) {

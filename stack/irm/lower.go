@@ -185,7 +185,7 @@ func (m *IRM) AllocLower(ctx context.Context, from ipcp.IPCP, n string, q qos.Sp
 		defer cancel()
 	}
 	owner, layer := m.layerOf(from)
-	lower, hash := m.reach(ctx, n, func(e *ipcpEntry, info ipcp.Info) bool {
+	lower, hash, _ := m.reach(ctx, n, func(e *ipcpEntry, info ipcp.Info) bool {
 		// A layer never runs over itself.
 		return e.ipcp != from && (layer == "" || info.Layer != layer)
 	})

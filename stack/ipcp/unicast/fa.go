@@ -279,20 +279,32 @@ func (p *IPCP) Unregister(hash []byte) error {
 // Reachable implements ipcp.IPCP: it looks the name up in the directory. A
 // name registered only at members with no route from here is reachable
 // through this layer all the same, so that Alloc reports the cause.
-func (p *IPCP) Reachable(ctx context.Context, _ string, hash []byte) bool {
+func (p *IPCP) Reachable(ctx context.Context, name string, hash []byte) bool {
+	return p.Lookup(ctx, name, hash) == nil
+}
+
+// Lookup implements ipcp.Looker: Reachable, with why not. A name the
+// closest members do not hold (asked twice) wraps ipcp.ErrNoName; a
+// lookup that failed otherwise (no answer in time, the layer not joined)
+// says so, so that irmd does not report a name missing that it could not
+// look up.
+func (p *IPCP) Lookup(ctx context.Context, name string, hash []byte) error {
 	p.mu.Lock()
 	in := p.inLayerLocked()
-	d := p.dht
+	d, layer := p.dht, p.cfg.Layer
 	p.mu.Unlock()
 	if !in {
-		return false
+		return fmt.Errorf("IPCP %s is in no layer", p.name)
 	}
 	addrs, err := lookup(ctx, d, hash)
-	if (err != nil && !errors.Is(err, dir.ErrNoRoute)) || len(addrs) == 0 {
-		return false
+	switch {
+	case len(addrs) > 0 && (err == nil || errors.Is(err, dir.ErrNoRoute)):
+		p.lookups.put(hash, p.withRoutes(addrs))
+		return nil
+	case err == nil || errors.Is(err, dir.ErrNotFound):
+		return fmt.Errorf("%q in layer %s: %w", name, layer, ipcp.ErrNoName)
 	}
-	p.lookups.put(hash, p.withRoutes(addrs))
-	return true
+	return fmt.Errorf("looking %q up in layer %s: %w", name, layer, err)
 }
 
 // lookup asks the directory for a name's addresses, twice if the first
