@@ -5,7 +5,7 @@ package main
 //
 //	lookup(NAME) ─► one attempt per name at a time (the others wait for it)
 //	   alloc ─► no such name: ErrNoName (NXDOMAIN); not allowed: ErrRefused
-//	   link.Add with admitOnDemand:
+//	   link.AddOnDemand with admitOnDemand:
 //	      hello with Gateway: a published name's answer (learn.go) ─► refuse "resolved"
 //	      else: NAME proven (authenticate) ─► a peer, closed when idle (idle.go)
 //	   refused by either end: ErrRefused, kept in the refusals for status
@@ -172,7 +172,7 @@ func (d *daemon) dialOnDemand(ctx context.Context, name string, published bool) 
 	start := time.Now()
 	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
 	defer cancel()
-	peer, err := d.link.Add(hctx, f, true, func(h link.Hello) (link.PeerConfig, error) {
+	peer, err := d.link.AddOnDemand(hctx, f, func(h link.Hello) (link.PeerConfig, error) {
 		adm.Hello = h.Name
 		cfg := d.config()
 		if h.Gateway != "" && !published {

@@ -145,7 +145,15 @@ func (l *Link) Run(ctx context.Context) error { return l.run(ctx) }
 // the other is refused with "duplicate flow", and its Add error or Peer.Err
 // wraps ErrDuplicate at both ends.
 func (l *Link) Add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Peer, error) {
-	return l.add(ctx, f, dialled, admit)
+	return l.add(ctx, f, dialled, false, admit)
+}
+
+// AddOnDemand is Add for a flow this end dialled for a need of the moment
+// (a name looked up through the DNS bridge): a client asks that peer for
+// no address, since it keeps the ones its own peers granted it (asking
+// would be refused by a peer without a pool, or move its address).
+func (l *Link) AddOnDemand(ctx context.Context, f Flow, admit Admit) (*Peer, error) {
+	return l.add(ctx, f, true, true, admit)
 }
 
 // Update replaces the routes (and Lease) of peers by name, atomically (a
@@ -168,13 +176,14 @@ func (l *Link) Close() error { return l.close() }
 
 // Peer is a peer whose flow is up.
 type Peer struct {
-	l       *Link
-	f       Flow
-	dialled bool
-	maxSDU  int
-	want    wire.Want     // what this end asked the peer's pool for
-	replies chan uint64   // cookies of echoes to answer, for keepalive to write
-	rehello chan struct{} // a hello came after the exchange: keepalive answers it
+	l        *Link
+	f        Flow
+	dialled  bool
+	onDemand bool // added by AddOnDemand: asks for no address
+	maxSDU   int
+	want     wire.Want     // what this end asked the peer's pool for
+	replies  chan uint64   // cookies of echoes to answer, for keepalive to write
+	rehello  chan struct{} // a hello came after the exchange: keepalive answers it
 	// sentHello is this end's hello, sent again while the exchange runs
 	// and to a peer that says hello again later. Set before any reader.
 	sentHello *wire.Msg

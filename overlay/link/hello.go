@@ -29,7 +29,7 @@ const (
 	maxHelloResend = time.Second
 )
 
-func (l *Link) add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Peer, error) {
+func (l *Link) add(ctx context.Context, f Flow, dialled, onDemand bool, admit Admit) (*Peer, error) {
 	dev := l.cfg.Device.Name()
 	if l.isClosed() {
 		f.Close()
@@ -38,6 +38,7 @@ func (l *Link) add(ctx context.Context, f Flow, dialled bool, admit Admit) (*Pee
 	// ReadBatch has no deadline: ending ctx closes the flow under it.
 	stop := context.AfterFunc(ctx, func() { f.Close() })
 	p := l.newPeer(f, dialled)
+	p.onDemand = onDemand
 	r := newPeerReader(p)
 	prefixes, err := l.exchange(p, r, admit)
 	if !stop() {
@@ -68,7 +69,8 @@ func (l *Link) exchange(p *Peer, r *peerReader, admit Admit) ([]netip.Prefix, er
 	// A tap bridges a LAN that has its own addresses: only tun asks. A
 	// client asks on every flow, the ones it accepts too: when both ends
 	// dial, the flow that survives the tie-break may be the office's.
-	if len(l.cfg.Addrs) == 0 && l.cfg.Mode == wire.Tun {
+	// A flow dialled on demand is not the office's.
+	if len(l.cfg.Addrs) == 0 && l.cfg.Mode == wire.Tun && !p.onDemand {
 		p.want = wire.WantIPv4 | wire.WantIPv6
 	}
 	p.sentHello = &wire.Msg{Type: wire.Hello, Name: l.cfg.Name, Mode: l.cfg.Mode,

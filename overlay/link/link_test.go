@@ -174,6 +174,28 @@ func TestNoPool(t *testing.T) {
 	}
 }
 
+// TestOnDemandAsksNoAddress: a client dialling on demand asks that peer
+// for no address, so a peer without a pool admits it, and the client
+// keeps what it has.
+func TestOnDemandAsksNoAddress(t *testing.T) {
+	srv := newNode(t, "gw.b", Config{Addrs: pfx("10.77.0.2/24")})
+	c := newNode(t, "laptop", Config{})
+	fa, fb := linktest.Pipe(testSDU)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res := make(chan error, 1)
+	go func() {
+		_, err := srv.l.Add(ctx, fb, false, admitAs(PeerConfig{}))
+		res <- err
+	}()
+	if _, err := c.l.AddOnDemand(ctx, fa, admitAs(PeerConfig{})); err != nil {
+		t.Fatalf("client AddOnDemand: %v", err)
+	}
+	if err := <-res; err != nil {
+		t.Fatalf("server Add: %v", err)
+	}
+}
+
 // TestSpoofedAndClaimed: a peer sending from a source outside what it was
 // given, or claiming routes in its hello, sees those packets dropped and
 // counted; claimed routes do not route.
