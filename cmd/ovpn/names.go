@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"o7s.dev/ouroboros/overlay/config"
+	"o7s.dev/ouroboros/overlay/link"
 	"o7s.dev/ouroboros/resolver"
 )
 
@@ -116,9 +117,27 @@ func (d *daemon) known(name string) ([]netip.Addr, bool) {
 		}
 	}
 	if p := d.link.Peer(name); p != nil {
-		return hostAddrs(p.Status().Addrs), true
+		return d.routedAddrs(p.Status()), true
 	}
 	return d.od.learnedAddrs(d.link, name)
+}
+
+// routedAddrs returns the tunnel addresses of a peer that this end routes
+// to it: those in this end's subnets and those in the peer's routes. The
+// others are claims the engine does not route: an answer with them would
+// send the client nowhere.
+func (d *daemon) routedAddrs(p link.PeerStatus) []netip.Addr {
+	own := d.link.Status().Addrs
+	in := func(ps []netip.Prefix, a netip.Addr) bool {
+		return slices.ContainsFunc(ps, func(p netip.Prefix) bool { return p.Masked().Contains(a) })
+	}
+	out := make([]netip.Addr, 0, len(p.Addrs))
+	for _, a := range p.Addrs {
+		if in(own, a.Addr()) || in(p.Routes, a.Addr()) {
+			out = append(out, a.Addr())
+		}
+	}
+	return out
 }
 
 // hostAddrs returns the addresses of prefixes, without their lengths.

@@ -205,7 +205,12 @@ func (d *daemon) dialOnDemand(ctx context.Context, name string, published bool) 
 		return nil, d.farError(name, err)
 	}
 	d.upOnDemand(peer, pc, adm)
-	return hostAddrs(peer.Status().Addrs), nil
+	st := peer.Status()
+	addrs := d.routedAddrs(st)
+	if len(addrs) == 0 && len(st.Addrs) > 0 {
+		return nil, d.refusal(name, fmt.Errorf("its tunnel addresses %v lie outside this end's subnets, so nothing routes to them: give both ends addresses in one subnet, or give %s a [[peer]] entry whose routes hold them", st.Addrs, name))
+	}
+	return addrs, nil
 }
 
 // settle waits, after a peer came up, for a refusal of the far end: it

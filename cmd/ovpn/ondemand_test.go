@@ -53,6 +53,20 @@ func TestOnDemandDialsOnFirstLookup(t *testing.T) {
 	}
 }
 
+// An endpoint whose tunnel addresses lie outside this end's subnets is
+// REFUSED with the reason: nothing routes to them, so an answer would send
+// the client nowhere.
+func TestOnDemandUnroutedAddressesRefused(t *testing.T) {
+	a := testDaemon(t, "a", linkConf("gw.a", "10.77.0.1/24", "ovpntest-a", "[accept]\nnames = [\"laptop.*\"]\n"))
+	b := testDaemon(t, "b", linkConf("gw.b", "10.88.0.2/24", "ovpntest-b", acceptGW))
+	reach(a, b)
+	run2(t, a, b)
+	_, err := lookup(t, a, "gw.b")
+	if !errors.Is(err, resolver.ErrRefused) || !strings.Contains(err.Error(), "lie outside this end's subnets") {
+		t.Fatalf("Lookup(gw.b) = %v; want REFUSED: 10.88.0.2 is not routed here", err)
+	}
+}
+
 // The allocation's errors: no such name in any layer is NXDOMAIN
 // (ErrNoName), a policy's no is REFUSED, anything else a failure.
 func TestOnDemandAllocErrors(t *testing.T) {
