@@ -227,3 +227,22 @@ func TestForwardOtherQuestion(t *testing.T) {
 		t.Fatalf("the spoofed record was cached: %v", r)
 	}
 }
+
+// TestUDPAnswerCapped: a client asking for a 64 KiB UDP buffer gets no
+// more than the bridge advertises (4096 bytes), with TC set: a forged
+// source cannot have the bridge reflect a huge answer.
+func TestUDPAnswerCapped(t *testing.T) {
+	b := startBridge(t, nil)
+	var many []netip.Addr
+	for i := range 400 {
+		many = append(many, netip.AddrFrom4([4]byte{10, 9, byte(i / 256), byte(i)}))
+	}
+	b.names.Add("many", many...)
+	m := new(dns.Msg).SetQuestion("many.ouro.", dns.TypeA)
+	m.SetEdns0(65535, false)
+	r := exchange(t, "udp", b.addr, m, loopback)
+	r.Compress = true // as it came
+	if !r.Truncated || r.Len() > 4096 {
+		t.Fatalf("UDP answer of %d bytes (TC %v) to a client asking for 65535; want at most 4096 with TC", r.Len(), r.Truncated)
+	}
+}

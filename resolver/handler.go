@@ -21,7 +21,10 @@ func (s *server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if !tcp {
 		size = dns.MinMsgSize
 		if opt := req.IsEdns0(); opt != nil {
-			size = int(opt.UDPSize())
+			// At most what the bridge advertises: a client (or a forged
+			// source) asking for 64 KiB over UDP gets no more than
+			// udpReadSize, which bounds what a spoofed query reflects.
+			size = min(max(int(opt.UDPSize()), dns.MinMsgSize), udpReadSize)
 		}
 	}
 	// A UDP client gets what fits its buffer, with TC set if that is

@@ -106,10 +106,13 @@ func up(ctx context.Context, cfg *config.Link, rundir string, log *slog.Logger) 
 	}
 	d.link = lk
 	undo = append(undo, func() { lk.Close() })
+	// Withdrawn even when announce fails half way: what it registered
+	// before the failure (the link's name, earlier [[publish]] names)
+	// must not stay behind in irmd.
+	undo = append(undo, func() { d.withdraw(p) })
 	if err := d.announce(ctx, p); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { d.withdraw(p) })
 	// The interface has its addresses: the bridge can listen on them (a
 	// client without addresses starts it once granted).
 	if err := d.dns.apply(cfg, cfg.Interface.Address); err != nil {
