@@ -67,7 +67,7 @@ docs:
 ## upstream forwarder (bench/dns.json); AEAD and key-exchange cost; what a
 ## spoofed flow request costs a shim under load; the data path's stages
 ## with -benchmem (DT header, pipes, the ovpn engine, its route and MAC
-## tables, tun batches and offloads, lower flows). Installs wg
+## tables, tun batches and offloads, UDP batches, lower flows). Installs wg
 ## (wireguard-tools) and wireguard-go when missing.
 bench: build bench-tools
 	OUROBOROS_BIN=$(BIN) BENCH_RESULTS=$(CURDIR)/bench/results.json WIREGUARD_GO=$(WIREGUARD_GO) DNS_BENCH_JSON=$(CURDIR)/bench/dns.json $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./stack/flow/ ./internal/e2e/
@@ -76,7 +76,7 @@ bench: build bench-tools
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./stack/crypt/ ./stack/crypt/oap/
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./stack/ipcp/shim/
 	$(GO) test -run '^$$' -bench . -benchmem ./overlay/packet/
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./stack/unicast/dt/ ./stack/ipcp/ ./overlay/link/ ./overlay/route/ ./overlay/mac/ ./tunif/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./stack/unicast/dt/ ./stack/ipcp/ ./overlay/link/ ./overlay/route/ ./overlay/mac/ ./tunif/ ./stack/internal/mmsg/
 	$(GO) test -run '^$$' -bench LowerFlow -benchmem -benchtime 1s ./stack/irm/
 	@echo "make bench wrote bench/results.json (ovpn, wireguard-go, bare veth side by side) and bench/dns.json"
 
