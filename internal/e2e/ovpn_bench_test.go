@@ -1,98 +1,134 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"o7s.dev/ouroboros/internal/benchres"
 	"o7s.dev/ouroboros/internal/netlab"
 )
 
-// BenchmarkE2EOvpn measures an ovpn site-to-site link next to the bare
-// path it runs over: two namespaces joined by one veth, each with an irmd
-// configured by irmd.conf (a udp4 member of layer "wan", a unicast member
-// of layer "corp" over it) and ovpn linking them in corp. In the same run
-// it measures iperf3 TCP with 1 and 4 streams and ping round trips through
-// the tunnel and on the bare veth, alternated (bare, ovpn, bare, ovpn, ...)
-// so that load from the rest of the machine falls on both alike, and
-// reports the medians and their ratios (ovpn / bare). It writes the
-// results as JSON to $OVPN_BENCH_JSON (make bench: bench/ovpn.json), or to
-// a file in the temporary directory, and logs the path.
+// BenchmarkE2EOvpn is the side-by-side harness of the performance work:
+// two namespaces joined by one veth and, on that same pair, (a) an ovpn
+// site-to-site link (tun, over a unicast layer "corp" over a udp4 layer,
+// irmds from irmd.conf), (b) wireguard-go and (c) the bare veth. Every
+// measurement runs on a, b and c in turn, round after round (a b c a b c
+// ...), so that load from the rest of the machine falls on all three
+// alike; it reports the medians and their ratios (ovpn/wireguard-go,
+// ovpn/bare, wireguard-go/bare):
+//   - iperf3 TCP throughput, one stream and four (-t $BENCH_SECS, 10);
+//   - UDP packets/s received at 64 bytes of payload (iperf3 -u -b 0 -l 64);
+//   - ping RTT through each path (50 pings, 10 ms apart: their median);
+//   - oping RTT over the unicast layer below ovpn, next to ping on the
+//     bare veth, measured right after it;
+//   - CPU seconds per gigabyte moved in the TCP runs (see benchCPU);
+//   - flow allocation time across the unicast layer, in ms and in round
+//     trips of the oping RTT of the same round (ovpn only).
+//
+// It needs iperf3, ping, wg (wireguard-tools) and wireguard-go (found as
+// $WIREGUARD_GO, `wireguard` in $PATH or in $(go env GOPATH)/bin; make
+// bench installs both). $BENCH_ROUNDS (3) and $BENCH_SECS set the size of
+// a run: BENCH_ROUNDS=1 BENCH_SECS=2 for a quick look. It writes the
+// results as JSON (internal/benchres) to $BENCH_RESULTS (make bench:
+// bench/results.json), or to a file in the temporary directory, and logs
+// the path; go run ./internal/benchcmp OLD NEW compares two of them.
 func BenchmarkE2EOvpn(b *testing.B) {
-	for _, tool := range []string{"iperf3", "ping"} {
+	for _, tool := range []string{"iperf3", "ping", "wg"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			b.Fatalf("%s is not installed (apt-get install -y iperf3 iputils-ping)", tool)
+			b.Fatalf("%s is not installed (apt-get install -y iperf3 iputils-ping; apt-get install -y --no-install-recommends wireguard-tools)", tool)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(bin, "ovpn")); err != nil {
 		b.Fatalf("no ovpn in %s (make build): %v", bin, err)
 	}
+	wg := wireguardGo(b)
+	rounds, secs := benchEnvInt(b, "BENCH_ROUNDS", 3), benchEnvInt(b, "BENCH_SECS", 10)
 	l := newOvpnBenchLab(b)
-	l.up(b)
-	var r ovpnBenchResult
+	ovpn := l.upOvpn(b)
+	wgPath := l.upWireguard(b, wg)
+	bare := benchPath{name: benchres.Bare, dst: l.veth.B.IP4().String(), dev: l.veth.A.Name}
+	paths := []benchPath{ovpn, wgPath, bare}
+	l.iperf = l.b.Start("iperf3", "-s")
+	var r *benchres.Results
 	for b.Loop() {
-		r = l.measure(b, ovpnBenchRounds)
+		r = l.measure(b, paths, rounds, secs)
 	}
-	b.ReportMetric(r.TCP1.Ovpn, "tcp1-Mbit/s")
-	b.ReportMetric(r.TCP1.Ratio, "tcp1-ratio")
-	b.ReportMetric(r.TCP4.Ovpn, "tcp4-Mbit/s")
-	b.ReportMetric(r.TCP4.Ratio, "tcp4-ratio")
-	b.ReportMetric(r.Ping.Ovpn, "ping-ms")
-	b.ReportMetric(r.Ping.Ratio, "ping-ratio")
-	for _, m := range []struct {
-		name string
-		s    ovpnBenchSeries
-	}{{"iperf3 TCP, 1 stream (Mbit/s)", r.TCP1}, {"iperf3 TCP, 4 streams (Mbit/s)", r.TCP4}, {"ping RTT (ms)", r.Ping}} {
-		b.Logf("%-31s ovpn %9.3f  bare %9.3f  ratio %.3f  (rounds: ovpn %v, bare %v)",
-			m.name, m.s.Ovpn, m.s.Bare, m.s.Ratio, m.s.OvpnRounds, m.s.BareRounds)
+	for _, m := range r.Metrics {
+		if v, ok := m.Ratios[benchres.Ovpn+"/"+benchres.Wireguard]; ok {
+			b.ReportMetric(v, m.Name+"-ovpn/wg")
+		}
 	}
-	b.Logf("MTU: ovpn0 %d, veth %d", r.OvpnMTU, r.VethMTU)
-	path := os.Getenv("OVPN_BENCH_JSON")
+	// To stdout: testing cuts a benchmark's log to ten lines.
+	fmt.Printf("BenchmarkE2EOvpn: %s, load %s at the start, %s at the end; %d rounds, iperf3 -t %d; MTU %v\n",
+		r.Commit, r.LoadStart, r.LoadEnd, rounds, secs, r.MTU)
+	r.Table(os.Stdout)
+	path := os.Getenv("BENCH_RESULTS")
 	if path == "" {
-		path = filepath.Join(os.TempDir(), "ovpn-bench.json")
+		path = filepath.Join(os.TempDir(), "bench-results.json")
 	}
-	if err := r.write(path); err != nil {
+	if err := r.Write(path); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("results in %s", path)
 }
 
-// ovpnBenchRounds is how many times each measurement runs on each path.
-const ovpnBenchRounds = 3
+// benchEnvInt reads a positive integer setting of the harness from the
+// environment, def when unset.
+func benchEnvInt(b *testing.B, name string, def int) int {
+	b.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 1 {
+		b.Fatalf("$%s = %q: want a positive integer", name, s)
+	}
+	return v
+}
 
-// ovpnBenchIperfSecs is each iperf3 run's length, after one second left
-// out (slow start).
-const ovpnBenchIperfSecs = 5
+// benchPath is one of the paths the harness compares: b's address on it,
+// a's interface into it and the daemons that carry its packets, whose CPU
+// time counts along with iperf3's.
+type benchPath struct {
+	name    string
+	dst     string
+	dev     string
+	daemons []*netlab.Proc
+}
 
 // ovpnBenchLab is the benchmark's lab: nodes a and b on one veth
-// (10.1.0.0/24), tunnel addresses 10.77.0.1 (a) and 10.77.0.2 (b).
+// (10.1.0.0/24), ovpn's tunnel addresses 10.77.0.1 (a) and 10.77.0.2 (b),
+// wireguard-go's 10.78.0.1 and 10.78.0.2.
 type ovpnBenchLab struct {
+	lab   *netlab.Lab
 	a, b  *netlab.Node
 	veth  *netlab.Link
-	confs [2]string // ovpn configurations of a and b
+	irmds [2]*netlab.Proc
+	confs [2]string    // ovpn configurations of a and b
+	iperf *netlab.Proc // iperf3's server on b
 }
 
 const (
 	ovpnBenchDev  = "ovpn0"
 	ovpnBenchLink = "bench" // the configuration files' base name
+	ovpnBenchEcho = "bench.echo"
 )
 
 // newOvpnBenchLab builds the nodes, starts their irmds from irmd.conf (b
 // enrols in corp through a and connects to it), and waits until the corp
-// layer carries an oping from a to b.
+// layer carries an oping from a to an oping server on b, bound to
+// bench.echo.
 func newOvpnBenchLab(b *testing.B) *ovpnBenchLab {
 	b.Helper()
 	lab := netlab.New(b, bin)
-	l := &ovpnBenchLab{a: lab.Node("a"), b: lab.Node("b")}
+	l := &ovpnBenchLab{lab: lab, a: lab.Node("a"), b: lab.Node("b")}
 	l.veth = lab.Link(l.a, l.b).Subnet("10.1.0.0/24")
 	ends := []*netlab.End{l.veth.A, l.veth.B}
 	for i, n := range []*netlab.Node{l.a, l.b} {
@@ -112,16 +148,16 @@ autobind = true
 		} else {
 			conf += "enrol = \"uca\"\nconn = [\"uca\"]\n"
 		}
-		n.StartIRMd("--config", writeConfig(b, conf))
+		l.irmds[i] = n.StartIRMd("--config", writeConfig(b, conf))
 		l.confs[i] = ovpnBenchConf(b, i)
 	}
 	waitFor(b, 30*time.Second, "b's adjacency with a in corp", func() bool {
 		return strings.Contains(ipcpRow(b, l.b, "ucb")["NEIGHBOURS"], "uca (dt, mgmt)")
 	})
-	l.b.MustRun("irm", "name", "register", "bench.echo", "layer", "corp")
+	l.b.MustRun("irm", "name", "register", ovpnBenchEcho, "layer", "corp")
 	srv := l.b.Start("oping", "-l")
-	l.b.MustRun("irm", "bind", "process", itoa(srv.PID()), "name", "bench.echo")
-	took := pingUntil(b, l.a, "bench.echo", 1, 30*time.Second)
+	l.b.MustRun("irm", "bind", "process", itoa(srv.PID()), "name", ovpnBenchEcho)
+	took := pingUntil(b, l.a, ovpnBenchEcho, 1, 30*time.Second)
 	b.Logf("layer corp up: a reached b's oping in %v", took.Round(time.Millisecond))
 	return l
 }
@@ -151,177 +187,101 @@ name = "bench.%s"
 	return path
 }
 
-// up brings ovpn up on both nodes (taken down again when the benchmark
-// ends, before the lab goes) and waits until pings cross the tunnel.
-func (l *ovpnBenchLab) up(b *testing.B) {
+// upOvpn runs ovpn in the foreground on both nodes (stopped with the lab),
+// waits until pings cross the tunnel and returns the path: its daemons
+// are both ovpn processes and both irmds.
+func (l *ovpnBenchLab) upOvpn(b *testing.B) benchPath {
 	b.Helper()
+	p := benchPath{name: benchres.Ovpn, dst: "10.77.0.2", dev: ovpnBenchDev}
 	for i, n := range []*netlab.Node{l.a, l.b} {
-		out, err := n.Run("ovpn", "up", l.confs[i])
-		if err != nil {
-			b.Fatalf("%s: ovpn up: %v\n%s", n.Name, err, out)
-		}
-		b.Cleanup(func() {
-			if out, err := n.Run("ovpn", "down", ovpnBenchLink); err != nil {
-				b.Logf("%s: ovpn down %s: %v\n%s", n.Name, ovpnBenchLink, err, out)
-			}
-		})
+		p.daemons = append(p.daemons, n.Start("ovpn", "up", l.confs[i], "--foreground"), l.irmds[i])
 	}
 	start := time.Now()
-	waitFor(b, 30*time.Second, "a ping through the tunnel", func() bool {
-		_, err := l.a.Run("ping", "-c", "1", "-W", "1", "10.77.0.2")
+	waitFor(b, 30*time.Second, "a ping through the ovpn tunnel", func() bool {
+		for _, d := range p.daemons {
+			if d.Exited() {
+				b.Fatalf("%s: ovpn or irmd exited: %v\n%s", d.Node.Name, d.Wait(0), d.Output())
+			}
+		}
+		_, err := l.a.Run("ping", "-c", "1", "-W", "1", p.dst)
 		return err == nil
 	})
-	b.Logf("tunnel up: first ping through it after %v", time.Since(start).Round(time.Millisecond))
+	b.Logf("ovpn up: first ping through it after %v", time.Since(start).Round(time.Millisecond))
+	return p
 }
 
-// ovpnBenchSeries is one measurement on both paths: the per-round values,
-// their medians and the ratio of the medians (ovpn / bare).
-type ovpnBenchSeries struct {
-	OvpnRounds []float64 `json:"ovpn_rounds"`
-	BareRounds []float64 `json:"bare_rounds"`
-	Ovpn       float64   `json:"ovpn"`
-	Bare       float64   `json:"bare"`
-	Ratio      float64   `json:"ratio"`
-}
-
-// ovpnBenchResult is what the benchmark writes as JSON.
-type ovpnBenchResult struct {
-	Time      time.Time       `json:"time"`
-	Rounds    int             `json:"rounds"`
-	IperfSecs int             `json:"iperf_seconds"`
-	OvpnMTU   int             `json:"ovpn_mtu"`
-	VethMTU   int             `json:"veth_mtu"`
-	TCP1      ovpnBenchSeries `json:"tcp_1_stream_mbit"`
-	TCP4      ovpnBenchSeries `json:"tcp_4_streams_mbit"`
-	Ping      ovpnBenchSeries `json:"ping_rtt_ms"` // each round: the median of its pings
-}
-
-// measure runs every measurement rounds times on each path, alternating.
-func (l *ovpnBenchLab) measure(b *testing.B, rounds int) ovpnBenchResult {
+// measure runs every measurement rounds times on each path, the paths in
+// turn within each measurement, and returns the results with their
+// medians and ratios.
+func (l *ovpnBenchLab) measure(b *testing.B, paths []benchPath, rounds, secs int) *benchres.Results {
 	b.Helper()
-	r := ovpnBenchResult{Time: time.Now().UTC(), Rounds: rounds, IperfSecs: ovpnBenchIperfSecs}
-	r.OvpnMTU = benchLinkMTU(b, l.a, ovpnBenchDev)
-	r.VethMTU = benchLinkMTU(b, l.a, l.veth.A.Name)
-	bare, tun := l.veth.B.IP4().String(), "10.77.0.2"
+	r := &benchres.Results{Time: time.Now().UTC(), Commit: benchCommit(), LoadStart: benchLoad(),
+		Rounds: rounds, IperfSecs: secs, CPUMethod: benchCPUMethod, MTU: map[string]int{}}
+	for _, p := range paths {
+		r.MTU[p.name] = benchLinkMTU(b, l.a, p.dev)
+	}
+	var (
+		tcp1    = r.Metric("tcp_1_stream", "Mbit/s", true)
+		tcp4    = r.Metric("tcp_4_streams", "Mbit/s", true)
+		udp     = r.Metric("udp_64B_received", "kpkt/s", true)
+		ping    = r.Metric("ping_rtt", "ms", false)
+		oping   = r.Metric("oping_rtt_unicast", "ms", false)
+		cpu1    = r.Metric("cpu_per_GB_tcp_1", "s/GB", false)
+		cpu4    = r.Metric("cpu_per_GB_tcp_4", "s/GB", false)
+		allocMS = r.Metric("flow_alloc", "ms", false)
+		allocRT = r.Metric("flow_alloc_rtts", "RTTs", false)
+	)
+	alloc := flowAllocator(b, l.a)
 	for range rounds {
-		for _, dst := range []string{bare, tun} {
-			r.TCP1.add(dst == tun, benchIperfMbit(b, l.a, l.b, dst, 1))
+		for _, p := range paths {
+			t := l.iperfTCP(b, p, 1, secs)
+			tcp1.Add(p.name, t.mbit)
+			cpu1.Add(p.name, t.cpuPerGB())
 		}
-		for _, dst := range []string{bare, tun} {
-			r.TCP4.add(dst == tun, benchIperfMbit(b, l.a, l.b, dst, 4))
+		for _, p := range paths {
+			t := l.iperfTCP(b, p, 4, secs)
+			tcp4.Add(p.name, t.mbit)
+			cpu4.Add(p.name, t.cpuPerGB())
 		}
-		for _, dst := range []string{bare, tun} {
-			r.Ping.add(dst == tun, benchPingMedianMS(b, l.a, dst))
+		for _, p := range paths {
+			udp.Add(p.name, l.iperfUDP64(b, p, secs)/1e3)
 		}
+		for _, p := range paths {
+			ping.Add(p.name, benchRTTMedianMS(b, l.a, "ping", "-c", "50", "-i", "0.01", "-W", "1", p.dst))
+		}
+		rtt := benchRTTMedianMS(b, l.a, "oping", "-n", ovpnBenchEcho, "-c", "50", "-i", "10ms")
+		oping.Add(benchres.Ovpn, rtt)
+		oping.Add(benchres.Bare, benchRTTMedianMS(b, l.a, "ping", "-c", "50", "-i", "0.01", "-W", "1", l.veth.B.IP4().String()))
+		var total time.Duration
+		const allocs = 10
+		for range allocs {
+			total += alloc(ovpnBenchEcho)
+		}
+		ms := float64(total) / allocs / float64(time.Millisecond)
+		allocMS.Add(benchres.Ovpn, ms)
+		allocRT.Add(benchres.Ovpn, ms/rtt)
 	}
-	for _, s := range []*ovpnBenchSeries{&r.TCP1, &r.TCP4, &r.Ping} {
-		s.Ovpn, s.Bare = benchMedian(s.OvpnRounds), benchMedian(s.BareRounds)
-		if s.Bare > 0 {
-			s.Ratio = s.Ovpn / s.Bare
-		}
-	}
+	r.LoadEnd = benchLoad()
+	r.Finish()
 	return r
 }
 
-// add appends one round's value to the series of its path.
-func (s *ovpnBenchSeries) add(ovpn bool, v float64) {
-	if ovpn {
-		s.OvpnRounds = append(s.OvpnRounds, v)
-	} else {
-		s.BareRounds = append(s.BareRounds, v)
-	}
-}
-
-// write writes the results as indented JSON, making the directory.
-func (r ovpnBenchResult) write(path string) error {
-	data, err := json.MarshalIndent(r, "", "  ")
+// benchCommit describes the tree measured (git describe), "" outside git.
+func benchCommit() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
 	if err != nil {
-		return err
+		return ""
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("ovpn bench results: %w", err)
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return strings.TrimSpace(string(out))
 }
 
-// benchIperfMbit runs iperf3 TCP with the given number of parallel streams
-// from n to dst, against a one-off server it starts on srv, and returns the
-// receiver's Mbit/s. It tries again while the server is not listening yet
-// (iperf3 -J then exits 0 with the error in its JSON); any other failure,
-// or a run that takes 30 s longer than it should, fails the benchmark.
-func benchIperfMbit(b *testing.B, n, srv *netlab.Node, dst string, streams int) float64 {
-	b.Helper()
-	server := srv.Start("iperf3", "-s", "-1")
-	defer server.Wait(10 * time.Second)
-	args := []string{"-c", dst, "-t", strconv.Itoa(ovpnBenchIperfSecs), "-O", "1", "-P", strconv.Itoa(streams), "-J"}
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), (ovpnBenchIperfSecs+31)*time.Second)
-		out, err := n.CommandContext(ctx, "iperf3", args...).Output()
-		cancel()
-		var r iperfReport
-		jerr := json.Unmarshal(out, &r)
-		if err == nil && jerr == nil && r.Error == "" && r.End.SumReceived.BitsPerSecond > 0 {
-			return r.End.SumReceived.BitsPerSecond / 1e6
-		}
-		if attempt < 50 && strings.Contains(r.Error, "unable to connect") {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		b.Fatalf("%s: iperf3 %s: no result (%v, %v):\n%s", n.Name, strings.Join(args, " "), err, jerr, out)
+// benchLoad is the machine's load average (/proc/loadavg's first three
+// fields), what the numbers were measured under.
+func benchLoad() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return ""
 	}
-}
-
-// iperfReport is what the benchmarks read of iperf3 -J's output.
-type iperfReport struct {
-	End struct {
-		SumReceived struct {
-			BitsPerSecond float64 `json:"bits_per_second"`
-		} `json:"sum_received"`
-	} `json:"end"`
-	Error string `json:"error"`
-}
-
-// benchPingTime is one reply's round trip in ping's output.
-var benchPingTime = regexp.MustCompile(`time=([0-9.]+) ms`)
-
-// benchPingMedianMS pings dst from n 50 times, 10 ms apart, and returns the
-// median round trip in milliseconds; it fails if more than a few are lost.
-func benchPingMedianMS(b *testing.B, n *netlab.Node, dst string) float64 {
-	b.Helper()
-	const count = 50
-	out, _ := n.Run("ping", "-c", strconv.Itoa(count), "-i", "0.01", "-W", "1", dst)
-	var rtts []float64
-	for _, m := range benchPingTime.FindAllStringSubmatch(out, -1) {
-		v, _ := strconv.ParseFloat(m[1], 64)
-		rtts = append(rtts, v)
-	}
-	if len(rtts) < count*9/10 {
-		b.Fatalf("%s: ping %s: %d of %d replies:\n%s", n.Name, dst, len(rtts), count, out)
-	}
-	return benchMedian(rtts)
-}
-
-// benchMedian returns the median of vs (0 for none).
-func benchMedian(vs []float64) float64 {
-	if len(vs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(vs))
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// benchLinkMTU returns an interface's MTU in node n.
-func benchLinkMTU(b *testing.B, n *netlab.Node, dev string) int {
-	b.Helper()
-	var links []struct {
-		MTU int `json:"mtu"`
-	}
-	out := n.MustRun("ip", "-j", "link", "show", "dev", dev)
-	if err := json.Unmarshal([]byte(out), &links); err != nil || len(links) != 1 {
-		b.Fatalf("%s: ip -j link show dev %s: %v\n%s", n.Name, dev, err, out)
-	}
-	return links[0].MTU
+	return strings.Join(f[:3], " ")
 }

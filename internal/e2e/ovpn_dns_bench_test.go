@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"o7s.dev/ouroboros/internal/benchres"
 	"o7s.dev/ouroboros/internal/netlab"
 )
 
@@ -66,7 +66,7 @@ func BenchmarkE2EDNS(b *testing.B) {
 	if path == "" {
 		path = filepath.Join(os.TempDir(), "dns-bench.json")
 	}
-	if err := writeBenchJSON(path, r); err != nil {
+	if err := benchres.WriteJSON(path, r); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("results in %s", path)
@@ -273,7 +273,7 @@ func dnsBenchSeries(b *testing.B, c *dns.Conn, n int, name func(int) string) dns
 
 // dnsBenchStats summarises latencies in microseconds.
 func dnsBenchStats(us []float64) dnsBenchLatency {
-	s := dnsBenchLatency{Count: len(us), Median: benchMedian(us)}
+	s := dnsBenchLatency{Count: len(us), Median: benchres.Median(us)}
 	if len(us) > 0 {
 		sorted := slices.Sorted(slices.Values(us))
 		s.P90, s.Max = sorted[len(sorted)*9/10], sorted[len(sorted)-1]
@@ -320,16 +320,4 @@ func dnsBenchQPS(b *testing.B, conns []*dns.Conn) float64 {
 		total += counts[i]
 	}
 	return float64(total) / time.Since(start).Seconds()
-}
-
-// writeBenchJSON writes v as indented JSON to path, making the directory.
-func writeBenchJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("bench results: %w", err)
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
 }

@@ -112,32 +112,12 @@ func BenchmarkE2EUnicastAlloc(b *testing.B) {
 	serveUC(b, nc, "echo", nc.Start("oping", "-l"))
 	nc.MustRun("irm", "ipcp", "bootstrap", "name", "lo", "layer", "local", "type", "local")
 	nc.MustRun("irm", "name", "register", "echo", "layer", "local")
-	attach := func(n *netlab.Node) *flow.Process {
-		p, err := flow.Attach(context.Background(), flow.Config{RunDir: n.RunDir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { p.Close() })
-		return p
-	}
-	pa, pc := attach(na), attach(nc)
-	alloc := func(p *flow.Process, name string) time.Duration {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		start := time.Now()
-		f, err := p.Alloc(ctx, name, qos.Raw)
-		took := time.Since(start)
-		if err != nil {
-			b.Fatalf("alloc: %v", err)
-		}
-		f.Close()
-		return took
-	}
+	allocA, allocC := flowAllocator(b, na), flowAllocator(b, nc)
 	pingUntil(b, na, "echo", 1, 15*time.Second)
 	// A name A has never looked up: its first allocation includes the
 	// directory lookup.
 	serveUC(b, nc, "echo2", nc.Start("oping", "-l"))
-	first := alloc(pa, "echo2")
+	first := allocA("echo2")
 	out := na.MustRun("oping", "-n", "echo", "-c", "50", "-i", "10ms", "-q", "raw")
 	m := rttLine.FindStringSubmatch(out)
 	if m == nil {
@@ -146,8 +126,8 @@ func BenchmarkE2EUnicastAlloc(b *testing.B) {
 	rtt, _ := strconv.ParseFloat(m[2], 64)
 	var total, local time.Duration
 	for b.Loop() {
-		total += alloc(pa, "echo")
-		local += alloc(pc, "echo")
+		total += allocA("echo")
+		local += allocC("echo")
 	}
 	ms := float64(total) / float64(b.N) / float64(time.Millisecond)
 	localMS := float64(local) / float64(b.N) / float64(time.Millisecond)
@@ -157,4 +137,28 @@ func BenchmarkE2EUnicastAlloc(b *testing.B) {
 	b.ReportMetric(ms/rtt, "rtts/alloc")
 	b.ReportMetric(localMS, "local-ms")
 	b.ReportMetric((ms-localMS)/rtt, "net-rtts")
+}
+
+// flowAllocator attaches to n's irmd with the flow API (detached when the
+// benchmark ends) and returns a function that allocates a raw flow to
+// name, closes it again and returns how long the allocation took.
+func flowAllocator(b *testing.B, n *netlab.Node) func(name string) time.Duration {
+	b.Helper()
+	p, err := flow.Attach(context.Background(), flow.Config{RunDir: n.RunDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	return func(name string) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		start := time.Now()
+		f, err := p.Alloc(ctx, name, qos.Raw)
+		took := time.Since(start)
+		if err != nil {
+			b.Fatalf("%s: alloc %s: %v", n.Name, name, err)
+		}
+		f.Close()
+		return took
+	}
 }

@@ -140,3 +140,33 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkPut(b *testing.B) {
+	c := mustCodec(b, 4)
+	pkt := make([]byte, 1400)
+	h := Header{Dst: 7, Cube: qos.CubeVideo, TTL: 60, EID: 99}
+	for b.Loop() {
+		c.Put(pkt, h)
+	}
+}
+
+// TestHeaderNoAllocs: writing and parsing a header, what every PDU of the
+// data path goes through at each hop, allocates nothing.
+func TestHeaderNoAllocs(t *testing.T) {
+	for _, size := range []int{4, 8} {
+		c := mustCodec(t, size)
+		pkt := make([]byte, 1400)
+		h := Header{Dst: 7, Cube: qos.CubeVideo, TTL: 60, ECN: 1, EID: 99}
+		var got Header
+		var err error
+		if n := testing.AllocsPerRun(1000, func() {
+			c.Put(pkt, h)
+			got, err = c.Parse(pkt)
+		}); n != 0 {
+			t.Errorf("%d-byte addresses: %v allocations per Put and Parse, want 0", size, n)
+		}
+		if err != nil || got != h {
+			t.Errorf("%d-byte addresses: parsed %+v, %v; want %+v", size, got, err, h)
+		}
+	}
+}
