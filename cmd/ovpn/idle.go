@@ -38,7 +38,7 @@ func (d *daemon) closeWhenIdle(p *link.Peer, name string) {
 			continue
 		}
 		d.log.Info("closing an idle flow set up on demand", "peer", name, "idle", idle)
-		d.link.Remove(name, "idle")
+		p.Remove("idle") // p itself: a flow that took the name since stays
 		return
 	}
 }

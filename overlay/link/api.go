@@ -13,6 +13,7 @@ package link
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -207,6 +208,14 @@ type Peer struct {
 	endOnce sync.Once
 	ended   chan struct{}
 	why     error // set before ended is closed
+}
+
+// Remove closes this peer's flow, if it is still up, after sending a
+// refuse message with why. Unlike Link.Remove it never ends another flow
+// that has taken the peer's name since.
+func (p *Peer) Remove(why string) {
+	p.refuse(why)
+	p.end(fmt.Errorf("peer %s: removed: %s", p.Name(), why))
 }
 
 // Status is a snapshot of the peer, as Link.Status shows it.

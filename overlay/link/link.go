@@ -203,12 +203,9 @@ func (l *Link) peer(name string) *Peer {
 }
 
 func (l *Link) remove(name, why string) {
-	p := l.peer(name)
-	if p == nil {
-		return
+	if p := l.peer(name); p != nil {
+		p.Remove(why)
 	}
-	p.refuse(why)
-	p.end(fmt.Errorf("peer %s: removed: %s", name, why))
 }
 
 func (l *Link) update(pcs []PeerConfig) error {

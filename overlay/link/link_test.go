@@ -439,6 +439,31 @@ func TestRemoveAndClose(t *testing.T) {
 	}
 }
 
+// TestPeerRemove: Peer.Remove ends that peer's flow with the reason, and
+// a later call on it leaves alone the flow that has taken the name since
+// (an idle close racing a new flow must not end the new one).
+func TestPeerRemove(t *testing.T) {
+	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24")})
+	b := newNode(t, "gw.b", Config{Addrs: pfx("10.77.0.2/24")})
+	old, _ := mustConnect(t, a, b, admitAs(PeerConfig{}), admitAs(PeerConfig{}))
+	old.Remove("idle")
+	<-old.Done()
+	if err := old.Err(); err == nil || !strings.Contains(err.Error(), "removed: idle") {
+		t.Errorf("removed peer: %v", err)
+	}
+	waitFor(t, 5*time.Second, "gw.a gone at gw.b", func() bool { return b.l.Peer("gw.a") == nil })
+	now, _ := mustConnect(t, a, b, admitAs(PeerConfig{}), admitAs(PeerConfig{}))
+	old.Remove("idle") // ends what it ends at once: nothing, here
+	select {
+	case <-now.Done():
+		t.Fatalf("the old peer's Remove ended the new flow: %v", now.Err())
+	default:
+	}
+	if a.l.Peer("gw.b") != now {
+		t.Fatal("the new flow is not gw.b's peer")
+	}
+}
+
 // TestUpdate: routes move between peers atomically, and a conflict
 // changes nothing.
 func TestUpdate(t *testing.T) {
