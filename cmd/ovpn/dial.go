@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -185,8 +186,14 @@ func (d *daemon) add(ctx context.Context, f peerFlow, dialled string) error {
 		var err error
 		adm.Hello = h.Name
 		// A refusal comes back as Add's error, logged by the caller.
-		pc, err = admit(d.config(), dialled, adm.Proof, h)
-		return pc, err
+		cfg := d.config()
+		if pc, err = admit(cfg, dialled, adm.Proof, h); err != nil {
+			return pc, err
+		}
+		// A gateway whose published hosts were learned keeps them on a
+		// new flow, whoever dialled it.
+		pc.Routes = append(slices.Clone(pc.Routes), d.od.routesVia(pc.Name, cfg)...)
+		return pc, nil
 	})
 	if err != nil {
 		return err

@@ -304,6 +304,16 @@ func (d *daemon) watchPeer(p *link.Peer, name string) {
 		}
 		d.od.routeMu.Lock()
 		defer d.od.routeMu.Unlock()
+		// A flow that took the gateway's name since carries its published
+		// hosts (its admission routes them: routesVia); they go when it
+		// does. Dropping them now would unroute what it was given.
+		if np := d.link.Peer(name); np != nil && np != p {
+			d.od.mu.Lock()
+			delete(d.od.watched, p)
+			d.od.mu.Unlock()
+			d.watchPeer(np, name)
+			return
+		}
 		d.od.mu.Lock()
 		delete(d.od.watched, p)
 		if d.od.peers[name].peer == p {
