@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"o7s.dev/ouroboros/internal/tool/tooltest"
 	"o7s.dev/ouroboros/resolver"
 	"o7s.dev/ouroboros/resolver/resolvertest"
 )
@@ -99,7 +100,7 @@ func TestCloseEndsLookups(t *testing.T) {
 		t.Fatal(err)
 	}
 	go tryExchange("udp", s.Addrs()[0].String(), new(dns.Msg).SetQuestion("slow.ouro.", dns.TypeA), loopback, 5*time.Second)
-	waitFor(t, "the lookup to start", func() bool { return names.Lookups("slow") == 1 })
+	tooltest.WaitFor(t, 5*time.Second, "the lookup to start", func() bool { return names.Lookups("slow") == 1 })
 	start := time.Now()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"o7s.dev/ouroboros/internal/tool/tooltest"
 	"o7s.dev/ouroboros/resolver"
 )
 
@@ -137,7 +138,7 @@ func TestLookupTimeout(t *testing.T) {
 		r, _ := tryExchange("udp", b.addr, new(dns.Msg).SetQuestion("slow.ouro.", dns.TypeA), loopback, 5*time.Second)
 		slow <- r
 	}()
-	waitFor(t, "the slow lookup to start", func() bool { return b.names.Lookups("slow") == 1 })
+	tooltest.WaitFor(t, 5*time.Second, "the slow lookup to start", func() bool { return b.names.Lookups("slow") == 1 })
 	r := ask(t, "udp", b.addr, "fast.ouro.", dns.TypeA)
 	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 		t.Fatalf("fast name while another lookup hangs: %v", r)

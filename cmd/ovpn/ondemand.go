@@ -70,9 +70,10 @@ type onDemand struct {
 
 // odCall is one lookup under way, shared by the queries for its name.
 type odCall struct {
-	done  chan struct{}
-	addrs []netip.Addr // set before done is closed
-	err   error
+	done    chan struct{}
+	addrs   []netip.Addr // set before done is closed
+	err     error
+	callers int // the lookups that share it (guarded by onDemand.mu)
 }
 
 // odPeer is an endpoint dialled on demand.
@@ -114,6 +115,7 @@ func (o *onDemand) do(ctx context.Context, key string, fn func() ([]netip.Addr, 
 			close(c.done)
 		}()
 	}
+	c.callers++
 	o.mu.Unlock()
 	select {
 	case <-c.done:

@@ -182,8 +182,12 @@ func TestOnDemandOneAttemptPerName(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitUntil(t, "the first allocation", func() bool { return allocs.Load() == 1 })
-	time.Sleep(50 * time.Millisecond) // a second attempt would start here
+	waitUntil(t, "every lookup sharing the first allocation", func() bool {
+		a.od.mu.Lock()
+		defer a.od.mu.Unlock()
+		c := a.od.calls["gw.b"]
+		return allocs.Load() == 1 && c != nil && c.callers == n
+	})
 	close(release)
 	wg.Wait()
 	close(errs)

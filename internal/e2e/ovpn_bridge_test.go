@@ -399,7 +399,10 @@ func TestE2EOvpnDNSBridgeRateLimit(t *testing.T) {
 			answered++
 		}
 	}()
-	time.Sleep(flood / 3)
+	// Host B asks once the bridge is dropping gwB's queries.
+	waitFor(t, flood, "gwB's flood rate-limited", func() bool {
+		return ovpnBridgeStatus(t, s.gwA.Node, "site").Stats.RateLimited > 0
+	})
 	other := digShort(t, s.hostB, "gw.site-b.ouro", "A")
 	wg.Wait()
 	if other != "10.77.0.2" {

@@ -38,14 +38,15 @@ func TestTrafficCountsDataOnly(t *testing.T) {
 	a := newNode(t, "gw.a", Config{Addrs: pfx("10.77.0.1/24"), Echo: 10 * time.Millisecond})
 	b := newNode(t, "gw.b", Config{Addrs: pfx("10.77.0.2/24"), Echo: 10 * time.Millisecond})
 	mustConnect(t, a, b, admitAs(PeerConfig{}), admitAs(PeerConfig{}))
-	deadline := time.Now().Add(5 * time.Second)
-	for a.peerStatus(t, "gw.b").RTT == 0 || b.peerStatus(t, "gw.a").RTT == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no echo answered within 5 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // a few more echoes each way
+	waitFor(t, 5*time.Second, "an echo answered each way", func() bool {
+		return a.peerStatus(t, "gw.b").RTT != 0 && b.peerStatus(t, "gw.a").RTT != 0
+	})
+	// A few more echoes: a sends one every 10 ms, stamping echoSent.
+	pa := a.l.Peer("gw.b")
+	first := pa.echoSent.Load()
+	waitFor(t, 5*time.Second, "three more echoes", func() bool {
+		return time.Duration(pa.echoSent.Load()-first) >= 3*10*time.Millisecond
+	})
 	for _, st := range []PeerStatus{a.peerStatus(t, "gw.b"), b.peerStatus(t, "gw.a")} {
 		if st.TxPackets+st.RxPackets+st.TxBytes+st.RxBytes != 0 {
 			t.Fatalf("%s's counters after echoes only: %+v; want 0", st.Name, st)
